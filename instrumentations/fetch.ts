@@ -1,0 +1,309 @@
+/**
+ * The global `fetch`. Node's fetch sends every request through undici's global dispatcher; that
+ * dispatcher is wrapped (on the first fetch, so that Node's bundled undici is only loaded by apps
+ * that use it). Record watches the dispatcher's handler; replay answers the handler from the
+ * cassette without dispatching at all. Redirects are fetch's own business: each hop is one call.
+ */
+import { fromErrorRecord, toErrorRecord } from '../src/cassette/error-record.js';
+import { appendHeader, plainHeaders } from '../src/cassette/headers.js';
+import type { DependencyEvent, Headers, HttpClientResult } from '../src/cassette/schema.js';
+import { BodyTap, toBuffer } from '../src/inbound/capture.js';
+import { defineInstrumentation, hook, type InstrumentationContext } from '../src/instrumentation.js';
+import { wrapMethod } from '../src/loader/wrap.js';
+import { describeHttpCall, httpLookup, replayedResponse, type HttpRequestSeen, type ReplayedResponse } from './support/http-call.js';
+
+const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+const LIB = 'fetch';
+
+interface DispatchOptions {
+  origin?: string | URL;
+  path: string;
+  method: string;
+  body?: unknown;
+  headers?: unknown;
+}
+
+interface DispatchController {
+  abort(reason?: unknown): void;
+  pause(): void;
+  resume(): void;
+  readonly aborted: boolean;
+  readonly paused: boolean;
+  readonly reason: unknown;
+}
+
+/** undici's handler: the classic callbacks (undici 6) and the controller-based ones (undici 7+). */
+interface DispatchHandler {
+  onConnect?(abort: (reason?: unknown) => void, context?: unknown): void;
+  onResponseStarted?(): void;
+  onHeaders?(status: number, rawHeaders: Array<Buffer | string>, resume: () => void, statusText: string): boolean;
+  onData?(chunk: Buffer): boolean;
+  onComplete?(trailers: unknown): void;
+  onError?(error: unknown): void;
+  onRequestStart?(controller: DispatchController, context: unknown): void;
+  onResponseStart?(controller: DispatchController, status: number, headers: Headers, statusMessage?: string): void;
+  onResponseData?(controller: DispatchController, chunk: Buffer): void;
+  onResponseEnd?(controller: DispatchController, trailers: unknown): void;
+  onResponseError?(controller: DispatchController, error: unknown): void;
+}
+
+interface Dispatcher {
+  dispatch(options: DispatchOptions, handler: DispatchHandler): boolean;
+}
+
+type Globals = typeof globalThis & { [GLOBAL_DISPATCHER]?: Dispatcher; fetch: typeof fetch };
+
+export default defineInstrumentation({
+  name: 'fetch',
+  hooks: [
+    hook<Globals>({
+      module: 'globalThis',
+      patch(globals, ctx) {
+        if (ctx.mode === 'replay' && !ctx.replaying) return;
+        wrapMethod(globals, 'fetch', (original) => function fetch(this: unknown, input: Parameters<typeof original>[0], init?: Parameters<typeof original>[1]) {
+          wrapGlobalDispatcher(globals, ctx);
+          return original.call(this, input, init);
+        } as typeof original);
+      },
+    }),
+  ],
+});
+
+const wrappedDispatchers = new WeakSet<Dispatcher>();
+
+function wrapGlobalDispatcher(globals: Globals, ctx: InstrumentationContext): void {
+  // Reading a lazy global loads Node's bundled undici, which installs its global agent.
+  if (globals[GLOBAL_DISPATCHER] === undefined) void globals.Headers;
+  const current = globals[GLOBAL_DISPATCHER];
+  if (!current || wrappedDispatchers.has(current)) return;
+  const wrapped = new Proxy(current, {
+    get(target, property) {
+      if (property === 'dispatch') {
+        return (options: DispatchOptions, handler: DispatchHandler) => (ctx.mode === 'record'
+          ? recordDispatch(target, options, handler, ctx)
+          : replayDispatch(target, options, handler, ctx));
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  wrappedDispatchers.add(wrapped);
+  globals[GLOBAL_DISPATCHER] = wrapped;
+}
+
+function urlOf(options: DispatchOptions): string {
+  return new URL(options.path, options.origin).toString();
+}
+
+/** Dispatch headers come as an object, a flat [name, value, ...] list, or pairs. */
+function headersOf(raw: unknown): Headers {
+  const headers: Headers = {};
+  if (!raw) return headers;
+  if (Array.isArray(raw)) {
+    if (raw.length && Array.isArray(raw[0])) for (const [name, value] of raw as Array<[string, string]>) appendHeader(headers, name, String(value));
+    else for (let i = 0; i + 1 < raw.length; i += 2) appendHeader(headers, String(raw[i]), String(raw[i + 1]));
+    return headers;
+  }
+  if (typeof (raw as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    for (const [name, value] of raw as Iterable<[string, string]>) appendHeader(headers, name, String(value));
+    return headers;
+  }
+  return plainHeaders(raw as Record<string, unknown>);
+}
+
+function rawHeadersOf(raw: Array<Buffer | string>): Headers {
+  const headers: Headers = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) appendHeader(headers, raw[i]!.toString(), raw[i + 1]!.toString('latin1'));
+  return headers;
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return value !== null && typeof value === 'object' && Symbol.asyncIterator in value;
+}
+
+/** The body to send, with its bytes copied into `tap` as they go. */
+function tappedBody(body: unknown, tap: BodyTap): unknown {
+  if (isAsyncIterable(body)) {
+    return (async function* tapped() {
+      for await (const chunk of body) {
+        tap.add(chunk);
+        yield chunk;
+      }
+    })();
+  }
+  tap.add(body);
+  return body;
+}
+
+async function collectBody(body: unknown): Promise<Buffer> {
+  if (!isAsyncIterable(body)) return toBuffer(body) ?? Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) {
+    const bytes = toBuffer(chunk);
+    if (bytes) chunks.push(bytes);
+  }
+  return Buffer.concat(chunks);
+}
+
+function recordDispatch(dispatcher: Dispatcher, options: DispatchOptions, handler: DispatchHandler, ctx: InstrumentationContext): boolean {
+  const call = ctx.record('http.client');
+  if (!call) return dispatcher.dispatch(options, handler);
+  const requestBody = new BodyTap(ctx.bodies.maxBytes);
+  const responseBody = new BodyTap(ctx.bodies.maxBytes);
+  const request = { method: options.method, url: urlOf(options), headers: headersOf(options.headers) };
+  let response: { status: number; statusText: string; headers: Headers } | undefined;
+  let abortedByApp = false;
+  let finished = false;
+  const finish = (error?: unknown): void => {
+    if (finished) return;
+    finished = true;
+    const seen: HttpRequestSeen = { ...request, body: requestBody.result() };
+    const result = response && { ...response, body: responseBody.result() };
+    const errorRecord = error === undefined ? undefined : toErrorRecord(error, abortedByApp ? 'app' : 'dependency');
+    call.end(() => describeHttpCall(LIB, seen, result, errorRecord, ctx.bodies));
+  };
+  const observeAbort = <A extends (reason?: unknown) => void>(abort: A) => ((reason?: unknown) => {
+    abortedByApp = true;
+    abort(reason);
+  }) as A;
+  const observed = new Proxy(handler, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property);
+      if (typeof value !== 'function') return value;
+      const method = value as (...args: unknown[]) => unknown;
+      switch (property) {
+        case 'onConnect':
+          return (abort: (reason?: unknown) => void, ...rest: unknown[]) => method.call(target, observeAbort(abort), ...rest);
+        case 'onRequestStart':
+          return (controller: DispatchController, ...rest: unknown[]) => method.call(target, new Proxy(controller, {
+            get: (c, p) => (p === 'abort' ? observeAbort(c.abort.bind(c)) : Reflect.get(c, p)),
+          }), ...rest);
+        case 'onHeaders':
+          return (status: number, rawHeaders: Array<Buffer | string>, resume: () => void, statusText: string) => {
+            response = { status, statusText, headers: rawHeadersOf(rawHeaders) };
+            return method.call(target, status, rawHeaders, resume, statusText);
+          };
+        case 'onResponseStart':
+          return (controller: DispatchController, status: number, headers: Headers, statusMessage?: string) => {
+            response = { status, statusText: statusMessage ?? '', headers: plainHeaders(headers) };
+            return method.call(target, controller, status, headers, statusMessage);
+          };
+        case 'onData':
+          return (chunk: Buffer) => {
+            responseBody.add(chunk);
+            return method.call(target, chunk);
+          };
+        case 'onResponseData':
+          return (controller: DispatchController, chunk: Buffer) => {
+            responseBody.add(chunk);
+            return method.call(target, controller, chunk);
+          };
+        case 'onComplete':
+        case 'onResponseEnd':
+          return (...args: unknown[]) => {
+            finish();
+            return method.apply(target, args);
+          };
+        case 'onError':
+          return (error: unknown) => {
+            finish(error);
+            return method.call(target, error);
+          };
+        case 'onResponseError':
+          return (controller: DispatchController, error: unknown) => {
+            finish(error);
+            return method.call(target, controller, error);
+          };
+        default:
+          return value;
+      }
+    },
+  });
+  return dispatcher.dispatch({ ...options, body: tappedBody(options.body, requestBody) }, observed);
+}
+
+function replayDispatch(dispatcher: Dispatcher, options: DispatchOptions, handler: DispatchHandler, ctx: InstrumentationContext): boolean {
+  const answer = responderFor(handler);
+  void collectBody(options.body).then((body) => {
+    const tap = new BodyTap(ctx.bodies.maxBytes);
+    tap.add(body);
+    const outcome = ctx.replay(httpLookup(LIB, { method: options.method, url: urlOf(options), headers: headersOf(options.headers), body: tap.result() }, ctx.bodies));
+    if (outcome.kind === 'miss') answer.fail(outcome.error);
+    else if (outcome.kind === 'live') dispatcher.dispatch({ ...options, body: body.length ? body : null }, handler);
+    else serveRecorded(answer, outcome.event);
+  }, (error: unknown) => answer.fail(error));
+  return true;
+}
+
+function serveRecorded(answer: Responder, event: DependencyEvent): void {
+  const result = event.result as HttpClientResult | undefined;
+  const error = event.error && fromErrorRecord(event.error);
+  if (!result) {
+    // The app ended this call itself (timeout, abort): hold it open so it does so again.
+    if (event.error?.origin === 'app') return;
+    answer.fail(error ?? new Error('timetracer: the recorded call has neither a response nor an error'));
+    return;
+  }
+  let response: ReplayedResponse;
+  try {
+    response = replayedResponse(result, !error);
+  } catch (problem) {
+    answer.fail(problem);
+    return;
+  }
+  answer.respond(response);
+  if (error) answer.fail(error);
+  else answer.complete();
+}
+
+interface Responder {
+  respond(response: ReplayedResponse): void;
+  complete(): void;
+  fail(error: unknown): void;
+}
+
+/** Drives a dispatch handler by hand, in whichever of undici's two handler styles it speaks. */
+function responderFor(handler: DispatchHandler): Responder {
+  let done = false;
+  const once = (fn: () => void): void => {
+    if (done) return;
+    done = true;
+    fn();
+  };
+  if (handler.onResponseStart) {
+    const controller: DispatchController = {
+      aborted: false,
+      paused: false,
+      reason: undefined,
+      abort(reason) {
+        once(() => handler.onResponseError?.(controller, reason));
+      },
+      pause() {},
+      resume() {},
+    };
+    handler.onRequestStart?.(controller, {});
+    return {
+      respond(response) {
+        if (done) return;
+        const headers: Headers = {};
+        for (const [name, value] of response.headers) appendHeader(headers, name, value);
+        handler.onResponseStart?.(controller, response.status, headers, response.statusText);
+        if (response.body.length) handler.onResponseData?.(controller, response.body);
+      },
+      complete: () => once(() => handler.onResponseEnd?.(controller, {})),
+      fail: (error) => once(() => handler.onResponseError?.(controller, error)),
+    };
+  }
+  handler.onConnect?.((reason) => once(() => handler.onError?.(reason ?? new DOMException('This operation was aborted', 'AbortError'))));
+  return {
+    respond(response) {
+      if (done) return;
+      handler.onResponseStarted?.();
+      const raw = response.headers.flatMap(([name, value]) => [Buffer.from(name), Buffer.from(value, 'latin1')]);
+      handler.onHeaders?.(response.status, raw, () => undefined, response.statusText);
+      if (response.body.length) handler.onData?.(response.body);
+    },
+    complete: () => once(() => handler.onComplete?.([])),
+    fail: (error) => once(() => handler.onError?.(error)),
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * Starting the agent: configuration, the record or replay lifecycle for inbound requests, and
+ * the instrumentations. Any fault here leaves the app running as if the agent were not loaded.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { createRequire } from 'node:module';
+import { onExit } from 'signal-exit';
+import type { BodyPolicy } from './cassette/body.js';
+import { Redactor } from './cassette/redact.js';
+import { FileStore } from './cassette/store.js';
+import { readConfig, type Config } from './config.js';
+import { bindEmitter, currentSession } from './context.js';
+import { hookServer, type SessionLifecycle } from './inbound/server.js';
+import type { Instrumentation, InstrumentationContext, ReplayOutcome } from './instrumentation.js';
+import { installHooks } from './loader/hooks.js';
+import { describeError, info, setLogLevel, warn } from './log.js';
+import { Recorder } from './record/recorder.js';
+import { CassetteWriter } from './record/writer.js';
+import { CassetteLibrary } from './replay/library.js';
+import { Replayer } from './replay/replayer.js';
+import { missOutsideSession } from './replay/source.js';
+
+const require = createRequire(import.meta.url);
+export const TIMETRACER_VERSION = (require('../../package.json') as { version: string }).version;
+
+/** Reads the configuration from the environment and starts; never throws. */
+export function start(instrumentations: readonly Instrumentation[]): void {
+  try {
+    const result = readConfig();
+    if (!result.ok) {
+      warn(`${result.problem}. timetracer stays off.`);
+      return;
+    }
+    if (result.config.mode === 'off') return;
+    startAgent(result.config, instrumentations);
+  } catch (error) {
+    warn(`could not start (${describeError(error)}); the app runs without it`);
+  }
+}
+
+function unknownPlugins(config: Config, known: ReadonlySet<string>): string | undefined {
+  for (const [variable, names] of [['TIMETRACER_MOCK_PLUGINS', config.mockPlugins], ['TIMETRACER_LIVE_PLUGINS', config.livePlugins]] as const) {
+    const unknown = [...(names ?? [])].filter((name) => !known.has(name));
+    if (unknown.length) return `${variable} names unknown plugin(s) ${unknown.join(', ')}; use any of: ${[...known].join(', ')}`;
+  }
+  return undefined;
+}
+
+export function startAgent(config: Config, instrumentations: readonly Instrumentation[]): void {
+  setLogLevel(config.log);
+  const problem = unknownPlugins(config, new Set(instrumentations.map((i) => i.name)));
+  if (problem) {
+    warn(`${problem}. timetracer stays off.`);
+    return;
+  }
+  const policy: BodyPolicy = { maxBytes: config.maxBodyBytes, redactor: new Redactor(config.redact) };
+  const lifecycle = config.mode === 'record' ? startRecording(config, policy) : startReplaying(config, policy);
+  hookServer(http.Server.prototype, lifecycle, config.maxBodyBytes);
+  hookServer(https.Server.prototype, lifecycle, config.maxBodyBytes);
+  installHooks(instrumentations, (instrumentation) => contextFor(instrumentation, config, policy));
+}
+
+function startRecording(config: Config, policy: BodyPolicy): SessionLifecycle {
+  const writer = new CassetteWriter(new FileStore(config.dir, config.compression === 'gzip'));
+  const recorder = new Recorder({ config, policy, writer, versions: { node: process.version, timetracer: TIMETRACER_VERSION } });
+  // A crash still leaves its cassette, with the error that caused it.
+  process.on('uncaughtExceptionMonitor', (error) => recorder.blame(error, currentSession()));
+  onExit(() => recorder.flushSync(), { alwaysLast: true });
+  return recorder;
+}
+
+function startReplaying(config: Config, policy: BodyPolicy): SessionLifecycle {
+  const library = CassetteLibrary.load(config.cassette);
+  for (const problem of library.problems) warn(problem);
+  if (library.size) info(`timetracer replay mode: ${library.size} cassette(s) from ${config.cassette}${config.strictReplay ? '' : ', unmatched calls go live'}`);
+  return new Replayer(library, policy);
+}
+
+function contextFor(instrumentation: Instrumentation, config: Config, policy: BodyPolicy): InstrumentationContext {
+  const { name } = instrumentation;
+  const replaying = config.mode === 'replay'
+    && (config.mockPlugins === null || config.mockPlugins.has(name))
+    && !config.livePlugins.has(name);
+  return {
+    mode: config.mode === 'record' ? 'record' : 'replay',
+    replaying,
+    bodies: policy,
+    redactor: policy.redactor,
+    session: currentSession,
+    record: (type) => (config.mode === 'record' ? currentSession()?.calls?.start(type) : undefined),
+    replay(lookup): ReplayOutcome {
+      const session = currentSession();
+      const answer = session?.replay ? session.replay.answer(lookup) : { miss: missOutsideSession(lookup) };
+      if ('event' in answer) return { kind: 'recorded', event: answer.event };
+      const { miss } = answer;
+      if (!config.strictReplay) {
+        info(`timetracer [MISS] ${miss.call} not recorded; ${miss.reason}; going live`);
+        return { kind: 'live' };
+      }
+      info(`timetracer [MISS] ${miss.call} not recorded; ${miss.reason}`);
+      return { kind: 'miss', error: miss };
+    },
+    bind(emitter) {
+      const session = currentSession();
+      if (session) bindEmitter(emitter, session);
+    },
+    annotate(annotations) {
+      currentSession()?.annotate(annotations);
+    },
+  };
+}

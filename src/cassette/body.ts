@@ -1,0 +1,188 @@
+/**
+ * Bodies as cassettes hold them: JSON as a value (readable in the dashboard), text as text,
+ * anything else as base64; secrets redacted, long bodies truncated with their size and hash kept.
+ */
+import { createHash } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
+import zlib from 'node:zlib';
+import type { Body, ContentCoding } from './schema.js';
+import type { Redactor } from './redact.js';
+import type { CapturedBody } from '../inbound/capture.js';
+
+export interface BodyPolicy {
+  maxBytes: number;
+  redactor: Redactor;
+}
+
+export interface BodyMeta {
+  contentType?: string | undefined;
+  contentEncoding?: string | undefined;
+}
+
+const CODINGS: Record<string, ContentCoding> = { gzip: 'gzip', 'x-gzip': 'gzip', deflate: 'deflate', br: 'br' };
+
+/** `partial`: the bytes are the start of a longer stream; decode what they hold. */
+function decompress(coding: ContentCoding, bytes: Buffer, partial: boolean): Buffer {
+  const flush = partial ? { finishFlush: zlib.constants.Z_SYNC_FLUSH } : {};
+  switch (coding) {
+    case 'gzip': return zlib.gunzipSync(bytes, flush);
+    // "deflate" in HTTP is zlib-wrapped, but servers send raw deflate too.
+    case 'deflate': return bytes[0] !== undefined && (bytes[0] & 0x0f) === 8 ? zlib.inflateSync(bytes, flush) : zlib.inflateRawSync(bytes, flush);
+    case 'br': return zlib.brotliDecompressSync(bytes, partial ? { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH } : {});
+  }
+}
+
+function compress(coding: ContentCoding, bytes: Buffer): Buffer {
+  switch (coding) {
+    case 'gzip': return zlib.gzipSync(bytes);
+    case 'deflate': return zlib.deflateSync(bytes);
+    case 'br': return zlib.brotliCompressSync(bytes);
+  }
+}
+
+function isJsonType(contentType: string): boolean {
+  return /[/+]json\b/i.test(contentType);
+}
+
+function isFormType(contentType: string): boolean {
+  return /^application\/x-www-form-urlencoded\b/i.test(contentType);
+}
+
+function isBinaryType(contentType: string): boolean {
+  return /^(image|audio|video|font)\/|^application\/(octet-stream|zip|gzip|pdf|x-protobuf|protobuf|grpc)/i.test(contentType);
+}
+
+/** JSON text with insignificant whitespace removed: compared with JSON.stringify to tell if parsing lost anything. */
+function minifyJson(text: string): string {
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (inString) {
+      out += ch;
+      if (ch === '\\') out += text[++i] ?? '';
+      else if (ch === '"') inString = false;
+    } else if (ch === '"') {
+      inString = true;
+      out += ch;
+    } else if (ch !== ' ' && ch !== '\n' && ch !== '\r' && ch !== '\t') {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+interface Stored {
+  encoding: Body['encoding'];
+  data: unknown;
+  /** The bytes `data` stands for, as hashed and as measured for truncation. */
+  bytes: Buffer;
+}
+
+function classify(bytes: Buffer, contentType: string, policy: BodyPolicy): Stored {
+  if (!isBinaryType(contentType) && isUtf8(bytes)) {
+    const text = bytes.toString('utf8');
+    const first = text.trimStart()[0];
+    if (isJsonType(contentType) || (contentType === '' && (first === '{' || first === '['))) {
+      try {
+        const parsed: unknown = JSON.parse(text);
+        const { value, changed } = policy.redactor.json(parsed);
+        const serialised = JSON.stringify(value);
+        // Keep the parsed value only where it stands for the same text (no big-number rounding,
+        // no escapes rewritten); otherwise the exact text, unless a secret had to go.
+        if (changed || serialised === minifyJson(text)) {
+          return { encoding: 'json', data: value, bytes: Buffer.from(serialised) };
+        }
+        return { encoding: 'utf8', data: text, bytes };
+      } catch {
+        // Not JSON after all: stored as text below.
+      }
+    }
+    if (isFormType(contentType)) {
+      const redacted = policy.redactor.formText(text);
+      return { encoding: 'utf8', data: redacted, bytes: redacted === text ? bytes : Buffer.from(redacted) };
+    }
+    return { encoding: 'utf8', data: text, bytes };
+  }
+  return { encoding: 'base64', data: bytes.toString('base64'), bytes };
+}
+
+/** A body as captured from the wire -> a cassette body; null when there is no body. */
+export function encodeBody(captured: CapturedBody, meta: BodyMeta, policy: BodyPolicy): Body | null {
+  if (captured.size === 0) return null;
+  const coding = meta.contentEncoding ? CODINGS[meta.contentEncoding.trim().toLowerCase()] : undefined;
+  let decoded = captured.bytes;
+  let decodedFrom: ContentCoding | undefined;
+  if (coding) {
+    try {
+      decoded = decompress(coding, captured.bytes, !captured.complete);
+      decodedFrom = coding;
+    } catch {
+      // Mislabelled or cut-off stream: keep the bytes exactly as they came.
+    }
+  }
+  const contentType = meta.contentType ?? '';
+  if (!captured.complete) return truncatedBody(decoded, captured, contentType, decodedFrom, policy);
+  const stored = classify(decoded, contentType, policy);
+  const body: Body = {
+    encoding: stored.encoding,
+    data: stored.data as Body['data'],
+    truncated: false,
+    size_bytes: captured.size,
+    sha256: createHash('sha256').update(stored.bytes).digest('hex'),
+  };
+  if (stored.bytes.length > policy.maxBytes) {
+    body.truncated = true;
+    body.data = cut(stored.bytes, stored.encoding, policy);
+    if (body.encoding === 'json') body.encoding = 'utf8';
+  }
+  if (decodedFrom) body.content_encoding = decodedFrom;
+  return body;
+}
+
+/** The start of a body too long to keep whole: text or base64, with what secrets it shows removed. */
+function truncatedBody(head: Buffer, captured: CapturedBody, contentType: string, decodedFrom: ContentCoding | undefined, policy: BodyPolicy): Body {
+  const text = !isBinaryType(contentType) && isUtf8(textStart(head));
+  const body: Body = {
+    encoding: text ? 'utf8' : 'base64',
+    data: cut(head, text ? 'utf8' : 'base64', policy),
+    truncated: true,
+    size_bytes: captured.size,
+    sha256: captured.sha256 ?? createHash('sha256').update(captured.bytes).digest('hex'),
+  };
+  if (decodedFrom) body.content_encoding = decodedFrom;
+  return body;
+}
+
+/** The bytes minus a multi-byte character cut in half at the end. */
+function textStart(bytes: Buffer): Buffer {
+  for (let drop = 0; drop < 4 && drop < bytes.length; drop++) {
+    const candidate = bytes.subarray(0, bytes.length - drop);
+    if (isUtf8(candidate)) return candidate;
+  }
+  return bytes;
+}
+
+function cut(bytes: Buffer, encoding: Body['encoding'], policy: BodyPolicy): string {
+  const head = bytes.subarray(0, policy.maxBytes);
+  if (encoding === 'base64') return head.toString('base64');
+  return policy.redactor.textFragment(textStart(head).toString('utf8'));
+}
+
+export class TruncatedBodyError extends Error {
+  override name = 'TruncatedBodyError';
+}
+
+/** A cassette body -> the bytes to hand the app (compressed again if it travelled compressed). */
+export function decodeBody(body: Body | null): Buffer {
+  if (body === null) return Buffer.alloc(0);
+  if (body.truncated) {
+    throw new TruncatedBodyError(
+      `the body was truncated when recorded (${body.size_bytes} bytes, TIMETRACER_MAX_BODY_KB too small); record again with a larger limit`,
+    );
+  }
+  const bytes = body.encoding === 'json' ? Buffer.from(JSON.stringify(body.data))
+    : body.encoding === 'base64' ? Buffer.from(body.data as string, 'base64')
+      : Buffer.from(body.data as string, 'utf8');
+  return body.content_encoding ? compress(body.content_encoding, bytes) : bytes;
+}

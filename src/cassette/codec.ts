@@ -1,0 +1,140 @@
+/**
+ * Typed values in JSON. Values JSON cannot hold are written as `{"$tt": <tag>, "v": <payload>}`
+ * so that replay hands the app a Date where it got a Date, a Buffer where it got a Buffer.
+ * Plain JSON stays plain, so cassettes remain readable.
+ *
+ * Libraries with types of their own (ObjectId, Decimal128, ...) register a tag with
+ * `registerTag`; the core knows none of them.
+ */
+import type { JsonValue } from './schema.js';
+
+export const TAG_KEY = '$tt';
+
+export interface TagCodec<T> {
+  /** True for values this tag writes. Checked before the built-in object handling. */
+  matches(value: unknown): value is T;
+  encode(value: T): JsonValue;
+  decode(payload: JsonValue): T;
+}
+
+export class CodecError extends Error {
+  override name = 'CodecError';
+}
+
+const TYPED_ARRAYS = {
+  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+  Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+} as const;
+type TypedArrayName = keyof typeof TYPED_ARRAYS;
+
+const tags = new Map<string, TagCodec<unknown>>();
+
+export function registerTag<T>(name: string, codec: TagCodec<T>): void {
+  tags.set(name, codec as TagCodec<unknown>);
+}
+
+function tagged(tag: string, v: JsonValue): JsonValue {
+  return { [TAG_KEY]: tag, v };
+}
+
+/** In-memory value -> JSON value. Throws CodecError on a cycle. */
+export function encodeValue(value: unknown): JsonValue {
+  return encode(value, new Set());
+}
+
+function encode(value: unknown, seen: Set<object>): JsonValue {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      if (Number.isFinite(value) && !Object.is(value, -0)) return value;
+      return tagged('Number', String(value));
+    case 'bigint':
+      return tagged('BigInt', value.toString());
+    case 'undefined':
+      return tagged('undefined', null);
+    case 'function':
+    case 'symbol':
+      return tagged('undefined', null);
+  }
+  if (value === null) return null;
+  const object = value as object;
+  for (const [name, codec] of tags) {
+    if (codec.matches(object)) return tagged(name, codec.encode(object));
+  }
+  if (object instanceof Date) {
+    return tagged('Date', Number.isNaN(object.getTime()) ? null : object.toISOString());
+  }
+  if (Buffer.isBuffer(object)) return tagged('Buffer', object.toString('base64'));
+  if (ArrayBuffer.isView(object)) {
+    const name = object.constructor.name as TypedArrayName;
+    if (!(name in TYPED_ARRAYS)) return tagged('Uint8Array', bytesOf(object).toString('base64'));
+    return tagged(name, bytesOf(object).toString('base64'));
+  }
+  if (object instanceof ArrayBuffer) return tagged('ArrayBuffer', Buffer.from(object).toString('base64'));
+  if (seen.has(object)) throw new CodecError('value contains a reference cycle');
+  seen.add(object);
+  try {
+    if (Array.isArray(object)) return object.map((item) => encode(item, seen));
+    if (object instanceof Map) {
+      return tagged('Map', [...object].map(([k, v]) => [encode(k, seen), encode(v, seen)]));
+    }
+    if (object instanceof Set) return tagged('Set', [...object].map((item) => encode(item, seen)));
+    const out: { [key: string]: JsonValue } = {};
+    for (const key of Object.keys(object)) {
+      const item = (object as Record<string, unknown>)[key];
+      if (typeof item === 'function' || typeof item === 'symbol') continue;
+      out[key] = encode(item, seen);
+    }
+    // An object that happens to own a "$tt" key is wrapped so it cannot pass for a tag.
+    return TAG_KEY in out ? tagged('Object', out) : out;
+  } finally {
+    seen.delete(object);
+  }
+}
+
+function bytesOf(view: ArrayBufferView): Buffer {
+  return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+}
+
+/** JSON value -> in-memory value: the inverse of `encodeValue`. */
+export function decodeValue(json: JsonValue): unknown {
+  if (json === null || typeof json !== 'object') return json;
+  if (Array.isArray(json)) return json.map(decodeValue);
+  const tag = json[TAG_KEY];
+  if (typeof tag === 'string' && 'v' in json) return decodeTag(tag, json.v as JsonValue);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(json)) out[key] = decodeValue(json[key] as JsonValue);
+  return out;
+}
+
+function decodeTag(tag: string, v: JsonValue): unknown {
+  const custom = tags.get(tag);
+  if (custom) return custom.decode(v);
+  switch (tag) {
+    case 'Number': return Number(v);
+    case 'BigInt': return BigInt(v as string);
+    case 'undefined': return undefined;
+    case 'Date': return new Date(v === null ? Number.NaN : (v as string));
+    case 'Buffer': return Buffer.from(v as string, 'base64');
+    case 'ArrayBuffer': {
+      const bytes = Buffer.from(v as string, 'base64');
+      return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    }
+    case 'Map': return new Map((v as JsonValue[][]).map(([k, item]) => [decodeValue(k!), decodeValue(item!)]));
+    case 'Set': return new Set((v as JsonValue[]).map(decodeValue));
+    case 'Object': {
+      const out: Record<string, unknown> = {};
+      for (const [key, item] of Object.entries(v as Record<string, JsonValue>)) out[key] = decodeValue(item);
+      return out;
+    }
+  }
+  if (tag in TYPED_ARRAYS) {
+    const bytes = Buffer.from(v as string, 'base64');
+    const Ctor = TYPED_ARRAYS[tag as TypedArrayName];
+    const copy = new Uint8Array(bytes).buffer;
+    return new Ctor(copy, 0, copy.byteLength / Ctor.BYTES_PER_ELEMENT);
+  }
+  throw new CodecError(`unknown value tag "${tag}" (written by a newer timetracer or a library not loaded)`);
+}

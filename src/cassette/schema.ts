@@ -1,0 +1,142 @@
+/**
+ * The cassette format, version 1.0: the one definition every part of timetracer reads and writes.
+ *
+ * A cassette holds one session: an inbound request with its response and every dependency call
+ * the request made, in the order they started. Values JSON cannot hold are written tagged by
+ * `codec.ts` (see `Tagged`), so replay hands the app the same types it got live.
+ */
+
+export const SCHEMA_VERSION = '1.0';
+
+/** A JSON value as it stands in a cassette file. Tagged values are objects of this shape too. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** Header values as Node reports them: repeated headers (set-cookie) keep every value. */
+export type Headers = Record<string, string | string[]>;
+
+export type BodyEncoding = 'json' | 'utf8' | 'base64';
+
+/** A request or response body. */
+export interface Body {
+  /** json: `data` is the parsed value; utf8: text; base64: bytes. */
+  encoding: BodyEncoding;
+  data: JsonValue;
+  /** The body was longer than TIMETRACER_MAX_BODY_KB: `data` holds its start only. */
+  truncated: boolean;
+  /** Size of the body as it travelled (before any decoding of content-encoding). */
+  size_bytes: number;
+  /** sha256 (hex) of the body as stored, after redaction, before truncation. */
+  sha256: string;
+  /**
+   * Set when the body travelled compressed (gzip, deflate, br): `data` holds the decoded bytes,
+   * and replay compresses them again so the app decodes the same bytes it got live.
+   */
+  content_encoding?: ContentCoding;
+}
+
+export type ContentCoding = 'gzip' | 'deflate' | 'br';
+
+/** An error as recorded: its class name, message, code and any other own fields. */
+export interface ErrorRecord {
+  name: string;
+  message: string;
+  code?: string | number;
+  /**
+   * Who ended the call: `dependency` (refused, reset, DNS failure: replay raises the same error)
+   * or `app` (a timeout or abort the app itself triggered: replay holds the call open so the
+   * app's own timer or signal ends it again, exactly as live).
+   */
+  origin?: 'dependency' | 'app';
+  stack?: string;
+  /** Further own fields of the error (errno, syscall, address, port, detail, ...). */
+  fields?: Record<string, unknown>;
+}
+
+export interface SessionInfo {
+  id: string;
+  kind: 'request';
+  recorded_at: string;
+  service: string;
+  env: string;
+  /** node:http, express, fastify, koa: what handled the inbound request. */
+  framework: string;
+  node: string;
+  timetracer: string;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  /** Route template where the framework exposes one (`/user/:name`), else null. */
+  route: string | null;
+  query: Record<string, string | string[]>;
+  headers: Headers;
+  body: Body | null;
+}
+
+export interface RecordedResponse {
+  /** The status sent; 0 when no response was sent (the handler crashed the process). */
+  status: number;
+  duration_ms: number;
+  headers: Headers;
+  body: Body | null;
+  error?: ErrorRecord;
+}
+
+/** The dependency call kinds; an instrumentation maps each library call onto one of these. */
+export type EventType = 'http.client' | 'db.query' | 'redis' | 'mongodb';
+
+/**
+ * What identifies a call: `lib` plus library-specific fields (method + url + body hash;
+ * sql + params; command + args). Replay matches on exactly these fields. Values are those the
+ * codec can write (JSON, Date, Buffer, BigInt, ...).
+ */
+export interface Signature {
+  lib: string;
+  [field: string]: unknown;
+}
+
+export interface DependencyEvent<Request = unknown, Result = unknown> {
+  /** 1-based position in start order. */
+  eid: number;
+  type: EventType;
+  start_offset_ms: number;
+  duration_ms: number;
+  signature: Signature;
+  /** What the call carried that does not identify it (request headers, full body). */
+  request?: Request;
+  /** What the library returned, in the instrumentation's own shape (e.g. `HttpClientResult`). */
+  result?: Result;
+  error?: ErrorRecord;
+}
+
+export interface CassetteStats {
+  event_counts: Partial<Record<EventType, number>>;
+  total_ms: number;
+}
+
+export interface Cassette {
+  schema_version: typeof SCHEMA_VERSION;
+  session: SessionInfo;
+  request: RecordedRequest;
+  response: RecordedResponse;
+  events: DependencyEvent[];
+  stats: CassetteStats;
+}
+
+/** The `http.client` event's `request`. */
+export interface HttpClientRequest {
+  headers: Headers;
+  body: Body | null;
+}
+
+/** The `http.client` event's `result`. */
+export interface HttpClientResult {
+  status: number;
+  status_text: string;
+  headers: Headers;
+  body: Body | null;
+}
+
+export type HttpClientEvent = DependencyEvent<HttpClientRequest, HttpClientResult>;

@@ -1,0 +1,178 @@
+/**
+ * Cassettes on disk: naming, atomic writes (temporary file + rename, so a reader never sees half
+ * a cassette), and loading of plain and gzip files. `CassetteStore` is the seam where other
+ * stores (S3) will sit beside the file store.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import zlib from 'node:zlib';
+import { decodeValue, encodeValue } from './codec.js';
+import { SCHEMA_VERSION, type Cassette, type DependencyEvent, type JsonValue } from './schema.js';
+
+export interface CassetteStore {
+  /** Writes a cassette and returns where it went. */
+  write(cassette: Cassette): Promise<string>;
+  /** The same, blocking: for the last cassettes when the process is exiting. */
+  writeSync(cassette: Cassette): string;
+}
+
+export class CorruptCassetteError extends Error {
+  override name = 'CorruptCassetteError';
+}
+
+const CASSETTE_FILE = /\.json(\.gz)?$/;
+
+export function isCassetteFile(file: string): boolean {
+  return CASSETTE_FILE.test(file) && !path.basename(file).startsWith('.');
+}
+
+/** `/user/octocat` -> `user_octocat`; `/` -> `root`. */
+export function pathSlug(requestPath: string): string {
+  const slug = requestPath
+    .split('?')[0]!
+    .replace(/^\/+|\/+$/g, '')
+    .replace(/\//g, '_')
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .slice(0, 80);
+  return slug || 'root';
+}
+
+export function cassetteRelativePath(cassette: Cassette, gzip: boolean): string {
+  const day = cassette.session.recorded_at.slice(0, 10);
+  const method = cassette.request.method.toUpperCase().replace(/[^A-Z]/g, '') || 'REQUEST';
+  return path.join(day, `${method}__${pathSlug(cassette.request.path)}__${cassette.session.id}.json${gzip ? '.gz' : ''}`);
+}
+
+export function serialiseCassette(cassette: Cassette): string {
+  let json: JsonValue;
+  try {
+    json = encodeValue(cassette);
+  } catch (error) {
+    // One call holding a value that cannot be written must not cost the whole cassette.
+    json = encodeValue({ ...cassette, events: cassette.events.map(encodableEvent) });
+  }
+  return `${JSON.stringify(json, null, 2)}\n`;
+}
+
+function encodableEvent(event: DependencyEvent): DependencyEvent {
+  try {
+    encodeValue(event);
+    return event;
+  } catch (error) {
+    const { result: _result, request: _request, ...rest } = event;
+    return { ...rest, error: { name: 'TimetracerRecordError', message: `this call's data could not be written: ${(error as Error).message}` } };
+  }
+}
+
+export function parseCassette(text: string, source: string): Cassette {
+  let json: JsonValue;
+  try {
+    json = JSON.parse(text) as JsonValue;
+  } catch (error) {
+    throw new CorruptCassetteError(`${source} is not valid JSON (${(error as Error).message})`);
+  }
+  const candidate = json as Partial<Record<keyof Cassette, unknown>> | null;
+  if (candidate === null || typeof candidate !== 'object' || Array.isArray(candidate)) {
+    throw new CorruptCassetteError(`${source} is not a cassette (expected a JSON object)`);
+  }
+  if (candidate.schema_version !== SCHEMA_VERSION) {
+    throw new CorruptCassetteError(`${source} has schema_version ${JSON.stringify(candidate.schema_version)}; this timetracer reads ${SCHEMA_VERSION}`);
+  }
+  for (const field of ['session', 'request', 'response'] as const) {
+    if (candidate[field] === null || typeof candidate[field] !== 'object') {
+      throw new CorruptCassetteError(`${source} has no "${field}" object`);
+    }
+  }
+  if (!Array.isArray(candidate.events)) throw new CorruptCassetteError(`${source} has no "events" list`);
+  try {
+    return decodeValue(json) as Cassette;
+  } catch (error) {
+    throw new CorruptCassetteError(`${source}: ${(error as Error).message}`);
+  }
+}
+
+export function readCassetteFileSync(file: string): Cassette {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CorruptCassetteError(code === 'ENOENT' ? `${file}: no such file` : `${file}: cannot be read (${code ?? String(error)})`);
+  }
+  if (file.endsWith('.gz')) {
+    try {
+      bytes = zlib.gunzipSync(bytes);
+    } catch {
+      throw new CorruptCassetteError(`${file} is not valid gzip`);
+    }
+  }
+  return parseCassette(bytes.toString('utf8'), file);
+}
+
+/** Every cassette file below `dir`, in path order. */
+export function listCassetteFilesSync(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (at: string): void => {
+    for (const entry of fs.readdirSync(at, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const full = path.join(at, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.isFile() && isCassetteFile(entry.name)) out.push(full);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+export class FileStore implements CassetteStore {
+  private readonly madeDirs = new Set<string>();
+
+  constructor(private readonly root: string, private readonly gzip: boolean) {}
+
+  private target(cassette: Cassette): { file: string; temp: string; bytes: Buffer } {
+    const file = path.resolve(this.root, cassetteRelativePath(cassette, this.gzip));
+    const text = serialiseCassette(cassette);
+    const bytes = this.gzip ? zlib.gzipSync(text) : Buffer.from(text);
+    const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(3).toString('hex')}.tmp`);
+    return { file, temp, bytes };
+  }
+
+  async write(cassette: Cassette): Promise<string> {
+    const { file, temp, bytes } = this.target(cassette);
+    const dir = path.dirname(file);
+    const attempt = async (): Promise<void> => {
+      if (!this.madeDirs.has(dir)) {
+        await fs.promises.mkdir(dir, { recursive: true });
+        this.madeDirs.add(dir);
+      }
+      try {
+        await fs.promises.writeFile(temp, bytes);
+        await fs.promises.rename(temp, file);
+      } catch (error) {
+        await fs.promises.rm(temp, { force: true }).catch(() => undefined);
+        throw error;
+      }
+    };
+    try {
+      await attempt();
+    } catch (error) {
+      // The directory went away while we were running (someone cleaned up): make it again, once.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !this.madeDirs.delete(dir)) throw error;
+      await attempt();
+    }
+    return file;
+  }
+
+  writeSync(cassette: Cassette): string {
+    const { file, temp, bytes } = this.target(cassette);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    try {
+      fs.writeFileSync(temp, bytes);
+      fs.renameSync(temp, file);
+    } catch (error) {
+      fs.rmSync(temp, { force: true });
+      throw error;
+    }
+    return file;
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Configuration, from environment variables only. A bad value never throws: it comes back as a
+ * problem naming the variable and what it accepts, and the agent stays off.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+export type Mode = 'off' | 'record' | 'replay';
+export type LogLevel = 'quiet' | 'info' | 'debug';
+
+export interface Config {
+  mode: Mode;
+  /** Where record writes cassettes. */
+  dir: string;
+  /** Replay: a cassette file or a directory of them (defaults to `dir`). */
+  cassette: string;
+  strictReplay: boolean;
+  /** Plugins whose calls replay serves from cassettes; null means all. */
+  mockPlugins: ReadonlySet<string> | null;
+  /** Plugins whose calls go live during replay. */
+  livePlugins: ReadonlySet<string>;
+  service: string;
+  env: string;
+  sampleRate: number;
+  errorsOnly: boolean;
+  excludePaths: readonly string[];
+  maxBodyBytes: number;
+  redact: readonly string[];
+  compression: 'none' | 'gzip';
+  log: LogLevel;
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problem: string };
+
+class ConfigProblem extends Error {}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function choice<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if ((allowed as readonly string[]).includes(raw)) return raw as T;
+  throw new ConfigProblem(`${name}=${JSON.stringify(env[name])} is not valid; use one of: ${allowed.join(', ')}`);
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigProblem(`${name}=${JSON.stringify(env[name])} is not valid; use true or false`);
+}
+
+function number(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new ConfigProblem(`${name}=${JSON.stringify(raw)} is not valid; use a number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function list(env: Env, name: string, fallback: readonly string[]): string[] {
+  const raw = env[name];
+  if (raw === undefined) return [...fallback];
+  return raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+}
+
+/** The name in the nearest package.json above the working directory. */
+function packageName(): string | undefined {
+  let dir = process.cwd();
+  for (;;) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: unknown };
+      if (typeof pkg.name === 'string') return pkg.name;
+    } catch {
+      // No readable package.json here: look further up.
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+export function readConfig(env: Env = process.env): ConfigResult {
+  try {
+    const mode = choice(env, 'TIMETRACER_MODE', ['off', 'record', 'replay'], 'off');
+    const dir = env.TIMETRACER_DIR?.trim() || './cassettes';
+    const mockPlugins = env.TIMETRACER_MOCK_PLUGINS === undefined ? null : new Set(list(env, 'TIMETRACER_MOCK_PLUGINS', []));
+    const config: Config = {
+      mode,
+      dir,
+      cassette: env.TIMETRACER_CASSETTE?.trim() || dir,
+      strictReplay: bool(env, 'TIMETRACER_STRICT_REPLAY', true),
+      mockPlugins,
+      livePlugins: new Set(list(env, 'TIMETRACER_LIVE_PLUGINS', [])),
+      service: env.TIMETRACER_SERVICE?.trim() || packageName() || path.basename(process.cwd()),
+      env: env.TIMETRACER_ENV?.trim() || env.NODE_ENV?.trim() || 'development',
+      sampleRate: number(env, 'TIMETRACER_SAMPLE_RATE', 1, 0, 1),
+      errorsOnly: bool(env, 'TIMETRACER_ERRORS_ONLY', false),
+      excludePaths: list(env, 'TIMETRACER_EXCLUDE_PATHS', ['/health', '/metrics']),
+      maxBodyBytes: Math.floor(number(env, 'TIMETRACER_MAX_BODY_KB', 64, 0, 1024 * 1024) * 1024),
+      redact: list(env, 'TIMETRACER_REDACT', []),
+      compression: choice(env, 'TIMETRACER_COMPRESSION', ['none', 'gzip'], 'none'),
+      log: choice(env, 'TIMETRACER_LOG', ['info', 'quiet', 'debug'], 'info'),
+    };
+    return { ok: true, config };
+  } catch (error) {
+    if (error instanceof ConfigProblem) return { ok: false, problem: error.message };
+    throw error;
+  }
+}
+
+/** Whether a path is excluded from recording: equal to an excluded path or below it. */
+export function isExcludedPath(config: Config, pathname: string): boolean {
+  return config.excludePaths.some((excluded) => pathname === excluded || pathname.startsWith(excluded.endsWith('/') ? excluded : `${excluded}/`));
+}

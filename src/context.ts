@@ -1,0 +1,81 @@
+/**
+ * Which session a dependency call belongs to. Each inbound request runs in its own session,
+ * carried by AsyncLocalStorage, so concurrent requests never mix their calls.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import type { CallLog } from './record/call-log.js';
+import type { ReplaySource } from './replay/source.js';
+
+/** What a framework instrumentation tells about the request it is handling. */
+export interface RequestAnnotations {
+  framework?: string;
+  /** Called when the cassette is written, once the framework has routed the request. */
+  route?: () => string | undefined;
+  error?: unknown;
+}
+
+export class Session {
+  readonly id = randomBytes(4).toString('hex');
+  readonly kind = 'request' as const;
+  readonly startedAt = new Date();
+  /** performance.now() at the start: call offsets are measured from here. */
+  readonly t0 = performance.now();
+  framework = 'node:http';
+  /** Record mode: the calls made so far. */
+  calls: CallLog | undefined;
+  /** Replay mode: where the calls are served from. */
+  replay: ReplaySource | undefined;
+  private routeOf: (() => string | undefined) | undefined;
+  error: unknown;
+
+  annotate(annotations: RequestAnnotations): void {
+    if (annotations.framework) this.framework = annotations.framework;
+    if (annotations.route) this.routeOf = annotations.route;
+    if (annotations.error !== undefined && this.error === undefined) this.error = annotations.error;
+  }
+
+  route(): string | null {
+    try {
+      return this.routeOf?.() ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  elapsed(): number {
+    return performance.now() - this.t0;
+  }
+}
+
+const storage = new AsyncLocalStorage<Session>();
+
+export function currentSession(): Session | undefined {
+  return storage.getStore();
+}
+
+export function runInSession<T>(session: Session | undefined, fn: () => T): T {
+  return session ? storage.run(session, fn) : fn();
+}
+
+const BOUND = Symbol('timetracer.bound');
+
+/**
+ * Runs every listener of `emitter` in `session`. Events of pooled sockets and body streams fire
+ * in whatever context created the socket; without this, a keep-alive socket first opened by
+ * request A would hand request B's response callbacks to A.
+ */
+export function bindEmitter(emitter: EventEmitter, session: Session): void {
+  const target = emitter as EventEmitter & { [BOUND]?: Session };
+  if (target[BOUND] === session) return;
+  const alreadyBound = target[BOUND] !== undefined;
+  target[BOUND] = session;
+  if (alreadyBound) return;
+  const emit = emitter.emit;
+  emitter.emit = function boundEmit(this: EventEmitter & { [BOUND]?: Session }, ...args: Parameters<EventEmitter['emit']>) {
+    const owner = this[BOUND];
+    return owner ? storage.run(owner, () => emit.apply(this, args)) : emit.apply(this, args);
+  } as EventEmitter['emit'];
+}

@@ -1,0 +1,85 @@
+/**
+ * Inbound requests: every request an http or https server emits becomes a session. The session
+ * is entered around the server's 'request' event, so the app's handler, and every callback it
+ * schedules, runs inside it; the request and response bodies are tapped as they pass.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { bindEmitter, runInSession, type Session } from '../context.js';
+import { BodyTap, tapReadable, tapWritable } from './capture.js';
+import { isWrapped, markWrapped } from '../loader/wrap.js';
+
+/** One inbound request and its response, as seen on the wire. */
+export interface InboundExchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly requestBody: BodyTap;
+  readonly responseBody: BodyTap;
+  /** Set when the handler threw out of the server's 'request' event. */
+  thrown: unknown;
+  durationMs: number;
+}
+
+/** What record and replay each do with inbound requests. */
+export interface SessionLifecycle {
+  /** A session for this request, or undefined to leave it alone (excluded path, not sampled). */
+  begin(req: IncomingMessage): Session | undefined;
+  /** Attaches the exchange to its session, before the handler runs. */
+  attach(session: Session, exchange: InboundExchange): void;
+  /** The response has gone out (or the connection closed first). */
+  end(session: Session, exchange: InboundExchange): void;
+}
+
+type Emit = (this: Server, event: string | symbol, ...args: unknown[]) => boolean;
+
+/** Wraps `emit` of a server class's prototype (http.Server, https.Server). */
+export function hookServer(prototype: object, lifecycle: SessionLifecycle, keepBytes: number): void {
+  const serverPrototype = prototype as { emit: Emit };
+  const emit = serverPrototype.emit;
+  if (isWrapped(emit)) return;
+  const wrapped = function emitWithSession(this: Server, event: string | symbol, ...args: unknown[]): boolean {
+    if (event !== 'request') return emit.call(this, event, ...args);
+    const [req, res] = args as [IncomingMessage, ServerResponse];
+    let session: Session | undefined;
+    try {
+      session = lifecycle.begin(req);
+    } catch {
+      session = undefined;
+    }
+    if (!session) return emit.call(this, event, ...args);
+    const exchange = track(session, req, res, lifecycle, keepBytes);
+    try {
+      return runInSession(session, () => emit.call(this, event, ...args));
+    } catch (error) {
+      exchange.thrown = error;
+      throw error;
+    }
+  };
+  serverPrototype.emit = markWrapped(wrapped, emit);
+}
+
+function track(session: Session, req: IncomingMessage, res: ServerResponse, lifecycle: SessionLifecycle, keepBytes: number): InboundExchange {
+  const exchange: InboundExchange = {
+    req,
+    res,
+    requestBody: new BodyTap(keepBytes),
+    responseBody: new BodyTap(keepBytes),
+    thrown: undefined,
+    durationMs: 0,
+  };
+  tapReadable(req, exchange.requestBody);
+  tapWritable(res as unknown as Parameters<typeof tapWritable>[0], exchange.responseBody);
+  // Body 'data'/'end' events fire from the socket, outside the session: bind them back into it.
+  bindEmitter(req, session);
+  bindEmitter(res, session);
+  let ended = false;
+  const end = (): void => {
+    if (ended) return;
+    ended = true;
+    exchange.durationMs = session.elapsed();
+    lifecycle.end(session, exchange);
+  };
+  res.once('finish', end);
+  res.once('close', end);
+  lifecycle.attach(session, exchange);
+  return exchange;
+}

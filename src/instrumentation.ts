@@ -1,0 +1,69 @@
+/**
+ * The contract between the core and the files in `instrumentations/`. An instrumentation names
+ * the module files it hooks and patches their exports; the patched functions turn library calls
+ * into events with `ctx.record(...)` and serve them back with `ctx.replay(...)`. The core never
+ * imports a library: it only ever sees these calls and events.
+ */
+import type { EventEmitter } from 'node:events';
+import type { BodyPolicy } from './cassette/body.js';
+import type { Redactor } from './cassette/redact.js';
+import type { DependencyEvent, EventType } from './cassette/schema.js';
+import type { RequestAnnotations, Session } from './context.js';
+import type { RecordedCall } from './record/call-log.js';
+import type { Lookup } from './replay/matcher.js';
+import type { ReplayMissError } from './replay/miss.js';
+
+export type ReplayOutcome =
+  /** Serve this recording. */
+  | { kind: 'recorded'; event: DependencyEvent }
+  /** Fail the call with this error (strict replay). */
+  | { kind: 'miss'; error: ReplayMissError }
+  /** Let the call reach the real dependency (a miss with TIMETRACER_STRICT_REPLAY=false). */
+  | { kind: 'live' };
+
+export interface InstrumentationContext {
+  readonly mode: 'record' | 'replay';
+  /** Replay mode and this plugin is not listed as live: its calls must be served from cassettes. */
+  readonly replaying: boolean;
+  readonly bodies: BodyPolicy;
+  readonly redactor: Redactor;
+  /** The session of the request being handled, if any. */
+  session(): Session | undefined;
+  /** Record mode: starts timing a call of the current session; undefined outside one. */
+  record(type: EventType): RecordedCall | undefined;
+  /** Replay mode: the recorded outcome for a call of the current session. */
+  replay(lookup: Lookup): ReplayOutcome;
+  /** Runs the emitter's listeners in the current session (see `bindEmitter`). */
+  bind(emitter: EventEmitter): void;
+  /** For framework instrumentations: what they know of the request being handled. */
+  annotate(annotations: RequestAnnotations): void;
+}
+
+/** One place to hook: a builtin, a global, or a file of a package within a version range. */
+export interface Hook {
+  /** `node:http` (a builtin), `globalThis` (for globals such as fetch), or a package name. */
+  module: string;
+  /** semver range of the package; required for packages, ignored for builtins. */
+  versions?: string;
+  /** A file inside the package (`lib/router/layer.js`); the package's main export when absent. */
+  file?: string;
+  patch(exports: unknown, ctx: InstrumentationContext): void;
+}
+
+export interface Instrumentation {
+  /** The plugin name used by TIMETRACER_MOCK_PLUGINS / TIMETRACER_LIVE_PLUGINS. */
+  name: string;
+  hooks: Hook[];
+}
+
+export function defineInstrumentation(instrumentation: Instrumentation): Instrumentation {
+  return instrumentation;
+}
+
+/**
+ * A hook whose patch states the shape of the exports it expects. The loader cannot know that
+ * shape, so this is where the exports are taken to be what the hooked file exports.
+ */
+export function hook<Exports>(spec: Omit<Hook, 'patch'> & { patch(exports: Exports, ctx: InstrumentationContext): void }): Hook {
+  return { ...spec, patch: (exports, ctx) => spec.patch(exports as Exports, ctx) };
+}

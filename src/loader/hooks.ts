@@ -1,0 +1,82 @@
+/**
+ * Where instrumentations meet the modules they hook. Builtins are patched at once; package files
+ * are patched as they load, through require-in-the-middle. An ESM `import` of a package's main
+ * file does not pass through it, but the internal files that main file requires do, so hooking
+ * an internal file covers CommonJS and ESM apps alike.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { Hook as RequireHook } from 'require-in-the-middle';
+import semver from 'semver';
+import type { Hook, Instrumentation, InstrumentationContext } from '../instrumentation.js';
+import { describeError, warn } from '../log.js';
+
+const require = createRequire(import.meta.url);
+
+interface Registered {
+  hook: Hook;
+  instrumentation: Instrumentation;
+  ctx: InstrumentationContext;
+  patched: WeakSet<object>;
+}
+
+function applyHook(entry: Registered, exports: unknown): void {
+  if ((typeof exports !== 'object' && typeof exports !== 'function') || exports === null) return;
+  if (entry.patched.has(exports)) return;
+  entry.patched.add(exports);
+  try {
+    entry.hook.patch(exports, entry.ctx);
+  } catch (error) {
+    const where = entry.hook.file ? `${entry.hook.module}/${entry.hook.file}` : entry.hook.module;
+    warn(`could not instrument ${where} for ${entry.instrumentation.name} (${describeError(error)}); its calls are not recorded`);
+  }
+}
+
+const versions = new Map<string, string | undefined>();
+
+function packageVersion(basedir: string): string | undefined {
+  if (!versions.has(basedir)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(basedir, 'package.json'), 'utf8')) as { version?: unknown };
+      versions.set(basedir, typeof pkg.version === 'string' ? pkg.version : undefined);
+    } catch {
+      versions.set(basedir, undefined);
+    }
+  }
+  return versions.get(basedir);
+}
+
+export function installHooks(instrumentations: readonly Instrumentation[], contextFor: (i: Instrumentation) => InstrumentationContext): void {
+  const byPackage = new Map<string, Registered[]>();
+  let patchedBuiltins = false;
+  for (const instrumentation of instrumentations) {
+    const ctx = contextFor(instrumentation);
+    for (const hook of instrumentation.hooks) {
+      const entry: Registered = { hook, instrumentation, ctx, patched: new WeakSet() };
+      if (hook.module === 'globalThis') {
+        applyHook(entry, globalThis);
+      } else if (hook.module.startsWith('node:')) {
+        applyHook(entry, require(hook.module));
+        patchedBuiltins = true;
+      } else {
+        byPackage.set(hook.module, [...(byPackage.get(hook.module) ?? []), entry]);
+      }
+    }
+  }
+  // ESM named imports of builtins (`import { request } from 'node:http'`) see patched functions.
+  if (patchedBuiltins) syncBuiltinESMExports();
+  if (byPackage.size === 0) return;
+  new RequireHook([...byPackage.keys()], { internals: true }, (exports, name, basedir) => {
+    const packageName = [...byPackage.keys()].find((p) => name === p || name.startsWith(`${p}/`));
+    if (!packageName || !basedir) return exports;
+    const file = name === packageName ? undefined : name.slice(packageName.length + 1);
+    const version = packageVersion(basedir);
+    for (const entry of byPackage.get(packageName)!) {
+      if (entry.hook.file !== file) continue;
+      if (!version || !semver.satisfies(version, entry.hook.versions ?? '*', { includePrerelease: true })) continue;
+      applyHook(entry, exports);
+    }
+    return exports;
+  });
+}

@@ -1,0 +1,28 @@
+/** Wrapping functions in place, once: a wrapped function carries a marker and its original. */
+
+const ORIGINAL = Symbol.for('timetracer.original');
+
+export function isWrapped(fn: unknown): boolean {
+  return typeof fn === 'function' && ORIGINAL in fn;
+}
+
+export function markWrapped<F>(wrapper: F, original: unknown): F {
+  const fn = wrapper as unknown as { name: string; length: number };
+  const from = original as { name: string; length: number };
+  Object.defineProperty(fn, ORIGINAL, { value: original });
+  // Keep what callers may inspect: name and arity.
+  Object.defineProperty(fn, 'name', { value: from.name, configurable: true });
+  Object.defineProperty(fn, 'length', { value: from.length, configurable: true });
+  return wrapper;
+}
+
+/**
+ * Replaces `target[name]` with `makeWrapper(original)`, unless it is already wrapped or is not a
+ * function. Returns whether it wrapped.
+ */
+export function wrapMethod<T extends object, K extends keyof T>(target: T, name: K, makeWrapper: (original: T[K]) => T[K]): boolean {
+  const original = target[name];
+  if (typeof original !== 'function' || isWrapped(original)) return false;
+  target[name] = markWrapped(makeWrapper(original), original);
+  return true;
+}

@@ -1,0 +1,103 @@
+/**
+ * The dependency calls of one recording session, in start order. A call is timed on the hot
+ * path; turning it into a cassette event (redaction, hashing, encoding) is deferred until the
+ * cassette is written, after the response has gone out.
+ */
+import { performance } from 'node:perf_hooks';
+import type { DependencyEvent, ErrorRecord, EventType, Signature } from '../cassette/schema.js';
+
+/** What an instrumentation reports about a finished call. */
+export interface CallOutcome {
+  signature: Signature;
+  request?: unknown;
+  result?: unknown;
+  error?: ErrorRecord;
+}
+
+interface CallSlot {
+  type: EventType;
+  start: number;
+  duration: number | undefined;
+  describe: (() => CallOutcome) | undefined;
+}
+
+export interface RecordedCall {
+  /** Marks the call finished now; `describe` runs later, off the request's path. */
+  end(describe: () => CallOutcome): void;
+}
+
+export class CallLog {
+  private readonly slots: CallSlot[] = [];
+  private pending = 0;
+  private closed = false;
+  private onSettled: (() => void) | undefined;
+
+  constructor(private readonly t0: number) {}
+
+  /** Starts timing a call; undefined once the cassette has been written. */
+  start(type: EventType): RecordedCall | undefined {
+    if (this.closed) return undefined;
+    const slot: CallSlot = { type, start: performance.now(), duration: undefined, describe: undefined };
+    this.slots.push(slot);
+    this.pending++;
+    return {
+      end: (describe) => {
+        if (slot.describe) return;
+        slot.duration = performance.now() - slot.start;
+        slot.describe = describe;
+        if (--this.pending === 0) this.onSettled?.();
+      },
+    };
+  }
+
+  /** Resolves when every started call has ended, or after `graceMs`, whichever comes first. */
+  settled(graceMs: number): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, graceMs);
+      timer.unref();
+      this.onSettled = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /**
+   * Closes the log and builds its events. Calls still running are left out and counted;
+   * a call whose description throws becomes an event carrying that failure.
+   */
+  close(): { events: DependencyEvent[]; unfinished: number } {
+    this.closed = true;
+    const events: DependencyEvent[] = [];
+    let unfinished = 0;
+    for (const slot of this.slots) {
+      if (!slot.describe || slot.duration === undefined) {
+        unfinished++;
+        continue;
+      }
+      const event: DependencyEvent = {
+        eid: events.length + 1,
+        type: slot.type,
+        start_offset_ms: round(slot.start - this.t0),
+        duration_ms: round(slot.duration),
+        signature: { lib: 'unknown' },
+      };
+      try {
+        const outcome = slot.describe();
+        event.signature = outcome.signature;
+        if (outcome.request !== undefined) event.request = outcome.request;
+        if (outcome.result !== undefined) event.result = outcome.result;
+        if (outcome.error !== undefined) event.error = outcome.error;
+      } catch (error) {
+        event.error = { name: 'TimetracerRecordError', message: `could not describe this call: ${String(error)}` };
+      }
+      events.push(event);
+    }
+    return { events, unfinished };
+  }
+}
+
+export function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

@@ -1,0 +1,121 @@
+/**
+ * Record mode: each inbound request gets a session and a call log; once its response has gone
+ * out and its calls have ended, the session becomes a cassette, written in the background.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { BodyPolicy } from '../cassette/body.js';
+import { SCHEMA_VERSION, type Cassette, type EventType } from '../cassette/schema.js';
+import { isExcludedPath, type Config } from '../config.js';
+import { Session } from '../context.js';
+import { describeRequest, describeResponse, splitUrl } from '../inbound/describe.js';
+import type { InboundExchange, SessionLifecycle } from '../inbound/server.js';
+import { debug, describeError, displayPath, formatCounts, formatMs, info, warn } from '../log.js';
+import { CallLog, round } from './call-log.js';
+import type { CassetteWriter } from './writer.js';
+
+/** How long a finished request waits for calls it started but did not await. */
+const CALL_GRACE_MS = 10_000;
+
+export interface RecorderOptions {
+  config: Config;
+  policy: BodyPolicy;
+  writer: CassetteWriter;
+  versions: { node: string; timetracer: string };
+}
+
+const random = Math.random;
+
+export class Recorder implements SessionLifecycle {
+  /** Sessions whose cassette is not built yet: in flight, or waiting for their calls. */
+  private readonly open = new Map<Session, InboundExchange>();
+
+  constructor(private readonly options: RecorderOptions) {}
+
+  begin(req: IncomingMessage): Session | undefined {
+    const { config } = this.options;
+    if (isExcludedPath(config, splitUrl(req.url).path)) return undefined;
+    if (config.sampleRate < 1 && random() >= config.sampleRate) return undefined;
+    const session = new Session();
+    session.calls = new CallLog(session.t0);
+    return session;
+  }
+
+  attach(session: Session, exchange: InboundExchange): void {
+    this.open.set(session, exchange);
+  }
+
+  end(session: Session, exchange: InboundExchange): void {
+    void session.calls!.settled(CALL_GRACE_MS).then(() => {
+      // Off the request's path: the response is out, the event loop serves others first.
+      setImmediate(() => {
+        if (!this.open.delete(session)) return;
+        this.keep(session, exchange);
+      });
+    });
+  }
+
+  /** The process is exiting: builds what is left and hands it to the writer, which writes it synchronously. */
+  flushSync(): void {
+    for (const [session, exchange] of this.open) {
+      if (!exchange.durationMs) exchange.durationMs = session.elapsed();
+      this.keep(session, exchange);
+    }
+    this.open.clear();
+    this.options.writer.flushSync();
+  }
+
+  /** The session of an uncaught exception: the current one, or the only one in flight. */
+  blame(error: unknown, current: Session | undefined): void {
+    const session = current ?? (this.open.size === 1 ? [...this.open.keys()][0] : undefined);
+    session?.annotate({ error });
+  }
+
+  private keep(session: Session, exchange: InboundExchange): void {
+    try {
+      const cassette = this.build(session, exchange);
+      if (this.options.config.errorsOnly && !isFailure(cassette)) return;
+      this.options.writer.submit({ cassette, written: (file) => this.announce(cassette, file) });
+    } catch (error) {
+      warn(`could not record ${exchange.req.method} ${exchange.req.url} (${describeError(error)}); the app is unaffected`);
+    }
+  }
+
+  private build(session: Session, exchange: InboundExchange): Cassette {
+    const { config, policy, versions } = this.options;
+    const { events, unfinished } = session.calls!.close();
+    if (unfinished) debug(`${unfinished} call(s) of request ${session.id} had not finished when its cassette was written; left out`);
+    const eventCounts: Partial<Record<EventType, number>> = {};
+    for (const event of events) eventCounts[event.type] = (eventCounts[event.type] ?? 0) + 1;
+    const response = describeResponse(exchange, session, policy);
+    return {
+      schema_version: SCHEMA_VERSION,
+      session: {
+        id: session.id,
+        kind: 'request',
+        recorded_at: session.startedAt.toISOString(),
+        service: config.service,
+        env: config.env,
+        framework: session.framework,
+        node: versions.node,
+        timetracer: versions.timetracer,
+      },
+      request: describeRequest(exchange, session, policy),
+      response,
+      events,
+      stats: { event_counts: eventCounts, total_ms: round(exchange.durationMs) },
+    };
+  }
+
+  private announce(cassette: Cassette, file: string): void {
+    const { request, response, session, stats } = cassette;
+    const tag = isFailure(cassette) ? '[ERROR]' : '[OK]';
+    const status = response.status || 'none';
+    info(`timetracer ${tag} recorded ${request.method} ${request.path} id=${session.id.slice(0, 4)} status=${status} total=${formatMs(stats.total_ms)} deps=${formatCounts(stats.event_counts)}`);
+    info(`  cassette: ${displayPath(file)}`);
+  }
+}
+
+/** A cassette worth flagging: a 5xx, no response at all, or an error the handler raised. */
+export function isFailure(cassette: Cassette): boolean {
+  return cassette.response.status >= 500 || cassette.response.status === 0 || cassette.response.error !== undefined;
+}

@@ -1,0 +1,102 @@
+/**
+ * The cassettes replay serves from. TIMETRACER_CASSETTE names one file (it serves every inbound
+ * request) or a directory: then each inbound request is served by the cassette recorded for the
+ * same method, path, query and body, repeats in recorded order, so one replaying process serves
+ * a whole recorded session.
+ */
+import fs from 'node:fs';
+import type { Cassette } from '../cassette/schema.js';
+import { CorruptCassetteError, listCassetteFilesSync, readCassetteFileSync } from '../cassette/store.js';
+import { displayPath } from '../log.js';
+import { stableStringify } from './matcher.js';
+
+/** What identifies an inbound request when choosing its cassette. */
+export interface RequestKey {
+  method: string;
+  path: string;
+  query: Record<string, string | string[]>;
+  /** sha256 of the request body as recorded; undefined while the body is still arriving. */
+  bodySha256: string | null | undefined;
+}
+
+export type Choice = { cassette: Cassette; file: string } | { cassette: undefined; reason: string };
+
+interface Entry {
+  cassette: Cassette;
+  file: string;
+}
+
+export class CassetteLibrary {
+  private readonly single: Entry | undefined;
+  private readonly byRequest = new Map<string, Entry[]>();
+  /** How many requests each full key has served: the n-th gets the n-th recording. */
+  private readonly served = new Map<string, number>();
+
+  private constructor(readonly source: string, entries: Entry[], single: boolean, readonly problems: string[]) {
+    if (single) this.single = entries[0];
+    const sorted = [...entries].sort((a, b) => a.cassette.session.recorded_at.localeCompare(b.cassette.session.recorded_at));
+    for (const entry of sorted) {
+      const key = requestKeyText(entry.cassette.request);
+      const list = this.byRequest.get(key);
+      if (list) list.push(entry);
+      else this.byRequest.set(key, [entry]);
+    }
+  }
+
+  /** Loads a file or a directory; unreadable files are skipped and listed in `problems`. */
+  static load(source: string): CassetteLibrary {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(source);
+    } catch {
+      return new CassetteLibrary(source, [], false, [`TIMETRACER_CASSETTE=${source}: no such file or directory; every dependency call will be a miss`]);
+    }
+    if (!stat.isDirectory()) {
+      try {
+        return new CassetteLibrary(source, [{ cassette: readCassetteFileSync(source), file: source }], true, []);
+      } catch (error) {
+        return new CassetteLibrary(source, [], false, [`${(error as Error).message}; every dependency call will be a miss`]);
+      }
+    }
+    const entries: Entry[] = [];
+    const problems: string[] = [];
+    for (const file of listCassetteFilesSync(source)) {
+      try {
+        entries.push({ cassette: readCassetteFileSync(file), file });
+      } catch (error) {
+        if (!(error instanceof CorruptCassetteError)) throw error;
+        problems.push(`skipped ${error.message}`);
+      }
+    }
+    if (entries.length === 0 && problems.length === 0) problems.push(`${source} holds no cassettes; every dependency call will be a miss`);
+    return new CassetteLibrary(source, entries, false, problems);
+  }
+
+  get size(): number {
+    return this.single ? 1 : [...this.byRequest.values()].reduce((n, list) => n + list.length, 0);
+  }
+
+  choose(key: RequestKey): Choice {
+    if (this.single) return this.single;
+    const candidates = this.byRequest.get(requestKeyText(key));
+    if (!candidates) {
+      const what = `${key.method} ${key.path}${Object.keys(key.query).length ? ` with query ${stableStringify(key.query)}` : ''}`;
+      return { cassette: undefined, reason: `no cassette in ${displayPath(this.source)} was recorded for ${what}` };
+    }
+    const sameBody = key.bodySha256 === undefined
+      ? candidates
+      : candidates.filter((entry) => (entry.cassette.request.body?.sha256 ?? null) === key.bodySha256);
+    if (sameBody.length === 0) {
+      return { cassette: undefined, reason: `the cassettes recorded for ${key.method} ${key.path} were recorded with a different request body` };
+    }
+    const servedKey = `${requestKeyText(key)}\u0000${key.bodySha256 ?? ''}`;
+    const n = this.served.get(servedKey) ?? 0;
+    this.served.set(servedKey, n + 1);
+    // Past the last recording, keep serving the last one: hitting an endpoint again while debugging works.
+    return sameBody[Math.min(n, sameBody.length - 1)]!;
+  }
+}
+
+function requestKeyText(request: Pick<RequestKey, 'method' | 'path' | 'query'>): string {
+  return `${request.method.toUpperCase()} ${request.path} ${stableStringify(request.query)}`;
+}

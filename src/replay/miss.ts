@@ -1,0 +1,42 @@
+/** The error a dependency call gets in strict replay when no recording matches it. */
+import type { DependencyEvent, EventType, Signature } from '../cassette/schema.js';
+import type { Nearest } from './matcher.js';
+
+export const REPLAY_MISS = 'TIMETRACER_REPLAY_MISS';
+
+const MAX_LABEL = 100;
+
+/** `http.client GET https://api.example.com/users/1`: a call in one line, from its signature. */
+export function describeCall(type: EventType, signature: Signature): string {
+  const parts: string[] = [];
+  for (const [field, value] of Object.entries(signature)) {
+    if (field === 'lib' || field.endsWith('sha256') || value === undefined || value === null) continue;
+    parts.push(typeof value === 'string' ? value : JSON.stringify(value) ?? String(value));
+  }
+  const text = `${type} ${parts.join(' ')}`.replace(/\s+/g, ' ').trim();
+  return text.length > MAX_LABEL ? `${text.slice(0, MAX_LABEL - 1)}…` : text;
+}
+
+export function describeEvent(event: DependencyEvent): string {
+  return `eid ${event.eid} ${describeCall(event.type, event.signature)}`;
+}
+
+export class ReplayMissError extends Error {
+  override name = 'ReplayMissError';
+  readonly code = REPLAY_MISS;
+
+  constructor(readonly call: string, readonly reason: string) {
+    super(`timetracer: ${call} was not recorded; ${reason}`);
+  }
+}
+
+/** Why nothing matched, in the words of the [MISS] line. */
+export function missReason(nearest: Nearest | undefined, cassetteNote: string | undefined): string {
+  if (cassetteNote) return cassetteNote;
+  if (!nearest) return 'no call of this kind was recorded in the cassette';
+  const shown = nearest.differences.slice(0, 3).join(', ');
+  const more = nearest.differences.length > 3 ? ` (+${nearest.differences.length - 3} more)` : '';
+  return nearest.differences.length
+    ? `nearest: eid ${nearest.event.eid}, ${shown}${more}`
+    : `nearest: eid ${nearest.event.eid} is identical but was already used (the call was made more times than recorded)`;
+}

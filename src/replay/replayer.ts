@@ -1,0 +1,49 @@
+/**
+ * Replay mode: each inbound request gets a session served by the cassette recorded for it; at
+ * the end of the request, one line says how its calls were served and which recordings it left
+ * unused.
+ */
+import type { BodyPolicy } from '../cassette/body.js';
+import { Session } from '../context.js';
+import { requestBody, splitUrl } from '../inbound/describe.js';
+import type { InboundExchange, SessionLifecycle } from '../inbound/server.js';
+import { formatMs, info } from '../log.js';
+import type { CassetteLibrary, RequestKey } from './library.js';
+import { describeEvent } from './miss.js';
+import { ReplaySource } from './source.js';
+
+export class Replayer implements SessionLifecycle {
+  constructor(private readonly library: CassetteLibrary, private readonly policy: BodyPolicy) {}
+
+  begin(): Session {
+    return new Session();
+  }
+
+  attach(session: Session, exchange: InboundExchange): void {
+    session.replay = new ReplaySource(() => this.library.choose(this.keyOf(exchange)));
+  }
+
+  end(session: Session, exchange: InboundExchange): void {
+    const source = session.replay!;
+    const choice = source.chosen();
+    const unused = source.unused();
+    const { method = 'GET', url } = exchange.req;
+    const matched = !choice.cassette ? 'NO-CASSETTE' : source.misses || unused.length ? 'MISS' : 'OK';
+    const detail = matched === 'MISS' ? ` misses=${source.misses} unused=${unused.length}` : '';
+    info(`timetracer replay ${method} ${splitUrl(url).path} mocked=${source.mocked} matched=${matched}${detail} runtime=${formatMs(exchange.durationMs)}`);
+    if (!choice.cassette) info(`  ${choice.reason}`);
+    for (const event of unused) info(`  unused: ${describeEvent(event)}`);
+  }
+
+  private keyOf(exchange: InboundExchange): RequestKey {
+    const { req } = exchange;
+    const { path, query } = splitUrl(req.url);
+    return {
+      method: req.method ?? 'GET',
+      path,
+      query: this.policy.redactor.query(query),
+      // Only a body that has fully arrived can tell requests apart.
+      bodySha256: req.complete ? requestBody(exchange, this.policy)?.sha256 ?? null : undefined,
+    };
+  }
+}

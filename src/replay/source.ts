@@ -1,0 +1,50 @@
+/**
+ * One replaying session's recordings. The cassette is chosen on first need, when the app has
+ * usually read the request body, so requests that differ only by body find their own.
+ */
+import type { DependencyEvent } from '../cassette/schema.js';
+import type { Choice } from './library.js';
+import { Matcher, type Lookup } from './matcher.js';
+import { describeCall, missReason, ReplayMissError } from './miss.js';
+
+export type SourceAnswer = { event: DependencyEvent } | { miss: ReplayMissError };
+
+const NO_SESSION = 'it was made outside any inbound request, and only calls made while handling a request are recorded';
+
+export class ReplaySource {
+  private choice: Choice | undefined;
+  private matcher: Matcher | undefined;
+  mocked = 0;
+  misses = 0;
+
+  constructor(private readonly choose: () => Choice) {}
+
+  chosen(): Choice {
+    if (!this.choice) {
+      this.choice = this.choose();
+      this.matcher = new Matcher(this.choice.cassette?.events ?? []);
+    }
+    return this.choice;
+  }
+
+  answer(lookup: Lookup): SourceAnswer {
+    const choice = this.chosen();
+    const event = this.matcher!.take(lookup);
+    if (event) {
+      this.mocked++;
+      return { event };
+    }
+    this.misses++;
+    const reason = missReason(this.matcher!.nearest(lookup), choice.cassette ? undefined : choice.reason);
+    return { miss: new ReplayMissError(describeCall(lookup.type, lookup.signature), reason) };
+  }
+
+  unused(): DependencyEvent[] {
+    return this.matcher?.unused() ?? [];
+  }
+}
+
+/** The miss of a call made where no session is, e.g. at start-up. */
+export function missOutsideSession(lookup: Lookup): ReplayMissError {
+  return new ReplayMissError(describeCall(lookup.type, lookup.signature), NO_SESSION);
+}
