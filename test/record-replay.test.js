@@ -1,0 +1,55 @@
+// Record a plain node:http app's requests, then replay them with the upstream stopped.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { APPS, readJson, request, startApp, startUpstream, tempDir } from './support/harness.js';
+
+function itemsUpstream(t) {
+  return startUpstream(t, (req, res) => {
+    let body = '';
+    req.on('data', (chunk) => { body += chunk; });
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json');
+      if (req.url === '/echo') res.end(JSON.stringify({ echoed: JSON.parse(body) }));
+      else res.end(JSON.stringify({ id: req.url.split('/')[2], name: `item ${req.url.split('/')[2]}` }));
+    });
+  });
+}
+
+test('records node:http and fetch calls, then replays them with the upstream stopped', async (t) => {
+  const dir = tempDir(t);
+  const upstream = await itemsUpstream(t);
+  const recording = await startApp(t, path.join(APPS, 'plain-http.mjs'), {
+    env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url },
+  });
+  const live = [
+    await request(`${recording.url}/via-http/1`),
+    await request(`${recording.url}/via-fetch/2`),
+    await request(`${recording.url}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":3}' }),
+  ];
+  const files = await recording.cassettes(3);
+  await recording.stop();
+
+  const viaHttp = readJson(files.find((f) => f.includes('via-http')));
+  assert.equal(viaHttp.request.method, 'GET');
+  assert.equal(viaHttp.request.path, '/via-http/1');
+  assert.equal(viaHttp.response.status, 200);
+  assert.equal(viaHttp.events.length, 1);
+  assert.equal(viaHttp.events[0].type, 'http.client');
+  assert.equal(viaHttp.events[0].signature.url, `${upstream.url}/items/1`);
+  assert.deepEqual(viaHttp.events[0].result.body.data, { id: '1', name: 'item 1' });
+  assert.match(recording.stderr.join('\n'), /timetracer \[OK\] recorded GET \/via-http\/1 id=[0-9a-f]{4} status=200 total=\d+ms deps=http\.client:1/);
+
+  await upstream.close();
+  const replaying = await startApp(t, path.join(APPS, 'plain-http.mjs'), {
+    env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, UPSTREAM_URL: upstream.url },
+  });
+  const replayed = [
+    await request(`${replaying.url}/via-http/1`),
+    await request(`${replaying.url}/via-fetch/2`),
+    await request(`${replaying.url}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":3}' }),
+  ];
+  assert.deepEqual(replayed.map((r) => [r.status, r.text]), live.map((r) => [r.status, r.text]));
+  // The upstream is stopped: a call that reached the network would have failed with ECONNREFUSED.
+  await replaying.waitForLine(/^timetracer replay POST \/echo mocked=1 matched=OK runtime=\d+ms$/);
+});

@@ -1,0 +1,157 @@
+// Test harness: real apps spawned as child processes with `--import timetracer/register`, real
+// upstream HTTP servers, and waiting on events (a line, a listening port), never on sleeps.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const APPS = path.join(ROOT, 'test', 'apps');
+
+const LINE_TIMEOUT_MS = 20_000;
+
+/** A fresh directory under the system temp dir, removed by `t.after` when a test context is given. */
+export function tempDir(t, prefix = 'timetracer-test-') {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  t?.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * Spawns `node --import timetracer/register <script>` from the package root (so the package
+ * resolves itself by name, as it does for a user who installed it). The app must print
+ * `listening <port>` on stdout once it listens.
+ */
+export async function startApp(t, script, { env = {}, args = [], register = true, waitForPort = true } = {}) {
+  const child = spawn(process.execPath, [...(register ? ['--import', 'timetracer/register'] : []), script, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, TIMETRACER_MODE: undefined, TIMETRACER_DIR: undefined, TIMETRACER_CASSETTE: undefined, ...env, NODE_OPTIONS: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const app = new AppProcess(child);
+  t?.after(() => app.stop());
+  if (waitForPort) {
+    const line = await app.waitForLine(/^listening (\d+)$/, 'stdout');
+    app.port = Number(line.match(/^listening (\d+)$/)[1]);
+    app.url = `http://127.0.0.1:${app.port}`;
+  }
+  return app;
+}
+
+class AppProcess {
+  constructor(child) {
+    this.child = child;
+    this.stdout = [];
+    this.stderr = [];
+    this.waiters = [];
+    this.exited = once(child, 'close').then(([code, signal]) => ({ code, signal }));
+    for (const stream of ['stdout', 'stderr']) {
+      let pending = '';
+      child[stream].setEncoding('utf8');
+      child[stream].on('data', (text) => {
+        pending += text;
+        let newline;
+        while ((newline = pending.indexOf('\n')) >= 0) {
+          const line = pending.slice(0, newline);
+          pending = pending.slice(newline + 1);
+          this[stream].push(line);
+          this.waiters = this.waiters.filter((w) => !(w.stream === stream || w.stream === 'any') || !w.check(line));
+        }
+      });
+    }
+  }
+
+  /** All stderr lines that come from timetracer. */
+  get timetracerLines() {
+    return this.stderr.filter((line) => line.startsWith('timetracer') || line.startsWith('  '));
+  }
+
+  /**
+   * Resolves with the first line (already printed or still to come) matching `pattern`.
+   * `count`: the n-th matching line.
+   */
+  waitForLine(pattern, stream = 'any', { count = 1 } = {}) {
+    const lines = stream === 'any' ? [...this.stdout, ...this.stderr] : this[stream];
+    const seen = lines.filter((line) => pattern.test(line));
+    if (seen.length >= count) return Promise.resolve(seen[count - 1]);
+    let matched = seen.length;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; stdout:\n${this.stdout.join('\n')}\nstderr:\n${this.stderr.join('\n')}`)), LINE_TIMEOUT_MS);
+      const onExit = this.exited.then(({ code, signal }) => {
+        clearTimeout(timer);
+        reject(new Error(`app exited (${code ?? signal}) before printing ${pattern}; stderr:\n${this.stderr.join('\n')}`));
+      });
+      void onExit;
+      this.waiters.push({
+        stream,
+        check: (line) => {
+          if (!pattern.test(line) || ++matched < count) return false;
+          clearTimeout(timer);
+          resolve(line);
+          return true;
+        },
+      });
+    });
+  }
+
+  /** Waits until `count` cassettes have been announced (`  cassette: <path>` lines); returns their paths. */
+  async cassettes(count) {
+    await this.waitForLine(/^ {2}cassette: /, 'stderr', { count });
+    return this.stderr.filter((l) => l.startsWith('  cassette: ')).map((l) => path.resolve(ROOT, l.slice('  cassette: '.length)));
+  }
+
+  async stop() {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.exited;
+    this.child.kill('SIGTERM');
+    return this.exited;
+  }
+}
+
+/** An HTTP server in the test process standing in for a dependency. `handler` as for http.createServer. */
+export async function startUpstream(t, handler) {
+  const sockets = new Set();
+  const server = http.createServer(handler);
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  const upstream = {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    /** Stops accepting and drops open connections: from here on, a real call would be refused. */
+    async close() {
+      if (!server.listening) return;
+      const closed = once(server, 'close');
+      server.close();
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+  t?.after(() => upstream.close());
+  return upstream;
+}
+
+/** A request from the test process (which runs without the agent): status, headers, text body. */
+export async function request(url, { method = 'GET', headers = {}, body } = {}) {
+  const response = await fetch(url, { method, headers, body });
+  const text = await response.text();
+  return { status: response.status, headers: Object.fromEntries(response.headers), text, json: () => JSON.parse(text) };
+}
+
+export function readJson(file) {
+  return JSON.parse(fs.readFileSync(file, 'utf8'));
+}
+
+/** Every cassette file below `dir`. */
+export function cassetteFiles(dir) {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { recursive: true })
+    .map((name) => path.join(dir, name))
+    .filter((file) => /\.json(\.gz)?$/.test(file) && !path.basename(file).startsWith('.'));
+}
