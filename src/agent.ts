@@ -4,7 +4,6 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { createRequire } from 'node:module';
 import { onExit } from 'signal-exit';
 import type { BodyPolicy } from './cassette/body.js';
 import { Redactor } from './cassette/redact.js';
@@ -20,9 +19,7 @@ import { CassetteWriter } from './record/writer.js';
 import { CassetteLibrary } from './replay/library.js';
 import { Replayer } from './replay/replayer.js';
 import { missOutsideSession } from './replay/source.js';
-
-const require = createRequire(import.meta.url);
-export const TIMETRACER_VERSION = (require('../../package.json') as { version: string }).version;
+import { TIMETRACER_VERSION } from './version.js';
 
 /** Reads the configuration from the environment and starts; never throws. */
 export function start(instrumentations: readonly Instrumentation[]): void {

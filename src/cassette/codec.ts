@@ -49,7 +49,7 @@ function encode(value: unknown, seen: Set<object>): JsonValue {
       return value;
     case 'number':
       if (Number.isFinite(value) && !Object.is(value, -0)) return value;
-      return tagged('Number', String(value));
+      return tagged('Number', Object.is(value, -0) ? '-0' : String(value));
     case 'bigint':
       return tagged('BigInt', value.toString());
     case 'undefined':

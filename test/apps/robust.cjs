@@ -1,0 +1,55 @@
+// A CommonJS node:http app used to check that the agent never breaks the app it is loaded into.
+const http = require('node:http');
+
+const UPSTREAM = process.env.UPSTREAM_URL;
+
+async function readBody(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function handle(req, res, url) {
+  try {
+    if (url.pathname === '/health') {
+      res.end('ok');
+    } else if (url.pathname === '/data') {
+      const upstream = await fetch(`${UPSTREAM}/data?id=${url.searchParams.get('id') ?? '1'}`);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ from: 'upstream', value: await upstream.json() }));
+    } else if (url.pathname === '/login') {
+      const credentials = JSON.parse(await readBody(req));
+      const upstream = await fetch(`${UPSTREAM}/session?token=${url.searchParams.get('token')}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${credentials.password}` },
+        body: JSON.stringify({ user: credentials.user, password: credentials.password }),
+      });
+      res.setHeader('set-cookie', 'session=abc123secret; HttpOnly');
+      res.setHeader('content-type', 'application/json');
+      res.end(await upstream.text());
+    } else if (url.pathname === '/fail') {
+      res.statusCode = 503;
+      res.end('unavailable');
+    } else if (url.pathname === '/async-crash') {
+      // A crash after a dependency call, outside any try/catch: the process dies as it would without the agent.
+      fetch(`${UPSTREAM}/data?id=crash`).then(() => {
+        throw new Error('crash after an upstream call');
+      });
+    } else {
+      res.statusCode = 404;
+      res.end();
+    }
+  } catch (error) {
+    res.statusCode = 500;
+    res.end(`app error: ${error.message}${error.cause ? ` (${error.cause.code})` : ''}`);
+  }
+}
+
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, 'http://app');
+  // Thrown straight out of the 'request' event: the process dies as it would without the agent.
+  if (url.pathname === '/sync-crash') throw new Error('sync crash in handler');
+  void handle(req, res, url);
+});
+
+server.listen(0, '127.0.0.1', () => console.log(`listening ${server.address().port}`));

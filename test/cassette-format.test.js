@@ -1,0 +1,179 @@
+// The cassette format's building blocks: typed values, bodies, redaction, files.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { decodeValue, encodeValue } from '../dist/src/cassette/codec.js';
+import { decodeBody, encodeBody, TruncatedBodyError } from '../dist/src/cassette/body.js';
+import { Redactor } from '../dist/src/cassette/redact.js';
+import { BodyTap } from '../dist/src/inbound/capture.js';
+import {
+  CorruptCassetteError, FileStore, cassetteRelativePath, pathSlug, readCassetteFileSync, serialiseCassette,
+} from '../dist/src/cassette/store.js';
+import { tempDir } from './support/harness.js';
+
+const policy = (maxBytes = 64 * 1024, extra = []) => ({ maxBytes, redactor: new Redactor(extra) });
+const captured = (bytes, keep = 1024 * 1024) => {
+  const tap = new BodyTap(keep);
+  tap.add(Buffer.from(bytes));
+  return tap.result();
+};
+
+test('typed values survive a trip through JSON with their types', () => {
+  const value = {
+    when: new Date('2026-11-25T10:00:00.000Z'),
+    bytes: Buffer.from([0, 1, 255]),
+    big: 12345678901234567890n,
+    floats: new Float64Array([1.5, -2]),
+    map: new Map([['a', 1], [2, new Date(0)]]),
+    set: new Set(['x']),
+    odd: [Number.NaN, Number.POSITIVE_INFINITY, -0, undefined],
+    nested: { $tt: 'looks like a tag', v: 1 },
+    plain: { a: [1, 'two', null, true] },
+  };
+  const json = JSON.parse(JSON.stringify(encodeValue(value)));
+  assert.deepEqual(json.plain, { a: [1, 'two', null, true] }, 'plain JSON stays plain');
+  const back = decodeValue(json);
+  assert.ok(back.when instanceof Date && back.when.getTime() === value.when.getTime());
+  assert.ok(Buffer.isBuffer(back.bytes) && back.bytes.equals(value.bytes));
+  assert.equal(back.big, value.big);
+  assert.ok(back.floats instanceof Float64Array);
+  assert.deepEqual([...back.floats], [1.5, -2]);
+  assert.ok(back.map instanceof Map && back.map.get(2) instanceof Date);
+  assert.ok(back.set instanceof Set && back.set.has('x'));
+  assert.ok(Number.isNaN(back.odd[0]));
+  assert.equal(back.odd[1], Number.POSITIVE_INFINITY);
+  assert.ok(Object.is(back.odd[2], -0));
+  assert.equal(back.odd[3], undefined);
+  assert.deepEqual(back.nested, { $tt: 'looks like a tag', v: 1 });
+});
+
+test('a value with a reference cycle is refused, not written half', () => {
+  const looped = { a: 1 };
+  looped.self = looped;
+  assert.throws(() => encodeValue(looped), /cycle/);
+});
+
+test('JSON bodies are kept as values with secrets redacted; exact names only', () => {
+  const body = encodeBody(captured('{"user":"ann","password":"hunter2","password_hint":"pet","nested":{"Token":"abc"}}'), { contentType: 'application/json' }, policy());
+  assert.equal(body.encoding, 'json');
+  assert.deepEqual(body.data, { user: 'ann', password: '[REDACTED]', password_hint: 'pet', nested: { Token: '[REDACTED]' } });
+  assert.equal(body.truncated, false);
+  assert.equal(body.sha256.length, 64);
+  assert.doesNotMatch(JSON.stringify(body), /hunter2|abc/);
+});
+
+test('JSON that parsing would change (big numbers) is kept as its exact text', () => {
+  const text = '{"id":12345678901234567890}';
+  const body = encodeBody(captured(text), { contentType: 'application/json' }, policy());
+  assert.equal(body.encoding, 'utf8');
+  assert.equal(body.data, text);
+  assert.equal(decodeBody(body).toString(), text);
+});
+
+test('gzip bodies are stored decoded and compressed again on replay', () => {
+  const json = { hello: 'world', list: [1, 2, 3] };
+  const body = encodeBody(captured(zlib.gzipSync(JSON.stringify(json))), { contentType: 'application/json', contentEncoding: 'gzip' }, policy());
+  assert.equal(body.content_encoding, 'gzip');
+  assert.deepEqual(body.data, json);
+  assert.deepEqual(JSON.parse(zlib.gunzipSync(decodeBody(body)).toString()), json);
+});
+
+test('binary bodies are base64 and come back byte for byte', () => {
+  const bytes = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0xff, 0xfe]);
+  const body = encodeBody(captured(bytes), { contentType: 'image/png' }, policy());
+  assert.equal(body.encoding, 'base64');
+  assert.ok(decodeBody(body).equals(bytes));
+});
+
+test('form bodies lose their secret fields', () => {
+  const body = encodeBody(captured('user=ann&password=hunter2'), { contentType: 'application/x-www-form-urlencoded' }, policy());
+  assert.equal(body.data, 'user=ann&password=%5BREDACTED%5D');
+});
+
+test('bodies over the limit are truncated, marked, sized and hashed, and refuse to replay', () => {
+  const text = JSON.stringify({ filler: 'x'.repeat(5000), secret: 's3cr3t' });
+  const whole = encodeBody(captured(text), { contentType: 'application/json' }, policy(1024));
+  assert.equal(whole.truncated, true);
+  assert.equal(whole.size_bytes, Buffer.byteLength(text));
+  assert.ok(whole.data.length <= 1024);
+  assert.throws(() => decodeBody(whole), TruncatedBodyError);
+
+  // A body longer than what the tap keeps: the start is kept, the rest only counted and hashed.
+  const long = JSON.stringify({ password: 'hunter2', filler: 'y'.repeat(10000) });
+  const tap = new BodyTap(512);
+  for (let i = 0; i < long.length; i += 100) tap.add(Buffer.from(long.slice(i, i + 100)));
+  const cut = encodeBody(tap.result(), { contentType: 'application/json' }, policy(512));
+  assert.equal(cut.truncated, true);
+  assert.equal(cut.size_bytes, long.length);
+  assert.match(cut.data, /^\{"password":"\[REDACTED\]"/, 'secrets in the kept start are redacted too');
+});
+
+test('headers, query parameters and extra names are redacted', () => {
+  const redactor = new Redactor(['x-tenant']);
+  assert.deepEqual(
+    redactor.headers({ authorization: 'Bearer t', 'set-cookie': ['a=1', 'b=2'], 'X-Tenant': 'acme', accept: '*/*' }),
+    { authorization: '[REDACTED]', 'set-cookie': ['[REDACTED]', '[REDACTED]'], 'X-Tenant': '[REDACTED]', accept: '*/*' },
+  );
+  assert.deepEqual(redactor.query({ api_key: 'k', q: 'cats' }), { api_key: '[REDACTED]', q: 'cats' });
+});
+
+function sampleCassette(overrides = {}) {
+  return {
+    schema_version: '1.0',
+    session: { id: '88d76871', kind: 'request', recorded_at: '2026-01-23T10:00:00.000Z', service: 's', env: 'test', framework: 'node:http', node: process.version, timetracer: '0' },
+    request: { method: 'GET', path: '/user/octocat', route: null, query: {}, headers: {}, body: null },
+    response: { status: 200, duration_ms: 1, headers: {}, body: null },
+    events: [{ eid: 1, type: 'db.query', start_offset_ms: 0, duration_ms: 1, signature: { lib: 'pg', sql: 'select $1', params: [new Date(0)] }, result: { rows: [{ b: Buffer.from('hi') }] } }],
+    stats: { event_counts: { 'db.query': 1 }, total_ms: 1 },
+    ...overrides,
+  };
+}
+
+test('cassette files are named by day, method, path and id', () => {
+  assert.equal(cassetteRelativePath(sampleCassette(), false), path.join('2026-01-23', 'GET__user_octocat__88d76871.json'));
+  assert.equal(pathSlug('/'), 'root');
+  assert.equal(pathSlug('/a b/<script>/c?x=1'), 'a-b_-script-_c');
+});
+
+test('the file store writes atomically, plain or gzip, and reads back the same types', async (t) => {
+  const dir = tempDir(t);
+  for (const gzip of [false, true]) {
+    const store = new FileStore(dir, gzip);
+    const file = await store.write(sampleCassette());
+    assert.ok(file.endsWith(gzip ? '.json.gz' : '.json'));
+    const back = readCassetteFileSync(file);
+    assert.ok(back.events[0].signature.params[0] instanceof Date);
+    assert.ok(Buffer.isBuffer(back.events[0].result.rows[0].b));
+  }
+  const leftovers = fs.readdirSync(path.join(dir, '2026-01-23')).filter((name) => name.includes('.tmp'));
+  assert.deepEqual(leftovers, [], 'no temporary file is left behind');
+  assert.equal(serialiseCassette(sampleCassette()).split('\n')[1], '  "schema_version": "1.0",', 'stable key order, 2-space indent');
+});
+
+test('corrupt cassettes are reported in one clear sentence', (t) => {
+  const dir = tempDir(t);
+  const cases = {
+    'not-json.json': '{"schema_version": "1.0", ',
+    'array.json': '[]',
+    'old.json': JSON.stringify({ ...sampleCassette(), schema_version: '0.9' }),
+    'no-events.json': JSON.stringify({ ...sampleCassette(), events: undefined }),
+  };
+  const messages = {};
+  for (const [name, text] of Object.entries(cases)) {
+    fs.writeFileSync(path.join(dir, name), text);
+    try {
+      readCassetteFileSync(path.join(dir, name));
+      assert.fail(`${name} was accepted`);
+    } catch (error) {
+      assert.ok(error instanceof CorruptCassetteError, `${name}: ${error}`);
+      messages[name] = error.message;
+    }
+  }
+  assert.match(messages['not-json.json'], /not-json\.json is not valid JSON/);
+  assert.match(messages['array.json'], /is not a cassette/);
+  assert.match(messages['old.json'], /schema_version "0\.9"; this timetracer reads 1\.0/);
+  assert.match(messages['no-events.json'], /has no "events" list/);
+  assert.throws(() => readCassetteFileSync(path.join(dir, 'missing.json')), /missing\.json: no such file/);
+});

@@ -1,0 +1,185 @@
+// The agent never breaks the app it is loaded into: bad configuration, missing or corrupt
+// cassettes, an unwritable directory, crashes; and nothing secret is written.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { APPS, cassetteFiles, readJson, request, startApp, startUpstream, tempDir } from './support/harness.js';
+
+const APP = path.join(APPS, 'robust.cjs');
+
+/** `expected` is the exact line, or a pattern where part of it varies. */
+function assertLine(actual, expected) {
+  if (typeof expected === 'string') assert.equal(actual, expected);
+  else assert.match(actual, expected);
+}
+
+function dataUpstream(t) {
+  return startUpstream(t, (req, res) => {
+    res.setHeader('content-type', 'application/json');
+    if (req.url.startsWith('/session')) res.end(JSON.stringify({ token: 'upstream-token-value' }));
+    else res.end(JSON.stringify({ url: req.url, note: 'from upstream' }));
+  });
+}
+
+test('a bad configuration value prints one line and the app runs as without the agent', async (t) => {
+  const upstream = await dataUpstream(t);
+  const dir = tempDir(t);
+  for (const [env, line] of [
+    [{ TIMETRACER_MODE: 'recrod' }, 'timetracer [WARN] TIMETRACER_MODE="recrod" is not valid; use one of: off, record, replay. timetracer stays off.'],
+    [{ TIMETRACER_MODE: 'record', TIMETRACER_SAMPLE_RATE: 'half' }, 'timetracer [WARN] TIMETRACER_SAMPLE_RATE="half" is not valid; use a number from 0 to 1. timetracer stays off.'],
+    [{ TIMETRACER_MODE: 'replay', TIMETRACER_LIVE_PLUGINS: 'postgres' }, /^timetracer \[WARN\] TIMETRACER_LIVE_PLUGINS names unknown plugin\(s\) postgres; use any of: http, fetch(, \w+)*\. timetracer stays off\.$/],
+  ]) {
+    const app = await startApp(t, APP, { env: { ...env, TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
+    const response = await request(`${app.url}/data?id=7`);
+    assert.equal(response.status, 200);
+    assert.deepEqual(response.json().value, { url: '/data?id=7', note: 'from upstream' }, 'the call went to the real upstream');
+    await app.stop();
+    assert.equal(app.timetracerLines.length, 1, app.timetracerLines.join('\n'));
+    assertLine(app.timetracerLines[0], line);
+  }
+  assert.deepEqual(cassetteFiles(dir), []);
+});
+
+test('with the mode unset the agent patches nothing', async (t) => {
+  const app = await startApp(t, path.join(APPS, 'report-patches.mjs'), { waitForPort: false });
+  await app.waitForLine(/^patched /, 'stdout');
+  assert.deepEqual(app.stdout, ['patched http.request=false http.Server.emit=false fetch=false']);
+  assert.deepEqual(app.stderr, []);
+});
+
+test('a missing or corrupt cassette gives one clear line; the app keeps serving', async (t) => {
+  const dir = tempDir(t);
+  const corrupt = path.join(dir, 'corrupt.json');
+  fs.writeFileSync(corrupt, '{"schema_version": "1.0", "session": ');
+  for (const [cassette, line] of [
+    [path.join(dir, 'nowhere.json'), `timetracer [WARN] TIMETRACER_CASSETTE=${path.join(dir, 'nowhere.json')}: no such file or directory; every dependency call will be a miss`],
+    [corrupt, /^timetracer \[WARN\] .*corrupt\.json is not valid JSON \(.*\); every dependency call will be a miss$/],
+  ]) {
+    const app = await startApp(t, APP, { env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: cassette, UPSTREAM_URL: 'http://127.0.0.1:45678' } });
+    const response = await request(`${app.url}/data`);
+    assert.equal(response.status, 500, 'the dependency call failed and the app handled it');
+    assert.match(response.text, /app error: fetch failed \(TIMETRACER_REPLAY_MISS\)/);
+    assert.equal((await request(`${app.url}/health`)).text, 'ok', 'the app still serves');
+    await app.stop();
+    const warnings = app.stderr.filter((l) => l.includes('[WARN]'));
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assertLine(warnings[0], line);
+  }
+});
+
+test('a corrupt file in a cassette directory is skipped; the others still replay', async (t) => {
+  const upstream = await dataUpstream(t);
+  const dir = tempDir(t);
+  const recording = await startApp(t, APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
+  const live = await request(`${recording.url}/data?id=3`);
+  await recording.cassettes(1);
+  await recording.stop();
+  fs.writeFileSync(path.join(dir, 'broken.json'), 'not json at all');
+  await upstream.close();
+  const replaying = await startApp(t, APP, { env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, UPSTREAM_URL: upstream.url } });
+  assert.equal((await request(`${replaying.url}/data?id=3`)).text, live.text);
+  assert.match(replaying.stderr.join('\n'), /timetracer \[WARN\] skipped .*broken\.json is not valid JSON/);
+});
+
+test('an unwritable cassette directory loses no response; one line says why', async (t) => {
+  const upstream = await dataUpstream(t);
+  const blocker = path.join(tempDir(t), 'a-file');
+  fs.writeFileSync(blocker, 'not a directory');
+  const app = await startApp(t, APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: path.join(blocker, 'cassettes'), UPSTREAM_URL: upstream.url } });
+  for (let i = 0; i < 5; i++) {
+    const response = await request(`${app.url}/data?id=${i}`);
+    assert.equal(response.status, 200);
+    assert.equal(response.json().value.url, `/data?id=${i}`);
+  }
+  await app.waitForLine(/could not write a cassette/, 'stderr');
+  await app.stop();
+  const warnings = app.stderr.filter((l) => l.includes('[WARN]'));
+  assert.equal(warnings.length, 2, warnings.join('\n'));
+  assert.match(warnings[0], /^timetracer \[WARN\] could not write a cassette \(ENOTDIR: .*\); the app carries on, cassettes are not being kept$/);
+  assert.equal(warnings[1], 'timetracer [WARN] 5 cassette(s) could not be written');
+});
+
+test('a handler that crashes the process still leaves its cassette, with the error', async (t) => {
+  const upstream = await dataUpstream(t);
+  for (const [route, message, deps] of [
+    ['/sync-crash', 'sync crash in handler', 0],
+    ['/async-crash', 'crash after an upstream call', 1],
+  ]) {
+    const dir = tempDir(t);
+    const app = await startApp(t, APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
+    await assert.rejects(request(`${app.url}${route}`), 'the client sees the connection drop');
+    const { code } = await app.exited;
+    assert.equal(code, 1, 'the process died as it would without the agent');
+    const [file] = cassetteFiles(dir);
+    assert.ok(file, `a cassette was written for ${route}`);
+    const cassette = readJson(file);
+    assert.equal(cassette.response.status, 0, 'no response was sent');
+    assert.equal(cassette.response.error.message, message);
+    assert.equal(cassette.events.length, deps);
+    assert.match(app.stderr.join('\n'), new RegExp(`timetracer \\[ERROR\\] recorded GET ${route} id=\\w{4} status=none`));
+  }
+});
+
+test('secrets are redacted in request, response and dependency data', async (t) => {
+  const upstream = await dataUpstream(t);
+  const dir = tempDir(t);
+  const app = await startApp(t, APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url, TIMETRACER_REDACT: 'user' } });
+  await request(`${app.url}/login?token=query-token-value`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Basic inbound-auth-value', cookie: 'sid=inbound-cookie-value' },
+    body: JSON.stringify({ user: 'ann-the-user', password: 'hunter2-password' }),
+  });
+  const [file] = await app.cassettes(1);
+  const text = fs.readFileSync(file, 'utf8');
+  for (const secret of ['query-token-value', 'inbound-auth-value', 'inbound-cookie-value', 'hunter2-password', 'abc123secret', 'upstream-token-value', 'ann-the-user']) {
+    assert.ok(!text.includes(secret), `${secret} must not be written`);
+  }
+  const cassette = JSON.parse(text);
+  assert.equal(cassette.request.headers.authorization, '[REDACTED]');
+  assert.equal(cassette.request.query.token, '[REDACTED]');
+  assert.deepEqual(cassette.request.body.data, { user: '[REDACTED]', password: '[REDACTED]' });
+  assert.equal(cassette.response.headers['set-cookie'], '[REDACTED]');
+  assert.equal(cassette.events[0].signature.url, `${upstream.url}/session?token=%5BREDACTED%5D`);
+  assert.equal(cassette.events[0].request.headers.authorization, '[REDACTED]');
+});
+
+test('excluded paths, errors-only and sampling decide what is kept', async (t) => {
+  const upstream = await dataUpstream(t);
+  const cases = [
+    [{}, ['/data', '/fail']],
+    [{ TIMETRACER_ERRORS_ONLY: 'true' }, ['/fail']],
+    [{ TIMETRACER_SAMPLE_RATE: '0' }, []],
+    [{ TIMETRACER_EXCLUDE_PATHS: '/data' }, ['/fail', '/health']],
+  ];
+  for (const [env, kept] of cases) {
+    const dir = tempDir(t);
+    const app = await startApp(t, APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url, ...env } });
+    for (const route of ['/health', '/data', '/fail']) await request(`${app.url}${route}`);
+    await app.stop();
+    const paths = cassetteFiles(dir).map((file) => readJson(file).request.path).sort();
+    assert.deepEqual(paths, kept, JSON.stringify(env));
+  }
+});
+
+test('gzip cassettes are written and replayed', async (t) => {
+  const upstream = await dataUpstream(t);
+  const dir = tempDir(t);
+  const recording = await startApp(t, APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, TIMETRACER_COMPRESSION: 'gzip', UPSTREAM_URL: upstream.url } });
+  const live = await request(`${recording.url}/data?id=9`);
+  const [file] = await recording.cassettes(1);
+  assert.ok(file.endsWith('.json.gz'));
+  await recording.stop();
+  await upstream.close();
+  const replaying = await startApp(t, APP, { env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: file, UPSTREAM_URL: upstream.url } });
+  assert.equal((await request(`${replaying.url}/data?id=9`)).text, live.text);
+});
+
+test('cassettes still being written when the app is stopped are not lost', async (t) => {
+  const upstream = await dataUpstream(t);
+  const dir = tempDir(t);
+  const app = await startApp(t, APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
+  await Promise.all(Array.from({ length: 20 }, (_, i) => request(`${app.url}/data?id=${i}`)));
+  await app.stop();
+  assert.equal(cassetteFiles(dir).length, 20);
+});
