@@ -1,6 +1,9 @@
 /** Every instrumentation timetracer ships. Adding a library means adding its file here. */
 import type { Instrumentation } from '../src/instrumentation.js';
+import express from './express.js';
+import fastify from './fastify.js';
 import fetch from './fetch.js';
 import http from './http.js';
+import koa from './koa.js';
 
-export const instrumentations: readonly Instrumentation[] = [http, fetch];
+export const instrumentations: readonly Instrumentation[] = [http, fetch, express, fastify, koa];

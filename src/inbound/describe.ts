@@ -38,7 +38,7 @@ function sentHeaders(res: ServerResponse): Headers {
 
 export function describeRequest(exchange: InboundExchange, session: Session, policy: BodyPolicy): RecordedRequest {
   const { req } = exchange;
-  const { path, query } = splitUrl(req.url);
+  const { path, query } = splitUrl(exchange.url);
   return {
     method: req.method ?? 'GET',
     path,

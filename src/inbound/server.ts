@@ -12,6 +12,8 @@ import { isWrapped, markWrapped } from '../loader/wrap.js';
 export interface InboundExchange {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
+  /** `req.url` as the request arrived: routers rewrite `req.url` as they go (mount paths). */
+  readonly url: string;
   readonly requestBody: BodyTap;
   readonly responseBody: BodyTap;
   /** Set when the handler threw out of the server's 'request' event. */
@@ -61,6 +63,7 @@ function track(session: Session, req: IncomingMessage, res: ServerResponse, life
   const exchange: InboundExchange = {
     req,
     res,
+    url: req.url ?? '/',
     requestBody: new BodyTap(keepBytes),
     responseBody: new BodyTap(keepBytes),
     thrown: undefined,

@@ -27,17 +27,17 @@ export class Replayer implements SessionLifecycle {
     const source = session.replay!;
     const choice = source.chosen();
     const unused = source.unused();
-    const { method = 'GET', url } = exchange.req;
+    const { method = 'GET' } = exchange.req;
     const matched = !choice.cassette ? 'NO-CASSETTE' : source.misses || unused.length ? 'MISS' : 'OK';
     const detail = matched === 'MISS' ? ` misses=${source.misses} unused=${unused.length}` : '';
-    info(`timetracer replay ${method} ${splitUrl(url).path} mocked=${source.mocked} matched=${matched}${detail} runtime=${formatMs(exchange.durationMs)}`);
+    info(`timetracer replay ${method} ${splitUrl(exchange.url).path} mocked=${source.mocked} matched=${matched}${detail} runtime=${formatMs(exchange.durationMs)}`);
     if (!choice.cassette) info(`  ${choice.reason}`);
     for (const event of unused) info(`  unused: ${describeEvent(event)}`);
   }
 
   private keyOf(exchange: InboundExchange): RequestKey {
     const { req } = exchange;
-    const { path, query } = splitUrl(req.url);
+    const { path, query } = splitUrl(exchange.url);
     return {
       method: req.method ?? 'GET',
       path,

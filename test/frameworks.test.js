@@ -1,0 +1,119 @@
+// Express 4, Express 5, Fastify 5 and Koa 2 apps, each run as a user runs it: what only the
+// framework knows (its name, the route template, the error a handler raised) reaches the
+// cassettes, the body the framework parsed is recorded, and replay serves the same responses
+// with the upstream stopped.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { APPS, cassetteFiles, readJson, request, startApp, startUpstream, tempDir } from './support/harness.js';
+
+// unrouted: the framework is named even for a request no route matched (Fastify's channel only
+// covers route handlers, so its 404s stay plain node:http).
+const FRAMEWORKS = [
+  { name: 'Express 4', script: path.join(APPS, 'express4', 'app.cjs'), pkg: 'express', major: 4, framework: 'express', client: 'http', crash: 'express 4 handler crashed', mounted: true, unrouted: true },
+  { name: 'Express 5', script: path.join(APPS, 'express5.mjs'), pkg: 'express', major: 5, framework: 'express', client: 'fetch', crash: 'express 5 handler rejected', mounted: true, unrouted: true },
+  { name: 'Fastify 5', script: path.join(APPS, 'fastify.cjs'), pkg: 'fastify', major: 5, framework: 'fastify', client: 'http', crash: 'fastify handler rejected', mounted: false, unrouted: false },
+  { name: 'Koa 2', script: path.join(APPS, 'koa.mjs'), pkg: 'koa', major: 2, framework: 'koa', client: 'fetch', crash: 'koa middleware rejected', mounted: false, unrouted: true },
+];
+
+const ITEM = { name: 'widget', qty: 2 };
+
+/** What each app is asked, with the route template the framework matched. */
+function requestsFor({ mounted, unrouted }) {
+  return [
+    { method: 'GET', path: '/user/ada', route: '/user/:name', upstream: { method: 'GET', path: '/users/ada' } },
+    ...(mounted ? [{ method: 'GET', path: '/v1/user/grace', route: '/v1/user/:name', upstream: { method: 'GET', path: '/users/grace' } }] : []),
+    { method: 'POST', path: '/items', route: '/items', body: ITEM, upstream: { method: 'POST', path: '/items' } },
+    { method: 'GET', path: '/crash', route: '/crash', crash: true },
+    ...(unrouted ? [{ method: 'GET', path: '/nowhere', route: null }] : []),
+  ];
+}
+
+function send(app, { method, path: urlPath, body }) {
+  return request(`${app.url}${urlPath}`, body === undefined ? { method } : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+async function sendAll(app, requests) {
+  const responses = [];
+  for (const spec of requests) responses.push(await send(app, spec));
+  return responses;
+}
+
+/** Users by name, and an items endpoint that stores what it is sent. */
+function frameworkUpstream(t) {
+  return startUpstream(t, (req, res) => {
+    let body = '';
+    req.on('data', (chunk) => { body += chunk; });
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json');
+      if (req.method === 'POST' && req.url === '/items') res.end(JSON.stringify({ id: 7, stored: JSON.parse(body) }));
+      else res.end(JSON.stringify({ login: req.url.split('/')[2], followers: 12 }));
+    });
+  });
+}
+
+/** The answer the app relays from the upstream for a request. */
+function upstreamAnswer(spec) {
+  return spec.upstream.method === 'POST' ? { id: 7, stored: spec.body } : { login: spec.upstream.path.split('/')[2], followers: 12 };
+}
+
+for (const fw of FRAMEWORKS) {
+  test(`${fw.name}: records framework, route template, parsed body and handler error, then replays offline`, async (t) => {
+    // The app must load the major version under test (Express 4 comes from its own workspace).
+    const appRequire = createRequire(fw.script);
+    assert.equal(Number(appRequire(`${fw.pkg}/package.json`).version.split('.')[0]), fw.major);
+
+    const dir = tempDir(t);
+    const upstream = await frameworkUpstream(t);
+    const requests = requestsFor(fw);
+    const recording = await startApp(t, fw.script, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
+    const live = await sendAll(recording, requests);
+    await recording.cassettes(requests.length);
+    await recording.stop();
+
+    const cassettes = cassetteFiles(dir).map(readJson);
+    assert.equal(cassettes.length, requests.length);
+    for (const [i, spec] of requests.entries()) {
+      const label = `${spec.method} ${spec.path}`;
+      const cassette = cassettes.find((c) => c.request.method === spec.method && c.request.path === spec.path);
+      assert.ok(cassette, `a cassette for ${label}`);
+      assert.equal(cassette.session.framework, fw.framework, label);
+      assert.equal(cassette.request.route, spec.route, label);
+      assert.equal(cassette.response.status, live[i].status, label);
+      if (spec.body !== undefined) assert.deepEqual(cassette.request.body?.data, spec.body, `${label}: the body the app read`);
+
+      if (spec.upstream) {
+        const answer = upstreamAnswer(spec);
+        assert.equal(live[i].status, spec.method === 'POST' ? 201 : 200, label);
+        assert.deepEqual(live[i].json(), answer, label);
+        assert.deepEqual(cassette.response.body.data, answer, label);
+        assert.equal(cassette.response.error, undefined, label);
+        assert.equal(cassette.events.length, 1, label);
+        const [event] = cassette.events;
+        assert.equal(event.type, 'http.client', label);
+        assert.deepEqual([event.signature.lib, event.signature.method, event.signature.url], [fw.client, spec.upstream.method, `${upstream.url}${spec.upstream.path}`], label);
+        assert.deepEqual(event.result.body.data, answer, label);
+        if (spec.body !== undefined) assert.deepEqual(event.request.body.data, spec.body, `${label}: the body sent on`);
+      } else if (spec.crash) {
+        assert.equal(live[i].status, 500, label);
+        assert.equal(cassette.response.error?.message, fw.crash, label);
+        assert.deepEqual(cassette.events, [], label);
+      } else {
+        assert.equal(live[i].status, 404, label);
+        assert.equal(cassette.response.error, undefined, label);
+      }
+    }
+    assert.ok(recording.stderr.some((line) => line.startsWith('timetracer [ERROR] recorded GET /crash ')), recording.stderr.join('\n'));
+    assert.ok(recording.stderr.some((line) => line.startsWith('timetracer [OK] recorded GET /user/ada ')), recording.stderr.join('\n'));
+
+    await upstream.close();
+    const replaying = await startApp(t, fw.script, { env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, UPSTREAM_URL: upstream.url } });
+    const replayed = await sendAll(replaying, requests);
+    assert.deepEqual(replayed.map((r) => [r.status, r.text]), live.map((r) => [r.status, r.text]));
+    for (const spec of requests) {
+      const mocked = spec.upstream ? 1 : 0;
+      await replaying.waitForLine(new RegExp(`^timetracer replay ${spec.method} ${spec.path} mocked=${mocked} matched=OK runtime=\\d+ms$`), 'stderr');
+    }
+  });
+}
