@@ -4,13 +4,14 @@
  * that use it). Record watches the dispatcher's handler; replay answers the handler from the
  * cassette without dispatching at all. Redirects are fetch's own business: each hop is one call.
  */
-import { fromErrorRecord, toErrorRecord } from '../src/cassette/error-record.js';
+import { toErrorRecord } from '../src/cassette/error-record.js';
 import { appendHeader, plainHeaders } from '../src/cassette/headers.js';
-import type { DependencyEvent, Headers, HttpClientResult } from '../src/cassette/schema.js';
+import type { Headers } from '../src/cassette/schema.js';
 import { BodyTap, toBuffer } from '../src/inbound/capture.js';
 import { defineInstrumentation, hook, type InstrumentationContext } from '../src/instrumentation.js';
+import type { RecordedCall } from '../src/record/call-log.js';
 import { wrapMethod } from '../src/loader/wrap.js';
-import { describeHttpCall, httpLookup, replayedResponse, type HttpRequestSeen, type ReplayedResponse } from './support/http-call.js';
+import { abandonCall, describeHttpCall, httpLookup, recordedReply, reportFault, type HttpRequestSeen, type RecordedReply, type ReplayedResponse } from './support/http-call.js';
 
 const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
 const LIB = 'fetch';
@@ -145,9 +146,26 @@ async function collectBody(body: unknown): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** The call in a line, for timetracer's own fault lines: built from nothing that can throw. */
+function callLabel(options: DispatchOptions): string {
+  return `${options.method} ${String(options.origin ?? '')}${options.path}`;
+}
+
 function recordDispatch(dispatcher: Dispatcher, options: DispatchOptions, handler: DispatchHandler, ctx: InstrumentationContext): boolean {
   const call = ctx.record('http.client');
   if (!call) return dispatcher.dispatch(options, handler);
+  let watched: [DispatchOptions, DispatchHandler];
+  try {
+    watched = watchDispatch(call, options, handler, ctx);
+  } catch (fault) {
+    abandonCall(call, callLabel(options), fault);
+    return dispatcher.dispatch(options, handler);
+  }
+  return dispatcher.dispatch(...watched);
+}
+
+/** Record: the dispatch to make instead, whose body and handler are watched until the call ends. */
+function watchDispatch(call: RecordedCall, options: DispatchOptions, handler: DispatchHandler, ctx: InstrumentationContext): [DispatchOptions, DispatchHandler] {
   const requestBody = new BodyTap(ctx.bodies.maxBytes);
   const responseBody = new BodyTap(ctx.bodies.maxBytes);
   const request = { method: options.method, url: urlOf(options), headers: headersOf(options.headers) };
@@ -219,41 +237,31 @@ function recordDispatch(dispatcher: Dispatcher, options: DispatchOptions, handle
       }
     },
   });
-  return dispatcher.dispatch({ ...options, body: tappedBody(options.body, requestBody) }, observed);
+  return [{ ...options, body: tappedBody(options.body, requestBody) }, observed];
 }
 
 function replayDispatch(dispatcher: Dispatcher, options: DispatchOptions, handler: DispatchHandler, ctx: InstrumentationContext): boolean {
   const answer = responderFor(handler);
   void collectBody(options.body).then((body) => {
-    const tap = new BodyTap(ctx.bodies.maxBytes);
-    tap.add(body);
-    const outcome = ctx.replay(httpLookup(LIB, { method: options.method, url: urlOf(options), headers: headersOf(options.headers), body: tap.result() }, ctx.bodies));
-    if (outcome.kind === 'miss') answer.fail(outcome.error);
-    else if (outcome.kind === 'live') dispatcher.dispatch({ ...options, body: body.length ? body : null }, handler);
-    else serveRecorded(answer, outcome.event);
+    try {
+      const tap = new BodyTap(ctx.bodies.maxBytes);
+      tap.add(body);
+      const outcome = ctx.replay(httpLookup(LIB, { method: options.method, url: urlOf(options), headers: headersOf(options.headers), body: tap.result() }, ctx.bodies));
+      if (outcome.kind === 'miss') answer.fail(outcome.error);
+      else if (outcome.kind === 'live') dispatcher.dispatch({ ...options, body: body.length ? body : null }, handler);
+      else serveRecorded(answer, recordedReply(outcome.event, options.method));
+    } catch (fault) {
+      answer.fail(reportFault('replay', callLabel(options), fault));
+    }
   }, (error: unknown) => answer.fail(error));
   return true;
 }
 
-function serveRecorded(answer: Responder, event: DependencyEvent): void {
-  const result = event.result as HttpClientResult | undefined;
-  const error = event.error && fromErrorRecord(event.error);
-  if (!result) {
-    // The app ended this call itself (timeout, abort): hold it open so it does so again.
-    if (event.error?.origin === 'app') return;
-    answer.fail(error ?? new Error('timetracer: the recorded call has neither a response nor an error'));
-    return;
-  }
-  let response: ReplayedResponse;
-  try {
-    response = replayedResponse(result, !error);
-  } catch (problem) {
-    answer.fail(problem);
-    return;
-  }
-  answer.respond(response);
-  if (error) answer.fail(error);
-  else answer.complete();
+/** Hands the recorded reply to the handler, ending it the way the call ended live. */
+function serveRecorded(answer: Responder, { response, end }: RecordedReply): void {
+  if (response) answer.respond(response);
+  if (end.kind === 'fail') answer.fail(end.error);
+  else if (end.kind === 'complete') answer.complete();
 }
 
 interface Responder {

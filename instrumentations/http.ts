@@ -7,14 +7,15 @@ import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import { urlToHttpOptions } from 'node:url';
-import { fromErrorRecord, toErrorRecord } from '../src/cassette/error-record.js';
+import { toErrorRecord } from '../src/cassette/error-record.js';
 import { plainHeaders } from '../src/cassette/headers.js';
-import type { DependencyEvent, HttpClientResult } from '../src/cassette/schema.js';
 import { BodyTap, observeEvents, tapReadable, tapWritable } from '../src/inbound/capture.js';
+import { sentHeaders } from '../src/inbound/describe.js';
 import { defineInstrumentation, hook, type InstrumentationContext } from '../src/instrumentation.js';
+import type { RecordedCall } from '../src/record/call-log.js';
 import { wrapMethod } from '../src/loader/wrap.js';
-import { describeHttpCall, httpLookup, replayedResponse, type HttpRequestSeen, type HttpResponseSeen } from './support/http-call.js';
-import { ReplaySocket, responseBytes } from './support/replay-socket.js';
+import { abandonCall, describeHttpCall, httpLookup, recordedReply, reportFault, type HttpRequestSeen, type HttpResponseSeen } from './support/http-call.js';
+import { ReplaySocket } from './support/replay-socket.js';
 
 type RequestFunction = (...args: unknown[]) => ClientRequest;
 
@@ -82,7 +83,7 @@ function targetUrl(args: RequestArgs, protocol: string): string {
 }
 
 function requestSeen(req: ClientRequest, url: string, body: BodyTap): HttpRequestSeen {
-  return { method: req.method, url, headers: plainHeaders(req.getHeaders()), body: body.result() };
+  return { method: req.method, url, headers: sentHeaders(req), body: body.result() };
 }
 
 /** Watches the 'response' of a request, in the request's session. */
@@ -101,7 +102,34 @@ function recordRequest(original: RequestFunction, self: unknown, args: unknown[]
   const req = original.apply(self, args);
   const call = ctx.record('http.client');
   if (!call) return req;
-  const url = targetUrl(parseArgs(args), protocol);
+  try {
+    watchCall(req, call, targetUrl(parseArgs(args), protocol), ctx);
+  } catch (fault) {
+    abandonCall(call, `${req.method} ${req.host}${req.path}`, fault);
+  }
+  return req;
+}
+
+/** A client request or its response. */
+interface Destroyable {
+  socket: net.Socket | null;
+  destroy(error?: Error): unknown;
+}
+
+/**
+ * Calls `onAppEnd` when the app destroys `stream` (a timeout handler, an AbortSignal, giving up
+ * mid-body) while its connection is up. Node destroys it too, but only once the connection is gone.
+ */
+function watchDestroyByApp(stream: Destroyable, onAppEnd: () => void): void {
+  const destroy = stream.destroy;
+  stream.destroy = function destroyByApp(this: Destroyable, error?: Error) {
+    if (!this.socket?.destroyed) onAppEnd();
+    return destroy.call(this, error);
+  };
+}
+
+/** Record: follows the request and its response until the call ends, then ends `call`. */
+function watchCall(req: ClientRequest, call: RecordedCall, url: string, ctx: InstrumentationContext): void {
   const requestBody = new BodyTap(ctx.bodies.maxBytes);
   tapWritable(req as unknown as Parameters<typeof tapWritable>[0], requestBody);
   let endedByApp = false;
@@ -115,11 +143,10 @@ function recordRequest(original: RequestFunction, self: unknown, args: unknown[]
     const errorRecord = error === undefined ? undefined : toErrorRecord(error, endedByApp ? 'app' : 'dependency');
     call.end(() => describeHttpCall(LIB, request, seen, errorRecord, ctx.bodies));
   };
-  // A timeout handler or an AbortSignal ends the call through destroy(): the app's doing.
-  wrapMethod(req, 'destroy', (destroy) => function destroyByApp(this: ClientRequest, error?: Error) {
+  const appEnds = (): void => {
     if (!finished) endedByApp = true;
-    return destroy.call(this, error);
-  });
+  };
+  watchDestroyByApp(req, appEnds);
   observeEvents(req, (event, eventArgs) => {
     if (event === 'error') finish(eventArgs[0]);
     else if (event === 'close' && !response) finish(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
@@ -127,19 +154,26 @@ function recordRequest(original: RequestFunction, self: unknown, args: unknown[]
   onResponse(req, ctx, (res) => {
     response = { status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: plainHeaders(res.headers), body: new BodyTap(ctx.bodies.maxBytes) };
     tapReadable(res, response.body, () => finish());
+    watchDestroyByApp(res, appEnds);
     observeEvents(res, (event, eventArgs) => {
       if (event === 'error') finish(eventArgs[0]);
       else if (event === 'aborted') finish(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
     });
   });
-  return req;
 }
 
 function replayRequest(original: RequestFunction, self: unknown, args: unknown[], protocol: string, ctx: InstrumentationContext): ClientRequest {
   const parsed = parseArgs(args);
   const url = targetUrl(parsed, protocol);
   const socket = new ReplaySocket();
-  const options: RequestOptions = { ...parsed.options, agent: undefined, createConnection: () => socket };
+  const options: RequestOptions = {
+    ...parsed.options,
+    agent: undefined,
+    // The agent is left out, its timeout is not: a call that timed out live times out again.
+    timeout: parsed.options.timeout ?? agentOptionsOf(parsed.options).timeout,
+    // Applies the timeout to the socket as net.connect and the agents do.
+    createConnection: ({ timeout }: RequestOptions) => (timeout ? socket.setTimeout(timeout) : socket),
+  };
   const req = parsed.input === undefined
     ? original.call(self, options, parsed.callback)
     : original.call(self, parsed.input, options, parsed.callback);
@@ -148,34 +182,29 @@ function replayRequest(original: RequestFunction, self: unknown, args: unknown[]
   observeEvents(req, (event) => {
     if (event !== 'finish') return;
     // The whole request has been written: now it can be matched.
-    const outcome = ctx.replay(httpLookup(LIB, requestSeen(req, url, requestBody), ctx.bodies));
-    if (outcome.kind === 'miss') socket.destroy(outcome.error);
-    else if (outcome.kind === 'live') socket.passthrough(() => connectLive(parsed, protocol));
-    else serveRecorded(socket, outcome.event);
+    try {
+      const outcome = ctx.replay(httpLookup(LIB, requestSeen(req, url, requestBody), ctx.bodies));
+      if (outcome.kind === 'miss') socket.destroy(outcome.error);
+      else if (outcome.kind === 'live') socket.passthrough(() => connectLive(parsed, protocol));
+      else socket.reply(recordedReply(outcome.event, req.method));
+    } catch (fault) {
+      socket.destroy(reportFault('replay', `${req.method} ${url}`, fault));
+    }
   });
   onResponse(req, ctx, () => undefined);
   return req;
 }
 
-function serveRecorded(socket: ReplaySocket, event: DependencyEvent): void {
-  const result = event.result as HttpClientResult | undefined;
-  const error = event.error && fromErrorRecord(event.error);
-  if (!result) {
-    // The app ended this call itself (timeout, abort): hold it open so it does so again.
-    if (event.error?.origin === 'app') return;
-    socket.destroy(error ?? new Error('timetracer: the recorded call has neither a response nor an error'));
-    return;
-  }
-  try {
-    socket.respond(responseBytes(replayedResponse(result, !error), !error), error);
-  } catch (problem) {
-    socket.destroy(problem as Error);
-  }
+type AgentOptions = tls.ConnectionOptions & { timeout?: number };
+
+/** What the app's agent was made with (`new https.Agent({ ca, timeout })`). */
+function agentOptionsOf(options: RequestOptions): AgentOptions {
+  const agent = options.agent as { options?: AgentOptions } | false | undefined;
+  return (agent && agent.options) || {};
 }
 
 function connectLive(args: RequestArgs, protocol: string): net.Socket {
-  const agentOptions = (args.options.agent as { options?: tls.ConnectionOptions } | undefined)?.options ?? {};
-  const options = { ...agentOptions, ...mergedOptions(args) } as RequestOptions & tls.ConnectionOptions;
+  const options = { ...agentOptionsOf(args.options), ...mergedOptions(args) } as RequestOptions & tls.ConnectionOptions;
   const scheme = options.protocol ?? protocol;
   if (options.socketPath) return net.connect(options.socketPath);
   const host = options.hostname ?? options.host ?? 'localhost';

@@ -4,12 +4,14 @@
  * response to hand back on replay.
  */
 import { decodeBody, encodeBody, type BodyPolicy } from '../../src/cassette/body.js';
-import type { Body, ErrorRecord, Headers, HttpClientRequest, HttpClientResult, Signature } from '../../src/cassette/schema.js';
+import { fromErrorRecord } from '../../src/cassette/error-record.js';
+import type { Body, DependencyEvent, ErrorRecord, Headers, HttpClientRequest, HttpClientResult, Signature } from '../../src/cassette/schema.js';
 import { headerValue } from '../../src/cassette/headers.js';
 import type { Redactor } from '../../src/cassette/redact.js';
 import type { CapturedBody } from '../../src/inbound/capture.js';
-import type { CallOutcome } from '../../src/record/call-log.js';
+import type { CallOutcome, RecordedCall } from '../../src/record/call-log.js';
 import type { Lookup } from '../../src/replay/matcher.js';
+import { describeError, warn } from '../../src/log.js';
 
 export interface HttpRequestSeen {
   method: string;
@@ -95,24 +97,89 @@ export interface ReplayedResponse {
   headers: Array<[string, string]>;
   body: Buffer;
   chunked: boolean;
+  /** False when the response broke off mid-body live: it is sent as far as it went. */
+  complete: boolean;
+}
+
+/** How a replayed call ends once its recorded response (if any) has been handed over. */
+export type ReplayEnd =
+  | { kind: 'complete' }
+  /** As live: refused, reset, a recording that cannot be served. */
+  | { kind: 'fail'; error: Error }
+  /** The app ended the call itself live (timeout, abort): it stays open so the app does so again. */
+  | { kind: 'hold' };
+
+export interface RecordedReply {
+  response: ReplayedResponse | undefined;
+  end: ReplayEnd;
+}
+
+/** What to hand back for a recorded `http.client` event, for a call made with `method`. */
+export function recordedReply(event: DependencyEvent, method: string): RecordedReply {
+  const result = event.result as HttpClientResult | undefined;
+  const end: ReplayEnd = !event.error ? { kind: 'complete' }
+    : event.error.origin === 'app' ? { kind: 'hold' }
+      : { kind: 'fail', error: fromErrorRecord(event.error) };
+  if (!result) {
+    if (end.kind === 'complete') return { response: undefined, end: { kind: 'fail', error: new Error('timetracer: the recorded call has neither a response nor an error') } };
+    return { response: undefined, end };
+  }
+  try {
+    return { response: replayedResponse(result, method, end.kind === 'complete'), end };
+  } catch (problem) {
+    return { response: undefined, end: { kind: 'fail', error: asError(problem) } };
+  }
 }
 
 const FRAMING = new Set(['content-length', 'transfer-encoding']);
+
+/** Responses that carry no body whatever their headers say: their recorded headers stand as they are. */
+function isBodiless(method: string, status: number): boolean {
+  return method.toUpperCase() === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
+}
 
 /**
  * The recorded response, ready to send. Throws TruncatedBodyError for a body not kept whole.
  * `complete` false: the response broke off mid-body live, so its recorded framing headers stay
  * and promise more than is sent.
  */
-export function replayedResponse(result: HttpClientResult, complete = true): ReplayedResponse {
-  const body = decodeBody(result.body);
+function replayedResponse(result: HttpClientResult, method: string, complete: boolean): ReplayedResponse {
+  const bodiless = isBodiless(method, result.status);
+  const body = bodiless ? Buffer.alloc(0) : decodeBody(result.body);
   const headers: Array<[string, string]> = [];
   let chunked = false;
   for (const [name, value] of Object.entries(result.headers)) {
-    if (name === 'transfer-encoding') chunked = /chunked/i.test(String(value));
-    if (complete && FRAMING.has(name)) continue;
+    if (name === 'transfer-encoding') chunked = !bodiless && /chunked/i.test(String(value));
+    if (complete && !bodiless && FRAMING.has(name)) continue;
     for (const item of Array.isArray(value) ? value : [value]) headers.push([name, item]);
   }
-  if (complete) headers.push(chunked ? ['transfer-encoding', 'chunked'] : ['content-length', String(body.length)]);
-  return { status: result.status, statusText: result.status_text, headers, body, chunked };
+  if (complete && !bodiless) headers.push(chunked ? ['transfer-encoding', 'chunked'] : ['content-length', String(body.length)]);
+  return { status: result.status, statusText: result.status_text, headers, body, chunked, complete };
+}
+
+const reportedFaults = new Set<string>();
+
+/**
+ * A fault of timetracer's own while following a call: one line per distinct fault (not one per
+ * call), and the error to end the call with where it cannot simply carry on.
+ */
+export function reportFault(action: 'record' | 'replay', call: string, fault: unknown): Error {
+  const cause = describeError(fault);
+  if (!reportedFaults.has(`${action} ${cause}`)) {
+    reportedFaults.add(`${action} ${cause}`);
+    warn(`could not ${action} ${call} (${cause}); ${action === 'record' ? 'the call goes on unrecorded' : 'the call fails with this error'}`);
+  }
+  return asError(fault);
+}
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
+/** Record: a call timetracer could not follow. The app's call goes on; the cassette keeps the failure as its event. */
+export function abandonCall(call: RecordedCall, label: string, fault: unknown): void {
+  reportFault('record', label, fault);
+  call.end(() => {
+    throw fault;
+  });
 }

@@ -5,6 +5,7 @@
  * go live, the kept bytes are handed to a real connection and the two are joined.
  */
 import net from 'node:net';
+import type { RecordedReply, ReplayedResponse } from './http-call.js';
 
 type WriteCallback = (error?: Error | null) => void;
 
@@ -16,16 +17,13 @@ export class ReplaySocket extends net.Socket {
     this.live?.resume();
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: WriteCallback): void {
-    if (this.live) this.live.write(chunk, callback);
-    else {
-      this.written.push(chunk);
-      callback();
-    }
+  override _write(chunk: Buffer | string, encoding: BufferEncoding, callback: WriteCallback): void {
+    this._writev([{ chunk, encoding }], callback);
   }
 
-  override _writev(chunks: Array<{ chunk: Buffer }>, callback: WriteCallback): void {
-    for (const { chunk } of chunks) this.written.push(chunk);
+  override _writev(chunks: Array<{ chunk: Buffer | string; encoding: BufferEncoding }>, callback: WriteCallback): void {
+    // A net.Socket is handed strings as they were written (the request head comes as text).
+    for (const { chunk, encoding } of chunks) this.written.push(typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk);
     if (this.live) this.flushToLive(callback);
     else callback();
   }
@@ -35,17 +33,20 @@ export class ReplaySocket extends net.Socket {
     callback();
   }
 
-  override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.live?.destroy();
-    callback(error);
+    // net.Socket emits 'close' itself (it turns off the stream's own): without this, the request
+    // would never learn its socket is gone (no 'close', no "socket hang up").
+    super._destroy(error, callback);
   }
 
-  /** Feeds a recorded response to the parser; `thenFail` ends it the way it ended live. */
-  respond(bytes: Buffer, thenFail?: Error): void {
+  /** Feeds a recorded response to the parser, then ends the call the way it ended live. */
+  reply({ response, end }: RecordedReply): void {
+    this.written.length = 0;
     if (this.destroyed) return;
-    this.push(bytes);
-    if (thenFail) this.destroy(thenFail);
-    else this.push(null);
+    if (response) this.push(responseBytes(response));
+    if (end.kind === 'fail') this.destroy(end.error);
+    else if (end.kind === 'complete') this.push(null);
   }
 
   /** Joins the request to a real connection: for misses that go live. */
@@ -69,7 +70,7 @@ export class ReplaySocket extends net.Socket {
 }
 
 /** An HTTP/1.1 response as bytes. */
-export function responseBytes(response: { status: number; statusText: string; headers: Array<[string, string]>; body: Buffer; chunked: boolean }, complete = true): Buffer {
+function responseBytes(response: ReplayedResponse): Buffer {
   let head = `HTTP/1.1 ${response.status} ${response.statusText || 'Unknown'}\r\n`;
   for (const [name, value] of response.headers) head += `${name}: ${value}\r\n`;
   head += '\r\n';
@@ -77,7 +78,7 @@ export function responseBytes(response: { status: number; statusText: string; he
   if (!response.chunked) parts.push(response.body);
   else {
     if (response.body.length) parts.push(Buffer.from(`${response.body.length.toString(16)}\r\n`), response.body, Buffer.from('\r\n'));
-    if (complete) parts.push(Buffer.from('0\r\n\r\n'));
+    if (response.complete) parts.push(Buffer.from('0\r\n\r\n'));
   }
   return Buffer.concat(parts);
 }

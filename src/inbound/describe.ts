@@ -1,5 +1,5 @@
 /** An inbound exchange in cassette terms: request and response, redacted and encoded. */
-import type { ServerResponse } from 'node:http';
+import type { OutgoingMessage } from 'node:http';
 import { appendHeader, headerValue, plainHeaders } from '../cassette/headers.js';
 import { encodeBody, type BodyPolicy } from '../cassette/body.js';
 import { toErrorRecord } from '../cassette/error-record.js';
@@ -22,12 +22,13 @@ export function splitUrl(url: string | undefined): { path: string; query: Record
 }
 
 /**
- * The headers that actually went out. `getHeaders()` misses those passed straight to
- * `writeHead` (Fastify does that), so read the serialised header block when there is one.
+ * The headers that actually went out, of a server response or a client request. `getHeaders()`
+ * misses those passed straight to `writeHead` (Fastify does that) and those Node adds itself
+ * (transfer-encoding, connection), so read the serialised header block when there is one.
  */
-function sentHeaders(res: ServerResponse): Headers {
-  const block = (res as ServerResponse & { _header?: unknown })._header;
-  if (typeof block !== 'string' || block === '') return plainHeaders(res.getHeaders());
+export function sentHeaders(message: OutgoingMessage): Headers {
+  const block = (message as OutgoingMessage & { _header?: unknown })._header;
+  if (typeof block !== 'string' || block === '') return plainHeaders(message.getHeaders());
   const out: Headers = {};
   for (const line of block.split('\r\n').slice(1)) {
     const colon = line.indexOf(':');
