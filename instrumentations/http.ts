@@ -209,6 +209,7 @@ function connectLive(args: RequestArgs, protocol: string): net.Socket {
   if (options.socketPath) return net.connect(options.socketPath);
   const host = options.hostname ?? options.host ?? 'localhost';
   const port = Number(options.port ?? options.defaultPort ?? (scheme === 'https:' ? 443 : 80));
-  if (scheme === 'https:') return tls.connect({ ...options, host, port, servername: options.servername ?? (net.isIP(host) ? undefined : host) } as tls.ConnectionOptions);
+  // `path` is the request's; to tls.connect it would name a unix socket.
+  if (scheme === 'https:') return tls.connect({ ...options, path: undefined, host, port, servername: options.servername ?? (net.isIP(host) ? undefined : host) } as tls.ConnectionOptions);
   return net.connect({ host, port });
 }

@@ -23,6 +23,7 @@ function upstreamHandler() {
   /** `/order/first` is answered only once `/order/second` has been: completion order is fixed. */
   let releaseFirst;
   let secondAnswered = false;
+  let counted = 0;
   return (req, res) => {
     req.socket.connectionId ??= ++connections;
     const url = new URL(req.url, 'http://upstream');
@@ -40,6 +41,8 @@ function upstreamHandler() {
       switch (kind) {
         case 'items':
           return json(200, { id, conn: req.socket.connectionId, query: Object.fromEntries(url.searchParams) });
+        case 'counter':
+          return json(200, { count: ++counted });
         case 'echo':
           return json(200, {
             method: req.method,
@@ -290,16 +293,21 @@ test('node:http errors: a refused connection, an app-side timeout and the app gi
   assert.deepEqual(answers(replayed), answers(live));
 });
 
-test('node:https to an HTTPS upstream with a self-signed certificate trusted through `ca`', async (t) => {
+test('node:https to an HTTPS upstream with a self-signed certificate trusted through `ca`; a miss goes live over TLS when not strict', async (t) => {
   const tls = selfSignedCertificate(t);
   const upstream = await startTlsUpstream(t, tls, upstreamHandler());
-  const { live, replayed, cassettes } = await recordThenReplay(t, {
-    app: CJS_APP, upstreams: [upstream], env: { TLS_UPSTREAM_URL: upstream.url, TLS_CA_FILE: tls.certFile }, paths: ['/https?id=9'],
-  });
+  const env = { TLS_UPSTREAM_URL: upstream.url, TLS_CA_FILE: tls.certFile };
+  const { dir, files, live, cassettes } = await record(t, { app: CJS_APP, env, paths: ['/https?id=9'] });
   assert.equal(live[0].json().body.id, '9');
   const [event] = cassetteFor(cassettes, '/https?id=9').events;
   assert.deepEqual(event.signature, { lib: 'http', method: 'GET', url: `${upstream.url}/items/9` });
   assert.equal(event.result.body.data.id, '9');
+
+  const lenient = await replay(t, { app: CJS_APP, env: { ...env, TIMETRACER_STRICT_REPLAY: 'false' }, cassette: files[0], paths: ['/https?id=10'] });
+  assert.equal(lenient.replayed[0].json().body.id, '10');
+
+  await upstream.close();
+  const { replayed } = await replay(t, { app: CJS_APP, env, cassette: dir, paths: ['/https?id=9'] });
   assert.deepEqual(answers(replayed), answers(live));
 });
 
@@ -356,17 +364,20 @@ test('fetch: GET, POST with a JSON body, a redirect (one event per hop), HEAD an
   assert.deepEqual(answers(replayed), answers(live));
 });
 
-test('fetch: concurrent calls in one inbound request replay by signature though they completed in another order', async (t) => {
+test('fetch: concurrent calls in one inbound request replay by signature and n-th occurrence though they completed in another order', async (t) => {
   const upstream = await startUpstream(t, upstreamHandler());
   const { live, replayed, cassettes } = await recordThenReplay(t, { app: FETCH_APP, upstreams: [upstream], env: { UPSTREAM_URL: upstream.url }, paths: ['/all'] });
-  assert.deepEqual(live[0].json().map((r) => r.body.id), ['first', 'second', 'all']);
+  const bodies = live[0].json().map((r) => r.body);
+  assert.deepEqual(bodies.slice(0, 3).map((b) => b.id), ['first', 'second', 'all']);
+  assert.deepEqual(bodies.slice(3).map((b) => b.count).sort(), [1, 2]);
   const events = cassetteFor(cassettes, '/all').events;
   const ended = (suffix) => {
     const event = events.find((e) => e.signature.url.endsWith(suffix));
     return event.start_offset_ms + event.duration_ms;
   };
-  assert.equal(events.length, 3);
+  assert.equal(events.length, 5);
   assert.ok(ended('/order/first') > ended('/order/second'), 'the first call started first and ended last');
+  // The two identical calls each get back their own recording, in the order they were made.
   assert.deepEqual(answers(replayed), answers(live));
 });
 

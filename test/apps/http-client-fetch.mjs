@@ -21,8 +21,9 @@ const routes = {
     body: JSON.stringify({ hello: 'world', id: url.searchParams.get('id') }),
   }).then((r) => seen(r)),
   '/redirect': (url) => fetch(`${UPSTREAM}/redirect/${url.searchParams.get('id')}`).then((r) => seen(r)),
-  // The upstream answers `first` only after `second`: the calls complete in another order than they start.
-  '/all': () => Promise.all(['/order/first', '/order/second', '/items/all'].map((p) => fetch(`${UPSTREAM}${p}`).then((r) => seen(r)))),
+  // The upstream answers `first` only after `second`: the calls complete in another order than
+  // they start. The two identical `/counter` calls get different answers.
+  '/all': () => Promise.all(['/order/first', '/order/second', '/items/all', '/counter', '/counter'].map((p) => fetch(`${UPSTREAM}${p}`).then((r) => seen(r)))),
   '/gzip': () => fetch(`${UPSTREAM}/gzip`).then(async (r) => ({ ...await seen(r), contentEncoding: r.headers.get('content-encoding') })),
   '/head': () => fetch(`${UPSTREAM}/items/head`, { method: 'HEAD' }).then((r) => seen(r, (res) => res.text())),
   '/refused': () => fetch(process.env.REFUSED_URL).then((r) => seen(r), (error) => ({ error: errorJson(error) })),
