@@ -111,25 +111,6 @@ function selfSignedCertificate(t) {
   return { keyFile, certFile, key: fs.readFileSync(keyFile), cert: fs.readFileSync(certFile) };
 }
 
-/** An HTTPS dependency in the test process, like `startUpstream`. */
-async function startTlsUpstream(t, { key, cert }, handler) {
-  const server = https.createServer({ key, cert }, handler);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const upstream = {
-    url: `https://127.0.0.1:${server.address().port}`,
-    async close() {
-      if (!server.listening) return;
-      const closed = once(server, 'close');
-      server.close();
-      server.closeAllConnections();
-      await closed;
-    },
-  };
-  t.after(() => upstream.close());
-  return upstream;
-}
-
 /** A request to an HTTPS app, trusting `ca`: the answer in the shape of the harness's `request`. */
 async function httpsRequest(url, ca) {
   const req = https.get(url, { ca });
@@ -295,7 +276,7 @@ test('node:http errors: a refused connection, an app-side timeout and the app gi
 
 test('node:https to an HTTPS upstream with a self-signed certificate trusted through `ca`; a miss goes live over TLS when not strict', async (t) => {
   const tls = selfSignedCertificate(t);
-  const upstream = await startTlsUpstream(t, tls, upstreamHandler());
+  const upstream = await startUpstream(t, upstreamHandler(), { tls });
   const env = { TLS_UPSTREAM_URL: upstream.url, TLS_CA_FILE: tls.certFile };
   const { dir, files, live, cassettes } = await record(t, { app: CJS_APP, env, paths: ['/https?id=9'] });
   assert.equal(live[0].json().body.id, '9');
@@ -313,7 +294,7 @@ test('node:https to an HTTPS upstream with a self-signed certificate trusted thr
 
 test('an inbound https server is recorded like http, with its node:https and fetch calls', async (t) => {
   const tls = selfSignedCertificate(t);
-  const tlsUpstream = await startTlsUpstream(t, tls, upstreamHandler());
+  const tlsUpstream = await startUpstream(t, upstreamHandler(), { tls });
   const upstream = await startUpstream(t, upstreamHandler());
   const { live, replayed, cassettes, recording } = await recordThenReplay(t, {
     app: HTTPS_APP,

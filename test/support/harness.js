@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -110,26 +111,24 @@ class AppProcess {
   }
 }
 
-/** An HTTP server in the test process standing in for a dependency. `handler` as for http.createServer. */
-export async function startUpstream(t, handler) {
-  const sockets = new Set();
-  const server = http.createServer(handler);
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
+/**
+ * An HTTP server in the test process standing in for a dependency (`handler` as for
+ * http.createServer); HTTPS when given `tls: { key, cert }`.
+ */
+export async function startUpstream(t, handler, { tls } = {}) {
+  const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address();
   const upstream = {
     port,
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     /** Stops accepting and drops open connections: from here on, a real call would be refused. */
     async close() {
       if (!server.listening) return;
       const closed = once(server, 'close');
       server.close();
-      for (const socket of sockets) socket.destroy();
+      server.closeAllConnections();
       await closed;
     },
   };
