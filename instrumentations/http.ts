@@ -131,7 +131,7 @@ function watchDestroyByApp(stream: Destroyable, onAppEnd: () => void): void {
 /** Record: follows the request and its response until the call ends, then ends `call`. */
 function watchCall(req: ClientRequest, call: RecordedCall, url: string, ctx: InstrumentationContext): void {
   const requestBody = new BodyTap(ctx.bodies.maxBytes);
-  tapWritable(req as unknown as Parameters<typeof tapWritable>[0], requestBody);
+  tapWritable(req, requestBody);
   let endedByApp = false;
   let response: (Omit<HttpResponseSeen, 'body'> & { body: BodyTap }) | undefined;
   let finished = false;
@@ -178,7 +178,7 @@ function replayRequest(original: RequestFunction, self: unknown, args: unknown[]
     ? original.call(self, options, parsed.callback)
     : original.call(self, parsed.input, options, parsed.callback);
   const requestBody = new BodyTap(ctx.bodies.maxBytes);
-  tapWritable(req as unknown as Parameters<typeof tapWritable>[0], requestBody);
+  tapWritable(req, requestBody);
   observeEvents(req, (event) => {
     if (event !== 'finish') return;
     // The whole request has been written: now it can be matched.

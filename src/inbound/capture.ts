@@ -94,8 +94,15 @@ interface WritableMessage {
   end(...args: unknown[]): unknown;
 }
 
+/** Anything with Node's `write`/`end` (ServerResponse, ClientRequest), whatever their overloads. */
+interface Writes {
+  write: (...args: never[]) => unknown;
+  end: (...args: never[]) => unknown;
+}
+
 /** Taps what the app writes into an outgoing message (response body or client request body). */
-export function tapWritable(message: WritableMessage, tap: BodyTap): void {
+export function tapWritable(outgoing: Writes, tap: BodyTap): void {
+  const message = outgoing as unknown as WritableMessage;
   const write = message.write;
   const end = message.end;
   message.write = function tappedWrite(this: WritableMessage, ...args: unknown[]) {

@@ -70,7 +70,7 @@ function track(session: Session, req: IncomingMessage, res: ServerResponse, life
     durationMs: 0,
   };
   tapReadable(req, exchange.requestBody);
-  tapWritable(res as unknown as Parameters<typeof tapWritable>[0], exchange.responseBody);
+  tapWritable(res, exchange.responseBody);
   // Body 'data'/'end' events fire from the socket, outside the session: bind them back into it.
   bindEmitter(req, session);
   bindEmitter(res, session);
