@@ -20,9 +20,9 @@ const CONCURRENCY_APP = path.join(APPS, 'concurrency.mjs');
 /** The JSON an upstream answers with: enough to tell calls apart and see what arrived. */
 function upstreamHandler() {
   let connections = 0;
-  /** `/order/first` is answered only once `/order/second` has been: completion order is fixed. */
+  /** `/order/first` is answered only once `/order/release` arrives: completion order is fixed. */
   let releaseFirst;
-  let secondAnswered = false;
+  let released = false;
   let counted = 0;
   return (req, res) => {
     req.socket.connectionId ??= ++connections;
@@ -62,13 +62,16 @@ function upstreamHandler() {
           res.writeHead(302, { location: `/items/${id}` });
           return res.end();
         case 'order':
-          if (id === 'second') {
-            json(200, { id });
-            secondAnswered = true;
-            return releaseFirst?.();
+          if (id === 'first') {
+            releaseFirst = () => json(200, { id });
+            return released && releaseFirst();
           }
-          releaseFirst = () => json(200, { id });
-          return secondAnswered && releaseFirst();
+          json(200, { id });
+          if (id === 'release') {
+            released = true;
+            releaseFirst?.();
+          }
+          return undefined;
         case 'partial':
           res.writeHead(200, { 'content-type': 'text/plain' });
           return res.write('first part\n');
@@ -356,7 +359,7 @@ test('fetch: concurrent calls in one inbound request replay by signature and n-t
     const event = events.find((e) => e.signature.url.endsWith(suffix));
     return event.start_offset_ms + event.duration_ms;
   };
-  assert.equal(events.length, 5);
+  assert.equal(events.length, 6);
   assert.ok(ended('/order/first') > ended('/order/second'), 'the first call started first and ended last');
   // The two identical calls each get back their own recording, in the order they were made.
   assert.deepEqual(answers(replayed), answers(live));

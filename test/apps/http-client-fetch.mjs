@@ -21,9 +21,15 @@ const routes = {
     body: JSON.stringify({ hello: 'world', id: url.searchParams.get('id') }),
   }).then((r) => seen(r)),
   '/redirect': (url) => fetch(`${UPSTREAM}/redirect/${url.searchParams.get('id')}`).then((r) => seen(r)),
-  // The upstream answers `first` only after `second`: the calls complete in another order than
-  // they start. The two identical `/counter` calls get different answers.
-  '/all': () => Promise.all(['/order/first', '/order/second', '/items/all', '/counter', '/counter'].map((p) => fetch(`${UPSTREAM}${p}`).then((r) => seen(r)))),
+  // The upstream answers `first` only once told, and the app tells it after `second` has come
+  // back: the calls complete in another order than they start. The two identical `/counter`
+  // calls get different answers.
+  '/all': async () => {
+    const calls = ['/order/first', '/order/second', '/items/all', '/counter', '/counter'].map((p) => fetch(`${UPSTREAM}${p}`).then((r) => seen(r)));
+    await calls[1];
+    await fetch(`${UPSTREAM}/order/release`).then((r) => r.text());
+    return Promise.all(calls);
+  },
   '/gzip': () => fetch(`${UPSTREAM}/gzip`).then(async (r) => ({ ...await seen(r), contentEncoding: r.headers.get('content-encoding') })),
   '/head': () => fetch(`${UPSTREAM}/items/head`, { method: 'HEAD' }).then((r) => seen(r, (res) => res.text())),
   '/refused': () => fetch(process.env.REFUSED_URL).then((r) => seen(r), (error) => ({ error: errorJson(error) })),
