@@ -36,6 +36,7 @@ interface RouteClass {
 
 export default defineInstrumentation({
   name: 'express',
+  role: 'framework',
   hooks: [
     hook<LayerClass<'handle_request'>>({ module: 'express', versions: '>=4 <5', file: 'lib/router/layer.js', patch: (Layer, ctx) => patchLayer(Layer, 'handle_request', ctx) }),
     hook<RouteClass>({ module: 'express', versions: '>=4 <5', file: 'lib/router/route.js', patch: patchRoute }),

@@ -19,6 +19,7 @@ let subscribed = false;
 
 export default defineInstrumentation({
   name: 'fastify',
+  role: 'framework',
   hooks: [hook<object>({ module: 'fastify', versions: '>=5 <6', file: 'lib/handle-request.js', patch: (_exports, ctx) => subscribe(ctx) })],
 });
 

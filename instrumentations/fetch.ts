@@ -56,6 +56,7 @@ type Globals = typeof globalThis & { [GLOBAL_DISPATCHER]?: Dispatcher; fetch: ty
 
 export default defineInstrumentation({
   name: 'fetch',
+  role: 'dependency',
   hooks: [
     hook<Globals>({
       module: 'globalThis',

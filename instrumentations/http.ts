@@ -28,6 +28,7 @@ const LIB = 'http';
 
 export default defineInstrumentation({
   name: 'http',
+  role: 'dependency',
   hooks: [
     hook<HttpModule>({ module: 'node:http', patch: (module, ctx) => patchModule(module, 'http:', ctx) }),
     hook<HttpModule>({ module: 'node:https', patch: (module, ctx) => patchModule(module, 'https:', ctx) }),

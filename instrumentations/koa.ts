@@ -21,6 +21,7 @@ interface ContextPrototype {
 
 export default defineInstrumentation({
   name: 'koa',
+  role: 'framework',
   hooks: [hook<ContextPrototype>({ module: 'koa', versions: '>=2 <4', file: 'lib/context.js', patch })],
 });
 

@@ -46,7 +46,7 @@ function unknownPlugins(config: Config, known: ReadonlySet<string>): string | un
 
 export function startAgent(config: Config, instrumentations: readonly Instrumentation[]): void {
   setLogLevel(config.log);
-  const problem = unknownPlugins(config, new Set(instrumentations.map((i) => i.name)));
+  const problem = unknownPlugins(config, new Set(instrumentations.filter((i) => i.role === 'dependency').map((i) => i.name)));
   if (problem) {
     warn(`${problem}. timetracer stays off.`);
     return;

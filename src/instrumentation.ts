@@ -51,8 +51,13 @@ export interface Hook {
 }
 
 export interface Instrumentation {
-  /** The plugin name used by TIMETRACER_MOCK_PLUGINS / TIMETRACER_LIVE_PLUGINS. */
+  /** The plugin name; for dependency instrumentations, the one TIMETRACER_MOCK_PLUGINS / TIMETRACER_LIVE_PLUGINS use. */
   name: string;
+  /**
+   * `dependency`: records and replays the calls of a client library (http, fetch, pg, ...).
+   * `framework`: tells the inbound request's framework, route and error; makes no calls.
+   */
+  role: 'dependency' | 'framework';
   hooks: Hook[];
 }
 
