@@ -71,17 +71,18 @@ function startReplaying(config: Config, policy: BodyPolicy): SessionLifecycle {
   const library = CassetteLibrary.load(config.cassette);
   for (const problem of library.problems) warn(problem);
   if (library.size) info(`timetracer replay mode: ${library.size} cassette(s) from ${config.cassette}${config.strictReplay ? '' : ', unmatched calls go live'}`);
-  return new Replayer(library, policy);
+  return new Replayer(library, policy, (plugin) => isServedFromCassette(config, plugin));
+}
+
+/** Replay: whether a plugin's calls are served from cassettes (TIMETRACER_MOCK_PLUGINS / TIMETRACER_LIVE_PLUGINS). */
+function isServedFromCassette(config: Config, plugin: string): boolean {
+  return (config.mockPlugins === null || config.mockPlugins.has(plugin)) && !config.livePlugins.has(plugin);
 }
 
 function contextFor(instrumentation: Instrumentation, config: Config, policy: BodyPolicy): InstrumentationContext {
-  const { name } = instrumentation;
-  const replaying = config.mode === 'replay'
-    && (config.mockPlugins === null || config.mockPlugins.has(name))
-    && !config.livePlugins.has(name);
   return {
     mode: config.mode === 'record' ? 'record' : 'replay',
-    replaying,
+    replaying: config.mode === 'replay' && isServedFromCassette(config, instrumentation.name),
     bodies: policy,
     redactor: policy.redactor,
     session: currentSession,

@@ -53,3 +53,36 @@ test('records node:http and fetch calls, then replays them with the upstream sto
   // The upstream is stopped: a call that reached the network would have failed with ECONNREFUSED.
   await replaying.waitForLine(/^timetracer replay POST \/echo mocked=1 matched=OK runtime=\d+ms$/);
 });
+
+test('TIMETRACER_LIVE_PLUGINS lets one library go live while the others replay', async (t) => {
+  const dir = tempDir(t);
+  let generation = 'recorded';
+  const upstream = await startUpstream(t, (req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ id: req.url.split('/')[2], generation }));
+  });
+  const recording = await startApp(t, path.join(APPS, 'plain-http.mjs'), {
+    env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url },
+  });
+  await request(`${recording.url}/via-http/1`);
+  await request(`${recording.url}/via-fetch/2`);
+  await recording.cassettes(2);
+  await recording.stop();
+
+  generation = 'live';
+  const replaying = await startApp(t, path.join(APPS, 'plain-http.mjs'), {
+    env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, TIMETRACER_LIVE_PLUGINS: 'fetch', UPSTREAM_URL: upstream.url },
+  });
+  assert.deepEqual((await request(`${replaying.url}/via-http/1`)).json(), { id: '1', generation: 'recorded' }, 'node:http served from the cassette');
+  assert.deepEqual((await request(`${replaying.url}/via-fetch/2`)).json(), { id: '2', generation: 'live' }, 'fetch went to the upstream');
+  // The fetch recording was not expected to be used, so it is not reported as unused.
+  await replaying.waitForLine(/^timetracer replay GET \/via-fetch\/2 mocked=0 matched=OK runtime=\d+ms$/);
+  await replaying.stop();
+
+  const quiet = await startApp(t, path.join(APPS, 'plain-http.mjs'), {
+    env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, TIMETRACER_LOG: 'quiet', UPSTREAM_URL: upstream.url },
+  });
+  assert.deepEqual((await request(`${quiet.url}/via-fetch/2`)).json(), { id: '2', generation: 'recorded' });
+  await quiet.stop();
+  assert.deepEqual(quiet.timetracerLines, [], 'TIMETRACER_LOG=quiet prints no per-request lines');
+});

@@ -93,6 +93,7 @@ export type EventType = 'http.client' | 'db.query' | 'redis' | 'mongodb';
  * codec can write (JSON, Date, Buffer, BigInt, ...).
  */
 export interface Signature {
+  /** The plugin that recorded the call (`http`, `fetch`, `pg`, ...). */
   lib: string;
   [field: string]: unknown;
 }

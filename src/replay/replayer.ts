@@ -13,7 +13,8 @@ import { describeEvent } from './miss.js';
 import { ReplaySource } from './source.js';
 
 export class Replayer implements SessionLifecycle {
-  constructor(private readonly library: CassetteLibrary, private readonly policy: BodyPolicy) {}
+  /** `servedFromCassette(plugin)`: false for plugins that go live, whose recordings are not expected to be used. */
+  constructor(private readonly library: CassetteLibrary, private readonly policy: BodyPolicy, private readonly servedFromCassette: (plugin: string) => boolean) {}
 
   begin(): Session {
     return new Session();
@@ -26,7 +27,7 @@ export class Replayer implements SessionLifecycle {
   end(session: Session, exchange: InboundExchange): void {
     const source = session.replay!;
     const choice = source.chosen();
-    const unused = source.unused();
+    const unused = source.unused().filter((event) => this.servedFromCassette(event.signature.lib));
     const { method = 'GET' } = exchange.req;
     const matched = !choice.cassette ? 'NO-CASSETTE' : source.misses || unused.length ? 'MISS' : 'OK';
     const detail = matched === 'MISS' ? ` misses=${source.misses} unused=${unused.length}` : '';
