@@ -185,57 +185,46 @@ function watchDispatch(call: RecordedCall, options: DispatchOptions, handler: Di
     abortedByApp = true;
     abort(reason);
   }) as A;
+  // What each handler callback tells, in both of undici's handler styles. A fault here is ours:
+  // it is reported and the callback still reaches the handler.
+  const observers: Record<string, (...args: never[]) => void> = {
+    onHeaders: (status: number, rawHeaders: Array<Buffer | string>, _resume: unknown, statusText: string) => {
+      response = { status, statusText, headers: rawHeadersOf(rawHeaders) };
+    },
+    onResponseStart: (_controller: unknown, status: number, headers: Headers, statusMessage?: string) => {
+      response = { status, statusText: statusMessage ?? '', headers: plainHeaders(headers) };
+    },
+    onData: (chunk: Buffer) => responseBody.add(chunk),
+    onResponseData: (_controller: unknown, chunk: Buffer) => responseBody.add(chunk),
+    onComplete: () => finish(),
+    onResponseEnd: () => finish(),
+    onError: (error: unknown) => finish(error),
+    onResponseError: (_controller: unknown, error: unknown) => finish(error),
+  };
   const observed = new Proxy(handler, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property);
       if (typeof value !== 'function') return value;
       const method = value as (...args: unknown[]) => unknown;
-      switch (property) {
-        case 'onConnect':
-          return (abort: (reason?: unknown) => void, ...rest: unknown[]) => method.call(target, observeAbort(abort), ...rest);
-        case 'onRequestStart':
-          return (controller: DispatchController, ...rest: unknown[]) => method.call(target, new Proxy(controller, {
-            get: (c, p) => (p === 'abort' ? observeAbort(c.abort.bind(c)) : Reflect.get(c, p)),
-          }), ...rest);
-        case 'onHeaders':
-          return (status: number, rawHeaders: Array<Buffer | string>, resume: () => void, statusText: string) => {
-            response = { status, statusText, headers: rawHeadersOf(rawHeaders) };
-            return method.call(target, status, rawHeaders, resume, statusText);
-          };
-        case 'onResponseStart':
-          return (controller: DispatchController, status: number, headers: Headers, statusMessage?: string) => {
-            response = { status, statusText: statusMessage ?? '', headers: plainHeaders(headers) };
-            return method.call(target, controller, status, headers, statusMessage);
-          };
-        case 'onData':
-          return (chunk: Buffer) => {
-            responseBody.add(chunk);
-            return method.call(target, chunk);
-          };
-        case 'onResponseData':
-          return (controller: DispatchController, chunk: Buffer) => {
-            responseBody.add(chunk);
-            return method.call(target, controller, chunk);
-          };
-        case 'onComplete':
-        case 'onResponseEnd':
-          return (...args: unknown[]) => {
-            finish();
-            return method.apply(target, args);
-          };
-        case 'onError':
-          return (error: unknown) => {
-            finish(error);
-            return method.call(target, error);
-          };
-        case 'onResponseError':
-          return (controller: DispatchController, error: unknown) => {
-            finish(error);
-            return method.call(target, controller, error);
-          };
-        default:
-          return value;
+      // The app's abort goes through the function or controller undici hands the handler first.
+      if (property === 'onConnect') {
+        return (abort: (reason?: unknown) => void, ...rest: unknown[]) => method.call(target, observeAbort(abort), ...rest);
       }
+      if (property === 'onRequestStart') {
+        return (controller: DispatchController, ...rest: unknown[]) => method.call(target, new Proxy(controller, {
+          get: (c, p) => (p === 'abort' ? observeAbort(c.abort.bind(c)) : Reflect.get(c, p)),
+        }), ...rest);
+      }
+      const observe = typeof property === 'string' ? observers[property] : undefined;
+      if (!observe) return value;
+      return (...args: unknown[]) => {
+        try {
+          (observe as (...a: unknown[]) => void)(...args);
+        } catch (fault) {
+          reportFault('record', callLabel(options), fault);
+        }
+        return method.apply(target, args);
+      };
     },
   });
   return [{ ...options, body: tappedBody(options.body, requestBody) }, observed];
