@@ -61,8 +61,8 @@ export function startAgent(config: Config, instrumentations: readonly Instrument
 function startRecording(config: Config, policy: BodyPolicy): SessionLifecycle {
   const writer = new CassetteWriter(new FileStore(config.dir, config.compression === 'gzip'));
   const recorder = new Recorder({ config, policy, writer, versions: { node: process.version, timetracer: TIMETRACER_VERSION } });
-  // A crash still leaves its cassette, with the error that caused it.
-  process.on('uncaughtExceptionMonitor', (error) => recorder.blame(error, currentSession()));
+  // A crash still leaves its cassette, with the error that caused it, on the request whose code raised it.
+  process.on('uncaughtExceptionMonitor', (error) => currentSession()?.annotate({ error }));
   onExit(() => recorder.flushSync(), { alwaysLast: true });
   return recorder;
 }

@@ -19,7 +19,6 @@ export interface RequestAnnotations {
 
 export class Session {
   readonly id = randomBytes(4).toString('hex');
-  readonly kind = 'request' as const;
   readonly startedAt = new Date();
   /** performance.now() at the start: call offsets are measured from here. */
   readonly t0 = performance.now();
@@ -30,6 +29,7 @@ export class Session {
   replay: ReplaySource | undefined;
   private routeOf: (() => string | undefined) | undefined;
   error: unknown;
+  private ended = false;
 
   annotate(annotations: RequestAnnotations): void {
     if (annotations.framework) this.framework = annotations.framework;
@@ -45,6 +45,18 @@ export class Session {
     }
   }
 
+  /**
+   * The response has gone out. From here on the session is nobody's current session: work the
+   * request left behind (timers, pools first used in it) is not this request's any more.
+   */
+  end(): void {
+    this.ended = true;
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
   elapsed(): number {
     return performance.now() - this.t0;
   }
@@ -53,7 +65,8 @@ export class Session {
 const storage = new AsyncLocalStorage<Session>();
 
 export function currentSession(): Session | undefined {
-  return storage.getStore();
+  const session = storage.getStore();
+  return session?.isEnded ? undefined : session;
 }
 
 export function runInSession<T>(session: Session | undefined, fn: () => T): T {

@@ -3,12 +3,11 @@
  * signature (method, normalised URL, body hash), the request and result as recorded, and the
  * response to hand back on replay.
  */
-import { decodeBody, encodeBody, type BodyPolicy } from '../../src/cassette/body.js';
+import { decodeBody, encodeBody, type BodyPolicy, type CapturedBody } from '../../src/cassette/body.js';
 import { fromErrorRecord } from '../../src/cassette/error-record.js';
 import type { Body, DependencyEvent, ErrorRecord, Headers, HttpClientRequest, HttpClientResult, Signature } from '../../src/cassette/schema.js';
 import { headerValue } from '../../src/cassette/headers.js';
 import type { Redactor } from '../../src/cassette/redact.js';
-import type { CapturedBody } from '../../src/inbound/capture.js';
 import type { CallOutcome, RecordedCall } from '../../src/record/call-log.js';
 import type { Lookup } from '../../src/replay/matcher.js';
 import { describeError, warn } from '../../src/log.js';

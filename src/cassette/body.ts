@@ -7,7 +7,16 @@ import { isUtf8 } from 'node:buffer';
 import zlib from 'node:zlib';
 import type { Body, ContentCoding } from './schema.js';
 import type { Redactor } from './redact.js';
-import type { CapturedBody } from '../inbound/capture.js';
+
+/** A body as captured: its first bytes, and when it did not fit, its size and hash. */
+export interface CapturedBody {
+  bytes: Buffer;
+  size: number;
+  /** False when the body was longer than what was kept. */
+  complete: boolean;
+  /** sha256 (hex) of all the bytes, when not complete. */
+  sha256?: string;
+}
 
 export interface BodyPolicy {
   maxBytes: number;

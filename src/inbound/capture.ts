@@ -6,16 +6,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
-
-/** A body as captured: its first bytes, and when it did not fit, its size and hash. */
-export interface CapturedBody {
-  bytes: Buffer;
-  size: number;
-  /** False when the body was longer than what was kept. */
-  complete: boolean;
-  /** sha256 (hex) of all the bytes, when not complete. */
-  sha256?: string;
-}
+import type { CapturedBody } from '../cassette/body.js';
 
 export class BodyTap {
   private chunks: Buffer[] = [];

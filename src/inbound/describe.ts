@@ -1,9 +1,8 @@
 /** An inbound exchange in cassette terms: request and response, redacted and encoded. */
-import type { OutgoingMessage } from 'node:http';
-import { appendHeader, headerValue, plainHeaders } from '../cassette/headers.js';
+import { headerValue, plainHeaders, sentHeaders } from '../cassette/headers.js';
 import { encodeBody, type BodyPolicy } from '../cassette/body.js';
 import { toErrorRecord } from '../cassette/error-record.js';
-import type { Headers, RecordedRequest, RecordedResponse } from '../cassette/schema.js';
+import type { RecordedRequest, RecordedResponse } from '../cassette/schema.js';
 import type { Session } from '../context.js';
 import type { InboundExchange } from './server.js';
 
@@ -16,25 +15,16 @@ export function queryObject(params: URLSearchParams): Record<string, string | st
   return out;
 }
 
-export function splitUrl(url: string | undefined): { path: string; query: Record<string, string | string[]> } {
-  const parsed = new URL(url ?? '/', 'http://request.invalid');
-  return { path: parsed.pathname, query: queryObject(parsed.searchParams) };
-}
-
 /**
- * The headers that actually went out, of a server response or a client request. `getHeaders()`
- * misses those passed straight to `writeHead` (Fastify does that) and those Node adds itself
- * (transfer-encoding, connection), so read the serialised header block when there is one.
+ * A request target split into path and query, taken as it came: `//v1/users` is a path, not a
+ * host, and a malformed target is still a path, never an exception.
  */
-export function sentHeaders(message: OutgoingMessage): Headers {
-  const block = (message as OutgoingMessage & { _header?: unknown })._header;
-  if (typeof block !== 'string' || block === '') return plainHeaders(message.getHeaders());
-  const out: Headers = {};
-  for (const line of block.split('\r\n').slice(1)) {
-    const colon = line.indexOf(':');
-    if (colon > 0) appendHeader(out, line.slice(0, colon).trim(), line.slice(colon + 1).trim());
-  }
-  return out;
+export function splitUrl(url = '/'): { path: string; query: Record<string, string | string[]> } {
+  const mark = url.indexOf('?');
+  let path = mark < 0 ? url : url.slice(0, mark);
+  // Absolute form (`GET http://host/path`), as sent to proxies.
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) path = path.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '');
+  return { path: path || '/', query: queryObject(new URLSearchParams(mark < 0 ? '' : url.slice(mark + 1))) };
 }
 
 export function describeRequest(exchange: InboundExchange, session: Session, policy: BodyPolicy): RecordedRequest {

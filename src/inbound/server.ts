@@ -7,6 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { bindEmitter, runInSession, type Session } from '../context.js';
 import { BodyTap, tapReadable, tapWritable } from './capture.js';
 import { isWrapped, markWrapped } from '../loader/wrap.js';
+import { describeError, warn } from '../log.js';
 
 /** One inbound request and its response, as seen on the wire. */
 export interface InboundExchange {
@@ -31,6 +32,15 @@ export interface SessionLifecycle {
   end(session: Session, exchange: InboundExchange): void;
 }
 
+let faultReported = false;
+
+/** A fault of ours around a request: said once, and the request goes on as without the agent. */
+function ownFault(fault: unknown): void {
+  if (faultReported) return;
+  faultReported = true;
+  warn(`could not follow an inbound request (${describeError(fault)}); the app is unaffected`);
+}
+
 type Emit = (this: Server, event: string | symbol, ...args: unknown[]) => boolean;
 
 /** Wraps `emit` of a server class's prototype (http.Server, https.Server). */
@@ -42,17 +52,19 @@ export function hookServer(prototype: object, lifecycle: SessionLifecycle, keepB
     if (event !== 'request') return emit.call(this, event, ...args);
     const [req, res] = args as [IncomingMessage, ServerResponse];
     let session: Session | undefined;
+    let exchange: InboundExchange | undefined;
     try {
       session = lifecycle.begin(req);
-    } catch {
+      if (session) exchange = track(session, req, res, lifecycle, keepBytes);
+    } catch (fault) {
+      ownFault(fault);
       session = undefined;
     }
     if (!session) return emit.call(this, event, ...args);
-    const exchange = track(session, req, res, lifecycle, keepBytes);
     try {
       return runInSession(session, () => emit.call(this, event, ...args));
     } catch (error) {
-      exchange.thrown = error;
+      if (exchange) exchange.thrown = error;
       throw error;
     }
   };
@@ -78,8 +90,13 @@ function track(session: Session, req: IncomingMessage, res: ServerResponse, life
   const end = (): void => {
     if (ended) return;
     ended = true;
+    session.end();
     exchange.durationMs = session.elapsed();
-    lifecycle.end(session, exchange);
+    try {
+      lifecycle.end(session, exchange);
+    } catch (fault) {
+      ownFault(fault);
+    }
   };
   res.once('finish', end);
   res.once('close', end);

@@ -64,12 +64,6 @@ export class Recorder implements SessionLifecycle {
     this.options.writer.flushSync();
   }
 
-  /** The session of an uncaught exception: the current one, or the only one in flight. */
-  blame(error: unknown, current: Session | undefined): void {
-    const session = current ?? (this.open.size === 1 ? [...this.open.keys()][0] : undefined);
-    session?.annotate({ error });
-  }
-
   private keep(session: Session, exchange: InboundExchange): void {
     try {
       const cassette = this.build(session, exchange);
