@@ -64,6 +64,36 @@ test('JSON bodies are kept as values with secrets redacted; exact names only', (
   assert.doesNotMatch(JSON.stringify(body), /hunter2|abc/);
 });
 
+test('pretty-printed JSON is kept as a value and replayed byte for byte', () => {
+  for (const text of ['{\n  "a": 1,\n  "b": [\n    1,\n    2\n  ]\n}', '{\n\t"a": "x"\n}\n', '[1,2]\n']) {
+    const body = encodeBody(captured(text), { contentType: 'application/json' }, policy());
+    assert.equal(body.encoding, 'json', JSON.stringify(text));
+    assert.equal(decodeBody(body).toString(), text);
+  }
+  const irregular = '{ "a" :1}';
+  assert.equal(encodeBody(captured(irregular), { contentType: 'application/json' }, policy()).encoding, 'utf8');
+});
+
+test('JSON sent under another content type is still redacted', () => {
+  const body = encodeBody(captured('{"password":"hunter2"}'), { contentType: 'text/plain' }, policy());
+  assert.deepEqual(body.data, { password: '[REDACTED]' });
+});
+
+test('multipart fields with secret names are redacted; the random boundary does not change the hash', () => {
+  const form = (boundary, password) => [
+    `--${boundary}`, 'Content-Disposition: form-data; name="user"', '', 'ann',
+    `--${boundary}`, 'Content-Type: text/plain', 'Content-Disposition: form-data; name="password"', '', password,
+    `--${boundary}--`, '',
+  ].join('\r\n');
+  const encode = (boundary, password) => encodeBody(captured(form(boundary, password)), { contentType: `multipart/form-data; boundary=${boundary}` }, policy());
+  const one = encode('----formdata-undici-0123', 'hunter2');
+  const two = encode('----formdata-undici-9876', 'other-secret');
+  assert.doesNotMatch(one.data, /hunter2/);
+  assert.match(one.data, /name="password"\r\n\r\n\[REDACTED\]\r\n/);
+  assert.match(one.data, /name="user"\r\n\r\nann\r\n/);
+  assert.equal(one.sha256, two.sha256, 'same fields, other boundary: the same call');
+});
+
 test('JSON that parsing would change (big numbers) is kept as its exact text', () => {
   const text = '{"id":12345678901234567890}';
   const body = encodeBody(captured(text), { contentType: 'application/json' }, policy());
@@ -159,6 +189,7 @@ test('corrupt cassettes are reported in one clear sentence', (t) => {
     'array.json': '[]',
     'old.json': JSON.stringify({ ...sampleCassette(), schema_version: '0.9' }),
     'no-events.json': JSON.stringify({ ...sampleCassette(), events: undefined }),
+    'bad-event.json': JSON.stringify({ ...sampleCassette(), events: [{ eid: 1, type: 'http.client' }] }),
   };
   const messages = {};
   for (const [name, text] of Object.entries(cases)) {
@@ -175,5 +206,6 @@ test('corrupt cassettes are reported in one clear sentence', (t) => {
   assert.match(messages['array.json'], /is not a cassette/);
   assert.match(messages['old.json'], /schema_version "0\.9"; this timetracer reads 1\.0/);
   assert.match(messages['no-events.json'], /has no "events" list/);
+  assert.match(messages['bad-event.json'], /bad-event\.json: event 1 has no "signature" with a "lib"/);
   assert.throws(() => readCassetteFileSync(path.join(dir, 'missing.json')), /missing\.json: no such file/);
 });

@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import zlib from 'node:zlib';
-import type { Body, ContentCoding } from './schema.js';
-import type { Redactor } from './redact.js';
+import type { Body, ContentCoding, JsonLayout } from './schema.js';
+import { REDACTED, type Redactor } from './redact.js';
 
 /** A body as captured: its first bytes, and when it did not fit, its size and hash. */
 export interface CapturedBody {
@@ -61,59 +61,83 @@ function isBinaryType(contentType: string): boolean {
   return /^(image|audio|video|font)\/|^application\/(octet-stream|zip|gzip|pdf|x-protobuf|protobuf|grpc)/i.test(contentType);
 }
 
-/** JSON text with insignificant whitespace removed: compared with JSON.stringify to tell if parsing lost anything. */
-function minifyJson(text: string): string {
-  let out = '';
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (inString) {
-      out += ch;
-      if (ch === '\\') out += text[++i] ?? '';
-      else if (ch === '"') inString = false;
-    } else if (ch === '"') {
-      inString = true;
-      out += ch;
-    } else if (ch !== ' ' && ch !== '\n' && ch !== '\r' && ch !== '\t') {
-      out += ch;
-    }
-  }
-  return out;
+/**
+ * The layout that JSON.stringify needs to give back `text` exactly from its parsed value, or
+ * undefined when none does (big numbers rounded, escapes rewritten, irregular spacing).
+ */
+function jsonLayout(text: string, parsed: unknown): JsonLayout | undefined {
+  const newline = text.endsWith('\n');
+  const secondLine = /\n([ \t]*)\S/.exec(text);
+  const layout: JsonLayout = { indent: secondLine ? secondLine[1]! : '', newline };
+  return serialiseJson(parsed, layout) === text ? layout : undefined;
+}
+
+function serialiseJson(value: unknown, layout: JsonLayout | undefined): string {
+  const text = JSON.stringify(value, null, layout?.indent || undefined);
+  return layout?.newline ? `${text}\n` : text;
+}
+
+const MULTIPART_BOUNDARY = /^multipart\/[\w.+-]+;.*\bboundary="?([^";]+)"?/i;
+const BOUNDARY_TOKEN = 'timetracer-boundary';
+
+/**
+ * multipart bodies: fields with a secret name lose their value. Worked on as latin1, which maps
+ * bytes to characters one to one, so binary parts come through untouched.
+ */
+function redactMultipart(bytes: Buffer, boundary: string, policy: BodyPolicy): Buffer {
+  const text = bytes.toString('latin1');
+  const parts = text.split(`--${boundary}`);
+  let changed = false;
+  const redacted = parts.map((part) => {
+    const headEnd = part.indexOf('\r\n\r\n');
+    const name = headEnd < 0 ? undefined : /content-disposition:[^\r\n]*\bname="([^"]*)"/i.exec(part.slice(0, headEnd))?.[1];
+    if (name === undefined || !policy.redactor.isSecret(name)) return part;
+    changed = true;
+    const tail = part.endsWith('\r\n') ? '\r\n' : '';
+    return `${part.slice(0, headEnd + 4)}${REDACTED}${tail}`;
+  });
+  return changed ? Buffer.from(redacted.join(`--${boundary}`), 'latin1') : bytes;
 }
 
 interface Stored {
   encoding: Body['encoding'];
   data: unknown;
-  /** The bytes `data` stands for, as hashed and as measured for truncation. */
+  /** The bytes `data` stands for, as measured for truncation. */
   bytes: Buffer;
+  /** The bytes hashed, where not `bytes`: multipart bodies without their random boundary. */
+  hashed?: Buffer;
+  layout?: JsonLayout;
 }
 
-function classify(bytes: Buffer, contentType: string, policy: BodyPolicy): Stored {
-  if (!isBinaryType(contentType) && isUtf8(bytes)) {
-    const text = bytes.toString('utf8');
-    const first = text.trimStart()[0];
-    if (isJsonType(contentType) || (contentType === '' && (first === '{' || first === '['))) {
-      try {
-        const parsed: unknown = JSON.parse(text);
-        const { value, changed } = policy.redactor.json(parsed);
-        const serialised = JSON.stringify(value);
-        // Keep the parsed value only where it stands for the same text (no big-number rounding,
-        // no escapes rewritten); otherwise the exact text, unless a secret had to go.
-        if (changed || serialised === minifyJson(text)) {
-          return { encoding: 'json', data: value, bytes: Buffer.from(serialised) };
-        }
-        return { encoding: 'utf8', data: text, bytes };
-      } catch {
-        // Not JSON after all: stored as text below.
+function classify(raw: Buffer, contentType: string, policy: BodyPolicy): Stored {
+  const boundary = MULTIPART_BOUNDARY.exec(contentType)?.[1];
+  const bytes = boundary ? redactMultipart(raw, boundary, policy) : raw;
+  const hashed = boundary ? Buffer.from(bytes.toString('latin1').split(boundary).join(BOUNDARY_TOKEN), 'latin1') : undefined;
+  if (isBinaryType(contentType) || !isUtf8(bytes)) return { encoding: 'base64', data: bytes.toString('base64'), bytes, hashed };
+  const text = bytes.toString('utf8');
+  const first = text.trimStart()[0];
+  if (!boundary && (isJsonType(contentType) || first === '{' || first === '[')) {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      const layout = jsonLayout(text, parsed);
+      const { value, changed } = policy.redactor.json(parsed);
+      // The parsed value is kept where it gives back the same text; otherwise the exact text,
+      // unless a secret had to go.
+      if (layout || changed) {
+        const stored: Stored = { encoding: 'json', data: value, bytes: changed ? Buffer.from(serialiseJson(value, layout)) : bytes };
+        if (layout && (layout.indent || layout.newline)) stored.layout = layout;
+        return stored;
       }
+      return { encoding: 'utf8', data: text, bytes };
+    } catch {
+      // Not JSON after all: stored as text below.
     }
-    if (isFormType(contentType)) {
-      const redacted = policy.redactor.formText(text);
-      return { encoding: 'utf8', data: redacted, bytes: redacted === text ? bytes : Buffer.from(redacted) };
-    }
-    return { encoding: 'utf8', data: text, bytes };
   }
-  return { encoding: 'base64', data: bytes.toString('base64'), bytes };
+  if (isFormType(contentType)) {
+    const redacted = policy.redactor.formText(text);
+    return { encoding: 'utf8', data: redacted, bytes: redacted === text ? bytes : Buffer.from(redacted) };
+  }
+  return { encoding: 'utf8', data: text, bytes, hashed };
 }
 
 /** A body as captured from the wire -> a cassette body; null when there is no body. */
@@ -138,12 +162,14 @@ export function encodeBody(captured: CapturedBody, meta: BodyMeta, policy: BodyP
     data: stored.data as Body['data'],
     truncated: false,
     size_bytes: captured.size,
-    sha256: createHash('sha256').update(stored.bytes).digest('hex'),
+    sha256: createHash('sha256').update(stored.hashed ?? stored.bytes).digest('hex'),
   };
+  if (stored.layout) body.json_layout = stored.layout;
   if (stored.bytes.length > policy.maxBytes) {
     body.truncated = true;
     body.data = cut(stored.bytes, stored.encoding, policy);
     if (body.encoding === 'json') body.encoding = 'utf8';
+    delete body.json_layout;
   }
   if (decodedFrom) body.content_encoding = decodedFrom;
   return body;
@@ -190,7 +216,7 @@ export function decodeBody(body: Body | null): Buffer {
       `the body was truncated when recorded (${body.size_bytes} bytes, TIMETRACER_MAX_BODY_KB too small); record again with a larger limit`,
     );
   }
-  const bytes = body.encoding === 'json' ? Buffer.from(JSON.stringify(body.data))
+  const bytes = body.encoding === 'json' ? Buffer.from(serialiseJson(body.data, body.json_layout))
     : body.encoding === 'base64' ? Buffer.from(body.data as string, 'base64')
       : Buffer.from(body.data as string, 'utf8');
   return body.content_encoding ? compress(body.content_encoding, bytes) : bytes;

@@ -26,13 +26,25 @@ export interface Body {
   truncated: boolean;
   /** Size of the body as it travelled (before any decoding of content-encoding). */
   size_bytes: number;
-  /** sha256 (hex) of the body as stored, after redaction, before truncation. */
+  /**
+   * sha256 (hex) of the body as stored, after redaction, before truncation; for multipart bodies
+   * with the boundary replaced by a fixed token, since the boundary is random.
+   */
   sha256: string;
+  /** json: how the text was laid out, so replay gives back the same bytes (absent: compact). */
+  json_layout?: JsonLayout;
   /**
    * Set when the body travelled compressed (gzip, deflate, br): `data` holds the decoded bytes,
    * and replay compresses them again so the app decodes the same bytes it got live.
    */
   content_encoding?: ContentCoding;
+}
+
+export interface JsonLayout {
+  /** What JSON.stringify indented with: '  ', '\t', ... */
+  indent: string;
+  /** The text ended with a newline. */
+  newline: boolean;
 }
 
 export type ContentCoding = 'gzip' | 'deflate' | 'br';

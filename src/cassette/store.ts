@@ -85,11 +85,24 @@ export function parseCassette(text: string, source: string): Cassette {
     }
   }
   if (!Array.isArray(candidate.events)) throw new CorruptCassetteError(`${source} has no "events" list`);
+  candidate.events.forEach((event: unknown, index: number) => {
+    const problem = eventProblem(event);
+    if (problem) throw new CorruptCassetteError(`${source}: event ${index + 1} ${problem}`);
+  });
   try {
     return decodeValue(json) as Cassette;
   } catch (error) {
     throw new CorruptCassetteError(`${source}: ${(error as Error).message}`);
   }
+}
+
+/** What makes an event unusable by replay, if anything. */
+function eventProblem(event: unknown): string | undefined {
+  if (event === null || typeof event !== 'object' || Array.isArray(event)) return 'is not an object';
+  const { type, signature } = event as Record<string, unknown>;
+  if (typeof type !== 'string') return 'has no "type"';
+  if (signature === null || typeof signature !== 'object' || typeof (signature as Record<string, unknown>).lib !== 'string') return 'has no "signature" with a "lib"';
+  return undefined;
 }
 
 export function readCassetteFileSync(file: string): Cassette {
