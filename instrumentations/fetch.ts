@@ -6,12 +6,12 @@
  */
 import { toErrorRecord } from '../src/cassette/error-record.js';
 import { appendHeader, plainHeaders } from '../src/cassette/headers.js';
-import type { Headers } from '../src/cassette/schema.js';
+import type { ErrorRecord, Headers } from '../src/cassette/schema.js';
 import { BodyTap, toBuffer } from '../src/inbound/capture.js';
 import { defineInstrumentation, hook, type InstrumentationContext } from '../src/instrumentation.js';
 import type { RecordedCall } from '../src/record/call-log.js';
 import { wrapMethod } from '../src/loader/wrap.js';
-import { abandonCall, describeHttpCall, httpLookup, recordedReply, reportFault, type HttpRequestSeen, type RecordedReply, type ReplayedResponse } from './support/http-call.js';
+import { abandonCall, describeHttpCall, UNREAD_RESPONSE, httpLookup, recordedReply, reportFault, type HttpRequestSeen, type RecordedReply, type ReplayedResponse } from './support/http-call.js';
 
 const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
 const LIB = 'fetch';
@@ -173,14 +173,19 @@ function watchDispatch(call: RecordedCall, options: DispatchOptions, handler: Di
   let response: { status: number; statusText: string; headers: Headers } | undefined;
   let abortedByApp = false;
   let finished = false;
+  /** The call as it stands now, described when the cassette is written. */
+  const describe = (error: ErrorRecord | undefined) => {
+    const seen: HttpRequestSeen = { ...request, body: requestBody.result() };
+    const result = response && { ...response, body: responseBody.result() };
+    return () => describeHttpCall(LIB, seen, result, error, ctx.bodies);
+  };
   const finish = (error?: unknown): void => {
     if (finished) return;
     finished = true;
-    const seen: HttpRequestSeen = { ...request, body: requestBody.result() };
-    const result = response && { ...response, body: responseBody.result() };
-    const errorRecord = error === undefined ? undefined : toErrorRecord(error, abortedByApp ? 'app' : 'dependency');
-    call.end(() => describeHttpCall(LIB, seen, result, errorRecord, ctx.bodies));
+    call.end(describe(error === undefined ? undefined : toErrorRecord(error, abortedByApp ? 'app' : 'dependency')));
   };
+  // Should the app never read the body to its end, the call is recorded as far as it came.
+  const responded = (): void => call.sofar(() => describe(UNREAD_RESPONSE)());
   const observeAbort = <A extends (reason?: unknown) => void>(abort: A) => ((reason?: unknown) => {
     abortedByApp = true;
     abort(reason);
@@ -190,9 +195,11 @@ function watchDispatch(call: RecordedCall, options: DispatchOptions, handler: Di
   const observers: Record<string, (...args: never[]) => void> = {
     onHeaders: (status: number, rawHeaders: Array<Buffer | string>, _resume: unknown, statusText: string) => {
       response = { status, statusText, headers: rawHeadersOf(rawHeaders) };
+      responded();
     },
     onResponseStart: (_controller: unknown, status: number, headers: Headers, statusMessage?: string) => {
       response = { status, statusText: statusMessage ?? '', headers: plainHeaders(headers) };
+      responded();
     },
     onData: (chunk: Buffer) => responseBody.add(chunk),
     onResponseData: (_controller: unknown, chunk: Buffer) => responseBody.add(chunk),

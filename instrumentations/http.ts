@@ -8,12 +8,13 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { urlToHttpOptions } from 'node:url';
 import { toErrorRecord } from '../src/cassette/error-record.js';
+import type { ErrorRecord } from '../src/cassette/schema.js';
 import { plainHeaders, sentHeaders } from '../src/cassette/headers.js';
 import { BodyTap, observeEvents, tapReadable, tapWritable } from '../src/inbound/capture.js';
 import { defineInstrumentation, hook, type InstrumentationContext } from '../src/instrumentation.js';
 import type { RecordedCall } from '../src/record/call-log.js';
 import { wrapMethod } from '../src/loader/wrap.js';
-import { abandonCall, describeHttpCall, httpLookup, recordedReply, reportFault, type HttpRequestSeen, type HttpResponseSeen } from './support/http-call.js';
+import { abandonCall, describeHttpCall, UNREAD_RESPONSE, httpLookup, recordedReply, reportFault, type HttpRequestSeen, type HttpResponseSeen } from './support/http-call.js';
 import { ReplaySocket } from './support/replay-socket.js';
 
 type RequestFunction = (...args: unknown[]) => ClientRequest;
@@ -135,13 +136,16 @@ function watchCall(req: ClientRequest, call: RecordedCall, url: string, ctx: Ins
   let endedByApp = false;
   let response: (Omit<HttpResponseSeen, 'body'> & { body: BodyTap }) | undefined;
   let finished = false;
+  /** The call as it stands now, described when the cassette is written. */
+  const describe = (error: ErrorRecord | undefined) => {
+    const request = requestSeen(req, url, requestBody);
+    const seen = response && { ...response, body: response.body.result() };
+    return () => describeHttpCall(LIB, request, seen, error, ctx.bodies);
+  };
   const finish = (error?: unknown): void => {
     if (finished) return;
     finished = true;
-    const request = requestSeen(req, url, requestBody);
-    const seen = response && { ...response, body: response.body.result() };
-    const errorRecord = error === undefined ? undefined : toErrorRecord(error, endedByApp ? 'app' : 'dependency');
-    call.end(() => describeHttpCall(LIB, request, seen, errorRecord, ctx.bodies));
+    call.end(describe(error === undefined ? undefined : toErrorRecord(error, endedByApp ? 'app' : 'dependency')));
   };
   const appEnds = (): void => {
     if (!finished) endedByApp = true;
@@ -153,6 +157,8 @@ function watchCall(req: ClientRequest, call: RecordedCall, url: string, ctx: Ins
   });
   onResponse(req, ctx, (res) => {
     response = { status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: plainHeaders(res.headers), body: new BodyTap(ctx.bodies.maxBytes) };
+    // Should the app never read the body to its end, the call is recorded as far as it came.
+    call.sofar(() => describe(UNREAD_RESPONSE)());
     tapReadable(res, response.body, () => finish());
     watchDestroyByApp(res, appEnds);
     observeEvents(res, (event, eventArgs) => {

@@ -18,6 +18,7 @@ function dataUpstream(t) {
   return startUpstream(t, (req, res) => {
     res.setHeader('content-type', 'application/json');
     if (req.url.startsWith('/session')) res.end(JSON.stringify({ token: 'upstream-token-value' }));
+    else if (req.url === '/big') res.end(JSON.stringify({ filler: 'x'.repeat(512 * 1024) }));
     else res.end(JSON.stringify({ url: req.url, note: 'from upstream' }));
   });
 }
@@ -182,4 +183,23 @@ test('cassettes still being written when the app is stopped are not lost', async
   await Promise.all(Array.from({ length: 20 }, (_, i) => request(`${app.url}/data?id=${i}`)));
   await app.stop();
   assert.equal(cassetteFiles(dir).length, 20);
+});
+
+test('a response whose body the app never reads is recorded as far as it came, and replays the same', async (t) => {
+  const upstream = await dataUpstream(t);
+  const dir = tempDir(t);
+  const recording = await startApp(t, APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
+  const live = await request(`${recording.url}/status-only`);
+  assert.equal(live.text, 'http 200, fetch 200 application/json');
+  // Stopping the app writes the cassette at once instead of after the calls' grace period.
+  await recording.stop();
+  const [file] = cassetteFiles(dir);
+  const events = readJson(file).events;
+  assert.deepEqual(events.map((e) => [e.signature.lib, e.result.status, e.error.name, e.error.origin]), [
+    ['http', 200, 'UnreadResponse', 'app'],
+    ['fetch', 200, 'UnreadResponse', 'app'],
+  ]);
+  await upstream.close();
+  const replaying = await startApp(t, APP, { env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, UPSTREAM_URL: upstream.url } });
+  assert.equal((await request(`${replaying.url}/status-only`)).text, live.text);
 });

@@ -83,6 +83,16 @@ export function describeHttpCall(lib: string, request: HttpRequestSeen, response
   return outcome;
 }
 
+/**
+ * A call whose response the app had not read to its end when the cassette was written. Replay
+ * sends what had come and holds the rest back, as the app saw it live.
+ */
+export const UNREAD_RESPONSE: ErrorRecord = {
+  name: 'UnreadResponse',
+  message: 'the app had not read the response body to its end when the cassette was written',
+  origin: 'app',
+};
+
 /** Replay: the lookup for a live call. */
 export function httpLookup(lib: string, request: HttpRequestSeen, policy: BodyPolicy): Lookup {
   const body = encodeRequestBody(request, policy);

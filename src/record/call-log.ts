@@ -19,16 +19,27 @@ interface CallSlot {
   start: number;
   duration: number | undefined;
   describe: (() => CallOutcome) | undefined;
+  sofar: (() => CallOutcome) | undefined;
 }
 
 export interface RecordedCall {
   /** Marks the call finished now; `describe` runs later, off the request's path. */
   end(describe: () => CallOutcome): void;
+  /**
+   * What to record if the call has not finished when the cassette is written (a response whose
+   * body the app never read): the call as far as it went.
+   */
+  sofar(describe: () => CallOutcome): void;
 }
+
+/** At most this many calls per session: a long-lived request cannot grow its log without bound. */
+export const MAX_CALLS_PER_SESSION = 10_000;
 
 export class CallLog {
   private readonly slots: CallSlot[] = [];
   private pending = 0;
+  /** Calls past MAX_CALLS_PER_SESSION, not recorded. */
+  private overflow = 0;
   private closed = false;
   private onSettled: (() => void) | undefined;
 
@@ -37,7 +48,11 @@ export class CallLog {
   /** Starts timing a call; undefined once the cassette has been written. */
   start(type: EventType): RecordedCall | undefined {
     if (this.closed) return undefined;
-    const slot: CallSlot = { type, start: performance.now(), duration: undefined, describe: undefined };
+    if (this.slots.length >= MAX_CALLS_PER_SESSION) {
+      this.overflow++;
+      return undefined;
+    }
+    const slot: CallSlot = { type, start: performance.now(), duration: undefined, describe: undefined, sofar: undefined };
     this.slots.push(slot);
     this.pending++;
     return {
@@ -46,6 +61,9 @@ export class CallLog {
         slot.duration = performance.now() - slot.start;
         slot.describe = describe;
         if (--this.pending === 0) this.onSettled?.();
+      },
+      sofar: (describe) => {
+        slot.sofar = describe;
       },
     };
   }
@@ -64,15 +82,17 @@ export class CallLog {
   }
 
   /**
-   * Closes the log and builds its events. Calls still running are left out and counted;
-   * a call whose description throws becomes an event carrying that failure.
+   * Closes the log and builds its events. Calls still running are recorded as far as they went,
+   * or, with nothing to show yet, left out and counted; a call whose
+   * description throws becomes an event carrying that failure.
    */
-  close(): { events: DependencyEvent[]; unfinished: number } {
+  close(): { events: DependencyEvent[]; unfinished: number; overLimit: number } {
     this.closed = true;
     const events: DependencyEvent[] = [];
     let unfinished = 0;
     for (const slot of this.slots) {
-      if (!slot.describe || slot.duration === undefined) {
+      const describe = slot.describe ?? slot.sofar;
+      if (!describe) {
         unfinished++;
         continue;
       }
@@ -80,11 +100,11 @@ export class CallLog {
         eid: events.length + 1,
         type: slot.type,
         start_offset_ms: round(slot.start - this.t0),
-        duration_ms: round(slot.duration),
+        duration_ms: round(slot.duration ?? performance.now() - slot.start),
         signature: { lib: 'unknown' },
       };
       try {
-        const outcome = slot.describe();
+        const outcome = describe();
         event.signature = outcome.signature;
         if (outcome.request !== undefined) event.request = outcome.request;
         if (outcome.result !== undefined) event.result = outcome.result;
@@ -94,7 +114,7 @@ export class CallLog {
       }
       events.push(event);
     }
-    return { events, unfinished };
+    return { events, unfinished, overLimit: this.overflow };
   }
 }
 

@@ -10,7 +10,7 @@ import { Session } from '../context.js';
 import { describeRequest, describeResponse, splitUrl } from '../inbound/describe.js';
 import type { InboundExchange, SessionLifecycle } from '../inbound/server.js';
 import { debug, describeError, displayPath, formatCounts, formatMs, info, warn } from '../log.js';
-import { CallLog, round } from './call-log.js';
+import { CallLog, MAX_CALLS_PER_SESSION, round } from './call-log.js';
 import type { CassetteWriter } from './writer.js';
 
 /** How long a finished request waits for calls it started but did not await. */
@@ -76,8 +76,9 @@ export class Recorder implements SessionLifecycle {
 
   private build(session: Session, exchange: InboundExchange): Cassette {
     const { config, policy, versions } = this.options;
-    const { events, unfinished } = session.calls!.close();
+    const { events, unfinished, overLimit } = session.calls!.close();
     if (unfinished) debug(`${unfinished} call(s) of request ${session.id} had not finished when its cassette was written; left out`);
+    if (overLimit) warn(`request ${session.id} made more than ${MAX_CALLS_PER_SESSION} calls; the ${overLimit} after those are not in its cassette`);
     const eventCounts: Partial<Record<EventType, number>> = {};
     for (const event of events) eventCounts[event.type] = (eventCounts[event.type] ?? 0) + 1;
     const response = describeResponse(exchange, session, policy);

@@ -27,6 +27,13 @@ async function handle(req, res, url) {
       res.setHeader('set-cookie', 'session=abc123secret; HttpOnly');
       res.setHeader('content-type', 'application/json');
       res.end(await upstream.text());
+    } else if (url.pathname === '/status-only') {
+      // Looks at the status and never reads the (large) body.
+      const status = await new Promise((resolve, reject) => {
+        http.get(`${UPSTREAM}/big`, (upstream) => resolve(upstream.statusCode)).on('error', reject);
+      });
+      const viaFetch = await fetch(`${UPSTREAM}/big`);
+      res.end(`http ${status}, fetch ${viaFetch.status} ${viaFetch.headers.get('content-type')}`);
     } else if (url.pathname === '/fail') {
       res.statusCode = 503;
       res.end('unavailable');
