@@ -250,7 +250,9 @@ function replayDispatch(dispatcher: Dispatcher, options: DispatchOptions, handle
     } catch (fault) {
       answer.fail(reportFault('replay', callLabel(options), fault));
     }
-  }, (error: unknown) => answer.fail(error));
+  }, (error: unknown) => answer.fail(error))
+    // Should undici's own handler throw on what we hand it, that must not become an unhandled rejection.
+    .catch((fault: unknown) => reportFault('replay', callLabel(options), fault));
   return true;
 }
 

@@ -84,7 +84,6 @@ function contextFor(instrumentation: Instrumentation, config: Config, policy: Bo
     mode: config.mode === 'record' ? 'record' : 'replay',
     replaying: config.mode === 'replay' && isServedFromCassette(config, instrumentation.name),
     bodies: policy,
-    redactor: policy.redactor,
     session: currentSession,
     record: (type) => (config.mode === 'record' ? currentSession()?.calls?.start(type) : undefined),
     replay(lookup): ReplayOutcome {

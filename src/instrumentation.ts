@@ -6,7 +6,6 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { BodyPolicy } from './cassette/body.js';
-import type { Redactor } from './cassette/redact.js';
 import type { DependencyEvent, EventType } from './cassette/schema.js';
 import type { RequestAnnotations, Session } from './context.js';
 import type { RecordedCall } from './record/call-log.js';
@@ -26,7 +25,6 @@ export interface InstrumentationContext {
   /** Replay mode and this plugin is not listed as live: its calls must be served from cassettes. */
   readonly replaying: boolean;
   readonly bodies: BodyPolicy;
-  readonly redactor: Redactor;
   /** The session of the request being handled, if any. */
   session(): Session | undefined;
   /** Record mode: starts timing a call of the current session; undefined outside one. */
@@ -39,16 +37,26 @@ export interface InstrumentationContext {
   annotate(annotations: RequestAnnotations): void;
 }
 
-/** One place to hook: a builtin, a global, or a file of a package within a version range. */
-export interface Hook {
-  /** `node:http` (a builtin), `globalThis` (for globals such as fetch), or a package name. */
+/** Where to hook: a builtin or a global, patched at start-up... */
+export interface BuiltinTarget {
+  /** `node:http` (a builtin) or `globalThis` (for globals such as fetch). */
+  module: `node:${string}` | 'globalThis';
+}
+
+/** ...or a file of a package, patched as it loads, when the installed version is in range. */
+export interface PackageTarget {
   module: string;
-  /** semver range of the package; required for packages, ignored for builtins. */
-  versions?: string;
+  /** semver range of the package. */
+  versions: string;
   /** A file inside the package (`lib/router/layer.js`); the package's main export when absent. */
   file?: string;
-  patch(exports: unknown, ctx: InstrumentationContext): void;
 }
+
+export type HookTarget = BuiltinTarget | PackageTarget;
+
+export type Hook = HookTarget & {
+  patch(exports: unknown, ctx: InstrumentationContext): void;
+};
 
 export interface Instrumentation {
   /** The plugin name; for dependency instrumentations, the one TIMETRACER_MOCK_PLUGINS / TIMETRACER_LIVE_PLUGINS use. */
@@ -69,6 +77,6 @@ export function defineInstrumentation(instrumentation: Instrumentation): Instrum
  * A hook whose patch states the shape of the exports it expects. The loader cannot know that
  * shape, so this is where the exports are taken to be what the hooked file exports.
  */
-export function hook<Exports>(spec: Omit<Hook, 'patch'> & { patch(exports: Exports, ctx: InstrumentationContext): void }): Hook {
+export function hook<Exports>(spec: HookTarget & { patch(exports: Exports, ctx: InstrumentationContext): void }): Hook {
   return { ...spec, patch: (exports, ctx) => spec.patch(exports as Exports, ctx) };
 }

@@ -7,7 +7,7 @@ import { decodeBody, encodeBody, type BodyPolicy, type CapturedBody } from '../.
 import { fromErrorRecord } from '../../src/cassette/error-record.js';
 import type { Body, DependencyEvent, ErrorRecord, Headers, HttpClientRequest, HttpClientResult, Signature } from '../../src/cassette/schema.js';
 import { headerValue } from '../../src/cassette/headers.js';
-import type { Redactor } from '../../src/cassette/redact.js';
+import { REDACTED, type Redactor } from '../../src/cassette/redact.js';
 import type { CallOutcome, RecordedCall } from '../../src/record/call-log.js';
 import type { Lookup } from '../../src/replay/matcher.js';
 import { describeError, warn } from '../../src/log.js';
@@ -42,7 +42,7 @@ export function normaliseUrl(url: string, redactor: Redactor): string {
   parsed.hash = '';
   if (DEFAULT_PORTS[parsed.protocol] === parsed.port) parsed.port = '';
   const entries = [...parsed.searchParams.entries()]
-    .map(([key, value]): [string, string] => [key, redactor.isSecret(key) ? '[REDACTED]' : value])
+    .map(([key, value]): [string, string] => [key, redactor.isSecret(key) ? REDACTED : value])
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   parsed.search = entries.length ? new URLSearchParams(entries).toString() : '';
   return parsed.toString();
@@ -174,6 +174,8 @@ const reportedFaults = new Set<string>();
  */
 export function reportFault(action: 'record' | 'replay', call: string, fault: unknown): Error {
   const cause = describeError(fault);
+  // The call's URL without its query: a query may hold a secret, and this line is not redacted.
+  call = call.replace(/\?\S*/, '');
   if (!reportedFaults.has(`${action} ${cause}`)) {
     reportedFaults.add(`${action} ${cause}`);
     warn(`could not ${action} ${call} (${cause}); ${action === 'record' ? 'the call goes on unrecorded' : 'the call fails with this error'}`);

@@ -12,6 +12,8 @@ export const BUILT_IN_REDACTED_NAMES: readonly string[] = [
   'x-api-key', 'api-key', 'api_key', 'apikey', 'x-auth-token', 'x-access-token', 'x-csrf-token',
   'password', 'passwd', 'pwd', 'secret', 'client_secret', 'token', 'access_token', 'refresh_token',
   'id_token', 'auth_token', 'session_token', 'private_key',
+  // Signed URLs (S3, Google Cloud Storage, Azure SAS) carry their credentials as query parameters.
+  'x-amz-security-token', 'x-amz-signature', 'x-amz-credential', 'x-goog-signature', 'x-goog-credential', 'sig', 'signature',
 ];
 
 export class Redactor {
@@ -25,6 +27,7 @@ export class Redactor {
     return this.names.has(name.toLowerCase());
   }
 
+  /** Headers, query parameters: every value of a secret name replaced. */
   headers(headers: Headers): Headers {
     const out: Headers = {};
     for (const [name, value] of Object.entries(headers)) {
@@ -80,11 +83,7 @@ export class Redactor {
   }
 
   query(query: Record<string, string | string[]>): Record<string, string | string[]> {
-    const out: Record<string, string | string[]> = {};
-    for (const [key, value] of Object.entries(query)) {
-      out[key] = this.isSecret(key) ? (Array.isArray(value) ? value.map(() => REDACTED) : REDACTED) : value;
-    }
-    return out;
+    return this.headers(query);
   }
 }
 

@@ -9,13 +9,15 @@ import path from 'node:path';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { Hook as RequireHook } from 'require-in-the-middle';
 import semver from 'semver';
-import type { Hook, Instrumentation, InstrumentationContext } from '../instrumentation.js';
+import type { Hook, Instrumentation, InstrumentationContext, PackageTarget } from '../instrumentation.js';
 import { describeError, warn } from '../log.js';
 
 const require = createRequire(import.meta.url);
 
-interface Registered {
-  hook: Hook;
+type PackageHook = Hook & PackageTarget;
+
+interface Registered<H extends Hook = Hook> {
+  hook: H;
   instrumentation: Instrumentation;
   ctx: InstrumentationContext;
   patched: WeakSet<object>;
@@ -28,7 +30,7 @@ function applyHook(entry: Registered, exports: unknown): void {
   try {
     entry.hook.patch(exports, entry.ctx);
   } catch (error) {
-    const where = entry.hook.file ? `${entry.hook.module}/${entry.hook.file}` : entry.hook.module;
+    const where = 'file' in entry.hook && entry.hook.file ? `${entry.hook.module}/${entry.hook.file}` : entry.hook.module;
     warn(`could not instrument ${where} for ${entry.instrumentation.name} (${describeError(error)}); its calls are not recorded`);
   }
 }
@@ -48,19 +50,19 @@ function packageVersion(basedir: string): string | undefined {
 }
 
 export function installHooks(instrumentations: readonly Instrumentation[], contextFor: (i: Instrumentation) => InstrumentationContext): void {
-  const byPackage = new Map<string, Registered[]>();
+  const byPackage = new Map<string, Array<Registered<PackageHook>>>();
   let patchedBuiltins = false;
   for (const instrumentation of instrumentations) {
     const ctx = contextFor(instrumentation);
     for (const hook of instrumentation.hooks) {
-      const entry: Registered = { hook, instrumentation, ctx, patched: new WeakSet() };
+      const entry = { instrumentation, ctx, patched: new WeakSet<object>() };
       if (hook.module === 'globalThis') {
-        applyHook(entry, globalThis);
+        applyHook({ ...entry, hook }, globalThis);
       } else if (hook.module.startsWith('node:')) {
-        applyHook(entry, require(hook.module));
+        applyHook({ ...entry, hook }, require(hook.module));
         patchedBuiltins = true;
-      } else {
-        byPackage.set(hook.module, [...(byPackage.get(hook.module) ?? []), entry]);
+      } else if ('versions' in hook) {
+        byPackage.set(hook.module, [...(byPackage.get(hook.module) ?? []), { ...entry, hook }]);
       }
     }
   }
@@ -74,7 +76,7 @@ export function installHooks(instrumentations: readonly Instrumentation[], conte
     const version = packageVersion(basedir);
     for (const entry of byPackage.get(packageName)!) {
       if (entry.hook.file !== file) continue;
-      if (!version || !semver.satisfies(version, entry.hook.versions ?? '*', { includePrerelease: true })) continue;
+      if (!version || !semver.satisfies(version, entry.hook.versions, { includePrerelease: true })) continue;
       applyHook(entry, exports);
     }
     return exports;

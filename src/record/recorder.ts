@@ -70,7 +70,7 @@ export class Recorder implements SessionLifecycle {
       if (this.options.config.errorsOnly && !isFailure(cassette)) return;
       this.options.writer.submit({ cassette, written: (file) => this.announce(cassette, file) });
     } catch (error) {
-      warn(`could not record ${exchange.req.method} ${exchange.url} (${describeError(error)}); the app is unaffected`);
+      warn(`could not record ${exchange.req.method} ${splitUrl(exchange.url).path} (${describeError(error)}); the app is unaffected`);
     }
   }
 

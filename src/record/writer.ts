@@ -14,9 +14,14 @@ export interface WriteJob {
   written(file: string): void;
 }
 
+interface QueuedJob extends WriteJob {
+  /** Written already: by the exit flush while its own write was still under way. */
+  done: boolean;
+}
+
 export class CassetteWriter {
-  private readonly queue: WriteJob[] = [];
-  private inFlight: WriteJob | undefined;
+  private readonly queue: QueuedJob[] = [];
+  private inFlight: QueuedJob | undefined;
   private dropped = 0;
   private failed = 0;
   private lastFailure: string | undefined;
@@ -28,7 +33,7 @@ export class CassetteWriter {
       if (this.dropped++ === 0) warn(`cassettes are being written slower than they are recorded; dropping new ones (the app is unaffected)`);
       return;
     }
-    this.queue.push(job);
+    this.queue.push({ ...job, done: false });
     if (!this.inFlight) void this.drain();
   }
 
@@ -36,10 +41,12 @@ export class CassetteWriter {
     while ((this.inFlight = this.queue.shift())) {
       const job = this.inFlight;
       try {
-        job.written(await this.store.write(job.cassette));
+        const file = await this.store.write(job.cassette);
+        if (!job.done) job.written(file);
       } catch (error) {
-        this.fail(error);
+        if (!job.done) this.fail(error);
       }
+      job.done = true;
     }
   }
 
@@ -59,6 +66,7 @@ export class CassetteWriter {
     this.queue.length = 0;
     this.inFlight = undefined;
     for (const job of jobs) {
+      job.done = true;
       try {
         job.written(this.store.writeSync(job.cassette));
       } catch (error) {

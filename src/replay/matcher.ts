@@ -70,10 +70,6 @@ export class Matcher {
   unused(): DependencyEvent[] {
     return this.events.filter((event) => !this.used.has(event));
   }
-
-  get usedCount(): number {
-    return this.used.size;
-  }
 }
 
 const MAX_SHOWN = 60;
