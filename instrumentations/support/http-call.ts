@@ -154,7 +154,7 @@ function isBodiless(method: string, status: number): boolean {
  */
 function replayedResponse(result: HttpClientResult, method: string, complete: boolean): ReplayedResponse {
   const bodiless = isBodiless(method, result.status);
-  const body = bodiless ? Buffer.alloc(0) : decodeBody(result.body);
+  const body = bodiless ? Buffer.alloc(0) : decodeBody(result.body, { asFarAsKept: !complete });
   const headers: Array<[string, string]> = [];
   let chunked = false;
   for (const [name, value] of Object.entries(result.headers)) {

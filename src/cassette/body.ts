@@ -208,10 +208,14 @@ export class TruncatedBodyError extends Error {
   override name = 'TruncatedBodyError';
 }
 
-/** A cassette body -> the bytes to hand the app (compressed again if it travelled compressed). */
-export function decodeBody(body: Body | null): Buffer {
+/**
+ * A cassette body -> the bytes to hand the app (compressed again if it travelled compressed).
+ * Throws TruncatedBodyError for a truncated body unless `asFarAsKept`.
+ */
+export function decodeBody(body: Body | null, { asFarAsKept = false } = {}): Buffer {
   if (body === null) return Buffer.alloc(0);
-  if (body.truncated) {
+  // A body sent only in part anyway (a response that broke off) may be served as far as it was kept.
+  if (body.truncated && !asFarAsKept) {
     throw new TruncatedBodyError(
       `the body was truncated when recorded (${body.size_bytes} bytes, TIMETRACER_MAX_BODY_KB too small); record again with a larger limit`,
     );
