@@ -5,5 +5,6 @@ import fastify from './fastify.js';
 import fetch from './fetch.js';
 import http from './http.js';
 import koa from './koa.js';
+import pg from './pg.js';
 
-export const instrumentations: readonly Instrumentation[] = [http, fetch, express, fastify, koa];
+export const instrumentations: readonly Instrumentation[] = [http, fetch, pg, express, fastify, koa];

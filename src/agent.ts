@@ -9,7 +9,7 @@ import type { BodyPolicy } from './cassette/body.js';
 import { Redactor } from './cassette/redact.js';
 import { FileStore } from './cassette/store.js';
 import { readConfig, type Config } from './config.js';
-import { bindEmitter, currentSession } from './context.js';
+import { bindEmitter, currentSession, runInSession } from './context.js';
 import { hookServer, type SessionLifecycle } from './inbound/server.js';
 import type { Instrumentation, InstrumentationContext, ReplayOutcome } from './instrumentation.js';
 import { installHooks } from './loader/hooks.js';
@@ -86,17 +86,22 @@ function contextFor(instrumentation: Instrumentation, config: Config, policy: Bo
     bodies: policy,
     session: currentSession,
     record: (type) => (config.mode === 'record' ? currentSession()?.calls?.start(type) : undefined),
-    replay(lookup): ReplayOutcome {
+    replay(lookup, { canGoLive = true } = {}): ReplayOutcome {
       const session = currentSession();
       const answer = session?.replay ? session.replay.answer(lookup) : { miss: missOutsideSession(lookup) };
       if ('event' in answer) return { kind: 'recorded', event: answer.event };
       const { miss } = answer;
-      if (!config.strictReplay) {
+      if (!config.strictReplay && canGoLive) {
         info(`timetracer [MISS] ${miss.call} not recorded; ${miss.reason}; going live`);
         return { kind: 'live' };
       }
       info(`timetracer [MISS] ${miss.call} not recorded; ${miss.reason}`);
       return { kind: 'miss', error: miss };
+    },
+    bindToSession(fn) {
+      const session = currentSession();
+      if (!session) return fn;
+      return ((...args: Parameters<typeof fn>) => runInSession(session, () => fn(...args))) as typeof fn;
     },
     bind(emitter) {
       const session = currentSession();

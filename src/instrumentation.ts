@@ -29,8 +29,17 @@ export interface InstrumentationContext {
   session(): Session | undefined;
   /** Record mode: starts timing a call of the current session; undefined outside one. */
   record(type: EventType): RecordedCall | undefined;
-  /** Replay mode: the recorded outcome for a call of the current session. */
-  replay(lookup: Lookup): ReplayOutcome;
+  /**
+   * Replay mode: the recorded outcome for a call of the current session. `canGoLive: false`:
+   * this call cannot reach the real dependency once replay has begun (its connection is not
+   * real), so a miss fails it even with TIMETRACER_STRICT_REPLAY=false.
+   */
+  replay(lookup: Lookup, options?: { canGoLive?: boolean }): ReplayOutcome;
+  /**
+   * `fn` bound to the current session: it runs in that session wherever it is called from. For
+   * callbacks a library calls from a pooled connection's context.
+   */
+  bindToSession<F extends (...args: never[]) => unknown>(fn: F): F;
   /** Runs the emitter's listeners in the current session (see `bindEmitter`). */
   bind(emitter: EventEmitter): void;
   /** For framework instrumentations: what they know of the request being handled. */
@@ -55,7 +64,8 @@ export interface PackageTarget {
 export type HookTarget = BuiltinTarget | PackageTarget;
 
 export type Hook = HookTarget & {
-  patch(exports: unknown, ctx: InstrumentationContext): void;
+  /** Patches the exports in place, or returns what the module should export instead (a subclass, say). */
+  patch(exports: unknown, ctx: InstrumentationContext): unknown;
 };
 
 export interface Instrumentation {
@@ -77,6 +87,6 @@ export function defineInstrumentation(instrumentation: Instrumentation): Instrum
  * A hook whose patch states the shape of the exports it expects. The loader cannot know that
  * shape, so this is where the exports are taken to be what the hooked file exports.
  */
-export function hook<Exports>(spec: HookTarget & { patch(exports: Exports, ctx: InstrumentationContext): void }): Hook {
+export function hook<Exports>(spec: HookTarget & { patch(exports: Exports, ctx: InstrumentationContext): Exports | void }): Hook {
   return { ...spec, patch: (exports, ctx) => spec.patch(exports as Exports, ctx) };
 }

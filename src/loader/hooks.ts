@@ -23,16 +23,22 @@ interface Registered<H extends Hook = Hook> {
   patched: WeakSet<object>;
 }
 
-function applyHook(entry: Registered, exports: unknown): void {
-  if ((typeof exports !== 'object' && typeof exports !== 'function') || exports === null) return;
-  if (entry.patched.has(exports)) return;
+/** Patches `exports`; returns what the module exports from now on (itself, or a replacement). */
+function applyHook(entry: Registered, exports: unknown): unknown {
+  if ((typeof exports !== 'object' && typeof exports !== 'function') || exports === null) return exports;
+  if (entry.patched.has(exports)) return exports;
   entry.patched.add(exports);
   try {
-    entry.hook.patch(exports, entry.ctx);
+    const replacement = entry.hook.patch(exports, entry.ctx);
+    if (replacement !== undefined && replacement !== exports) {
+      entry.patched.add(replacement as object);
+      return replacement;
+    }
   } catch (error) {
     const where = 'file' in entry.hook && entry.hook.file ? `${entry.hook.module}/${entry.hook.file}` : entry.hook.module;
     warn(`could not instrument ${where} for ${entry.instrumentation.name} (${describeError(error)}); its calls are not recorded`);
   }
+  return exports;
 }
 
 const versions = new Map<string, string | undefined>();
@@ -74,11 +80,12 @@ export function installHooks(instrumentations: readonly Instrumentation[], conte
     if (!packageName || !basedir) return exports;
     const file = name === packageName ? undefined : name.slice(packageName.length + 1);
     const version = packageVersion(basedir);
+    let current = exports;
     for (const entry of byPackage.get(packageName)!) {
       if (entry.hook.file !== file) continue;
       if (!version || !semver.satisfies(version, entry.hook.versions, { includePrerelease: true })) continue;
-      applyHook(entry, exports);
+      current = applyHook(entry, current) as typeof exports;
     }
-    return exports;
+    return current;
   });
 }
