@@ -154,3 +154,33 @@ export function cassetteFiles(dir) {
     .map((name) => path.join(dir, name))
     .filter((file) => /\.json(\.gz)?$/.test(file) && !path.basename(file).startsWith('.'));
 }
+
+/**
+ * A fresh PostgreSQL database on the local server (127.0.0.1:5432, user postgres), dropped after
+ * the test. `setupSql` runs in it first. Returns its name and a connection string.
+ */
+export async function createDatabase(t, setupSql = '') {
+  const { default: pg } = await import('pg');
+  const name = `tt_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const admin = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  t?.after(async () => {
+    const dropper = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
+    await dropper.connect();
+    await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await dropper.end();
+  });
+  const url = `postgres://postgres@127.0.0.1:5432/${name}`;
+  if (setupSql) {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(setupSql);
+    await client.end();
+  }
+  return { name, url };
+}
+
+/** A connection string to a port nothing listens on: a real connection attempt would be refused. */
+export const UNREACHABLE_DATABASE_URL = 'postgres://postgres@127.0.0.1:1/unreachable';

@@ -1,0 +1,87 @@
+// PostgreSQL through pg: recorded against the real server, replayed with no database reachable.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { APPS, UNREACHABLE_DATABASE_URL, createDatabase, readJson, request, startApp, tempDir } from './support/harness.js';
+
+const APP = path.join(APPS, 'pg-app.mjs');
+
+const SCHEMA = `
+  CREATE TABLE users (
+    id serial PRIMARY KEY, name text NOT NULL, email text UNIQUE NOT NULL, created_at timestamptz NOT NULL,
+    balance numeric(12,2) NOT NULL, avatar bytea, tags text[], profile jsonb, visits bigint NOT NULL DEFAULT 0
+  );
+  INSERT INTO users (name, email, created_at, balance, avatar, tags, profile, visits) VALUES
+    ('Ann', 'ann@example.com', '2024-01-02T03:04:05Z', 100.50, '\\x00ff10', '{admin,staff}', '{"theme":"dark"}', 9007199254740993),
+    ('Bob', 'bob@example.com', '2024-02-03T04:05:06Z', 20.00, NULL, '{}', NULL, 1);
+`;
+
+const REQUESTS = [
+  ['GET', '/users/1'],
+  ['POST', '/users', { name: 'Cy', email: 'cy@example.com', createdAt: '2025-05-06T07:08:09.123Z', balance: '3.50', avatar: 'cafe', tags: ['new'], profile: { a: [1, 2] } }],
+  ['GET', '/callback'],
+  ['POST', '/transfer'],
+  ['GET', '/prepared'],
+  ['GET', '/cursor'],
+  ['GET', '/stream'],
+  ['GET', '/duplicate'],
+  ['GET', '/array-mode'],
+  ['GET', '/custom-types'],
+  ['GET', '/multi'],
+];
+
+async function send(app, [method, url, body]) {
+  const response = await request(`${app.url}${url}`, body ? { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : { method });
+  return { status: response.status, body: response.json() };
+}
+
+test('pg queries in every form are recorded and replayed with no database', async (t) => {
+  const database = await createDatabase(t, SCHEMA);
+  const dir = tempDir(t);
+  const recording = await startApp(t, APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, DATABASE_URL: database.url } });
+  await recording.waitForLine(/^startup query: ok$/);
+  const live = [];
+  for (const req of REQUESTS) live.push(await send(recording, req));
+  const files = await recording.cassettes(REQUESTS.length);
+  await recording.stop();
+
+  // What pg handed the app live: the types replay must hand back too.
+  const [ann] = live[0].body.rows;
+  assert.deepEqual(
+    Object.fromEntries(Object.entries(ann).map(([k, v]) => [k, v.type])),
+    { id: 'number', name: 'string', email: 'string', created_at: 'Date', balance: 'string', avatar: 'Buffer', tags: 'Array', profile: 'object', visits: 'string' },
+  );
+  assert.equal(ann.visits.value, '9007199254740993', 'bigint stays a string, exact');
+  assert.deepEqual(live[7].body.error, {
+    class: 'DatabaseError', code: '23505', detail: 'Key (email)=(ann@example.com) already exists.', constraint: 'users_email_key', table: 'users', severity: 'ERROR',
+    message: 'duplicate key value violates unique constraint "users_email_key"',
+  });
+  assert.deepEqual(live[5].body, [[1, 2, 3], [4, 5, 6], [7]]);
+  assert.equal(live[9].body.balance.type, 'number', 'the per-query type parser ran');
+
+  // The cassettes: SQL, parameters as pg converted them, fields and rows as PostgreSQL sent them.
+  const cassette = (url) => readJson(files.find((f) => readJson(f).request.path === url));
+  const [select] = cassette('/users/1').events;
+  assert.equal(select.type, 'db.query');
+  assert.deepEqual(select.signature, { lib: 'pg', sql: 'SELECT * FROM users WHERE id = $1', params: ['1'] });
+  assert.deepEqual(select.result.results[0].fields.map((f) => [f.name, f.dataTypeID]).slice(0, 5), [['id', 23], ['name', 25], ['email', 25], ['created_at', 1184], ['balance', 1700]]);
+  assert.equal(select.result.results[0].command, 'SELECT 1');
+  assert.ok(select.duration_ms > 0 && select.start_offset_ms >= 0);
+  const [insert] = cassette('/users').events;
+  assert.match(insert.signature.params[2], /^2025-05-06T\d\d:08:09\.123[+-]\d\d:\d\d$/, 'a Date parameter is kept as pg sent it');
+  assert.ok(Buffer.isBuffer(insert.signature.params[4]) === false && insert.signature.params[4].$tt === 'Buffer', 'a Buffer parameter is kept as bytes');
+  const duplicate = cassette('/duplicate').events[0];
+  assert.deepEqual([duplicate.error.code, duplicate.error.fields.constraint, duplicate.error.fields.detail], ['23505', 'users_email_key', 'Key (email)=(ann@example.com) already exists.']);
+  assert.deepEqual(cassette('/transfer').events.map((e) => e.signature.sql), [
+    'BEGIN', 'UPDATE users SET balance = balance - $1 WHERE id = $2', 'UPDATE users SET balance = balance + $1 WHERE id = $2', 'SELECT id, balance FROM users ORDER BY id', 'COMMIT',
+  ]);
+
+  // Replay with no database: a connection attempt would be refused.
+  const replaying = await startApp(t, APP, { env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, DATABASE_URL: UNREACHABLE_DATABASE_URL } });
+  await replaying.waitForLine(/^startup query: failed TIMETRACER_REPLAY_MISS timetracer: db\.query SELECT count\(\*\) FROM users \[\] was not recorded; it was made outside any inbound request/);
+  for (const [i, req] of REQUESTS.entries()) assert.deepEqual(await send(replaying, req), live[i], `${req[0]} ${req[1]}`);
+  await replaying.waitForLine(/^timetracer replay GET \/multi /);
+  const lines = replaying.stderr.filter((l) => l.startsWith('timetracer replay GET') || l.startsWith('timetracer replay POST'));
+  assert.equal(lines.length, REQUESTS.length);
+  for (const line of lines) assert.match(line, /matched=OK/);
+});
