@@ -85,3 +85,45 @@ test('pg queries in every form are recorded and replayed with no database', asyn
   assert.equal(lines.length, REQUESTS.length);
   for (const line of lines) assert.match(line, /matched=OK/);
 });
+
+test('concurrent requests queued on a one-connection pool keep their own queries (CommonJS app, callbacks)', async (t) => {
+  const database = await createDatabase(t);
+  const dir = tempDir(t);
+  const app = path.join(APPS, 'pg-pool.cjs');
+  const ids = Array.from({ length: 20 }, (_, i) => i);
+  const recording = await startApp(t, app, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, DATABASE_URL: database.url } });
+  const live = await Promise.all(ids.map((id) => request(`${recording.url}/?id=${id}`)));
+  const files = await recording.cassettes(ids.length);
+  await recording.stop();
+  for (const file of files) {
+    const cassette = readJson(file);
+    const id = cassette.request.query.id;
+    assert.deepEqual(cassette.events.map((e) => e.signature.params[0]), [`first-${id}`, `second-${id}`]);
+  }
+  const replaying = await startApp(t, app, { env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, DATABASE_URL: UNREACHABLE_DATABASE_URL } });
+  const replayed = await Promise.all(ids.map((id) => request(`${replaying.url}/?id=${id}`)));
+  assert.deepEqual(replayed.map((r) => r.text), live.map((r) => r.text));
+});
+
+test('a parameter the app makes up anew misses on replay, naming the parameter; TIMETRACER_LIVE_PLUGINS=pg runs pg live', async (t) => {
+  const database = await createDatabase(t, SCHEMA);
+  const dir = tempDir(t);
+  const recording = await startApp(t, APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, DATABASE_URL: database.url } });
+  const live = await send(recording, ['GET', '/random-param']);
+  await recording.cassettes(1);
+  await recording.stop();
+  const recordedId = live.body[0].request_id;
+
+  const replaying = await startApp(t, APP, { env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, DATABASE_URL: UNREACHABLE_DATABASE_URL } });
+  const missed = await send(replaying, ['GET', '/random-param']);
+  assert.equal(missed.body.error.code, 'TIMETRACER_REPLAY_MISS');
+  const miss = await replaying.waitForLine(/^timetracer \[MISS\] db\.query SELECT \$1::text AS request_id/);
+  assert.match(miss, new RegExp(`nearest: eid 1, params\\[0\\] "[0-9a-f-]{36}" != recorded "${recordedId}"$`));
+  await replaying.waitForLine(/^timetracer replay GET \/random-param mocked=0 matched=MISS misses=1 unused=1/);
+
+  // With pg live the start-up query and the request's query reach the real database.
+  const live2 = await startApp(t, APP, { env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, TIMETRACER_LIVE_PLUGINS: 'pg', DATABASE_URL: database.url } });
+  await live2.waitForLine(/^startup query: ok$/);
+  const fresh = await send(live2, ['GET', '/random-param']);
+  assert.notEqual(fresh.body[0].request_id, recordedId);
+});
