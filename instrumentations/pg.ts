@@ -11,11 +11,12 @@
 import type { EventEmitter } from 'node:events';
 import { fromErrorRecord } from '../src/cassette/error-record.js';
 import type { ErrorRecord } from '../src/cassette/schema.js';
+import type { Session } from '../src/context.js';
 import { observeEvents } from '../src/inbound/capture.js';
 import { defineInstrumentation, hook, type InstrumentationContext, type ReplayOutcome } from '../src/instrumentation.js';
 import type { RecordedCall } from '../src/record/call-log.js';
 import { wrapMethod } from '../src/loader/wrap.js';
-import { PgPlayback, PgRecording, QUERY_MESSAGES, pgLookup, type PgEmit, type PgMessage } from './support/pg-replies.js';
+import { PgPlayback, PgRecording, QUERY_MESSAGES, pgLookup, startupReply, type PgEmit, type PgMessage } from './support/pg-replies.js';
 
 const RECORDING = Symbol('timetracer.pg.recording');
 const LOOKUP = Symbol('timetracer.pg.lookup');
@@ -25,14 +26,25 @@ const STATEMENTS = Symbol('timetracer.pg.statements');
 const PLAYBACK = Symbol('timetracer.pg.playback');
 const STATUS = Symbol('timetracer.pg.status');
 const ANSWERING = Symbol('timetracer.pg.answering');
+const SERVER_PARAMETERS = Symbol('timetracer.pg.serverParameters');
+
+/** Sessions whose recording already holds the server parameters (PgCallResult.server_parameters). */
+const sessionsWithServerParameters = new WeakSet<Session>();
 
 type Lookup = (sql: string, params: unknown[]) => ReplayOutcome;
+
+interface QueryRecording {
+  call: RecordedCall;
+  replies: PgRecording;
+  /** The session the query was made in (it may be sent from another's context, queued on a pool). */
+  session: Session | undefined;
+}
 
 /** A query object: pg's Query or any Submittable (pg-cursor, pg-query-stream). */
 interface Submittable {
   submit(connection: unknown): unknown;
   callback?: unknown;
-  [RECORDING]?: { call: RecordedCall; replies: PgRecording };
+  [RECORDING]?: QueryRecording;
   [LOOKUP]?: Lookup;
   [ADOPTED]?: true;
 }
@@ -60,7 +72,9 @@ interface Connection extends EventEmitter {
   /** Replay: the transaction status last reported (I idle, T in a transaction, E failed one). */
   [STATUS]?: string;
   /** Record: the query whose replies are arriving (the client forgets it on an error before its last reply). */
-  [ANSWERING]?: Submittable[typeof RECORDING];
+  [ANSWERING]?: QueryRecording;
+  /** Record: the ParameterStatus values the server sent while this connection started. */
+  [SERVER_PARAMETERS]?: Record<string, string>;
   connect(port?: unknown, host?: unknown): void;
   requestSsl(): void;
   startup(config: unknown): void;
@@ -124,7 +138,7 @@ function adopt(query: Submittable, ctx: InstrumentationContext): void {
   query[ADOPTED] = true;
   if (ctx.mode === 'record') {
     const call = ctx.record('db.query');
-    if (call) query[RECORDING] = { call, replies: new PgRecording() };
+    if (call) query[RECORDING] = { call, replies: new PgRecording(), session: ctx.session() };
   } else if (ctx.replaying) {
     query[LOOKUP] = ctx.bindToSession((sql: string, params: unknown[]) => ctx.replay(pgLookup(sql, params), { canGoLive: false }));
   }
@@ -213,6 +227,7 @@ function recordConnection(connection: Connection): void {
     const recording = activeQuery(self)?.[RECORDING];
     // Replay answers a flush only once a statement has been sent: count replies the same way.
     if (!recording || recording.replies.finished || (!recording.replies.started && !statement)) return;
+    if (!recording.replies.started) keepServerParameters(recording, self);
     recording.replies.sent(statement);
     self[ANSWERING] = recording;
   };
@@ -236,9 +251,27 @@ function recordConnection(connection: Connection): void {
     });
   }
   wrapMethod(connection, 'connect', (connect) => function observedConnect(this: Connection, port?: unknown, host?: unknown) {
-    observeEvents(this, (event, args) => received(this, String(event), args[0]));
+    const parameters: Record<string, string> = {};
+    observeEvents(this, (event, args) => {
+      // Start-up ends at the first ReadyForQuery; ParameterStatus after it reports a SET.
+      if (!this[SERVER_PARAMETERS] && event === 'parameterStatus') {
+        const { parameterName, parameterValue } = args[0] as { parameterName: string; parameterValue: string };
+        parameters[parameterName] = parameterValue;
+      } else if (!this[SERVER_PARAMETERS] && event === 'readyForQuery') {
+        this[SERVER_PARAMETERS] = parameters;
+      }
+      received(this, String(event), args[0]);
+    });
     return connect.call(this, port, host);
   });
+}
+
+/** Record: the first query a session sends keeps the server parameters of its connection. */
+function keepServerParameters({ replies, session }: QueryRecording, connection: Connection): void {
+  const parameters = connection[SERVER_PARAMETERS];
+  if (!session || !parameters || sessionsWithServerParameters.has(session)) return;
+  sessionsWithServerParameters.add(session);
+  replies.serverParameters = parameters;
 }
 
 /** Record: a message from the server, for the query it answers. */
@@ -314,7 +347,7 @@ function replayConnection(connection: Connection, ctx: InstrumentationContext): 
       process.nextTick(() => this.emit('sslconnect'));
     },
     startup(this: Connection) {
-      later(this, [['backendKeyData', { name: 'backendKeyData', processID: 0, secretKey: 0 }], ['readyForQuery', { name: 'readyForQuery', status: 'I' }]]);
+      later(this, startupReply(ctx.session()?.replay?.chosen().cassette?.events ?? []));
     },
     query(this: Connection, text: string) {
       track.query(this, text);

@@ -38,6 +38,13 @@ export interface PgCallResult {
   replies: string[][];
   /** NoticeResponse messages (RAISE NOTICE, warnings), in order. */
   notices?: Array<Record<string, unknown>>;
+  /**
+   * The ParameterStatus values (server_version, standard_conforming_strings, TimeZone, ...) the
+   * server sent when the connection this query ran on started. Kept on the first query of each
+   * session only: replay answers every connect made in that session with them, since ORMs read
+   * them while connecting (Sequelize decides its start-up statements by them).
+   */
+  server_parameters?: Record<string, string>;
 }
 
 /** A message as pg's Connection emits it: a name and the fields of that message. */
@@ -88,6 +95,8 @@ export class PgRecording {
   private params: unknown[] = [];
   started = false;
   finished = false;
+  /** See PgCallResult.server_parameters. */
+  serverParameters: Record<string, string> | undefined;
 
   /** The client sent a flush, sync or simple query: what the server sends next is its reply. */
   sent(statement: { sql: string; params: unknown[] } | undefined): void {
@@ -144,10 +153,25 @@ export class PgRecording {
   describe(): CallOutcome {
     const result: PgCallResult = { results: this.results, replies: this.replies };
     if (this.notices.length) result.notices = this.notices;
+    if (this.serverParameters) result.server_parameters = this.serverParameters;
     const outcome: CallOutcome = { signature: pgSignature(this.sql, this.params), result };
     if (this.error) outcome.error = this.error;
     return outcome;
   }
+}
+
+/**
+ * Replay: how the server answers a connection's start-up in a session whose recording is
+ * `events`: the ParameterStatus messages recorded for the session, then ready for queries.
+ */
+export function startupReply(events: readonly DependencyEvent[]): PgEmit[] {
+  const recorded = events.find((event) => event.signature.lib === 'pg' && (event.result as PgCallResult | undefined)?.server_parameters);
+  const parameters = (recorded?.result as PgCallResult | undefined)?.server_parameters ?? {};
+  return [
+    ...Object.entries(parameters).map(([parameterName, parameterValue]): PgEmit => ['parameterStatus', { name: 'parameterStatus', parameterName, parameterValue }]),
+    ['backendKeyData', { name: 'backendKeyData', processID: 0, secretKey: 0 }],
+    ['readyForQuery', { name: 'readyForQuery', status: 'I' }],
+  ];
 }
 
 /** Replay: the recorded replies of one query, handed out one per flush/sync/query. */
