@@ -71,7 +71,8 @@ function assertParams(actual, expected, message) {
  *
  * `orm.statements`: per exchange, the first word of each statement, in order;
  * `orm.firstRequest`: every statement of the first request (the ORM's own connection set-up, then the list query);
- * `orm.createParams`: the parameters of the INSERT behind POST /posts.
+ * `orm.createParams`: the parameters of the INSERT behind POST /posts;
+ * `orm.connectionSetUp`: the ORM makes calls of its own on each new connection.
  */
 async function recordAndReplay(t, orm) {
   const script = path.join(APPS, orm.app);
@@ -108,6 +109,16 @@ async function recordAndReplay(t, orm) {
   assert.equal(lines.length, EXCHANGES.length, lines.join('\n'));
   for (const line of lines) assert.match(line, / matched=OK /);
   assert.deepEqual(replaying.stderr.filter((line) => /\[MISS\]|unused/.test(line)), []);
+
+  // A later request replayed on its own from its cassette file, in a fresh process: the calls the
+  // ORM makes once per connection were recorded by the first request, and are borrowed from the
+  // cassettes beside the file.
+  const alone = EXCHANGES.findIndex(([[method, url]]) => method === 'GET' && url === '/authors/1');
+  const file = files.find((f) => readJson(f).request.path === '/authors/1');
+  const single = await startApp(t, script, { env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: file, DATABASE_URL: UNREACHABLE_DATABASE_URL } });
+  assert.deepEqual(await send(single, EXCHANGES[alone][0]), live[alone]);
+  const line = await single.waitForLine(/^timetracer replay GET \/authors\/1 /);
+  assert.match(line, orm.connectionSetUp ? / borrowed=\d+ matched=OK / : / mocked=\d+ matched=OK /, single.stderr.join('\n'));
 }
 
 const CREATED_META_TEXT = JSON.stringify(CREATED.meta);
@@ -116,6 +127,7 @@ test('knex (CommonJS): queries recorded at pg and replayed with no database', as
   const columns = '"id", "author_id" as "authorId", "title", "published_at" as "publishedAt", "meta", "views"';
   await recordAndReplay(t, {
     app: 'orm-knex.cjs',
+    connectionSetUp: true,
     statements: [['SELECT', 'SELECT'], ['SELECT'], ['SELECT'], ['INSERT'], ['UPDATE'], ['BEGIN', 'INSERT', 'INSERT', 'COMMIT'], ['SELECT'], ['BEGIN', 'INSERT', 'ROLLBACK']],
     // knex asks the server's version on the first connection it opens.
     firstRequest: [
@@ -130,6 +142,7 @@ test('Sequelize (CommonJS): queries recorded at pg and replayed with no database
   const session = "SET client_min_messages TO warning;SET TIME ZONE INTERVAL '+00:00' HOUR TO MINUTE;";
   await recordAndReplay(t, {
     app: 'orm-sequelize.cjs',
+    connectionSetUp: true,
     statements: [['SET', 'WITH', 'SET', 'SELECT'], ['SELECT'], ['SELECT'], ['INSERT'], ['UPDATE'], ['START', 'INSERT', 'INSERT', 'COMMIT'], ['SELECT'], ['START', 'INSERT', 'ROLLBACK']],
     // Sequelize sets up every connection it opens, reads the type OIDs on its first (a connection
     // of its own, closed again), then queries with values written into the SQL.

@@ -123,14 +123,15 @@ export function readCassetteFileSync(file: string): Cassette {
   return parseCassette(bytes.toString('utf8'), file);
 }
 
-/** Every cassette file below `dir`, in path order. */
-export function listCassetteFilesSync(dir: string): string[] {
+/** Every cassette file in `dir` (and below it, unless `recursive` is false), in path order. */
+export function listCassetteFilesSync(dir: string, { recursive = true } = {}): string[] {
   const out: string[] = [];
   const walk = (at: string): void => {
     for (const entry of fs.readdirSync(at, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const full = path.join(at, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.isFile() && isCassetteFile(entry.name)) out.push(full);
+      if (entry.isDirectory()) {
+        if (recursive) walk(full);
+      } else if (entry.isFile() && isCassetteFile(entry.name)) out.push(full);
     }
   };
   walk(dir);

@@ -20,6 +20,7 @@ interface CallSlot {
   duration: number | undefined;
   describe: (() => CallOutcome) | undefined;
   sofar: (() => CallOutcome) | undefined;
+  cancelled: boolean;
 }
 
 export interface RecordedCall {
@@ -30,6 +31,8 @@ export interface RecordedCall {
    * body the app never read): the call as far as it went.
    */
   sofar(describe: () => CallOutcome): void;
+  /** The call never happened after all (the library refused it before sending anything). */
+  cancel(): void;
 }
 
 /** At most this many calls per session: a long-lived request cannot grow its log without bound. */
@@ -52,15 +55,23 @@ export class CallLog {
       this.overflow++;
       return undefined;
     }
-    const slot: CallSlot = { type, start: performance.now(), duration: undefined, describe: undefined, sofar: undefined };
+    const slot: CallSlot = { type, start: performance.now(), duration: undefined, describe: undefined, sofar: undefined, cancelled: false };
     this.slots.push(slot);
     this.pending++;
+    const settle = (): void => {
+      if (--this.pending === 0) this.onSettled?.();
+    };
     return {
       end: (describe) => {
-        if (slot.describe) return;
+        if (slot.describe || slot.cancelled) return;
         slot.duration = performance.now() - slot.start;
         slot.describe = describe;
-        if (--this.pending === 0) this.onSettled?.();
+        settle();
+      },
+      cancel: () => {
+        if (slot.describe || slot.cancelled) return;
+        slot.cancelled = true;
+        settle();
       },
       sofar: (describe) => {
         slot.sofar = describe;
@@ -91,6 +102,7 @@ export class CallLog {
     const events: DependencyEvent[] = [];
     let unfinished = 0;
     for (const slot of this.slots) {
+      if (slot.cancelled) continue;
       const describe = slot.describe ?? slot.sofar;
       if (!describe) {
         unfinished++;

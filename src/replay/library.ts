@@ -5,10 +5,11 @@
  * a whole recorded session.
  */
 import fs from 'node:fs';
-import type { Cassette } from '../cassette/schema.js';
+import path from 'node:path';
+import type { Cassette, DependencyEvent } from '../cassette/schema.js';
 import { CorruptCassetteError, listCassetteFilesSync, readCassetteFileSync } from '../cassette/store.js';
 import { displayPath } from '../log.js';
-import { stableStringify } from './matcher.js';
+import { eventKey, matchKey, stableStringify, type Lookup } from './matcher.js';
 
 /** What identifies an inbound request when choosing its cassette. */
 export interface RequestKey {
@@ -31,9 +32,20 @@ export class CassetteLibrary {
   private readonly byRequest = new Map<string, Entry[]>();
   /** How many requests each full key has served: the n-th gets the n-th recording. */
   private readonly served = new Map<string, number>();
+  /** Every recorded call by its match key, first recording first, with the cassette it is in. */
+  private readonly byCall = new Map<string, Array<{ cassette: Cassette; event: DependencyEvent }>>();
 
-  private constructor(readonly source: string, entries: Entry[], single: boolean, readonly problems: string[]) {
+  /** `lenders`: further cassettes that are only borrowed from (the single file's neighbours). */
+  private constructor(readonly source: string, entries: Entry[], single: boolean, readonly problems: string[], lenders: Entry[] = []) {
     if (single) this.single = entries[0];
+    for (const { cassette } of [...entries, ...lenders]) {
+      for (const event of cassette.events) {
+        const key = eventKey(event);
+        const list = this.byCall.get(key);
+        if (list) list.push({ cassette, event });
+        else this.byCall.set(key, [{ cassette, event }]);
+      }
+    }
     const sorted = [...entries].sort((a, b) => a.cassette.session.recorded_at.localeCompare(b.cassette.session.recorded_at));
     for (const entry of sorted) {
       const key = requestKeyText(entry.cassette.request);
@@ -53,23 +65,26 @@ export class CassetteLibrary {
     }
     if (!stat.isDirectory()) {
       try {
-        return new CassetteLibrary(source, [{ cassette: readCassetteFileSync(source), file: source }], true, []);
+        const cassette = readCassetteFileSync(source);
+        return new CassetteLibrary(source, [{ cassette, file: source }], true, [], neighboursOf(source));
       } catch (error) {
         return new CassetteLibrary(source, [], false, [`${(error as Error).message}; every dependency call will be a miss`]);
       }
     }
-    const entries: Entry[] = [];
     const problems: string[] = [];
-    for (const file of listCassetteFilesSync(source)) {
-      try {
-        entries.push({ cassette: readCassetteFileSync(file), file });
-      } catch (error) {
-        if (!(error instanceof CorruptCassetteError)) throw error;
-        problems.push(`skipped ${error.message}`);
-      }
-    }
+    const entries = loadAll(listCassetteFilesSync(source), problems);
     if (entries.length === 0 && problems.length === 0) problems.push(`${source} holds no cassettes; every dependency call will be a miss`);
     return new CassetteLibrary(source, entries, false, problems);
+  }
+
+  /**
+   * A recording of this call from a cassette other than `own`: the first one recorded. Pools and
+   * ORMs make some calls once per connection (a version check, SET statements, type lookups),
+   * recorded only by the request that opened the connection; a request replayed on its own, or
+   * in another order, finds them here.
+   */
+  borrow(lookup: Lookup, own: Cassette | undefined): DependencyEvent | undefined {
+    return this.byCall.get(matchKey(lookup.type, lookup.signature))?.find((entry) => entry.cassette !== own)?.event;
   }
 
   get size(): number {
@@ -95,6 +110,29 @@ export class CassetteLibrary {
     // Past the last recording, keep serving the last one: hitting an endpoint again while debugging works.
     return sameBody[Math.min(n, sameBody.length - 1)]!;
   }
+}
+
+/** The other cassettes beside a cassette file: they lend the calls a pooled connection made once, in whichever request opened it. */
+function neighboursOf(file: string): Entry[] {
+  try {
+    return loadAll(listCassetteFilesSync(path.dirname(file), { recursive: false }).filter((other) => other !== file), []);
+  } catch {
+    return [];
+  }
+}
+
+/** Reads each file; what cannot be read is skipped, its reason added to `problems`. */
+function loadAll(files: readonly string[], problems: string[]): Entry[] {
+  const entries: Entry[] = [];
+  for (const file of files) {
+    try {
+      entries.push({ cassette: readCassetteFileSync(file), file });
+    } catch (error) {
+      if (!(error instanceof CorruptCassetteError)) throw error;
+      problems.push(`skipped ${error.message}`);
+    }
+  }
+  return entries;
 }
 
 function requestKeyText(request: Pick<RequestKey, 'method' | 'path' | 'query'>): string {

@@ -31,13 +31,22 @@ export function matchKey(type: EventType, signature: Signature): string {
   return `${type}\u0000${stableStringify(encodeValue(signature))}`;
 }
 
+/** Recorded events keep their key: a cassette served to many requests is keyed once. */
+const eventKeys = new WeakMap<DependencyEvent, string>();
+
+export function eventKey(event: DependencyEvent): string {
+  let key = eventKeys.get(event);
+  if (key === undefined) eventKeys.set(event, (key = matchKey(event.type, event.signature)));
+  return key;
+}
+
 export class Matcher {
   private readonly queues = new Map<string, DependencyEvent[]>();
   private readonly used = new Set<DependencyEvent>();
 
   constructor(private readonly events: readonly DependencyEvent[]) {
     for (const event of events) {
-      const key = matchKey(event.type, event.signature);
+      const key = eventKey(event);
       const queue = this.queues.get(key);
       if (queue) queue.push(event);
       else this.queues.set(key, [event]);

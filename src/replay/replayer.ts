@@ -21,7 +21,7 @@ export class Replayer implements SessionLifecycle {
   }
 
   attach(session: Session, exchange: InboundExchange): void {
-    session.replay = new ReplaySource(() => this.library.choose(this.keyOf(exchange)));
+    session.replay = new ReplaySource(() => this.library.choose(this.keyOf(exchange)), (lookup, own) => this.library.borrow(lookup, own));
   }
 
   end(session: Session, exchange: InboundExchange): void {
@@ -31,7 +31,8 @@ export class Replayer implements SessionLifecycle {
     const { method = 'GET' } = exchange.req;
     const matched = !choice.cassette ? 'NO-CASSETTE' : source.misses || unused.length ? 'MISS' : 'OK';
     const detail = matched === 'MISS' ? ` misses=${source.misses} unused=${unused.length}` : '';
-    info(`timetracer replay ${method} ${splitUrl(exchange.url).path} mocked=${source.mocked} matched=${matched}${detail} runtime=${formatMs(exchange.durationMs)}`);
+    const borrowed = source.borrowed ? ` borrowed=${source.borrowed}` : '';
+    info(`timetracer replay ${method} ${splitUrl(exchange.url).path} mocked=${source.mocked}${borrowed} matched=${matched}${detail} runtime=${formatMs(exchange.durationMs)}`);
     if (!choice.cassette) info(`  ${choice.reason}`);
     for (const event of unused) info(`  unused: ${describeEvent(event)}`);
   }

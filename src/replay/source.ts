@@ -1,8 +1,10 @@
 /**
  * One replaying session's recordings. The cassette is chosen on first need, when the app has
- * usually read the request body, so requests that differ only by body find their own.
+ * usually read the request body, so requests that differ only by body find their own. A call
+ * its cassette lacks may be borrowed from another cassette that recorded it identically.
  */
 import type { DependencyEvent } from '../cassette/schema.js';
+import type { Cassette } from '../cassette/schema.js';
 import type { Choice } from './library.js';
 import { Matcher, type Lookup } from './matcher.js';
 import { describeCall, missReason, ReplayMissError } from './miss.js';
@@ -15,9 +17,17 @@ export class ReplaySource {
   private choice: Choice | undefined;
   private matcher: Matcher | undefined;
   mocked = 0;
+  borrowed = 0;
   misses = 0;
 
-  constructor(private readonly choose: () => Choice) {}
+  /**
+   * `borrow`: a recording of the same call made by another request (one that opened a pooled
+   * connection, say, and so made the calls a connection makes once), or undefined.
+   */
+  constructor(
+    private readonly choose: () => Choice,
+    private readonly borrow: (lookup: Lookup, own: Cassette | undefined) => DependencyEvent | undefined,
+  ) {}
 
   chosen(): Choice {
     if (!this.choice) {
@@ -33,6 +43,12 @@ export class ReplaySource {
     if (event) {
       this.mocked++;
       return { event };
+    }
+    const borrowed = this.borrow(lookup, choice.cassette);
+    if (borrowed) {
+      this.mocked++;
+      this.borrowed++;
+      return { event: borrowed };
     }
     this.misses++;
     const reason = missReason(this.matcher!.nearest(lookup), choice.cassette ? undefined : choice.reason);
