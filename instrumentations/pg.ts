@@ -10,6 +10,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import { fromErrorRecord } from '../src/cassette/error-record.js';
+import type { Redactor } from '../src/cassette/redact.js';
 import type { ErrorRecord } from '../src/cassette/schema.js';
 import type { Session } from '../src/context.js';
 import { observeEvents } from '../src/inbound/capture.js';
@@ -43,6 +44,7 @@ interface QueryRecording {
 /** A query object: pg's Query or any Submittable (pg-cursor, pg-query-stream). */
 interface Submittable {
   submit(connection: unknown): unknown;
+  handleError(error: unknown, connection: unknown): unknown;
   callback?: unknown;
   [RECORDING]?: QueryRecording;
   [LOOKUP]?: Lookup;
@@ -123,7 +125,7 @@ export default defineInstrumentation({
       versions: '>=8 <9',
       file: 'lib/connection.js',
       patch(Connection, ctx) {
-        if (ctx.mode === 'record') recordConnection(Connection.prototype);
+        if (ctx.mode === 'record') recordConnection(Connection.prototype, ctx.bodies.redactor);
         else if (ctx.replaying) replayConnection(Connection.prototype, ctx);
       },
     }),
@@ -140,7 +142,7 @@ function adopt(query: Submittable, ctx: InstrumentationContext): void {
     const call = ctx.record('db.query');
     if (call) query[RECORDING] = { call, replies: new PgRecording(), session: ctx.session() };
   } else if (ctx.replaying) {
-    query[LOOKUP] = ctx.bindToSession((sql: string, params: unknown[]) => ctx.replay(pgLookup(sql, params), { canGoLive: false }));
+    query[LOOKUP] = ctx.bindToSession((sql: string, params: unknown[]) => ctx.replay(pgLookup(sql, params, ctx.bodies.redactor), { canGoLive: false }));
   }
   // Rows, 'end' and stream data are emitted from the connection: keep them in the session.
   if (typeof (query as Partial<EventEmitter>).emit === 'function') ctx.bind(query as unknown as EventEmitter);
@@ -152,6 +154,17 @@ function adoptingQueryClass(Query: QueryClass, ctx: InstrumentationContext): Que
     constructor(...args: unknown[]) {
       super(...args);
       adopt(this, ctx);
+    }
+
+    override handleError(error: unknown, connection: unknown): unknown {
+      // Refused before anything was sent (a client that cannot query, values not an array):
+      // no call happened, and replay will refuse it the same way.
+      const recording = this[RECORDING];
+      if (recording && !recording.replies.started) {
+        recording.call.cancel();
+        this[RECORDING] = undefined;
+      }
+      return super.handleError(error, connection);
     }
   };
 }
@@ -221,7 +234,7 @@ const track = {
   },
 };
 
-function recordConnection(connection: Connection): void {
+function recordConnection(connection: Connection, redactor: Redactor): void {
   const sending = (self: Connection): void => {
     const statement = track.take(self);
     const recording = activeQuery(self)?.[RECORDING];
@@ -260,7 +273,7 @@ function recordConnection(connection: Connection): void {
       } else if (!this[SERVER_PARAMETERS] && event === 'readyForQuery') {
         this[SERVER_PARAMETERS] = parameters;
       }
-      received(this, String(event), args[0]);
+      received(this, String(event), args[0], redactor);
     });
     return connect.call(this, port, host);
   });
@@ -275,7 +288,7 @@ function keepServerParameters({ replies, session }: QueryRecording, connection: 
 }
 
 /** Record: a message from the server, for the query it answers. */
-function received(connection: Connection, event: string, message: unknown): void {
+function received(connection: Connection, event: string, message: unknown, redactor: Redactor): void {
   const recording = connection[ANSWERING];
   if (!recording || recording.replies.finished) return;
   const { call, replies } = recording;
@@ -289,7 +302,7 @@ function received(connection: Connection, event: string, message: unknown): void
   }
   replies.finished = true;
   connection[ANSWERING] = undefined;
-  call.end(() => replies.describe());
+  call.end(() => replies.describe(redactor));
 }
 
 function databaseError(record: ErrorRecord): Error {
@@ -318,7 +331,7 @@ function replayConnection(connection: Connection, ctx: InstrumentationContext): 
     let state = self[PLAYBACK];
     if (!state) {
       const statement = track.take(self) ?? { sql: '', params: [] };
-      const lookup = activeQuery(self)?.[LOOKUP] ?? ((sql: string, params: unknown[]) => ctx.replay(pgLookup(sql, params), { canGoLive: false }));
+      const lookup = activeQuery(self)?.[LOOKUP] ?? ((sql: string, params: unknown[]) => ctx.replay(pgLookup(sql, params, ctx.bodies.redactor), { canGoLive: false }));
       const outcome = lookup(statement.sql, statement.params);
       state = outcome.kind === 'recorded'
         ? { playback: new PgPlayback(outcome.event, databaseError), error: undefined, errorSent: false }
@@ -347,7 +360,7 @@ function replayConnection(connection: Connection, ctx: InstrumentationContext): 
       process.nextTick(() => this.emit('sslconnect'));
     },
     startup(this: Connection) {
-      later(this, startupReply(ctx.session()?.replay?.chosen().cassette?.events ?? []));
+      later(this, startupReply(ctx.recordings()));
     },
     query(this: Connection, text: string) {
       track.query(this, text);

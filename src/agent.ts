@@ -98,6 +98,7 @@ function contextFor(instrumentation: Instrumentation, config: Config, policy: Bo
       info(`timetracer [MISS] ${miss.call} not recorded; ${miss.reason}`);
       return { kind: 'miss', error: miss };
     },
+    recordings: () => currentSession()?.replay?.chosen().cassette?.events ?? [],
     bindToSession(fn) {
       const session = currentSession();
       if (!session) return fn;

@@ -36,6 +36,11 @@ export interface InstrumentationContext {
    */
   replay(lookup: Lookup, options?: { canGoLive?: boolean }): ReplayOutcome;
   /**
+   * Replay: the recorded calls the current session is served from (its cassette's events), for
+   * what a library needs once per connection (pg's server parameters); empty outside a session.
+   */
+  recordings(): readonly DependencyEvent[];
+  /**
    * `fn` bound to the current session: it runs in that session wherever it is called from. For
    * callbacks a library calls from a pooled connection's context.
    */

@@ -1,6 +1,7 @@
 // PostgreSQL through pg: recorded against the real server, replayed with no database reachable.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { APPS, UNREACHABLE_DATABASE_URL, createDatabase, readJson, request, startApp, tempDir } from './support/harness.js';
 
@@ -14,6 +15,7 @@ const SCHEMA = `
   INSERT INTO users (name, email, created_at, balance, avatar, tags, profile, visits) VALUES
     ('Ann', 'ann@example.com', '2024-01-02T03:04:05Z', 100.50, '\\x00ff10', '{admin,staff}', '{"theme":"dark"}', 9007199254740993),
     ('Bob', 'bob@example.com', '2024-02-03T04:05:06Z', 20.00, NULL, '{}', NULL, 1);
+  CREATE TABLE accounts (id serial PRIMARY KEY, email text NOT NULL, password text NOT NULL, api_key text NOT NULL);
 `;
 
 const REQUESTS = [
@@ -126,4 +128,30 @@ test('a parameter the app makes up anew misses on replay, naming the parameter; 
   await live2.waitForLine(/^startup query: ok$/);
   const fresh = await send(live2, ['GET', '/random-param']);
   assert.notEqual(fresh.body[0].request_id, recordedId);
+});
+
+test('secrets written into SQL or read back in columns named as secrets are not written', async (t) => {
+  const database = await createDatabase(t, SCHEMA);
+  const dir = tempDir(t);
+  const recording = await startApp(t, APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, DATABASE_URL: database.url } });
+  const requests = [['POST', '/accounts'], ['GET', '/accounts/check'], ['GET', '/accounts/keys']];
+  const live = [];
+  for (const req of requests) live.push(await send(recording, req));
+  const files = await recording.cassettes(requests.length);
+  await recording.stop();
+  assert.deepEqual(live.map((r) => r.status), [200, 200, 200]);
+  for (const file of files) {
+    const text = fs.readFileSync(file, 'utf8');
+    for (const secret of ['hunter2-pass', 'key-123-secret']) assert.ok(!text.includes(secret), `${secret} in ${path.basename(file)}`);
+  }
+  const insert = readJson(files.find((f) => f.includes('POST__accounts'))).events[0];
+  assert.deepEqual(insert.signature.params, ['ann@example.com', '[REDACTED]', '[REDACTED]']);
+  const keys = readJson(files.find((f) => f.includes('accounts_keys'))).events[0];
+  assert.deepEqual(keys.result.results[0].rows, [['ann@example.com', '[REDACTED]']]);
+
+  // Redacted the same way on replay, the calls still match; what the app read back is redacted.
+  const replaying = await startApp(t, APP, { env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, DATABASE_URL: UNREACHABLE_DATABASE_URL } });
+  assert.deepEqual(await send(replaying, requests[0]), live[0]);
+  assert.deepEqual(await send(replaying, requests[1]), live[1]);
+  assert.deepEqual(await send(replaying, requests[2]), { status: 200, body: [{ email: 'ann@example.com', api_key: '[REDACTED]' }] });
 });

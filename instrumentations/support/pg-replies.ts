@@ -8,6 +8,8 @@ import { toErrorRecord } from '../../src/cassette/error-record.js';
 import type { DependencyEvent, ErrorRecord, Signature } from '../../src/cassette/schema.js';
 import type { CallOutcome } from '../../src/record/call-log.js';
 import type { Lookup } from '../../src/replay/matcher.js';
+import { REDACTED, type Redactor } from '../../src/cassette/redact.js';
+import { redactSql } from './sql-secrets.js';
 
 /** A column as RowDescription describes it. */
 export interface PgField {
@@ -62,12 +64,14 @@ export const QUERY_MESSAGES = new Set([
   'portalSuspended', 'commandComplete', 'emptyQuery', 'errorMessage', 'notice', 'readyForQuery',
 ]);
 
-export function pgSignature(sql: string, params: readonly unknown[]): Signature {
-  return { lib: 'pg', sql: sql.replace(/\s+/g, ' ').trim(), params: [...params] };
+/** SQL with its whitespace runs made one space, and secrets written into it redacted. */
+export function pgSignature(sql: string, params: readonly unknown[], redactor: Redactor): Signature {
+  const redacted = redactSql(sql.replace(/\s+/g, ' ').trim(), params, redactor);
+  return { lib: 'pg', sql: redacted.sql, params: redacted.params };
 }
 
-export function pgLookup(sql: string, params: readonly unknown[]): Lookup {
-  return { type: 'db.query', signature: pgSignature(sql, params) };
+export function pgLookup(sql: string, params: readonly unknown[], redactor: Redactor): Lookup {
+  return { type: 'db.query', signature: pgSignature(sql, params, redactor) };
 }
 
 function fieldOf(raw: Record<string, unknown>): PgField {
@@ -150,11 +154,16 @@ export class PgRecording {
     this.error ??= toErrorRecord(error, 'dependency');
   }
 
-  describe(): CallOutcome {
+  /** The event, with the values of columns named as secrets redacted. */
+  describe(redactor: Redactor): CallOutcome {
+    for (const set of this.results) {
+      const secret = set.fields.flatMap((field, i) => (redactor.isSecret(field.name) ? [i] : []));
+      if (secret.length) set.rows = set.rows.map((row) => row.map((value, i) => (value !== null && secret.includes(i) ? REDACTED : value)));
+    }
     const result: PgCallResult = { results: this.results, replies: this.replies };
     if (this.notices.length) result.notices = this.notices;
     if (this.serverParameters) result.server_parameters = this.serverParameters;
-    const outcome: CallOutcome = { signature: pgSignature(this.sql, this.params), result };
+    const outcome: CallOutcome = { signature: pgSignature(this.sql, this.params, redactor), result };
     if (this.error) outcome.error = this.error;
     return outcome;
   }

@@ -111,6 +111,15 @@ const routes = {
     const results = await pool.query('SELECT 1 AS one; SELECT 2 AS two');
     return results.map((r) => r.rows);
   },
+  'POST /accounts': async () => {
+    const { rows } = await pool.query('INSERT INTO accounts (email, password, api_key) VALUES ($1, $2, $3) RETURNING id', ['ann@example.com', 'hunter2-pass', 'key-123-secret']);
+    return rows;
+  },
+  'GET /accounts/check': async () => {
+    const { rows } = await pool.query('SELECT id FROM accounts WHERE email = $1 AND password = $2', ['ann@example.com', 'hunter2-pass']);
+    return { valid: rows.length === 1 };
+  },
+  'GET /accounts/keys': async () => (await pool.query('SELECT email, api_key FROM accounts')).rows,
   'GET /random-param': async () => {
     try {
       const result = await pool.query('SELECT $1::text AS request_id', [randomUUID()]);
