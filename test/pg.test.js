@@ -29,6 +29,7 @@ const REQUESTS = [
   ['GET', '/duplicate'],
   ['GET', '/array-mode'],
   ['GET', '/custom-types'],
+  ['GET', '/own-client'],
   ['GET', '/multi'],
 ];
 

@@ -107,6 +107,14 @@ const routes = {
     const result = await pool.query({ text: 'SELECT balance FROM users WHERE id = $1', values: [1], types });
     return typed(result.rows[0]);
   },
+  'GET /own-client': async () => {
+    // A client of its own, connected and ended within the request.
+    const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await client.connect();
+    const { rows } = await client.query('SELECT $1::int + 1 AS two', [1]);
+    await client.end();
+    return { rows, ended: true };
+  },
   'GET /multi': async () => {
     const results = await pool.query('SELECT 1 AS one; SELECT 2 AS two');
     return results.map((r) => r.rows);
