@@ -75,6 +75,8 @@ export interface SessionInfo {
   framework: string;
   node: string;
   timetracer: string;
+  /** The script the app was started with, relative to the working directory: what a replay command runs. */
+  entry?: string;
 }
 
 export interface RecordedRequest {

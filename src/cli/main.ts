@@ -1,29 +1,52 @@
 /**
  * The `timetracer` command. Bad input gets one clear line and a non-zero exit, never a stack trace.
  */
+import { CliError, parse, type Command } from './command.js';
+import { commands } from './commands/index.js';
 import { TIMETRACER_VERSION } from '../version.js';
 
-const USAGE = `Usage: timetracer <command> [options]
+function overview(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return `Usage: timetracer <command> [options]
+
+Commands:
+${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+
+Run timetracer <command> --help for a command's options.
 
 Record:  TIMETRACER_MODE=record node --import timetracer/register app.js
-Replay:  TIMETRACER_MODE=replay TIMETRACER_CASSETTE=<file or dir> node --import timetracer/register app.js
+Replay:  TIMETRACER_MODE=replay TIMETRACER_CASSETTE=<file or dir> node --import timetracer/register app.js`;
+}
 
-Options:
-  --help      show this help
-  --version   show the version
+function help(command: Command): string {
+  return `Usage: timetracer ${command.name} ${command.usage}`;
+}
 
-Commands to list, show, diff and serve cassettes are not part of this version yet.`;
-
-export function main(argv: readonly string[]): number {
-  const [command] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(`${USAGE}\n`);
+export async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${overview()}\n`);
     return 0;
   }
-  if (command === '--version' || command === '-v') {
+  if (name === '--version' || name === '-v') {
     process.stdout.write(`${TIMETRACER_VERSION}\n`);
     return 0;
   }
-  process.stderr.write(`timetracer: unknown command "${command}"; run timetracer --help\n`);
-  return 2;
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    process.stderr.write(`timetracer: unknown command "${name}"; run timetracer --help\n`);
+    return 2;
+  }
+  try {
+    const { values, positionals } = parse(command, rest);
+    if (values.help) {
+      process.stdout.write(`${help(command)}\n`);
+      return 0;
+    }
+    return await command.run(values, positionals);
+  } catch (error) {
+    const message = error instanceof CliError ? error.message : `unexpected failure: ${(error as Error)?.message ?? String(error)}`;
+    process.stderr.write(`timetracer ${command.name}: ${message}\n`);
+    return error instanceof CliError ? error.exitCode : 2;
+  }
 }

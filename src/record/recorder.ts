@@ -3,7 +3,9 @@
  * out and its calls have ended, the session becomes a cassette, written in the background.
  */
 import type { IncomingMessage } from 'node:http';
+import path from 'node:path';
 import type { BodyPolicy } from '../cassette/body.js';
+import { isFailure } from '../cassette/failure.js';
 import { SCHEMA_VERSION, type Cassette, type EventType } from '../cassette/schema.js';
 import { isExcludedPath, type Config } from '../config.js';
 import { Session } from '../context.js';
@@ -24,6 +26,9 @@ export interface RecorderOptions {
 }
 
 const random = Math.random;
+
+/** The app's main script as it was started, relative to the working directory. */
+const ENTRY = process.argv[1] ? path.relative(process.cwd(), process.argv[1]) || process.argv[1] : undefined;
 
 export class Recorder implements SessionLifecycle {
   /** Sessions whose cassette is not built yet: in flight, or waiting for their calls. */
@@ -93,6 +98,7 @@ export class Recorder implements SessionLifecycle {
         framework: session.framework,
         node: versions.node,
         timetracer: versions.timetracer,
+        ...(ENTRY && { entry: ENTRY }),
       },
       request: describeRequest(exchange, session, policy),
       response,
@@ -108,9 +114,4 @@ export class Recorder implements SessionLifecycle {
     info(`timetracer ${tag} recorded ${request.method} ${request.path} id=${session.id.slice(0, 4)} status=${status} total=${formatMs(stats.total_ms)} deps=${formatCounts(stats.event_counts)}`);
     info(`  cassette: ${displayPath(file)}`);
   }
-}
-
-/** A cassette worth flagging: a 5xx, no response at all, or an error the handler raised. */
-export function isFailure(cassette: Cassette): boolean {
-  return cassette.response.status >= 500 || cassette.response.status === 0 || cassette.response.error !== undefined;
 }

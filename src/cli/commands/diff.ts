@@ -1,0 +1,11 @@
+import { CliError, defineCommand } from '../command.js';
+
+export default defineCommand({
+  name: 'diff',
+  summary: '(being written)',
+  usage: '',
+  options: {},
+  run() {
+    throw new CliError('not available yet');
+  },
+});

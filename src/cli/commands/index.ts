@@ -1,0 +1,9 @@
+/** Every `timetracer` command, in the order --help lists them. */
+import type { Command } from '../command.js';
+import diff from './diff.js';
+import list from './list.js';
+import prune from './prune.js';
+import serve from './serve.js';
+import show from './show.js';
+
+export const commands: readonly Command[] = [list, show, diff, prune, serve];
