@@ -10,6 +10,7 @@ import { Redactor } from './cassette/redact.js';
 import { FileStore } from './cassette/store.js';
 import { readConfig, type Config } from './config.js';
 import { bindEmitter, currentSession, runInSession } from './context.js';
+import type { CassetteContext } from './inbound/cassette.js';
 import { hookServer, type SessionLifecycle } from './inbound/server.js';
 import type { Instrumentation, InstrumentationContext, ReplayOutcome } from './instrumentation.js';
 import { installHooks } from './loader/hooks.js';
@@ -58,9 +59,13 @@ export function startAgent(config: Config, instrumentations: readonly Instrument
   installHooks(instrumentations, (instrumentation) => contextFor(instrumentation, config, policy));
 }
 
+function cassetteContext(config: Config, policy: BodyPolicy): CassetteContext {
+  return { service: config.service, env: config.env, policy, versions: { node: process.version, timetracer: TIMETRACER_VERSION } };
+}
+
 function startRecording(config: Config, policy: BodyPolicy): SessionLifecycle {
   const writer = new CassetteWriter(new FileStore(config.dir, config.compression === 'gzip'));
-  const recorder = new Recorder({ config, policy, writer, versions: { node: process.version, timetracer: TIMETRACER_VERSION } });
+  const recorder = new Recorder({ config, context: cassetteContext(config, policy), writer });
   // A crash still leaves its cassette, with the error that caused it, on the request whose code raised it.
   process.on('uncaughtExceptionMonitor', (error) => currentSession()?.annotate({ error }));
   onExit(() => recorder.flushSync(), { alwaysLast: true });
@@ -71,7 +76,13 @@ function startReplaying(config: Config, policy: BodyPolicy): SessionLifecycle {
   const library = CassetteLibrary.load(config.cassette);
   for (const problem of library.problems) warn(problem);
   if (library.size) info(`timetracer replay mode: ${library.size} cassette(s) from ${config.cassette}${config.strictReplay ? '' : ', unmatched calls go live'}`);
-  return new Replayer(library, policy, (plugin) => isServedFromCassette(config, plugin));
+  let output: { writer: CassetteWriter; context: CassetteContext } | undefined;
+  if (config.replayDir) {
+    const writer = new CassetteWriter(new FileStore(config.replayDir, config.compression === 'gzip'));
+    onExit(() => writer.flushSync(), { alwaysLast: true });
+    output = { writer, context: cassetteContext(config, policy) };
+  }
+  return new Replayer(library, policy, (plugin) => isServedFromCassette(config, plugin), output);
 }
 
 /** Replay: whether a plugin's calls are served from cassettes (TIMETRACER_MOCK_PLUGINS / TIMETRACER_LIVE_PLUGINS). */

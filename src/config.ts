@@ -14,6 +14,8 @@ export interface Config {
   dir: string;
   /** Replay: a cassette file or a directory of them (defaults to `dir`). */
   cassette: string;
+  /** Replay: where to write each replayed request as a cassette, to compare with the recorded one; none when unset. */
+  replayDir: string | undefined;
   strictReplay: boolean;
   /** Plugins whose calls replay serves from cassettes; null means all. */
   mockPlugins: ReadonlySet<string> | null;
@@ -92,6 +94,7 @@ export function readConfig(env: Env = process.env): ConfigResult {
       mode,
       dir,
       cassette: env.TIMETRACER_CASSETTE?.trim() || dir,
+      replayDir: env.TIMETRACER_REPLAY_DIR?.trim() || undefined,
       strictReplay: bool(env, 'TIMETRACER_STRICT_REPLAY', true),
       mockPlugins,
       livePlugins: new Set(list(env, 'TIMETRACER_LIVE_PLUGINS', [])),

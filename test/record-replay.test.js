@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { APPS, readJson, request, startApp, startUpstream, tempDir } from './support/harness.js';
+import { APPS, ROOT, readJson, request, startApp, startUpstream, tempDir } from './support/harness.js';
 
 function itemsUpstream(t) {
   return startUpstream(t, (req, res) => {
@@ -85,4 +85,32 @@ test('TIMETRACER_LIVE_PLUGINS lets one library go live while the others replay',
   assert.deepEqual((await request(`${quiet.url}/via-fetch/2`)).json(), { id: '2', generation: 'recorded' });
   await quiet.stop();
   assert.deepEqual(quiet.timetracerLines, [], 'TIMETRACER_LOG=quiet prints no per-request lines');
+});
+
+test('TIMETRACER_REPLAY_DIR writes each replayed request as a cassette, naming the one it was replayed from', async (t) => {
+  const dir = tempDir(t);
+  const replayDir = tempDir(t);
+  const upstream = await startUpstream(t, (req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ id: req.url.split('/')[2] }));
+  });
+  const recording = await startApp(t, path.join(APPS, 'plain-http.mjs'), { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
+  await request(`${recording.url}/via-fetch/5`);
+  const [recorded] = await recording.cassettes(1);
+  await recording.stop();
+  await upstream.close();
+
+  const replaying = await startApp(t, path.join(APPS, 'plain-http.mjs'), {
+    env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, TIMETRACER_REPLAY_DIR: replayDir, UPSTREAM_URL: upstream.url },
+  });
+  await request(`${replaying.url}/via-fetch/5`);
+  await request(`${replaying.url}/via-http/6`);
+  const written = (await replaying.waitForLine(/^ {2}replayed: /, 'stderr', { count: 2 }), replaying.stderr.filter((l) => l.startsWith('  replayed: ')));
+  const [served, missed] = written.map((line) => readJson(path.resolve(ROOT, line.slice('  replayed: '.length))));
+  assert.equal(path.resolve(ROOT, served.session.replay_of), recorded);
+  assert.deepEqual(served.response.body, readJson(recorded).response.body);
+  assert.deepEqual(served.events.map((e) => [e.eid, e.signature.url]), [[1, `${upstream.url}/items/5`]]);
+  assert.equal(missed.session.replay_of, undefined, 'no cassette was recorded for /via-http/6');
+  assert.equal(missed.response.status, 500);
+  assert.equal(missed.events[0].error.code, 'TIMETRACER_REPLAY_MISS');
 });

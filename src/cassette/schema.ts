@@ -77,6 +77,8 @@ export interface SessionInfo {
   timetracer: string;
   /** The script the app was started with, relative to the working directory: what a replay command runs. */
   entry?: string;
+  /** Written during replay (TIMETRACER_REPLAY_DIR): the cassette the request was replayed from. */
+  replay_of?: string;
 }
 
 export interface RecordedRequest {

@@ -3,16 +3,15 @@
  * out and its calls have ended, the session becomes a cassette, written in the background.
  */
 import type { IncomingMessage } from 'node:http';
-import path from 'node:path';
-import type { BodyPolicy } from '../cassette/body.js';
 import { isFailure } from '../cassette/failure.js';
-import { SCHEMA_VERSION, type Cassette, type EventType } from '../cassette/schema.js';
+import type { Cassette } from '../cassette/schema.js';
 import { isExcludedPath, type Config } from '../config.js';
 import { Session } from '../context.js';
-import { describeRequest, describeResponse, splitUrl } from '../inbound/describe.js';
+import { buildCassette, type CassetteContext } from '../inbound/cassette.js';
+import { splitUrl } from '../inbound/describe.js';
 import type { InboundExchange, SessionLifecycle } from '../inbound/server.js';
 import { debug, describeError, displayPath, formatCounts, formatMs, info, warn } from '../log.js';
-import { CallLog, MAX_CALLS_PER_SESSION, round } from './call-log.js';
+import { CallLog, MAX_CALLS_PER_SESSION } from './call-log.js';
 import type { CassetteWriter } from './writer.js';
 
 /** How long a finished request waits for calls it started but did not await. */
@@ -20,15 +19,11 @@ const CALL_GRACE_MS = 10_000;
 
 export interface RecorderOptions {
   config: Config;
-  policy: BodyPolicy;
+  context: CassetteContext;
   writer: CassetteWriter;
-  versions: { node: string; timetracer: string };
 }
 
 const random = Math.random;
-
-/** The app's main script as it was started, relative to the working directory. */
-const ENTRY = process.argv[1] ? path.relative(process.cwd(), process.argv[1]) || process.argv[1] : undefined;
 
 export class Recorder implements SessionLifecycle {
   /** Sessions whose cassette is not built yet: in flight, or waiting for their calls. */
@@ -80,31 +75,10 @@ export class Recorder implements SessionLifecycle {
   }
 
   private build(session: Session, exchange: InboundExchange): Cassette {
-    const { config, policy, versions } = this.options;
     const { events, unfinished, overLimit } = session.calls!.close();
     if (unfinished) debug(`${unfinished} call(s) of request ${session.id} had not finished when its cassette was written; left out`);
     if (overLimit) warn(`request ${session.id} made more than ${MAX_CALLS_PER_SESSION} calls; the ${overLimit} after those are not in its cassette`);
-    const eventCounts: Partial<Record<EventType, number>> = {};
-    for (const event of events) eventCounts[event.type] = (eventCounts[event.type] ?? 0) + 1;
-    const response = describeResponse(exchange, session, policy);
-    return {
-      schema_version: SCHEMA_VERSION,
-      session: {
-        id: session.id,
-        kind: 'request',
-        recorded_at: session.startedAt.toISOString(),
-        service: config.service,
-        env: config.env,
-        framework: session.framework,
-        node: versions.node,
-        timetracer: versions.timetracer,
-        ...(ENTRY && { entry: ENTRY }),
-      },
-      request: describeRequest(exchange, session, policy),
-      response,
-      events,
-      stats: { event_counts: eventCounts, total_ms: round(exchange.durationMs) },
-    };
+    return buildCassette(session, exchange, events, this.options.context);
   }
 
   private announce(cassette: Cassette, file: string): void {

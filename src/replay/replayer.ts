@@ -7,14 +7,24 @@ import type { BodyPolicy } from '../cassette/body.js';
 import { Session } from '../context.js';
 import { requestBody, splitUrl } from '../inbound/describe.js';
 import type { InboundExchange, SessionLifecycle } from '../inbound/server.js';
-import { formatMs, info } from '../log.js';
+import { describeError, displayPath, formatMs, info, warn } from '../log.js';
+import { buildCassette, type CassetteContext } from '../inbound/cassette.js';
+import type { CassetteWriter } from '../record/writer.js';
 import type { CassetteLibrary, RequestKey } from './library.js';
 import { describeEvent } from './miss.js';
 import { ReplaySource } from './source.js';
 
 export class Replayer implements SessionLifecycle {
-  /** `servedFromCassette(plugin)`: false for plugins that go live, whose recordings are not expected to be used. */
-  constructor(private readonly library: CassetteLibrary, private readonly policy: BodyPolicy, private readonly servedFromCassette: (plugin: string) => boolean) {}
+  /**
+   * `servedFromCassette(plugin)`: false for plugins that go live, whose recordings are not expected
+   * to be used. `output`: where each replayed request is written as a cassette (TIMETRACER_REPLAY_DIR).
+   */
+  constructor(
+    private readonly library: CassetteLibrary,
+    private readonly policy: BodyPolicy,
+    private readonly servedFromCassette: (plugin: string) => boolean,
+    private readonly output?: { writer: CassetteWriter; context: CassetteContext },
+  ) {}
 
   begin(): Session {
     return new Session();
@@ -35,6 +45,19 @@ export class Replayer implements SessionLifecycle {
     info(`timetracer replay ${method} ${splitUrl(exchange.url).path} mocked=${source.mocked}${borrowed} matched=${matched}${detail} runtime=${formatMs(exchange.durationMs)}`);
     if (!choice.cassette) info(`  ${choice.reason}`);
     for (const event of unused) info(`  unused: ${describeEvent(event)}`);
+    if (this.output) this.write(session, exchange, source, choice.cassette ? choice.file : undefined);
+  }
+
+  /** The replayed request as a cassette, to `diff` against the one it was replayed from. */
+  private write(session: Session, exchange: InboundExchange, source: ReplaySource, replayOf: string | undefined): void {
+    const { writer, context } = this.output!;
+    try {
+      const events = source.calls.map((event, i) => ({ ...event, eid: i + 1 }));
+      const cassette = buildCassette(session, exchange, events, context, replayOf && displayPath(replayOf));
+      writer.submit({ cassette, written: (file) => info(`  replayed: ${displayPath(file)}`) });
+    } catch (error) {
+      warn(`could not write the replay of ${exchange.req.method} ${splitUrl(exchange.url).path} (${describeError(error)}); the app is unaffected`);
+    }
   }
 
   private keyOf(exchange: InboundExchange): RequestKey {

@@ -4,6 +4,7 @@
  * its cassette lacks may be borrowed from another cassette that recorded it identically.
  */
 import type { DependencyEvent } from '../cassette/schema.js';
+import { toErrorRecord } from '../cassette/error-record.js';
 import type { Cassette } from '../cassette/schema.js';
 import type { Choice } from './library.js';
 import { Matcher, type Lookup } from './matcher.js';
@@ -19,6 +20,8 @@ export class ReplaySource {
   mocked = 0;
   borrowed = 0;
   misses = 0;
+  /** The calls as the app made them: the recordings served, and the misses with their error. */
+  readonly calls: DependencyEvent[] = [];
 
   /**
    * `borrow`: a recording of the same call made by another request (one that opened a pooled
@@ -42,17 +45,21 @@ export class ReplaySource {
     const event = this.matcher!.take(lookup);
     if (event) {
       this.mocked++;
+      this.calls.push(event);
       return { event };
     }
     const borrowed = this.borrow(lookup, choice.cassette);
     if (borrowed) {
       this.mocked++;
       this.borrowed++;
+      this.calls.push(borrowed);
       return { event: borrowed };
     }
     this.misses++;
     const reason = missReason(this.matcher!.nearest(lookup), choice.cassette ? undefined : choice.reason);
-    return { miss: new ReplayMissError(describeCall(lookup.type, lookup.signature), reason) };
+    const miss = new ReplayMissError(describeCall(lookup.type, lookup.signature), reason);
+    this.calls.push({ eid: 0, type: lookup.type, start_offset_ms: 0, duration_ms: 0, signature: lookup.signature, error: toErrorRecord(miss) });
+    return { miss };
   }
 
   unused(): DependencyEvent[] {

@@ -1,0 +1,42 @@
+/** A finished inbound exchange and its calls as a cassette: what record writes, and replay when asked to. */
+import path from 'node:path';
+import type { BodyPolicy } from '../cassette/body.js';
+import { SCHEMA_VERSION, type Cassette, type DependencyEvent, type EventType } from '../cassette/schema.js';
+import type { Session } from '../context.js';
+import { round } from '../record/call-log.js';
+import { describeRequest, describeResponse } from './describe.js';
+import type { InboundExchange } from './server.js';
+
+export interface CassetteContext {
+  service: string;
+  env: string;
+  policy: BodyPolicy;
+  versions: { node: string; timetracer: string };
+}
+
+/** The app's main script as it was started, relative to the working directory. */
+const ENTRY = process.argv[1] ? path.relative(process.cwd(), process.argv[1]) || process.argv[1] : undefined;
+
+export function buildCassette(session: Session, exchange: InboundExchange, events: DependencyEvent[], context: CassetteContext, replayOf?: string): Cassette {
+  const eventCounts: Partial<Record<EventType, number>> = {};
+  for (const event of events) eventCounts[event.type] = (eventCounts[event.type] ?? 0) + 1;
+  return {
+    schema_version: SCHEMA_VERSION,
+    session: {
+      id: session.id,
+      kind: 'request',
+      recorded_at: session.startedAt.toISOString(),
+      service: context.service,
+      env: context.env,
+      framework: session.framework,
+      node: context.versions.node,
+      timetracer: context.versions.timetracer,
+      ...(ENTRY && { entry: ENTRY }),
+      ...(replayOf && { replay_of: replayOf }),
+    },
+    request: describeRequest(exchange, session, context.policy),
+    response: describeResponse(exchange, session, context.policy),
+    events,
+    stats: { event_counts: eventCounts, total_ms: round(exchange.durationMs) },
+  };
+}
