@@ -106,6 +106,11 @@ function eventProblem(event: unknown): string | undefined {
 }
 
 export function readCassetteFileSync(file: string): Cassette {
+  return parseCassette(readCassetteTextSync(file), file);
+}
+
+/** A cassette file's JSON text, unzipped when it is a .json.gz, not yet parsed. */
+export function readCassetteTextSync(file: string): string {
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(file);
@@ -120,7 +125,7 @@ export function readCassetteFileSync(file: string): Cassette {
       throw new CorruptCassetteError(`${file} is not valid gzip`);
     }
   }
-  return parseCassette(bytes.toString('utf8'), file);
+  return bytes.toString('utf8');
 }
 
 /** Every cassette file in `dir` (and below it, unless `recursive` is false), in path order. */
