@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isFailure } from '../cassette/failure.js';
 import type { Cassette, EventType } from '../cassette/schema.js';
-import { CorruptCassetteError, listCassetteFilesSync, readCassetteFileSync } from '../cassette/store.js';
+import { CorruptCassetteError, isCassetteFile, readCassetteFileSync } from '../cassette/store.js';
 
 export interface CassetteSummary {
   id: string;
@@ -82,39 +82,56 @@ export class CassetteCatalog {
   /** Newest first. */
   private summaries: CassetteSummary[] = [];
   private readonly byFile = new Map<string, CassetteSummary>();
-  private cacheLoaded = false;
+  /** Every folder below the directory as last read, by relative path ('' for the directory itself). */
+  private readonly folders = new Map<string, FolderListing>();
+  private refreshed = false;
+  private readonly searchTexts = new WeakMap<CassetteSummary, string>();
   /** Files that could not be read, and why. */
   readonly unreadable = new Map<string, string>();
 
   constructor(readonly dir: string) {}
 
-  /** Reads what is new in the directory and forgets what is gone; returns the counts. */
+  /**
+   * Reads what is new in the directory and forgets what is gone; returns how many cassettes came
+   * and went. Only folders whose modification time changed are listed again, so refreshing a
+   * directory of 100,000 cassettes where nothing happened costs a stat per folder.
+   */
   refresh(): { added: number; removed: number } {
-    if (!this.cacheLoaded) this.loadCache();
-    const present = new Set(listFiles(this.dir));
+    const cached = this.refreshed ? undefined : readCache(this.cachePath());
+    this.refreshed = true;
+    const changes: FolderChanges = { added: [], removed: [] };
+    this.walk('', changes);
+
     const added: CassetteSummary[] = [];
-    for (const file of present) {
-      if (this.byFile.has(file) || this.unreadable.has(file)) continue;
+    const newlyRead: CassetteSummary[] = [];
+    for (const file of changes.added) {
+      const known = cached?.get(file);
+      if (known) {
+        added.push(known);
+        continue;
+      }
       try {
         const summary = summarise(readCassetteFileSync(path.join(this.dir, file)), file);
-        this.byFile.set(file, summary);
         added.push(summary);
+        newlyRead.push(summary);
       } catch (error) {
         if (!(error instanceof CorruptCassetteError)) throw error;
         this.unreadable.set(file, error.message);
       }
     }
     let removed = 0;
-    for (const file of [...this.byFile.keys()]) {
-      if (present.has(file)) continue;
-      this.byFile.delete(file);
-      removed++;
+    for (const file of changes.removed) {
+      if (this.byFile.delete(file)) removed++;
+      this.unreadable.delete(file);
     }
-    for (const file of [...this.unreadable.keys()]) if (!present.has(file)) this.unreadable.delete(file);
-    if (added.length || removed || !this.summaries.length) {
-      this.summaries = [...this.byFile.values()].sort(newestFirst);
+    for (const summary of added) this.byFile.set(summary.file, summary);
+    if (added.length || removed) {
+      const kept = removed ? this.summaries.filter((s) => this.byFile.get(s.file) === s) : this.summaries;
+      this.summaries = mergeNewestFirst(kept, added.sort(newestFirst));
     }
-    this.saveCache(added, removed > 0);
+    // Cache lines for cassettes no longer there are dropped by writing the cache anew.
+    const staleCacheLines = cached !== undefined && cached.size > added.length - newlyRead.length;
+    this.saveCache(newlyRead, removed > 0 || staleCacheLines);
     return { added: added.length, removed };
   }
 
@@ -135,7 +152,7 @@ export class CassetteCatalog {
     const matches = (s: CassetteSummary): boolean => (!method || s.method === method)
       && (!status || status(s))
       && (!since || s.recorded_at >= since)
-      && (!text || `${s.method} ${s.path} ${s.route ?? ''} ${s.status} ${s.file}`.toLowerCase().includes(text));
+      && (!text || this.searchText(s).includes(text));
     const offset = Math.max(0, query.offset ?? 0);
     const limit = Math.max(0, query.limit ?? 50);
     const items: CassetteSummary[] = [];
@@ -146,6 +163,16 @@ export class CassetteCatalog {
       matched++;
     }
     return { total: this.summaries.length, matched, items };
+  }
+
+  /** What text search looks in, lower-cased; kept, since a search box asks again at each key. */
+  private searchText(summary: CassetteSummary): string {
+    let text = this.searchTexts.get(summary);
+    if (text === undefined) {
+      text = `${summary.method} ${summary.path} ${summary.route ?? ''} ${summary.status} ${summary.file}`.toLowerCase();
+      this.searchTexts.set(summary, text);
+    }
+    return text;
   }
 
   /** The cassette with this id, or at this relative path; undefined if the directory has none. */
@@ -162,23 +189,31 @@ export class CassetteCatalog {
     return path.join(this.dir, CACHE_FILE);
   }
 
-  private loadCache(): void {
-    this.cacheLoaded = true;
-    let text: string;
-    try {
-      text = fs.readFileSync(this.cachePath(), 'utf8');
-    } catch {
-      return;
+  /** Lists `folder` again if it changed, notes what came and went, and does the same below it. */
+  private walk(folder: string, changes: FolderChanges): void {
+    const before = this.folders.get(folder);
+    let listing = before;
+    const mtimeMs = folderMtime(path.join(this.dir, folder));
+    if (!before || mtimeMs === undefined || mtimeMs !== before.mtimeMs || before.readAtMs - mtimeMs < SAME_INSTANT_MS) {
+      listing = readFolder(this.dir, folder, mtimeMs);
+      this.folders.set(folder, listing);
+      const had = new Set(before?.files);
+      const has = new Set(listing.files);
+      for (const file of listing.files) if (!had.has(file)) changes.added.push(file);
+      for (const file of had) if (!has.has(file)) changes.removed.push(file);
+      const hasFolders = new Set(listing.folders);
+      for (const gone of before?.folders ?? []) if (!hasFolders.has(gone)) this.forget(gone, changes);
     }
-    for (const line of text.split('\n')) {
-      if (!line) continue;
-      try {
-        const summary = JSON.parse(line) as CassetteSummary;
-        if (typeof summary.file === 'string' && typeof summary.id === 'string') this.byFile.set(summary.file, summary);
-      } catch {
-        // A line cut short by a crash: that cassette is read again.
-      }
-    }
+    for (const sub of listing!.folders) this.walk(sub, changes);
+  }
+
+  /** A folder that went away: everything below it went too. */
+  private forget(folder: string, changes: FolderChanges): void {
+    const listing = this.folders.get(folder);
+    if (!listing) return;
+    this.folders.delete(folder);
+    changes.removed.push(...listing.files);
+    for (const sub of listing.folders) this.forget(sub, changes);
   }
 
   /** Appends what is new; writes the whole cache again when cassettes went away. Best effort. */
@@ -197,11 +232,83 @@ export class CassetteCatalog {
   }
 }
 
+/**
+ * Folder times have a granularity (up to seconds on some file systems): a folder changed within
+ * this long of being listed may have changed again unseen in the same tick, so it is listed again.
+ */
+const SAME_INSTANT_MS = 2_000;
+
+/** A folder's entries as last read: while its modification time stays the same, so do they. */
+interface FolderListing {
+  /** undefined: the folder could not be read (gone, or not allowed), so it is tried again each time. */
+  mtimeMs: number | undefined;
+  readAtMs: number;
+  /** Cassette files directly in it, relative to the catalog's directory. */
+  files: string[];
+  /** Folders directly in it, relative to the catalog's directory. */
+  folders: string[];
+}
+
+interface FolderChanges {
+  added: string[];
+  removed: string[];
+}
+
+function folderMtime(folder: string): number | undefined {
+  return fs.statSync(folder, { throwIfNoEntry: false })?.mtimeMs;
+}
+
+/** Regular files and folders only: symbolic links are never followed. */
+function readFolder(root: string, folder: string, mtimeMs: number | undefined): FolderListing {
+  const listing: FolderListing = { mtimeMs, readAtMs: Date.now(), files: [], folders: [] };
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(path.join(root, folder), { withFileTypes: true });
+  } catch {
+    return { ...listing, mtimeMs: undefined };
+  }
+  for (const entry of entries) {
+    const relative = folder ? `${folder}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) listing.folders.push(relative);
+    else if (entry.isFile() && isCassetteFile(entry.name)) listing.files.push(relative);
+  }
+  return listing;
+}
+
+/** The cache file's summaries by file; empty when there is none. */
+function readCache(file: string): Map<string, CassetteSummary> {
+  const summaries = new Map<string, CassetteSummary>();
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return summaries;
+  }
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    try {
+      const summary = JSON.parse(line) as CassetteSummary;
+      if (typeof summary.file === 'string' && typeof summary.id === 'string') summaries.set(summary.file, summary);
+    } catch {
+      // A line cut short by a crash: that cassette is read again.
+    }
+  }
+  return summaries;
+}
+
 function newestFirst(a: CassetteSummary, b: CassetteSummary): number {
   return a.recorded_at < b.recorded_at ? 1 : a.recorded_at > b.recorded_at ? -1 : a.file < b.file ? 1 : -1;
 }
 
-/** Cassette files below `dir`, relative, `/`-separated (links are never followed). */
-function listFiles(dir: string): string[] {
-  return listCassetteFilesSync(dir).map((file) => path.relative(dir, file).split(path.sep).join('/'));
+/** Two lists sorted newest first, as one. */
+function mergeNewestFirst(a: readonly CassetteSummary[], b: readonly CassetteSummary[]): CassetteSummary[] {
+  if (!b.length) return [...a];
+  if (!a.length) return [...b];
+  const merged: CassetteSummary[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) merged.push(newestFirst(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!);
+  while (i < a.length) merged.push(a[i++]!);
+  while (j < b.length) merged.push(b[j++]!);
+  return merged;
 }
