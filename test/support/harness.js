@@ -23,12 +23,12 @@ export function tempDir(t, prefix = 'timetracer-test-') {
 
 /**
  * Spawns `node --import timetracer/register <script>` from the package root (so the package
- * resolves itself by name, as it does for a user who installed it). The app must print
- * `listening <port>` on stdout once it listens.
+ * resolves itself by name, as it does for a user who installed it), or from `cwd`. The app must
+ * print `listening <port>` on stdout once it listens, unless `waitForPort` is false.
  */
-export async function startApp(t, script, { env = {}, args = [], register = true, waitForPort = true } = {}) {
+export async function startApp(t, script, { env = {}, args = [], register = true, waitForPort = true, cwd = ROOT } = {}) {
   const child = spawn(process.execPath, [...(register ? ['--import', 'timetracer/register'] : []), script, ...args], {
-    cwd: ROOT,
+    cwd,
     env: { ...process.env, TIMETRACER_MODE: undefined, TIMETRACER_DIR: undefined, TIMETRACER_CASSETTE: undefined, ...env, NODE_OPTIONS: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

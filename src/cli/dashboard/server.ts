@@ -25,9 +25,6 @@ const STATIC_TYPES: Record<string, string> = {
 };
 const STATIC_FOLDER = new URL('../../../../dashboard/', import.meta.url);
 
-/** New cassettes show up at the next API request at most this long after they were written. */
-const REFRESH_INTERVAL_MS = 1_000;
-
 const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
@@ -49,7 +46,6 @@ export interface DashboardOptions {
 export class DashboardServer {
   private readonly server: http.Server;
   private readonly files: Map<string, StaticFile>;
-  private lastRefresh = Date.now();
   /** The host names a request may carry in its Host header (undefined: any, see `listen`). */
   private allowedHosts: Set<string> | undefined;
 
@@ -113,24 +109,25 @@ export class DashboardServer {
       return;
     }
     if (pathname === '/api/cassettes') {
-      this.refreshNowAndThen();
+      this.refreshCatalog();
       sendJson(res, 200, listCassettes(this.options.catalog, new URLSearchParams(queryAt < 0 ? '' : target.slice(queryAt + 1))));
       return;
     }
     const key = /^\/api\/cassettes\/([^/]+)$/.exec(pathname)?.[1];
     if (key !== undefined) {
-      this.refreshNowAndThen();
+      this.refreshCatalog();
       sendBytes(res, 200, 'application/json; charset=utf-8', Buffer.from(cassetteDetail(this.options.catalog, decodeKey(key), this.options.cwd)));
       return;
     }
     throw new ApiError(404, 'not found');
   }
 
-  /** Reads new cassettes in, at most once a second, so the page shows them without a restart. */
-  private refreshNowAndThen(): void {
-    const now = Date.now();
-    if (now - this.lastRefresh < REFRESH_INTERVAL_MS) return;
-    this.lastRefresh = now;
+  /**
+   * Reads new cassettes in, so the page shows them without a restart. Done at every API request:
+   * the catalog lists again only the folders whose modification time changed, so where nothing
+   * happened this costs a stat per folder.
+   */
+  private refreshCatalog(): void {
     try {
       this.options.catalog.refresh();
     } catch (error) {

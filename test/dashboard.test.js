@@ -1,0 +1,374 @@
+// `timetracer serve`: the dashboard over cassettes recorded from a real app, plus a gzip one, one
+// whose path and bodies hold `<script>`, and a link to a cassette outside the directory. The API
+// and its guards are tested over plain HTTP; the page in Debian's Chromium through playwright-core.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { APPS, ROOT, readJson, request, startApp, startUpstream, tempDir } from './support/harness.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
+const SCRIPT = '<script>alert(1)</script>';
+const MARKUP = `${SCRIPT}<img src=x onerror=alert(2)>`;
+const CLI = path.join(ROOT, 'bin', 'timetracer.mjs');
+
+/** What node:test's `t.after` gives the harness, for what every test here shares. */
+const cleanups = [];
+const shared = { after: (step) => cleanups.push(step) };
+after(async () => {
+  for (const step of cleanups.splice(0).reverse()) await step();
+});
+
+/** The fixture: a project folder with `cassettes/`, the dashboard serving it, and what it should show. */
+let project;
+let upstreamUrl;
+let dashboard;
+const files = {};
+
+before(async () => {
+  project = tempDir(shared, 'timetracer-dashboard-');
+  const dir = path.join(project, 'cassettes');
+  const upstream = await startUpstream(shared, (req, res) => {
+    let body = '';
+    req.on('data', (chunk) => { body += chunk; });
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json');
+      res.end(req.url === '/echo' ? JSON.stringify({ echoed: JSON.parse(body) }) : JSON.stringify({ id: req.url.split('/')[2] }));
+    });
+  });
+  upstreamUrl = upstream.url;
+
+  const recording = await startApp(shared, path.join(APPS, 'plain-http.mjs'), {
+    env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url },
+  });
+  await request(`${recording.url}/via-http/1`);
+  await request(`${recording.url}/via-fetch/2`);
+  await request(`${recording.url}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":3}' });
+  await request(`${recording.url}/crash`);
+  await request(`${recording.url}/nothing-here`);
+  const recorded = await recording.cassettes(5);
+  await recording.stop();
+  for (const [name, part] of [['viaHttp', 'via-http'], ['viaFetch', 'via-fetch'], ['echo', 'POST__echo'], ['crash', 'crash'], ['notFound', 'nothing-here']]) {
+    files[name] = recorded.find((file) => file.includes(part));
+  }
+
+  const zipped = await startApp(shared, path.join(APPS, 'plain-http.mjs'), {
+    env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, TIMETRACER_COMPRESSION: 'gzip', UPSTREAM_URL: upstream.url },
+  });
+  await request(`${zipped.url}/via-http/7`);
+  [files.gzip] = await zipped.cassettes(1);
+  await zipped.stop();
+  assert.match(files.gzip, /\.json\.gz$/);
+
+  // A cassette whose path, bodies, entry and file name hold markup.
+  const crafted = readJson(files.viaHttp);
+  crafted.session.id = 'c0ffee00';
+  crafted.session.entry = `${SCRIPT}.js`;
+  crafted.request.path = `/${SCRIPT}`;
+  crafted.response.body.data = { html: MARKUP };
+  crafted.events[0].result.body.data = { note: MARKUP };
+  files.crafted = path.join(dir, '2026-01-01', `GET__${SCRIPT.replace(/\//g, '_')}__c0ffee00.json`);
+  fs.mkdirSync(path.dirname(files.crafted), { recursive: true });
+  fs.writeFileSync(files.crafted, `${JSON.stringify(crafted, null, 2)}\n`);
+
+  // A valid cassette outside the directory, reachable only through links inside it.
+  const outside = path.join(project, 'outside');
+  fs.mkdirSync(outside);
+  const secret = readJson(files.viaFetch);
+  secret.session.id = 'feedface';
+  secret.request.path = '/outside-secret';
+  files.outside = path.join(outside, 'GET__outside-secret__feedface.json');
+  fs.writeFileSync(files.outside, JSON.stringify(secret));
+  fs.symlinkSync(files.outside, path.join(dir, '2026-01-01', 'GET__outside-secret__feedface.json'));
+  fs.symlinkSync(outside, path.join(dir, 'linked-folder'));
+
+  dashboard = await startApp(shared, CLI, { register: false, waitForPort: false, cwd: project, args: ['serve', '--dir', 'cassettes', '--port', '0'] });
+  const line = await dashboard.waitForLine(/^timetracer dashboard: /, 'stdout');
+  const match = /^timetracer dashboard: (http:\/\/127\.0\.0\.1:(\d+)\/) \((\d+) cassettes in cassettes\)$/.exec(line);
+  assert.ok(match, line);
+  dashboard.url = match[1];
+  dashboard.port = Number(match[2]);
+  assert.equal(Number(match[3]), 7, 'five recorded, one gzip, one crafted; the linked one is not listed');
+});
+
+/** The file's key in the API and the page: its path relative to the directory. */
+function keyOf(file) {
+  return path.relative(path.join(project, 'cassettes'), file).split(path.sep).join('/');
+}
+
+function expectedCommand(file, entry = 'test/apps/plain-http.mjs') {
+  return `TIMETRACER_MODE=replay TIMETRACER_CASSETTE=cassettes/${keyOf(file)} node --import timetracer/register ${entry}`;
+}
+
+/** A GET sent as written: node:http keeps `..` and escapes in the target as they are. */
+function rawGet(target, headers = {}) {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: dashboard.port, path: target, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => { text += chunk; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text }));
+    }).on('error', reject);
+  });
+}
+
+async function api(query) {
+  const response = await request(`${dashboard.url}api/cassettes?${new URLSearchParams(query)}`);
+  assert.equal(response.status, 200, response.text);
+  return response.json();
+}
+
+test('the list: totals, newest first, search, method and status filters, pages', async () => {
+  const all = await api({});
+  assert.equal(all.total, 7);
+  assert.equal(all.matched, 7);
+  assert.deepEqual(all.totals, { requests: 7, success: 6, errors: 1 });
+  assert.equal(all.dir, 'cassettes');
+  const times = all.items.map((item) => item.recorded_at);
+  assert.deepEqual(times, [...times].sort().reverse(), 'newest first');
+  const viaHttp = all.items.find((item) => item.file === keyOf(files.viaHttp));
+  assert.deepEqual({ method: viaHttp.method, path: viaHttp.path, status: viaHttp.status, events: viaHttp.events }, { method: 'GET', path: '/via-http/1', status: 200, events: { 'http.client': 1 } });
+
+  assert.deepEqual((await api({ q: 'VIA-FETCH' })).items.map((i) => i.path), ['/via-fetch/2']);
+  assert.deepEqual((await api({ method: 'post' })).items.map((i) => i.path), ['/echo']);
+  assert.deepEqual((await api({ status: '5xx' })).items.map((i) => i.path), ['/crash']);
+  assert.deepEqual((await api({ status: '404' })).items.map((i) => i.path), ['/nothing-here']);
+  assert.deepEqual((await api({ status: 'error' })).items.map((i) => i.path), ['/crash']);
+  assert.deepEqual((await api({ q: '/via-http/', method: 'GET', status: '2xx' })).items.map((i) => i.path).sort(), ['/via-http/1', '/via-http/7']);
+
+  const first = await api({ limit: 3 });
+  const second = await api({ limit: 3, offset: 3 });
+  assert.equal(first.matched, 7);
+  assert.deepEqual([...first.items, ...second.items].map((i) => i.file), all.items.slice(0, 6).map((i) => i.file));
+  assert.equal((await api({ limit: 3, offset: 6 })).items.length, 1);
+});
+
+test('bad query values are a 400 with a one-line JSON message', async () => {
+  for (const query of ['limit=0', 'limit=501', 'limit=abc', 'offset=-1', 'status=teapot', 'method=G%20T']) {
+    const response = await request(`${dashboard.url}api/cassettes?${query}`);
+    assert.equal(response.status, 400, query);
+    const { error } = response.json();
+    assert.match(error, /^[^\n]+$/, query);
+    assert.doesNotMatch(error, /\bat .*\.js:\d+/, 'no stack');
+  }
+});
+
+test('a cassette: as written, with its file and the command that replays it; gzip ones alike', async () => {
+  for (const key of [encodeURIComponent(keyOf(files.viaHttp)), readJson(files.viaHttp).session.id]) {
+    const response = await request(`${dashboard.url}api/cassettes/${key}`);
+    assert.equal(response.status, 200);
+    const detail = response.json();
+    assert.equal(detail.file, keyOf(files.viaHttp));
+    assert.deepEqual(detail.cassette, readJson(files.viaHttp));
+    assert.equal(detail.replay_command, expectedCommand(files.viaHttp));
+  }
+  const zipped = (await request(`${dashboard.url}api/cassettes/${encodeURIComponent(keyOf(files.gzip))}`)).json();
+  assert.deepEqual(zipped.cassette, JSON.parse(zlib.gunzipSync(fs.readFileSync(files.gzip)).toString('utf8')));
+  assert.equal(zipped.cassette.request.path, '/via-http/7');
+  assert.equal(zipped.replay_command, expectedCommand(files.gzip));
+});
+
+test('only files inside the directory are ever read: traversal in every spelling, and links, answer 404', async () => {
+  const outsideKey = path.relative(path.join(project, 'cassettes'), files.outside);
+  const targets = [
+    '/api/cassettes/..%2F..%2Fetc%2Fpasswd',
+    '/api/cassettes/%2e%2e%2f%2e%2e%2fpackage.json',
+    '/api/cassettes/..%252F..%252Fpackage.json',
+    '/api/cassettes/..%5C..%5Cpackage.json',
+    '/api/cassettes/%2Fetc%2Fpasswd',
+    '/api/cassettes/%E0%A4%A',
+    `/api/cassettes/${encodeURIComponent(outsideKey)}`,
+    `/api/cassettes/${encodeURIComponent(files.outside)}`,
+    '/api/cassettes/feedface',
+    `/api/cassettes/${encodeURIComponent('2026-01-01/GET__outside-secret__feedface.json')}`,
+    `/api/cassettes/${encodeURIComponent('linked-folder/GET__outside-secret__feedface.json')}`,
+    '/api/cassettes/../../package.json',
+    '/../package.json',
+    '/../../../../etc/passwd',
+    '/static/../../package.json',
+    '/static/..%2f..%2fpackage.json',
+    '/static/%2e%2e/%2e%2e/package.json',
+    '/static/',
+    '/package.json',
+    '/dashboard/app.js',
+  ];
+  for (const target of targets) {
+    const response = await rawGet(target);
+    assert.equal(response.status, 404, target);
+    assert.equal(response.headers['content-type'], 'application/json; charset=utf-8', target);
+    assert.ok(JSON.parse(response.text).error, target);
+    assert.doesNotMatch(response.text, /root:|"name": ?"timetracer"|outside-secret|devDependencies/, target);
+  }
+  assert.equal((await api({ q: 'outside-secret' })).matched, 0, 'a linked cassette is not listed');
+  // The page's own files are served, from the fixed list.
+  assert.equal((await rawGet('/static/app.js')).status, 200);
+});
+
+test('recorded markup comes back as data, under a policy that runs only the page\'s own files', async () => {
+  const listed = await api({ q: 'script' });
+  assert.deepEqual(listed.items.map((i) => i.path), [`/${SCRIPT}`]);
+  const response = await rawGet(`/api/cassettes/${encodeURIComponent(keyOf(files.crafted))}`);
+  assert.equal(response.status, 200);
+  assert.equal(response.headers['content-type'], 'application/json; charset=utf-8');
+  assert.equal(response.headers['x-content-type-options'], 'nosniff');
+  assert.match(response.headers['content-security-policy'], /^default-src 'self'(;|$)/);
+  const detail = JSON.parse(response.text);
+  assert.equal(detail.cassette.response.body.data.html, MARKUP);
+  // Both words come from the file: quoted, a pasted command runs nothing but node.
+  assert.equal(detail.replay_command, `TIMETRACER_MODE=replay TIMETRACER_CASSETTE='cassettes/${keyOf(files.crafted)}' node --import timetracer/register '${SCRIPT}.js'`);
+
+  const page = await rawGet('/');
+  assert.equal(page.status, 200);
+  assert.match(page.headers['content-security-policy'], /^default-src 'self'/);
+  assert.doesNotMatch(page.text, /<script>|<script [^>]*>[^<]/, 'no inline script');
+});
+
+test('requests named for another host (DNS rebinding), and methods other than GET, are refused', async () => {
+  const rebound = await rawGet('/api/cassettes', { host: `attacker.example:${dashboard.port}` });
+  assert.equal(rebound.status, 403);
+  assert.doesNotMatch(rebound.text, /via-http/);
+  assert.equal((await rawGet('/api/cassettes', { host: `localhost:${dashboard.port}` })).status, 200);
+  const posted = await request(`${dashboard.url}api/cassettes`, { method: 'POST', body: '{}' });
+  assert.equal(posted.status, 405);
+});
+
+test('the page in Chromium: totals, search, filters, a cassette\'s waterfall, raw JSON and replay command', async (t) => {
+  assert.ok(fs.existsSync(CHROMIUM), `this test drives Debian's Chromium at ${CHROMIUM} (apt-get install chromium; .ci/run installs it)`);
+  const { chromium } = await import('playwright-core');
+  const context = await chromium.launchPersistentContext(tempDir(t, 'timetracer-chromium-'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    viewport: { width: 1360, height: 860 },
+  });
+  t.after(() => context.close());
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: dashboard.url.replace(/\/$/, '') });
+  const page = context.pages()[0] ?? await context.newPage();
+  const dialogs = [];
+  const pageErrors = [];
+  page.on('dialog', (dialog) => {
+    dialogs.push(dialog.message());
+    dialog.dismiss();
+  });
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  const screenshots = fs.mkdtempSync(path.join(os.tmpdir(), 'timetracer-dashboard-screenshots-'));
+
+  const showing = (text) => page.waitForFunction((expected) => document.getElementById('showing').textContent === expected, text);
+  const paths = () => page.$$eval('#rows .path', (cells) => cells.map((cell) => cell.textContent));
+
+  await page.goto(dashboard.url);
+  await showing('Showing 7 of 7 cassettes');
+  assert.deepEqual(await page.$$eval('.card-value', (cards) => cards.map((c) => c.textContent)), ['7', '6', '1']);
+  assert.equal((await paths()).length, 7);
+  await page.screenshot({ path: path.join(screenshots, 'list.png') });
+
+  await page.fill('#search', 'via-fetch');
+  await showing('Showing 1 of 7 cassettes');
+  assert.deepEqual(await paths(), ['/via-fetch/2']);
+  await page.fill('#search', '');
+  await showing('Showing 7 of 7 cassettes');
+
+  await page.selectOption('#method-filter', 'POST');
+  await showing('Showing 1 of 7 cassettes');
+  assert.deepEqual(await paths(), ['/echo']);
+  await page.selectOption('#method-filter', '');
+  await page.selectOption('#status-filter', '5xx');
+  await showing('Showing 1 of 7 cassettes');
+  assert.deepEqual(await paths(), ['/crash']);
+  await page.selectOption('#status-filter', '4xx');
+  await showing('Showing 1 of 7 cassettes');
+  assert.deepEqual(await paths(), ['/nothing-here']);
+  await page.selectOption('#status-filter', '');
+  await showing('Showing 7 of 7 cassettes');
+
+  // The crafted cassette's markup is text in the table, never elements.
+  await page.fill('#search', 'script');
+  await showing('Showing 1 of 7 cassettes');
+  assert.deepEqual(await paths(), [`/${SCRIPT}`]);
+  assert.equal(await page.$$eval('#rows script, #rows img', (nodes) => nodes.length), 0);
+  await page.fill('#search', '');
+  await showing('Showing 7 of 7 cassettes');
+
+  // A cassette: its dependency call on the waterfall, expandable, the raw JSON, the replay command.
+  await page.click(`#rows tr:has(.path:text-is("/via-http/1")) a.button`);
+  await page.waitForSelector('.waterfall details.wf-call');
+  assert.equal(await page.textContent('.detail-head h1 .path'), '/via-http/1');
+  const calls = await page.$$eval('details.wf-call', (rows) => rows.map((row) => ({
+    signature: row.querySelector('.wf-signature').textContent,
+    barWidth: row.querySelector('.wf-bar').getBoundingClientRect().width,
+    outcome: row.querySelector('.wf-outcome').textContent,
+  })));
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0].signature, `GET ${upstreamUrl}/items/1`);
+  assert.ok(calls[0].barWidth >= 3, `the bar is drawn (${calls[0].barWidth}px)`);
+  assert.equal(calls[0].outcome, '200');
+  await page.click('details.wf-call > summary');
+  await page.waitForSelector('details.wf-call[open] .wf-body pre');
+  assert.match(await page.textContent('details.wf-call .wf-body'), /"id": "1"/, 'the call\'s result body');
+
+  await page.click('details.raw > summary');
+  await page.waitForFunction(() => document.querySelector('.raw-json').textContent.length > 0);
+  assert.deepEqual(JSON.parse(await page.textContent('.raw-json')), readJson(files.viaHttp));
+
+  await page.click('#copy-replay');
+  await page.waitForFunction(() => document.getElementById('copy-replay').textContent === 'Copied ✓');
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(copied, expectedCommand(files.viaHttp));
+  assert.equal(await page.textContent('#replay-command'), copied);
+  await page.screenshot({ path: path.join(screenshots, 'detail.png'), fullPage: true });
+
+  // Back to the list, then the crafted cassette's detail: its markup shows as text.
+  await page.click('a.back');
+  await showing('Showing 7 of 7 cassettes');
+  await page.goto(`${dashboard.url}#/cassette/${encodeURIComponent(keyOf(files.crafted))}`);
+  await page.waitForSelector('.waterfall details.wf-call');
+  assert.equal(await page.textContent('.detail-head h1 .path'), `/${SCRIPT}`);
+  assert.match(await page.textContent('#detail-view'), /<img src=x onerror=alert\(2\)>/);
+  await page.click('details.raw > summary');
+  await page.waitForFunction(() => document.querySelector('.raw-json').textContent.includes('onerror'));
+  assert.equal(await page.$$eval('#detail-view script, #detail-view img', (nodes) => nodes.length), 0);
+  assert.deepEqual(dialogs, [], 'no dialog opened');
+  assert.deepEqual(pageErrors, [], 'no error in the page');
+
+  t.diagnostic(`screenshot: ${path.join(screenshots, 'list.png')}`);
+  t.diagnostic(`screenshot: ${path.join(screenshots, 'detail.png')}`);
+});
+
+test('a cassette recorded while the dashboard runs is in the next list', async (t) => {
+  const earlier = await api({});
+  const upstream = await startUpstream(t, (req, res) => res.end('{}'));
+  const app = await startApp(t, path.join(APPS, 'plain-http.mjs'), {
+    env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: path.join(project, 'cassettes'), UPSTREAM_URL: upstream.url },
+  });
+  await request(`${app.url}/via-http/99`);
+  const [file] = await app.cassettes(1);
+  const later = await api({});
+  assert.equal(later.total, earlier.total + 1);
+  assert.equal(later.items[0].file, keyOf(file), 'newest first');
+  assert.equal(later.items[0].path, '/via-http/99');
+  fs.rmSync(file);
+  assert.equal((await api({})).total, earlier.total, 'and gone from the next list once deleted');
+});
+
+test('bad command lines are one line and exit 2', async (t) => {
+  const busy = await startUpstream(t, (req, res) => res.end());
+  const cases = [
+    [['--dir', path.join(project, 'no-such-dir')], /^timetracer serve: no cassette directory at .*no-such-dir$/],
+    [['--dir', path.join(project, 'cassettes'), '--port', 'abc'], /^timetracer serve: --port must be a whole number of at least 0, not "abc"$/],
+    [['--dir', path.join(project, 'cassettes'), '--port', '70000'], /^timetracer serve: --port must be at most 65535, not 70000$/],
+    [['--dir', path.join(project, 'cassettes'), '--port', String(busy.port)], new RegExp(`^timetracer serve: cannot listen on 127\\.0\\.0\\.1:${busy.port}: the port is in use$`)],
+    [['--nonsense'], /^timetracer serve: Unknown option '--nonsense'; see timetracer serve --help$/],
+  ];
+  for (const [args, expected] of cases) {
+    const run = await startApp(t, CLI, { register: false, waitForPort: false, args: ['serve', ...args] });
+    const { code } = await run.exited;
+    assert.equal(code, 2, args.join(' '));
+    assert.deepEqual(run.stdout, [], args.join(' '));
+    assert.equal(run.stderr.length, 1, run.stderr.join('\n'));
+    assert.match(run.stderr[0], expected);
+  }
+});
