@@ -7,9 +7,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { isFailure } from '../cassette/failure.js';
-import type { Cassette, EventType } from '../cassette/schema.js';
-import { CorruptCassetteError, isCassetteFile, readCassetteFileSync } from '../cassette/store.js';
+import type { EventType } from '../cassette/schema.js';
+import { isCassetteFile } from '../cassette/store.js';
+import { readSummaries } from './catalog-reader.js';
+
+export { summarise } from './catalog-reader.js';
 
 export interface CassetteSummary {
   id: string;
@@ -50,23 +52,6 @@ export interface CatalogPage {
 
 export const CACHE_FILE = '.timetracer-catalog.jsonl';
 
-export function summarise(cassette: Cassette, file: string): CassetteSummary {
-  return {
-    id: cassette.session.id,
-    file,
-    recorded_at: cassette.session.recorded_at,
-    method: cassette.request.method,
-    path: cassette.request.path,
-    route: cassette.request.route ?? null,
-    status: cassette.response.status,
-    duration_ms: cassette.response.duration_ms,
-    events: cassette.stats?.event_counts ?? {},
-    failed: isFailure(cassette),
-    service: cassette.session.service,
-    entry: cassette.session.entry ?? null,
-  };
-}
-
 /** `5xx` -> 500..599, `404` -> 404, `error` -> failures. */
 export function statusMatcher(spec: string): ((summary: CassetteSummary) => boolean) | undefined {
   const wanted = spec.trim().toLowerCase();
@@ -103,22 +88,15 @@ export class CassetteCatalog {
     this.walk('', changes);
 
     const added: CassetteSummary[] = [];
-    const newlyRead: CassetteSummary[] = [];
+    const toRead: string[] = [];
     for (const file of changes.added) {
       const known = cached?.get(file);
-      if (known) {
-        added.push(known);
-        continue;
-      }
-      try {
-        const summary = summarise(readCassetteFileSync(path.join(this.dir, file)), file);
-        added.push(summary);
-        newlyRead.push(summary);
-      } catch (error) {
-        if (!(error instanceof CorruptCassetteError)) throw error;
-        this.unreadable.set(file, error.message);
-      }
+      if (known) added.push(known);
+      else toRead.push(file);
     }
+    const { summaries: newlyRead, unreadable } = readSummaries(this.dir, toRead);
+    added.push(...newlyRead);
+    for (const [file, problem] of unreadable) this.unreadable.set(file, problem);
     let removed = 0;
     for (const file of changes.removed) {
       if (this.byFile.delete(file)) removed++;

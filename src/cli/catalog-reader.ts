@@ -1,0 +1,114 @@
+/**
+ * Reading cassette files into catalog summaries, on every core when there are many. A directory
+ * seen for the first time (no catalog cache yet) may hold 100,000 cassettes, and reading and
+ * parsing them is where the time goes. Worker threads each summarise a share while the calling
+ * thread does its own and then waits for theirs, so the catalog's refresh stays synchronous.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { MessageChannel, Worker, isMainThread, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { isFailure } from '../cassette/failure.js';
+import type { Cassette } from '../cassette/schema.js';
+import { CorruptCassetteError, readCassetteFileSync } from '../cassette/store.js';
+import type { CassetteSummary } from './catalog.js';
+
+export interface SummariesRead {
+  summaries: CassetteSummary[];
+  /** Files that are not readable cassettes, and why. */
+  unreadable: Array<[file: string, problem: string]>;
+}
+
+/** Below this many files a thread, starting a worker costs more than it saves. */
+const MIN_FILES_PER_WORKER = 2_000;
+/** A worker that has not answered by then is given up on, and its share read by the caller. */
+const WORKER_TIMEOUT_MS = 60_000;
+const WORKER_KIND = 'timetracer-catalog-reader';
+
+interface WorkerInput {
+  kind: typeof WORKER_KIND;
+  dir: string;
+  files: string[];
+  port: MessagePort;
+  /** Set to 1 once the answer is on `port`. */
+  done: Int32Array;
+}
+
+export function summarise(cassette: Cassette, file: string): CassetteSummary {
+  return {
+    id: cassette.session.id,
+    file,
+    recorded_at: cassette.session.recorded_at,
+    method: cassette.request.method,
+    path: cassette.request.path,
+    route: cassette.request.route ?? null,
+    status: cassette.response.status,
+    duration_ms: cassette.response.duration_ms,
+    events: cassette.stats?.event_counts ?? {},
+    failed: isFailure(cassette),
+    service: cassette.session.service,
+    entry: cassette.session.entry ?? null,
+  };
+}
+
+/** Summaries of `files` (relative to `dir`), in no particular order. */
+export function readSummaries(dir: string, files: readonly string[]): SummariesRead {
+  const workers = Math.min(os.availableParallelism() - 1, Math.floor(files.length / MIN_FILES_PER_WORKER));
+  if (workers < 1) return readHere(dir, files);
+  const shareSize = Math.ceil(files.length / (workers + 1));
+  const shares = Array.from({ length: workers + 1 }, (_, i) => files.slice(i * shareSize, (i + 1) * shareSize));
+  const helpers = shares.slice(1).map((share) => startWorker(dir, share));
+  const read = readHere(dir, shares[0]!);
+  helpers.forEach((helper, i) => {
+    const theirs = helper.collect() ?? readHere(dir, shares[i + 1]!);
+    read.summaries.push(...theirs.summaries);
+    read.unreadable.push(...theirs.unreadable);
+  });
+  return read;
+}
+
+function readHere(dir: string, files: readonly string[]): SummariesRead {
+  const read: SummariesRead = { summaries: [], unreadable: [] };
+  for (const file of files) {
+    try {
+      read.summaries.push(summarise(readCassetteFileSync(path.join(dir, file)), file));
+    } catch (error) {
+      if (!(error instanceof CorruptCassetteError)) throw error;
+      read.unreadable.push([file, error.message]);
+    }
+  }
+  return read;
+}
+
+/** A worker summarising `files`; `collect` blocks until it has, undefined if it could not. */
+function startWorker(dir: string, files: string[]): { collect(): SummariesRead | undefined } {
+  const done = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+  const { port1, port2 } = new MessageChannel();
+  const input: WorkerInput = { kind: WORKER_KIND, dir, files, port: port2, done };
+  const worker = new Worker(new URL(import.meta.url), { workerData: input, transferList: [port2] });
+  worker.unref();
+  // A worker that fails reports it as an event, which would end the process unheard; its share
+  // is read by the caller instead (see collect).
+  worker.on('error', () => undefined);
+  return {
+    collect() {
+      const answered = Atomics.wait(done, 0, 0, WORKER_TIMEOUT_MS) !== 'timed-out';
+      const answer = answered ? (receiveMessageOnPort(port1)?.message as SummariesRead | { failed: string } | undefined) : undefined;
+      port1.close();
+      if (!answered) void worker.terminate();
+      return answer && 'summaries' in answer ? answer : undefined;
+    },
+  };
+}
+
+if (!isMainThread && (workerData as Partial<WorkerInput> | null)?.kind === WORKER_KIND) {
+  const { dir, files, port, done } = workerData as WorkerInput;
+  try {
+    port.postMessage(readHere(dir, files));
+  } catch (error) {
+    // The caller reads this share itself, and meets the same failure where it can report it.
+    port.postMessage({ failed: (error as Error).message });
+  } finally {
+    Atomics.store(done, 0, 1);
+    Atomics.notify(done, 0);
+  }
+}
