@@ -301,7 +301,7 @@ const now = Date.now();
 const started = performance.now();
 let next = 0;
 async function writer() {
-  while (next < COUNT) await store.write(cassette(next++, now));
+  while (next < COUNT) await store.write(store.encode(cassette(next++, now)));
 }
 await Promise.all(Array.from({ length: Math.min(CONCURRENT_WRITES, COUNT) }, writer));
 const seconds = (performance.now() - started) / 1000;

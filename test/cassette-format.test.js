@@ -171,7 +171,7 @@ test('the file store writes atomically, plain or gzip, and reads back the same t
   const dir = tempDir(t);
   for (const gzip of [false, true]) {
     const store = new FileStore(dir, gzip);
-    const file = await store.write(sampleCassette());
+    const file = await store.write(store.encode(sampleCassette()));
     assert.ok(file.endsWith(gzip ? '.json.gz' : '.json'));
     const back = readCassetteFileSync(file);
     assert.ok(back.events[0].signature.params[0] instanceof Date);
@@ -208,4 +208,45 @@ test('corrupt cassettes are reported in one clear sentence', (t) => {
   assert.match(messages['no-events.json'], /has no "events" list/);
   assert.match(messages['bad-event.json'], /bad-event\.json: event 1 has no "signature" with a "lib"/);
   assert.throws(() => readCassetteFileSync(path.join(dir, 'missing.json')), /missing\.json: no such file/);
+});
+
+test('the file store never writes over a cassette already there', async (t) => {
+  const dir = tempDir(t);
+  const store = new FileStore(dir, false);
+  const first = await store.write(store.encode(sampleCassette()));
+  const twin = sampleCassette({ response: { status: 500, duration_ms: 1, headers: {}, body: null } });
+  await assert.rejects(store.write(store.encode(twin)), { code: 'EEXIST' });
+  assert.throws(() => store.writeSync(store.encode(twin)), { code: 'EEXIST' });
+  assert.equal(readCassetteFileSync(first).response.status, 200, 'the first cassette is intact');
+  assert.deepEqual(fs.readdirSync(path.dirname(first)).filter((name) => name.includes('.tmp')), []);
+});
+
+test('the writer gives a cassette whose random name is taken a fresh id', async (t) => {
+  const { CassetteWriter } = await import('../dist/src/record/writer.js');
+  const dir = tempDir(t);
+  const writer = new CassetteWriter(new FileStore(dir, false));
+  const files = await new Promise((resolve) => {
+    const written = [];
+    const done = (file) => written.push(file) === 2 && resolve(written);
+    writer.submit(sampleCassette(), done);
+    writer.submit(sampleCassette(), done);
+  });
+  const ids = files.map((file) => readCassetteFileSync(file).session.id);
+  assert.equal(new Set(files).size, 2, 'two files');
+  assert.equal(new Set(ids).size, 2, 'the second got an id of its own');
+  assert.ok(ids.includes('88d76871'));
+});
+
+test('the writer writes what is still queued or under way when the process exits', async (t) => {
+  const { CassetteWriter } = await import('../dist/src/record/writer.js');
+  const dir = tempDir(t);
+  const writer = new CassetteWriter(new FileStore(dir, false), { concurrency: 1 });
+  const announced = [];
+  for (const path of ['/a', '/b', '/c', '/d']) {
+    writer.submit(sampleCassette({ request: { method: 'GET', path, route: null, query: {}, headers: {}, body: null } }), (file) => announced.push(file));
+  }
+  writer.flushSync();
+  const written = fs.readdirSync(path.join(dir, '2026-01-23')).filter((name) => name.endsWith('.json')).sort();
+  assert.deepEqual(written, ['GET__a__88d76871.json', 'GET__b__88d76871.json', 'GET__c__88d76871.json', 'GET__d__88d76871.json']);
+  assert.ok(announced.length >= 3, 'those written here are announced; the one under way announces itself');
 });

@@ -10,11 +10,21 @@ import zlib from 'node:zlib';
 import { decodeValue, encodeValue } from './codec.js';
 import { SCHEMA_VERSION, type Cassette, type DependencyEvent, type JsonValue } from './schema.js';
 
+/** A cassette ready to be written: where it goes in the store, and its bytes. */
+export interface EncodedCassette {
+  name: string;
+  bytes: Buffer;
+}
+
 export interface CassetteStore {
-  /** Writes a cassette and returns where it went. */
-  write(cassette: Cassette): Promise<string>;
+  encode(cassette: Cassette): EncodedCassette;
+  /**
+   * Writes a cassette and returns where it went. Never replaces one already there: a name
+   * already taken (two random ids alike) fails with code EEXIST.
+   */
+  write(encoded: EncodedCassette): Promise<string>;
   /** The same, blocking: for the last cassettes when the process is exiting. */
-  writeSync(cassette: Cassette): string;
+  writeSync(encoded: EncodedCassette): string;
 }
 
 export class CorruptCassetteError extends Error {
@@ -148,33 +158,35 @@ export class FileStore implements CassetteStore {
 
   constructor(private readonly root: string, private readonly gzip: boolean) {}
 
-  private target(cassette: Cassette): { file: string; temp: string; bytes: Buffer } {
-    const file = path.resolve(this.root, cassetteRelativePath(cassette, this.gzip));
+  encode(cassette: Cassette): EncodedCassette {
     const text = serialiseCassette(cassette);
-    const bytes = this.gzip ? zlib.gzipSync(text) : Buffer.from(text);
-    const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(3).toString('hex')}.tmp`);
-    return { file, temp, bytes };
+    return { name: cassetteRelativePath(cassette, this.gzip), bytes: this.gzip ? zlib.gzipSync(text) : Buffer.from(text) };
   }
 
-  async write(cassette: Cassette): Promise<string> {
-    const { file, temp, bytes } = this.target(cassette);
+  private paths(encoded: EncodedCassette): { file: string; temp: string } {
+    const file = path.resolve(this.root, encoded.name);
+    return { file, temp: path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(3).toString('hex')}.tmp`) };
+  }
+
+  async write(encoded: EncodedCassette): Promise<string> {
+    const { file, temp } = this.paths(encoded);
     const dir = path.dirname(file);
     const attempt = async (): Promise<void> => {
       if (!this.madeDirs.has(dir)) {
         await fs.promises.mkdir(dir, { recursive: true });
         this.madeDirs.add(dir);
       }
+      await fs.promises.writeFile(temp, encoded.bytes);
       try {
-        await fs.promises.writeFile(temp, bytes);
-        await fs.promises.rename(temp, file);
-      } catch (error) {
-        await fs.promises.rm(temp, { force: true }).catch(() => undefined);
-        throw error;
+        await publish(temp, file);
+      } finally {
+        await fs.promises.rm(temp, { force: true });
       }
     };
     try {
       await attempt();
     } catch (error) {
+      await fs.promises.rm(temp, { force: true }).catch(() => undefined);
       // The directory went away while we were running (someone cleaned up): make it again, once.
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !this.madeDirs.delete(dir)) throw error;
       await attempt();
@@ -182,16 +194,41 @@ export class FileStore implements CassetteStore {
     return file;
   }
 
-  writeSync(cassette: Cassette): string {
-    const { file, temp, bytes } = this.target(cassette);
+  writeSync(encoded: EncodedCassette): string {
+    const { file, temp } = this.paths(encoded);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     try {
-      fs.writeFileSync(temp, bytes);
-      fs.renameSync(temp, file);
-    } catch (error) {
+      fs.writeFileSync(temp, encoded.bytes);
+      publishSync(temp, file);
+    } finally {
       fs.rmSync(temp, { force: true });
-      throw error;
     }
     return file;
   }
 }
+
+/**
+ * Makes the written temporary file appear under its name, at once and whole, and never over a
+ * cassette already there: a hard link fails when the name is taken, where a rename would not.
+ * Where the file system has no hard links, rename it is.
+ */
+async function publish(temp: string, file: string): Promise<void> {
+  try {
+    await fs.promises.link(temp, file);
+  } catch (error) {
+    if (!NO_LINKS.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    await fs.promises.rename(temp, file);
+  }
+}
+
+function publishSync(temp: string, file: string): void {
+  try {
+    fs.linkSync(temp, file);
+  } catch (error) {
+    if (!NO_LINKS.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    fs.renameSync(temp, file);
+  }
+}
+
+/** What link() says on file systems without hard links. */
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);

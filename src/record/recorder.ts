@@ -68,7 +68,7 @@ export class Recorder implements SessionLifecycle {
     try {
       const cassette = this.build(session, exchange);
       if (this.options.config.errorsOnly && !isFailure(cassette)) return;
-      this.options.writer.submit({ cassette, written: (file) => this.announce(cassette, file) });
+      this.options.writer.submit(cassette, (file) => this.announce(cassette, file));
     } catch (error) {
       warn(`could not record ${exchange.req.method} ${splitUrl(exchange.url).path} (${describeError(error)}); the app is unaffected`);
     }

@@ -54,7 +54,7 @@ export class Replayer implements SessionLifecycle {
     try {
       const events = source.calls.map((event, i) => ({ ...event, eid: i + 1 }));
       const cassette = buildCassette(session, exchange, events, context, replayOf && displayPath(replayOf));
-      writer.submit({ cassette, written: (file) => info(`  replayed: ${displayPath(file)}`) });
+      writer.submit(cassette, (file) => info(`  replayed: ${displayPath(file)}`));
     } catch (error) {
       warn(`could not write the replay of ${exchange.req.method} ${splitUrl(exchange.url).path} (${describeError(error)}); the app is unaffected`);
     }
