@@ -12,6 +12,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { ROOT, UNREACHABLE_DATABASE_URL, createDatabase, request, startApp, tempDir } from '../test/support/harness.js';
+import { median } from './lib/stats.js';
+import { withTeardown } from './lib/teardown.js';
 
 const APP = path.join(ROOT, 'bench', 'apps', 'pg-queries.mjs');
 const ITEMS = 1000;
@@ -42,28 +44,6 @@ function positiveInteger(name) {
   const value = Number(options[name]);
   if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got ${options[name]}`);
   return value;
-}
-
-/**
- * What node:test's `t.after` gives the test harness: cleanups run last-registered first. The
- * harness registers through it the scratch database's drop, temp dirs and every child it starts.
- */
-class Teardown {
-  #steps = [];
-
-  after(step) {
-    this.#steps.push(step);
-  }
-
-  async run() {
-    for (const step of this.#steps.splice(0).reverse()) {
-      try {
-        await step();
-      } catch (error) {
-        process.stderr.write(`cleanup: ${error.message}\n`);
-      }
-    }
-  }
 }
 
 /** The fixed request sequence: the same ids in every mode, so replay meets exactly what was recorded. */
@@ -98,12 +78,6 @@ async function recordForReplay(teardown, databaseUrl, dir) {
   await recording.app.cassettes(recorded.size);
   await recording.app.stop();
   return recorded;
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 async function main(teardown) {
@@ -180,24 +154,9 @@ function printTable(result) {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-const teardown = new Teardown();
-let interrupted = false;
-// Interrupted: still stop the children and drop the scratch database.
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    interrupted = true;
-    teardown.run().finally(() => process.exit(128 + os.constants.signals[signal]));
-  });
-}
-try {
+await withTeardown(async (teardown) => {
   const result = await main(teardown);
   printTable(result);
   if (options.json) fs.writeFileSync(options.json, `${JSON.stringify(result, null, 2)}\n`);
   if (result.replayed_responses_equal_to_recorded !== result.replayed_responses) process.exitCode = 1;
-} catch (error) {
-  // Once interrupted, the requests in flight fail because their apps were stopped: not news.
-  if (!interrupted) process.stderr.write(`${error.stack ?? error}\n`);
-  process.exitCode = 1;
-} finally {
-  await teardown.run();
-}
+});

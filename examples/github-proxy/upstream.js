@@ -3,6 +3,7 @@
 // latency is derived from the path, not drawn at random, so every run is comparable.
 //
 //   node examples/github-proxy/upstream.js        (PORT, default 9000; 0 = any free port)
+//   LATENCY_MS=0 answers at once (any fixed number of ms): the benchmarks measure the app, not the wait
 import http from 'node:http';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -59,6 +60,14 @@ const USERS = {
 };
 
 const API = 'https://api.github.com';
+const FIXED_LATENCY_MS = parseLatency(process.env.LATENCY_MS);
+
+function parseLatency(text) {
+  if (text === undefined || text === '') return undefined;
+  const ms = Number(text);
+  if (!Number.isInteger(ms) || ms < 0) throw new Error(`LATENCY_MS must be a whole number of milliseconds, got ${text}`);
+  return ms;
+}
 
 function userJson(login) {
   const { user, repos } = USERS[login];
@@ -88,8 +97,9 @@ function reposJson(login) {
 
 const NOT_FOUND = { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/users/users#get-a-user', status: '404' };
 
-/** 80 to 150 ms, always the same for the same path. */
+/** LATENCY_MS when set; otherwise 80 to 150 ms, always the same for the same path. */
 export function latencyMs(path) {
+  if (FIXED_LATENCY_MS !== undefined) return FIXED_LATENCY_MS;
   let hash = 0;
   for (const char of path) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
   return 80 + (hash % 71);
@@ -107,7 +117,7 @@ export async function startUpstream(port = 0) {
   const server = http.createServer((req, res) => {
     const path = new URL(req.url, 'http://upstream').pathname;
     const { status, body } = req.method === 'GET' ? answer(path) : { status: 404, body: NOT_FOUND };
-    setTimeout(() => {
+    const respond = () => {
       res.writeHead(status, {
         'content-type': 'application/json; charset=utf-8',
         'x-github-media-type': 'github.v3; format=json',
@@ -115,7 +125,11 @@ export async function startUpstream(port = 0) {
         'x-ratelimit-remaining': '59',
       });
       res.end(JSON.stringify(body));
-    }, latencyMs(path));
+    };
+    const delay = latencyMs(path);
+    // A timer never fires in under a millisecond: no latency means answering right away.
+    if (delay === 0) respond();
+    else setTimeout(respond, delay);
   });
   server.listen(port, '127.0.0.1');
   await once(server, 'listening');

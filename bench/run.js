@@ -1,0 +1,447 @@
+// npm run bench: what timetracer costs a service, measured side by side in one run.
+//
+// Each scenario's app runs as a child process, as a user runs it, in each mode:
+//   none    no --import: the baseline every figure is compared with
+//   off     --import timetracer/register, TIMETRACER_MODE unset
+//   record  TIMETRACER_MODE=record into a temp dir
+//   replay  TIMETRACER_MODE=replay of cassettes recorded beforehand, dependencies out of reach
+// and is driven by autocannon (in this process) for a fixed time after a warm-up. Rounds
+// alternate the order of the modes, and the median of the rounds is reported: these machines
+// are noisy. Scenarios:
+//   (a) the demo app (examples/github-proxy), GET /user/octocat, its GitHub stand-in answering at once
+//   (b) bench/apps/orders.mjs: 2 pg queries on a scratch database and 1 fetch per request
+//   (c) bench/apps/large-response.mjs: a 256 KB JSON body after 1 small fetch
+//   (d) start-up: from spawn to the first answered request of the demo app, per mode
+//   (e) memory: 100,000 recorded requests to the demo app; RSS over time, cassettes counted
+// Linux only (CPU time and memory are read from /proc).
+//
+// Usage: node bench/run.js [--quick] [--only a,b,c,d,e] [--json FILE]
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { ROOT, UNREACHABLE_DATABASE_URL, cassetteFiles, createDatabase, request, startApp, tempDir } from '../test/support/harness.js';
+import { drive } from './lib/load.js';
+import { cpuSeconds, cpuSecondsOfAll, machineBusySeconds, peakRssMb, rssMb } from './lib/proc.js';
+import { evaluateTargets, printReport } from './lib/report.js';
+import { median, percentile } from './lib/stats.js';
+import { withTeardown } from './lib/teardown.js';
+
+/** A fresh app process takes about 5 s of load to reach its speed (the JIT): hence the warm-ups. */
+const SETTINGS = {
+  full: { rounds: 5, seconds: 10, warmupSeconds: 5, starts: 7, memoryRequests: 100_000 },
+  quick: { rounds: 2, seconds: 2, warmupSeconds: 2, starts: 3, memoryRequests: 10_000 },
+};
+/**
+ * Enough requests in flight to keep each app's one JavaScript thread busy in every mode, few
+ * enough that latency is not mostly time spent queueing.
+ */
+const CONNECTIONS = 8;
+/** (e): RSS is taken as warm once this share of the requests has been answered. */
+const WARM_SHARE = 0.1;
+
+const MODES = ['none', 'off', 'record', 'replay'];
+const DEMO_APP = path.join(ROOT, 'examples', 'github-proxy', 'app.js');
+const UPSTREAM = path.join(ROOT, 'examples', 'github-proxy', 'upstream.js');
+/** The local server test/support/harness.js makes scratch databases on. */
+const POSTGRES = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' };
+const ORDERS = 100;
+const ORDERS_SCHEMA = `
+  CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, price numeric(10,2) NOT NULL);
+  INSERT INTO items SELECT g, 'item ' || g, g * 37 / 100.0 FROM generate_series(1, 1000) AS g;
+  CREATE TABLE orders (id int PRIMARY KEY, customer text NOT NULL, item_id int NOT NULL REFERENCES items, quantity int NOT NULL);
+  INSERT INTO orders SELECT g, (ARRAY['octocat', 'torvalds', 'gaearon'])[g % 3 + 1], (g * 7919) % 1000 + 1, g % 5 + 1
+    FROM generate_series(1, ${ORDERS}) AS g;
+  ANALYZE;
+`;
+
+/**
+ * The throughput scenarios. `paths` is the finite set of requests, sent in turn on every
+ * connection, each recorded once for replay; `env` gives the app its dependencies' addresses.
+ */
+const SCENARIOS = [
+  {
+    id: 'a',
+    title: 'demo app, GET /user/octocat: 1 fetch to a local upstream',
+    script: DEMO_APP,
+    paths: ['/user/octocat'],
+    env: ({ upstreamUrl }) => ({ GITHUB_API: upstreamUrl, PORT: '0' }),
+  },
+  {
+    id: 'b',
+    title: 'GET /orders/<id>: 2 pg queries + 1 fetch (3 ioredis commands: not yet)',
+    script: path.join(ROOT, 'bench', 'apps', 'orders.mjs'),
+    paths: Array.from({ length: 24 }, (_, i) => `/orders/${(i * 37) % ORDERS + 1}`),
+    databaseSchema: ORDERS_SCHEMA,
+    env: ({ upstreamUrl, databaseUrl }) => ({ UPSTREAM_URL: upstreamUrl, DATABASE_URL: databaseUrl }),
+  },
+  {
+    id: 'c',
+    title: 'GET /report: 256 KB JSON response + 1 fetch',
+    script: path.join(ROOT, 'bench', 'apps', 'large-response.mjs'),
+    paths: ['/report'],
+    env: ({ upstreamUrl }) => ({ UPSTREAM_URL: upstreamUrl }),
+  },
+];
+const DEMO = SCENARIOS[0];
+
+const { values: options } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string', default: 'a,b,c,d,e' },
+    json: { type: 'string' },
+  },
+});
+const settings = options.quick ? SETTINGS.quick : SETTINGS.full;
+const only = new Set(options.only.split(',').map((part) => part.trim()));
+for (const part of only) if (!/^[a-e]$/.test(part)) throw new Error(`--only takes letters among a,b,c,d,e; got ${options.only}`);
+
+function progress(text) {
+  process.stderr.write(`${text}\n`);
+}
+
+/** `modes` turned by `round` places, so that every mode takes every place in turn. */
+function rotated(modes, round) {
+  return modes.map((_, i) => modes[(i + round) % modes.length]);
+}
+
+/**
+ * The HTTP dependency: examples/github-proxy/upstream.js with no added latency, in a process of
+ * its own so that it does not share the load generator's thread. Replay runs with it stopped
+ * (nothing listens on its port: a call that went out would be refused); it comes back on the
+ * same port, because the URL is part of what replay matches.
+ */
+class Upstream {
+  #teardown;
+  #process;
+  #port = 0;
+
+  constructor(teardown) {
+    this.#teardown = teardown;
+  }
+
+  get url() {
+    return `http://127.0.0.1:${this.#port}`;
+  }
+
+  async setRunning(running) {
+    if (running && !this.#process) {
+      this.#process = await startApp(this.#teardown, UPSTREAM, { register: false, env: { PORT: String(this.#port), LATENCY_MS: '0' } });
+      this.#port = this.#process.port;
+    } else if (!running && this.#process) {
+      await this.#process.stop();
+      this.#process = undefined;
+    }
+  }
+
+  cpuSeconds() {
+    return this.#process ? cpuSeconds(this.#process.child.pid) : 0;
+  }
+}
+
+/** The environment of a mode, on top of the scenario's, and whether the agent is imported. */
+function modeOptions(mode, { recordDir, cassetteDir }) {
+  // Per-request log lines (record's [OK] lines, replay's lines) off, so stderr does not dominate; warnings still show.
+  const quiet = { TIMETRACER_LOG: 'quiet' };
+  switch (mode) {
+    case 'none': return { register: false, env: {} };
+    case 'off': return { register: true, env: {} };
+    case 'record': return { register: true, env: { ...quiet, TIMETRACER_MODE: 'record', TIMETRACER_DIR: recordDir } };
+    case 'replay': return { register: true, env: { ...quiet, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: cassetteDir } };
+  }
+}
+
+/**
+ * Starts a scenario's app in a mode, its dependencies made reachable (or, for replay, not)
+ * first. `started`: when the process was spawned.
+ */
+async function launch(bench, scenario, mode, dirs) {
+  await bench.upstream.setRunning(mode !== 'replay');
+  const dependencies = { upstreamUrl: bench.upstream.url, databaseUrl: mode === 'replay' ? UNREACHABLE_DATABASE_URL : scenario.databaseUrl };
+  const { register, env } = modeOptions(mode, dirs);
+  const started = performance.now();
+  const app = await startApp(bench.teardown, scenario.script, { register, env: { ...scenario.env(dependencies), ...env } });
+  return { app, started };
+}
+
+/** The count in the agent's exit warning `N cassette(s) were dropped because the disk could not keep up`. */
+function droppedCassettes(app) {
+  const line = app.stderr.find((l) => / cassette\(s\) were dropped /.test(l));
+  return line ? Number(/(\d+) cassette\(s\) were dropped /.exec(line)[1]) : 0;
+}
+
+/**
+ * Each of the scenario's requests sent once to an app recording into a fresh directory, with
+ * the dependencies live: the cassettes replay serves, and the responses every mode must give.
+ */
+async function recordReference(bench, scenario) {
+  const dir = tempDir(bench.teardown, `timetracer-bench-${scenario.id}-reference-`);
+  const { app } = await launch(bench, scenario, 'record', { recordDir: dir });
+  const responses = new Map();
+  for (const urlPath of scenario.paths) {
+    const response = await request(`${app.url}${urlPath}`);
+    if (response.status !== 200) throw new Error(`(${scenario.id}) GET ${urlPath} answered ${response.status}: ${response.text.slice(0, 300)}`);
+    responses.set(urlPath, response.text);
+  }
+  // On exit the agent writes whatever is still queued.
+  await app.stop();
+  const written = cassetteFiles(dir).length;
+  if (written !== scenario.paths.length) throw new Error(`(${scenario.id}) recording for replay wrote ${written} cassettes for ${scenario.paths.length} requests:\n${app.stderr.join('\n')}`);
+  return { dir, responses };
+}
+
+/** Sends each request once and checks it gets the recorded response: what replay serves is right, and the same app is measured in every mode. */
+async function expectRecordedResponses(app, scenario, mode, reference) {
+  for (const [urlPath, recorded] of reference.responses) {
+    const response = await request(`${app.url}${urlPath}`);
+    if (response.status !== 200 || response.text !== recorded) {
+      throw new Error(`(${scenario.id}) ${mode}: GET ${urlPath} answered ${response.status}, not the recorded response: ${response.text.slice(0, 300)}\n${app.stderr.join('\n')}`);
+    }
+  }
+}
+
+/**
+ * The processes of PostgreSQL's that serve `database`, to count their CPU time apart from the
+ * rest of the machine's.
+ */
+async function postgresBackends(database) {
+  const client = new pg.Client(POSTGRES);
+  await client.connect();
+  try {
+    return (await client.query('SELECT pid FROM pg_stat_activity WHERE datname = $1', [database])).rows.map((row) => row.pid);
+  } finally {
+    await client.end();
+  }
+}
+
+function cpuSnapshot(bench, pids) {
+  return {
+    app: cpuSeconds(pids.app),
+    upstream: bench.upstream.cpuSeconds(),
+    postgres: cpuSecondsOfAll(pids.postgres),
+    loadGenerator: process.cpuUsage(),
+    machine: machineBusySeconds(),
+  };
+}
+
+/**
+ * Cores used since `before`: the app, its dependencies, this process (the load generator), and
+ * every other process on the machine.
+ */
+function coresSince(bench, pids, before, seconds) {
+  const now = cpuSnapshot(bench, pids);
+  const own = process.cpuUsage(before.loadGenerator);
+  const cores = {
+    app: (now.app - before.app) / seconds,
+    upstream: (now.upstream - before.upstream) / seconds,
+    postgres: (now.postgres - before.postgres) / seconds,
+    load_generator: (own.user + own.system) / 1e6 / seconds,
+  };
+  const ours = Object.values(cores).reduce((sum, n) => sum + n, 0);
+  return { ...cores, rest: Math.max(0, (now.machine - before.machine) / seconds - ours) };
+}
+
+function exitedEarly(app) {
+  return app.child.exitCode !== null || app.child.signalCode !== null;
+}
+
+/** One mode of one scenario, once: warm-up, then the timed run. */
+async function measureRun(bench, scenario, mode) {
+  const reference = await bench.reference(scenario);
+  const recordDir = mode === 'record' ? tempDir(bench.teardown, 'timetracer-bench-record-') : undefined;
+  const { app } = await launch(bench, scenario, mode, { recordDir, cassetteDir: reference.dir });
+  await expectRecordedResponses(app, scenario, mode, reference);
+  const load = { paths: scenario.paths, connections: CONNECTIONS };
+  const warmup = await drive(app.url, { ...load, seconds: bench.settings.warmupSeconds });
+  // After the warm-up the app's pool holds every connection it will open.
+  const pids = { app: app.child.pid, postgres: scenario.database && mode !== 'replay' ? await postgresBackends(scenario.database) : [] };
+  const latencies = [];
+  const before = cpuSnapshot(bench, pids);
+  const timed = await drive(app.url, { ...load, seconds: bench.settings.seconds, latencies });
+  if (exitedEarly(app)) throw new Error(`(${scenario.id}) ${mode}: the app exited during the run:\n${app.stderr.join('\n')}`);
+  const cores = coresSince(bench, pids, before, timed.seconds);
+  const maxRssMb = peakRssMb(pids.app);
+  await app.stop();
+  const run = {
+    req_s: timed.ok / timed.seconds,
+    p50_ms: percentile(latencies, 0.5),
+    p99_ms: percentile(latencies, 0.99),
+    max_rss_mb: maxRssMb,
+    cores,
+    failed: warmup.notOk + warmup.errors + timed.notOk + timed.errors,
+  };
+  if (recordDir) {
+    // Every answered request should have its cassette; a request cut off when the load stopped may have one too.
+    run.cassettes = { answered: reference.responses.size + warmup.ok + timed.ok, written: cassetteFiles(recordDir).length, dropped: droppedCassettes(app) };
+    fs.rmSync(recordDir, { recursive: true, force: true });
+  }
+  return run;
+}
+
+const FIGURES = ['req_s', 'p50_ms', 'p99_ms', 'max_rss_mb'];
+
+/** Per mode: the median of the rounds for each figure, and its ratio to none's. */
+function summarise(runs) {
+  const modes = {};
+  for (const mode of MODES) {
+    const rounds = runs[mode];
+    const figures = Object.fromEntries(FIGURES.map((figure) => [figure, median(rounds.map((run) => run[figure]))]));
+    const cores = Object.fromEntries(Object.keys(rounds[0].cores).map((who) => [who, median(rounds.map((run) => run.cores[who]))]));
+    const failed = rounds.reduce((n, run) => n + run.failed, 0);
+    modes[mode] = { ...figures, cores, failed, rounds };
+    if (mode === 'record') {
+      modes[mode].cassettes = Object.fromEntries(['answered', 'written', 'dropped'].map((key) => [key, rounds.reduce((n, run) => n + run.cassettes[key], 0)]));
+    }
+  }
+  for (const mode of MODES) modes[mode].ratio = Object.fromEntries(FIGURES.map((figure) => [figure, modes[mode][figure] / modes.none[figure]]));
+  return modes;
+}
+
+async function benchThroughput(bench, scenarioDefinition) {
+  let scenario = scenarioDefinition;
+  if (scenario.databaseSchema) {
+    const problem = await postgresProblem();
+    if (problem) return { skipped: `PostgreSQL is not reachable at 127.0.0.1:5432 (${problem})` };
+    const { name, url } = await createDatabase(bench.teardown, scenario.databaseSchema);
+    scenario = { ...scenario, database: name, databaseUrl: url };
+  }
+  const reference = await bench.reference(scenario);
+  const runs = Object.fromEntries(MODES.map((mode) => [mode, []]));
+  for (let round = 0; round < bench.settings.rounds; round++) {
+    for (const mode of rotated(MODES, round)) {
+      const run = await measureRun(bench, scenario, mode);
+      runs[mode].push(run);
+      progress(`(${scenario.id}) round ${round + 1}/${bench.settings.rounds} ${mode.padEnd(6)} ${run.req_s.toFixed(0).padStart(6)} req/s  p50 ${run.p50_ms.toFixed(2)} ms  p99 ${run.p99_ms.toFixed(2)} ms  app ${run.cores.app.toFixed(2)} cores`);
+    }
+  }
+  return { response_bytes: Math.max(...[...reference.responses.values()].map((text) => Buffer.byteLength(text))), modes: summarise(runs) };
+}
+
+/** Why PostgreSQL cannot be used, or undefined when it answers. */
+async function postgresProblem() {
+  const client = new pg.Client({ ...POSTGRES, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+    return undefined;
+  } catch (error) {
+    return error.code ?? error.message;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** (d): spawn to the first answered request (GET /user/octocat of the demo app), per mode, median of several starts. */
+async function benchStartup(bench) {
+  const reference = await bench.reference(DEMO);
+  const recordDir = tempDir(bench.teardown, 'timetracer-bench-startup-');
+  const [urlPath] = DEMO.paths;
+  const runs = Object.fromEntries(MODES.map((mode) => [mode, []]));
+  for (let round = 0; round < bench.settings.starts; round++) {
+    for (const mode of rotated(MODES, round)) {
+      const { app, started } = await launch(bench, DEMO, mode, { recordDir, cassetteDir: reference.dir });
+      const response = await request(`${app.url}${urlPath}`);
+      const ms = performance.now() - started;
+      await app.stop();
+      if (response.text !== reference.responses.get(urlPath)) throw new Error(`(d) ${mode}: GET ${urlPath} answered ${response.status}, not the recorded response: ${response.text.slice(0, 300)}`);
+      runs[mode].push(ms);
+    }
+  }
+  progress(`(d) ${MODES.map((mode) => `${mode} ${median(runs[mode]).toFixed(0)} ms`).join(', ')}`);
+  const none = median(runs.none);
+  return {
+    request: `GET ${urlPath}`,
+    modes: Object.fromEntries(MODES.map((mode) => [mode, { ms: median(runs[mode]), added_ms: median(runs[mode]) - none, runs: runs[mode] }])),
+  };
+}
+
+/** (e): records many requests to the demo app; RSS sampled every second, cassettes counted at the end. */
+async function benchMemory(bench) {
+  const requests = bench.settings.memoryRequests;
+  const recordDir = tempDir(bench.teardown, 'timetracer-bench-memory-');
+  const { app } = await launch(bench, DEMO, 'record', { recordDir });
+  const pid = app.child.pid;
+  const samples = [];
+  let answered = 0;
+  let sampleError;
+  const result = await drive(app.url, {
+    paths: DEMO.paths,
+    connections: CONNECTIONS,
+    amount: requests,
+    onTick: (count) => {
+      answered += count;
+      if (sampleError) return;
+      try {
+        samples.push({ answered, rss_mb: rssMb(pid) });
+      } catch (error) {
+        // The app is gone: said below, with its stderr.
+        sampleError = error;
+      }
+    },
+  });
+  if (sampleError || exitedEarly(app)) throw new Error(`(e) the app exited during the run (${sampleError?.message ?? 'exit'}):\n${app.stderr.join('\n')}`);
+  // On exit the agent writes whatever is still queued and reports what it dropped.
+  await app.stop();
+  const written = cassetteFiles(recordDir).length;
+  fs.rmSync(recordDir, { recursive: true, force: true });
+  const dropped = droppedCassettes(app);
+  const warm = samples.find((sample) => sample.answered >= requests * WARM_SHARE) ?? samples.at(-1);
+  const end = samples.at(-1);
+  progress(`(e) ${result.ok} requests in ${result.seconds.toFixed(0)} s; RSS ${warm.rss_mb.toFixed(1)} MB warm, ${end.rss_mb.toFixed(1)} MB at the end; ${written} cassettes`);
+  return {
+    requests,
+    answered: result.ok,
+    failed: result.notOk + result.errors,
+    seconds: result.seconds,
+    req_s: result.ok / result.seconds,
+    rss_mb: { warm: warm.rss_mb, end: end.rss_mb, max: Math.max(...samples.map((sample) => sample.rss_mb)) },
+    growth: end.rss_mb / warm.rss_mb - 1,
+    cassettes: { written, dropped, unaccounted: result.ok - written - dropped },
+    samples,
+  };
+}
+
+/** The commit measured, and the agent's files that differ from it (they are measured as they are, built). */
+function measuredSource() {
+  const git = (...args) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+  try {
+    const changed = git('status', '--porcelain', '--', 'src', 'instrumentations', 'register.mjs').split('\n').filter(Boolean).map((line) => line.slice(3));
+    return { commit: git('rev-parse', '--short', 'HEAD'), uncommitted: changed };
+  } catch {
+    return { commit: 'unknown (not a git checkout)', uncommitted: [] };
+  }
+}
+
+await withTeardown(async (teardown) => {
+  const upstream = new Upstream(teardown);
+  const references = new Map();
+  const bench = {
+    teardown,
+    settings,
+    upstream,
+    /** The scenario's cassettes and responses, recorded on first need. */
+    reference(scenario) {
+      if (!references.has(scenario)) references.set(scenario, recordReference(bench, scenario));
+      return references.get(scenario);
+    },
+  };
+  const result = {
+    measured: measuredSource(),
+    machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.availableParallelism(), node: process.version, os: `${os.type()} ${os.release()}`, load_average_at_start: os.loadavg()[0] },
+    settings: { quick: options.quick, ...settings, connections: CONNECTIONS, pipelining: 1 },
+    scenarios: [],
+  };
+  for (const scenario of SCENARIOS.filter(({ id }) => only.has(id))) {
+    progress(`(${scenario.id}) ${scenario.title}`);
+    result.scenarios.push({ id: scenario.id, title: scenario.title, ...await benchThroughput(bench, scenario) });
+  }
+  if (only.has('d')) result.startup = await benchStartup(bench);
+  if (only.has('e')) result.memory = await benchMemory(bench);
+  result.targets = evaluateTargets(result);
+  printReport(result);
+  if (options.json) fs.writeFileSync(options.json, `${JSON.stringify(result, null, 2)}\n`);
+  const failed = result.scenarios.some((scenario) => MODES.some((mode) => scenario.modes?.[mode].failed)) || result.memory?.failed;
+  if (failed) process.exitCode = 1;
+});
