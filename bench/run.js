@@ -15,7 +15,7 @@
 //   (e) memory: 100,000 recorded requests to the demo app; RSS over time, cassettes counted
 // Linux only (CPU time and memory are read from /proc).
 //
-// Usage: node bench/run.js [--quick] [--only a,b,c,d,e] [--json FILE]
+// Usage: node bench/run.js [--quick] [--only a,b,c,d,e] [--connections 8] [--json FILE]
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -35,11 +35,6 @@ const SETTINGS = {
   full: { rounds: 5, seconds: 10, warmupSeconds: 5, starts: 7, memoryRequests: 100_000 },
   quick: { rounds: 2, seconds: 2, warmupSeconds: 2, starts: 3, memoryRequests: 10_000 },
 };
-/**
- * Enough requests in flight to keep each app's one JavaScript thread busy in every mode, few
- * enough that latency is not mostly time spent queueing.
- */
-const CONNECTIONS = 8;
 /** (e): RSS is taken as warm once this share of the requests has been answered. */
 const WARM_SHARE = 0.1;
 
@@ -91,11 +86,16 @@ const DEMO = SCENARIOS[0];
 const { values: options } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
+    // Enough requests in flight to keep an app's one JavaScript thread busy in every mode, few
+    // enough that latency is not mostly time spent queueing.
+    connections: { type: 'string', default: '8' },
     only: { type: 'string', default: 'a,b,c,d,e' },
     json: { type: 'string' },
   },
 });
 const settings = options.quick ? SETTINGS.quick : SETTINGS.full;
+const CONNECTIONS = Number(options.connections);
+if (!Number.isInteger(CONNECTIONS) || CONNECTIONS < 1) throw new Error(`--connections must be a positive integer, got ${options.connections}`);
 const only = new Set(options.only.split(',').map((part) => part.trim()));
 for (const part of only) if (!/^[a-e]$/.test(part)) throw new Error(`--only takes letters among a,b,c,d,e; got ${options.only}`);
 
@@ -264,6 +264,7 @@ async function measureRun(bench, scenario, mode) {
   if (exitedEarly(app)) throw new Error(`(${scenario.id}) ${mode}: the app exited during the run:\n${app.stderr.join('\n')}`);
   const cores = coresSince(bench, pids, before, timed.seconds);
   const maxRssMb = peakRssMb(pids.app);
+  const writtenUnderLoad = recordDir && cassetteFiles(recordDir).length;
   await app.stop();
   const run = {
     req_s: timed.ok / timed.seconds,
@@ -275,7 +276,12 @@ async function measureRun(bench, scenario, mode) {
   };
   if (recordDir) {
     // Every answered request should have its cassette; a request cut off when the load stopped may have one too.
-    run.cassettes = { answered: reference.responses.size + warmup.ok + timed.ok, written: cassetteFiles(recordDir).length, dropped: droppedCassettes(app) };
+    run.cassettes = {
+      answered: reference.responses.size + warmup.ok + timed.ok,
+      written_under_load: writtenUnderLoad,
+      written: cassetteFiles(recordDir).length,
+      dropped: droppedCassettes(app),
+    };
     fs.rmSync(recordDir, { recursive: true, force: true });
   }
   return run;
@@ -291,9 +297,12 @@ function summarise(runs) {
     const figures = Object.fromEntries(FIGURES.map((figure) => [figure, median(rounds.map((run) => run[figure]))]));
     const cores = Object.fromEntries(Object.keys(rounds[0].cores).map((who) => [who, median(rounds.map((run) => run.cores[who]))]));
     const failed = rounds.reduce((n, run) => n + run.failed, 0);
-    modes[mode] = { ...figures, cores, failed, rounds };
+    // How far the rounds are from one another: a difference between modes smaller than this is noise.
+    const throughputs = rounds.map((run) => run.req_s);
+    const spread = (Math.max(...throughputs) - Math.min(...throughputs)) / 2 / figures.req_s;
+    modes[mode] = { ...figures, req_s_spread: spread, cores, failed, rounds };
     if (mode === 'record') {
-      modes[mode].cassettes = Object.fromEntries(['answered', 'written', 'dropped'].map((key) => [key, rounds.reduce((n, run) => n + run.cassettes[key], 0)]));
+      modes[mode].cassettes = Object.fromEntries(['answered', 'written_under_load', 'written', 'dropped'].map((key) => [key, rounds.reduce((n, run) => n + run.cassettes[key], 0)]));
     }
   }
   for (const mode of MODES) modes[mode].ratio = Object.fromEntries(FIGURES.map((figure) => [figure, modes[mode][figure] / modes.none[figure]]));
@@ -382,12 +391,16 @@ async function benchMemory(bench) {
     },
   });
   if (sampleError || exitedEarly(app)) throw new Error(`(e) the app exited during the run (${sampleError?.message ?? 'exit'}):\n${app.stderr.join('\n')}`);
+  const writtenUnderLoad = cassetteFiles(recordDir).length;
   // On exit the agent writes whatever is still queued and reports what it dropped.
+  const stopping = performance.now();
   await app.stop();
+  const exitSeconds = (performance.now() - stopping) / 1000;
   const written = cassetteFiles(recordDir).length;
   fs.rmSync(recordDir, { recursive: true, force: true });
   const dropped = droppedCassettes(app);
-  const warm = samples.find((sample) => sample.answered >= requests * WARM_SHARE) ?? samples.at(-1);
+  const at = (share) => samples.find((sample) => sample.answered >= requests * share) ?? samples.at(-1);
+  const warm = at(WARM_SHARE);
   const end = samples.at(-1);
   progress(`(e) ${result.ok} requests in ${result.seconds.toFixed(0)} s; RSS ${warm.rss_mb.toFixed(1)} MB warm, ${end.rss_mb.toFixed(1)} MB at the end; ${written} cassettes`);
   return {
@@ -396,9 +409,15 @@ async function benchMemory(bench) {
     failed: result.notOk + result.errors,
     seconds: result.seconds,
     req_s: result.ok / result.seconds,
-    rss_mb: { warm: warm.rss_mb, end: end.rss_mb, max: Math.max(...samples.map((sample) => sample.rss_mb)) },
+    rss_mb: {
+      warm: warm.rss_mb,
+      end: end.rss_mb,
+      max: Math.max(...samples.map((sample) => sample.rss_mb)),
+      by_share: Object.fromEntries([0.25, 0.5, 0.75].map((share) => [share, at(share).rss_mb])),
+    },
     growth: end.rss_mb / warm.rss_mb - 1,
-    cassettes: { written, dropped, unaccounted: result.ok - written - dropped },
+    exit_seconds: exitSeconds,
+    cassettes: { written_under_load: writtenUnderLoad, written, dropped, unaccounted: result.ok - written - dropped },
     samples,
   };
 }
