@@ -3,8 +3,6 @@
 
 const MODES = ['none', 'off', 'record', 'replay'];
 const TARGETS = { recordThroughput: 0.97, recordP99Ms: 1, offWithin: 0.01, startupMs: 50, rssGrowth: 0.1 };
-/** Cores other processes may use during a timed run before the figures are called disturbed. */
-const QUIET_MACHINE_CORES = 0.25;
 
 const percent = (ratio) => `${(ratio * 100).toFixed(1)}%`;
 const signed = (value, digits) => `${value >= 0 ? '+' : ''}${value.toFixed(digits)}`;
@@ -136,14 +134,17 @@ function noteLines(result) {
 
 function loadLines(result) {
   const { connections } = result.settings;
+  const { quiet_machine_cores: quiet, max_repeats: maxRepeats } = result.settings;
   const busiest = Math.max(0, ...measuredScenarios(result).flatMap(({ modes }) => MODES.flatMap((mode) => modes[mode].rounds.map((run) => run.cores.rest))));
+  const repeats = measuredScenarios(result).reduce((n, { modes }) => n + MODES.reduce((m, mode) => m + modes[mode].repeats, 0), 0);
   return [
     `load generation: autocannon in the bench process on one thread (no worker threads: on ${result.machine.cores} cores they would take their share from the app), ${connections} keep-alive connections with one request in flight each (no pipelining). The upstream runs in a process of its own. Cores used during the timed runs (medians; postgres = the server processes serving the app's connections; rest = every other process on the machine, kernel threads writing record's cassettes to disk included):`,
     ...coresTable(result).map((line) => `  ${line}`),
     `  An app's JavaScript runs on one thread: near 1 app core, with the total below ${result.machine.cores}, the app is the bottleneck, not the load generator.`,
-    busiest > QUIET_MACHINE_CORES
-      ? `  WARNING: other processes used up to ${busiest.toFixed(2)} cores during a timed run: these figures are disturbed by other work on the machine.`
-      : `  Other processes used at most ${busiest.toFixed(2)} cores during any timed run.`,
+    `  A run during which other processes used more than ${quiet} cores is run again (up to ${maxRepeats} times); ${repeats} were.`,
+    busiest > quiet
+      ? `  WARNING: other processes still used up to ${busiest.toFixed(2)} cores during a timed run: these figures are disturbed by other work on the machine.`
+      : `  Other processes used at most ${busiest.toFixed(2)} cores during any timed run kept.`,
   ];
 }
 
