@@ -444,7 +444,8 @@ async function benchMemory(bench) {
 
 /** The commit measured, and the agent's files that differ from it (they are measured as they are, built). */
 function measuredSource() {
-  const git = (...args) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+  // Only the end trimmed: a porcelain line starts with its status columns, a space among them.
+  const git = (...args) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trimEnd();
   try {
     const changed = git('status', '--porcelain', '--', 'src', 'instrumentations', 'register.mjs').split('\n').filter(Boolean).map((line) => line.slice(3));
     return { commit: git('rev-parse', '--short', 'HEAD'), uncommitted: changed };

@@ -124,10 +124,10 @@ function noteLines(result) {
   }
   const failures = scenarios.flatMap(({ id, modes }) => MODES.filter((mode) => modes[mode].failed).map((mode) => `(${id}) ${mode}: ${modes[mode].failed}`));
   if (result.memory?.failed) failures.push(`(e): ${result.memory.failed}`);
-  notes.push(failures.length ? `FAILED responses or connection errors (the figures of these runs are not valid): ${failures.join(', ')}` : 'every response was a 2xx; no connection errors.');
+  if (failures.length) notes.push(`FAILED responses or connection errors (the figures of these runs are not valid): ${failures.join(', ')}`);
+  else if (scenarios.length || result.memory) notes.push('every response was a 2xx; no connection errors.');
   const body = scenarios.find(({ id }) => id === 'c');
   if (body) notes.push(`(c) response body: ${body.response_bytes} bytes.`);
-  for (const { id, skipped } of result.scenarios.filter((scenario) => scenario.skipped)) notes.push(`(${id}) SKIPPED: ${skipped}.`);
   notes.push(`settings: ${settings.rounds} rounds per mode, modes in a rotating order, ${settings.seconds} s timed after ${settings.warmupSeconds} s of warm-up, a fresh app process per run; figures are medians of the rounds, ratios are mode ÷ none.`);
   return notes.map((note) => `- ${note}`);
 }
