@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { FileStore } from '../dist/src/cassette/store.js';
+import { FileStore, serialiseCassette } from '../dist/src/cassette/store.js';
 import { SCHEMA_VERSION } from '../dist/src/cassette/schema.js';
 import { TIMETRACER_VERSION } from '../dist/src/version.js';
 
@@ -301,7 +301,7 @@ const now = Date.now();
 const started = performance.now();
 let next = 0;
 async function writer() {
-  while (next < COUNT) await store.write(store.encode(cassette(next++, now)));
+  while (next < COUNT) store.writeSync(store.encode(serialiseCassette(cassette(next++, now))));
 }
 await Promise.all(Array.from({ length: Math.min(CONCURRENT_WRITES, COUNT) }, writer));
 const seconds = (performance.now() - started) / 1000;

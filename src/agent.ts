@@ -7,7 +7,6 @@ import https from 'node:https';
 import { onExit } from 'signal-exit';
 import type { BodyPolicy } from './cassette/body.js';
 import { Redactor } from './cassette/redact.js';
-import { FileStore } from './cassette/store.js';
 import { readConfig, type Config } from './config.js';
 import { bindEmitter, currentSession, runInSession } from './context.js';
 import type { CassetteContext } from './inbound/cassette.js';
@@ -64,7 +63,7 @@ function cassetteContext(config: Config, policy: BodyPolicy): CassetteContext {
 }
 
 function startRecording(config: Config, policy: BodyPolicy): SessionLifecycle {
-  const writer = new CassetteWriter(new FileStore(config.dir, config.compression === 'gzip'));
+  const writer = new CassetteWriter({ root: config.dir, gzip: config.compression === 'gzip' });
   const recorder = new Recorder({ config, context: cassetteContext(config, policy), writer });
   // A crash still leaves its cassette, with the error that caused it, on the request whose code raised it.
   process.on('uncaughtExceptionMonitor', (error) => currentSession()?.annotate({ error }));
@@ -78,7 +77,7 @@ function startReplaying(config: Config, policy: BodyPolicy): SessionLifecycle {
   if (library.size) info(`timetracer replay mode: ${library.size} cassette(s) from ${config.cassette}${config.strictReplay ? '' : ', unmatched calls go live'}`);
   let output: { writer: CassetteWriter; context: CassetteContext } | undefined;
   if (config.replayDir) {
-    const writer = new CassetteWriter(new FileStore(config.replayDir, config.compression === 'gzip'));
+    const writer = new CassetteWriter({ root: config.replayDir, gzip: config.compression === 'gzip' });
     onExit(() => writer.flushSync(), { alwaysLast: true });
     output = { writer, context: cassetteContext(config, policy) };
   }

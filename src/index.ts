@@ -8,7 +8,7 @@ export { encodeBody, decodeBody, type BodyPolicy } from './cassette/body.js';
 export { Redactor, REDACTED, BUILT_IN_REDACTED_NAMES } from './cassette/redact.js';
 export {
   CorruptCassetteError, cassetteRelativePath, isCassetteFile, listCassetteFilesSync, parseCassette,
-  readCassetteFileSync, serialiseCassette, FileStore, type CassetteStore,
+  readCassetteFileSync, serialiseCassette, FileStore, type CassetteStore, type SerialisedCassette,
 } from './cassette/store.js';
 export { readConfig, type Config, type Mode } from './config.js';
 export { defineInstrumentation, hook, type Hook, type Instrumentation, type InstrumentationContext, type ReplayOutcome } from './instrumentation.js';

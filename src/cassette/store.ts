@@ -17,13 +17,11 @@ export interface EncodedCassette {
 }
 
 export interface CassetteStore {
-  encode(cassette: Cassette): EncodedCassette;
+  encode(cassette: SerialisedCassette): EncodedCassette;
   /**
    * Writes a cassette and returns where it went. Never replaces one already there: a name
    * already taken (two random ids alike) fails with code EEXIST.
    */
-  write(encoded: EncodedCassette): Promise<string>;
-  /** The same, blocking: for the last cassettes when the process is exiting. */
   writeSync(encoded: EncodedCassette): string;
 }
 
@@ -54,15 +52,34 @@ export function cassetteRelativePath(cassette: Cassette, gzip: boolean): string 
   return path.join(day, `${method}__${pathSlug(cassette.request.path)}__${cassette.session.id}.json${gzip ? '.gz' : ''}`);
 }
 
-export function serialiseCassette(cassette: Cassette): string {
+/**
+ * A cassette serialised (on the app's thread), ready to be written (on the writer's): its id,
+ * its file's name in the store, without the `.gz` a gzip store adds, and its text.
+ */
+export interface SerialisedCassette {
+  id: string;
+  name: string;
+  text: string;
+}
+
+export function serialiseCassette(cassette: Cassette): SerialisedCassette {
   let json: JsonValue;
   try {
     json = encodeValue(cassette);
-  } catch (error) {
+  } catch {
     // One call holding a value that cannot be written must not cost the whole cassette.
     json = encodeValue({ ...cassette, events: cassette.events.map(encodableEvent) });
   }
-  return `${JSON.stringify(json, null, 2)}\n`;
+  return { id: cassette.session.id, name: cassetteRelativePath(cassette, false), text: `${JSON.stringify(json, null, 2)}\n` };
+}
+
+/** The same cassette under another id: its name was taken. The session's id is the text's first "id". */
+export function withSessionId(cassette: SerialisedCassette, id: string): SerialisedCassette {
+  return {
+    id,
+    name: cassette.name.replace(`__${cassette.id}.json`, `__${id}.json`),
+    text: cassette.text.replace(`"id": "${cassette.id}"`, `"id": "${id}"`),
+  };
 }
 
 function encodableEvent(event: DependencyEvent): DependencyEvent {
@@ -153,55 +170,43 @@ export function listCassetteFilesSync(dir: string, { recursive = true } = {}): s
   return out;
 }
 
+/**
+ * Cassettes as files under a root folder. Writes are synchronous: they run on the writer's own
+ * thread, where a blocking write costs a fraction of what the thread pool's round trips do.
+ */
 export class FileStore implements CassetteStore {
   private readonly madeDirs = new Set<string>();
 
   constructor(private readonly root: string, private readonly gzip: boolean) {}
 
-  encode(cassette: Cassette): EncodedCassette {
-    const text = serialiseCassette(cassette);
-    return { name: cassetteRelativePath(cassette, this.gzip), bytes: this.gzip ? zlib.gzipSync(text) : Buffer.from(text) };
-  }
-
-  private paths(encoded: EncodedCassette): { file: string; temp: string } {
-    const file = path.resolve(this.root, encoded.name);
-    return { file, temp: path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(3).toString('hex')}.tmp`) };
-  }
-
-  async write(encoded: EncodedCassette): Promise<string> {
-    const { file, temp } = this.paths(encoded);
-    const dir = path.dirname(file);
-    const attempt = async (): Promise<void> => {
-      if (!this.madeDirs.has(dir)) {
-        await fs.promises.mkdir(dir, { recursive: true });
-        this.madeDirs.add(dir);
-      }
-      await fs.promises.writeFile(temp, encoded.bytes);
-      try {
-        await publish(temp, file);
-      } finally {
-        await fs.promises.rm(temp, { force: true });
-      }
-    };
-    try {
-      await attempt();
-    } catch (error) {
-      await fs.promises.rm(temp, { force: true }).catch(() => undefined);
-      // The directory went away while we were running (someone cleaned up): make it again, once.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !this.madeDirs.delete(dir)) throw error;
-      await attempt();
-    }
-    return file;
+  encode({ name, text }: SerialisedCassette): EncodedCassette {
+    return this.gzip ? { name: `${name}.gz`, bytes: zlib.gzipSync(text) } : { name, bytes: Buffer.from(text) };
   }
 
   writeSync(encoded: EncodedCassette): string {
-    const { file, temp } = this.paths(encoded);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const file = path.resolve(this.root, encoded.name);
+    const dir = path.dirname(file);
+    const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(3).toString('hex')}.tmp`);
+    if (!this.madeDirs.has(dir)) {
+      fs.mkdirSync(dir, { recursive: true });
+      this.madeDirs.add(dir);
+    }
     try {
       fs.writeFileSync(temp, encoded.bytes);
+    } catch (error) {
+      // The folder went away while we were running (someone cleaned up): make it again, once.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !this.madeDirs.delete(dir)) throw error;
+      return this.writeSync(encoded);
+    }
+    try {
       publishSync(temp, file);
     } finally {
-      fs.rmSync(temp, { force: true });
+      // Linked: the temporary name goes; renamed: it is gone already.
+      try {
+        fs.unlinkSync(temp);
+      } catch {
+        // Nothing left to remove.
+      }
     }
     return file;
   }
@@ -212,15 +217,6 @@ export class FileStore implements CassetteStore {
  * cassette already there: a hard link fails when the name is taken, where a rename would not.
  * Where the file system has no hard links, rename it is.
  */
-async function publish(temp: string, file: string): Promise<void> {
-  try {
-    await fs.promises.link(temp, file);
-  } catch (error) {
-    if (!NO_LINKS.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
-    await fs.promises.rename(temp, file);
-  }
-}
-
 function publishSync(temp: string, file: string): void {
   try {
     fs.linkSync(temp, file);

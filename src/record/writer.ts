@@ -1,138 +1,155 @@
 /**
- * Writes cassettes in the background, after the responses they describe have gone out. A
- * cassette is encoded when it is handed over, then written by a few writes at a time. The queue
- * is bounded by bytes: when the disk cannot keep up, new cassettes are dropped and counted
- * rather than the app slowed or its memory grown. On exit, what is queued or being written is
- * written synchronously, so nothing recorded is lost.
+ * Writes cassettes in the background, after the responses they describe have gone out. The app's
+ * thread turns a cassette into its JSON text and hands it to the writer's own thread, which writes
+ * the file (see writer-thread.ts): the app's thread does no disk work. What is waiting is
+ * bounded: when the disk cannot keep up, new cassettes are dropped and counted rather than the
+ * app slowed or its memory grown. On exit, the app's thread waits for the cassettes handed over,
+ * so nothing recorded is lost; should the thread fail, cassettes are written on the app's thread.
  */
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { FileStore, serialiseCassette, type SerialisedCassette } from '../cassette/store.js';
 import type { Cassette } from '../cassette/schema.js';
-import type { CassetteStore, EncodedCassette } from '../cassette/store.js';
-import { newSessionId } from '../context.js';
 import { describeError, warn } from '../log.js';
+import { writeCassette, type WriteBatch, type WriteReply, type WriterThreadData } from './writer-thread.js';
 
-export interface WriterLimits {
-  /** Encoded cassettes waiting to be written, in bytes. */
-  maxQueuedBytes: number;
-  /** Writes under way at once (they share libuv's thread pool with the app). */
-  concurrency: number;
+export interface WriterOptions {
+  root: string;
+  gzip: boolean;
+  /** Cassettes handed over and not yet written. */
+  maxPending?: number;
+  /** How long exit waits for the writer's thread. */
+  exitWaitMs?: number;
 }
 
-const DEFAULT_LIMITS: WriterLimits = { maxQueuedBytes: 64 * 1024 * 1024, concurrency: 3 };
-
-/** A cassette's name is taken (its random id drawn twice): a fresh id, this many times at most. */
-const RENAMES = 3;
-
-interface Job {
-  cassette: Cassette;
-  encoded: EncodedCassette;
-  written(file: string): void;
-  /** Written already: by the exit flush while its own write was still under way. */
-  done: boolean;
+interface Thread {
+  worker: Worker;
+  replies: MessagePort;
+  done: Int32Array;
 }
+
+/** A batch goes when it has this many cassettes, or this long after its first. */
+const BATCH_SIZE = 64;
+const BATCH_DELAY_MS = 20;
 
 export class CassetteWriter {
-  private readonly queue: Job[] = [];
-  private queuedBytes = 0;
-  private readonly inFlight = new Set<Job>();
+  private thread: Thread | undefined;
+  private threadFailed = false;
+  private readonly store: FileStore;
+  private readonly announce = new Map<number, (file: string) => void>();
+  private submitted = 0;
   private dropped = 0;
   private failed = 0;
   private lastFailure: string | undefined;
-  private readonly limits: WriterLimits;
+  private readonly maxPending: number;
+  private readonly exitWaitMs: number;
+  private batch: WriteBatch = [];
+  private batchTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly store: CassetteStore, limits: Partial<WriterLimits> = {}) {
-    this.limits = { ...DEFAULT_LIMITS, ...limits };
+  constructor(private readonly options: WriterOptions) {
+    this.store = new FileStore(options.root, options.gzip);
+    this.maxPending = options.maxPending ?? 2_000;
+    this.exitWaitMs = options.exitWaitMs ?? 10_000;
   }
 
-  /** Encodes the cassette now and queues its write; `written` is called with the file. */
+  /** Hands the cassette to the writer; `written` is called with its file once it is on disk. */
   submit(cassette: Cassette, written: (file: string) => void): void {
-    const encoded = this.store.encode(cassette);
-    if (this.queuedBytes + encoded.bytes.length > this.limits.maxQueuedBytes && this.queue.length > 0) {
+    const serialised = serialiseCassette(cassette);
+    const thread = this.threadFailed ? undefined : (this.thread ??= this.startThread());
+    if (!thread) {
+      this.writeHere(serialised, written);
+      return;
+    }
+    if (this.announce.size >= this.maxPending) {
       if (this.dropped++ === 0) warn('cassettes are being written slower than they are recorded; dropping new ones (the app is unaffected)');
       return;
     }
-    this.queue.push({ cassette, encoded, written, done: false });
-    this.queuedBytes += encoded.bytes.length;
-    this.pump();
+    const seq = this.submitted++;
+    this.announce.set(seq, written);
+    this.batch.push({ seq, cassette: serialised });
+    if (this.batch.length >= BATCH_SIZE) this.send();
+    else if (!this.batchTimer) this.batchTimer = setTimeout(() => this.send(), BATCH_DELAY_MS).unref();
   }
 
-  private pump(): void {
-    while (this.inFlight.size < this.limits.concurrency && this.queue.length) {
-      const job = this.queue.shift()!;
-      this.queuedBytes -= job.encoded.bytes.length;
-      this.inFlight.add(job);
-      void this.writeOne(job).finally(() => {
-        this.inFlight.delete(job);
-        this.pump();
-      });
+  private send(): void {
+    clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    if (this.batch.length && this.thread && !this.threadFailed) this.thread.worker.postMessage(this.batch);
+    this.batch = [];
+  }
+
+  private startThread(): Thread | undefined {
+    try {
+      const { port1, port2 } = new MessageChannel();
+      const done = new Int32Array(new SharedArrayBuffer(4));
+      const workerData: WriterThreadData = { root: this.options.root, gzip: this.options.gzip, replies: port2, done };
+      const worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData, transferList: [port2] });
+      port1.on('message', (replies: WriteReply[]) => replies.forEach((reply) => this.replied(reply)));
+      worker.on('error', (error) => this.threadBroke(error));
+      // Neither keeps the app alive (after the listener, which would ref the port again): on
+      // exit, flushSync waits for what was handed over.
+      worker.unref();
+      port1.unref();
+      return { worker, replies: port1, done };
+    } catch (error) {
+      this.threadBroke(error);
+      return undefined;
     }
   }
 
-  private async writeOne(job: Job): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const file = await this.store.write(job.encoded);
-        if (!job.done) job.written(file);
-        break;
-      } catch (error) {
-        if (!job.done && isNameTaken(error) && attempt < RENAMES) {
-          this.rename(job);
-          continue;
-        }
-        if (!job.done) this.fail(error);
-        break;
-      }
+  private threadBroke(error: unknown): void {
+    if (this.threadFailed) return;
+    this.threadFailed = true;
+    warn(`the cassette writer's thread failed (${describeError(error)}); writing cassettes on the app's thread instead`);
+    // What it had not written is lost with it: counted as not written.
+    this.failed += this.announce.size;
+    this.announce.clear();
+    void this.thread?.worker.terminate();
+  }
+
+  private replied(reply: WriteReply): void {
+    const written = this.announce.get(reply.seq);
+    this.announce.delete(reply.seq);
+    if ('file' in reply) written?.(reply.file);
+    else this.fail(reply.code ? `${reply.code}: ${reply.error}` : reply.error);
+  }
+
+  private writeHere(cassette: SerialisedCassette, written: (file: string) => void): void {
+    try {
+      written(writeCassette(this.store, cassette));
+    } catch (error) {
+      this.fail(describeError(error));
     }
-    job.done = true;
   }
 
-  /** The same cassette under a fresh id. */
-  private rename(job: Job): void {
-    job.cassette.session.id = newSessionId();
-    job.encoded = this.store.encode(job.cassette);
-  }
-
-  private fail(error: unknown): void {
+  private fail(cause: string): void {
     this.failed++;
-    const text = describeError(error);
     // One line per distinct cause, not one per request.
-    if (text !== this.lastFailure) {
-      this.lastFailure = text;
-      warn(`could not write a cassette (${text}); the app carries on, cassettes are not being kept`);
+    if (cause !== this.lastFailure) {
+      this.lastFailure = cause;
+      warn(`could not write a cassette (${cause}); the app carries on, cassettes are not being kept`);
     }
   }
 
-  /** Writes everything still pending, blocking: the process is about to exit. */
+  /** The process is exiting: waits (blocking) until the writer's thread has written what it was handed. */
   flushSync(): void {
-    const jobs = [...this.inFlight, ...this.queue];
-    this.queue.length = 0;
-    this.queuedBytes = 0;
-    for (const job of jobs) {
-      if (job.done) continue;
-      job.done = true;
-      // A write under way may have got there first: then the name is taken by this very cassette.
-      const underWay = this.inFlight.has(job);
-      for (let attempt = 0; ; attempt++) {
-        try {
-          job.written(this.store.writeSync(job.encoded));
-          break;
-        } catch (error) {
-          if (isNameTaken(error) && underWay) break;
-          if (isNameTaken(error) && attempt < RENAMES) {
-            this.rename(job);
-            continue;
-          }
-          this.fail(error);
-          break;
-        }
+    this.send();
+    const thread = this.thread;
+    if (thread && !this.threadFailed) {
+      const deadline = Date.now() + this.exitWaitMs;
+      for (let handled = Atomics.load(thread.done, 0); handled < this.submitted; handled = Atomics.load(thread.done, 0)) {
+        const left = deadline - Date.now();
+        if (left <= 0) break;
+        Atomics.wait(thread.done, 0, handled, left);
       }
+      for (let message = receiveMessageOnPort(thread.replies); message; message = receiveMessageOnPort(thread.replies)) {
+        for (const reply of message.message as WriteReply[]) this.replied(reply);
+      }
+      this.failed += this.announce.size;
+      this.announce.clear();
     }
     if (this.dropped) warn(`${this.dropped} cassette(s) were dropped because the disk could not keep up`);
     if (this.failed) warn(`${this.failed} cassette(s) could not be written`);
     this.dropped = 0;
     this.failed = 0;
   }
-}
-
-function isNameTaken(error: unknown): boolean {
-  return (error as NodeJS.ErrnoException)?.code === 'EEXIST';
 }
