@@ -4,6 +4,7 @@
 //   none    no --import: the baseline every figure is compared with
 //   off     --import timetracer/register, TIMETRACER_MODE unset
 //   record  TIMETRACER_MODE=record into a temp dir
+//   sampled record with TIMETRACER_SAMPLE_RATE=0.1, as a busy production service would run it
 //   replay  TIMETRACER_MODE=replay of cassettes recorded beforehand, dependencies out of reach
 // and is driven by autocannon (in this process) for a fixed time after a warm-up. Rounds
 // alternate the order of the modes, and the median of the rounds is reported: these machines
@@ -45,7 +46,11 @@ const MAX_REPEATS = 2;
 /** (e): RSS is taken as warm once this share of the requests has been answered. */
 const WARM_SHARE = 0.1;
 
-const MODES = ['none', 'off', 'record', 'replay'];
+const MODES = ['none', 'off', 'record', 'sampled', 'replay'];
+/** (d): sampling changes nothing at start-up. */
+const STARTUP_MODES = ['none', 'off', 'record', 'replay'];
+/** The share of requests the sampled mode records. */
+const SAMPLE_RATE = '0.1';
 const DEMO_APP = path.join(ROOT, 'examples', 'github-proxy', 'app.js');
 const UPSTREAM = path.join(ROOT, 'examples', 'github-proxy', 'upstream.js');
 /** The local server test/support/harness.js makes scratch databases on. */
@@ -157,6 +162,7 @@ function modeOptions(mode, { recordDir, cassetteDir }) {
     case 'none': return { register: false, env: {} };
     case 'off': return { register: true, env: {} };
     case 'record': return { register: true, env: { ...quiet, TIMETRACER_MODE: 'record', TIMETRACER_DIR: recordDir } };
+    case 'sampled': return { register: true, env: { ...quiet, TIMETRACER_MODE: 'record', TIMETRACER_DIR: recordDir, TIMETRACER_SAMPLE_RATE: SAMPLE_RATE } };
     case 'replay': return { register: true, env: { ...quiet, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: cassetteDir } };
   }
 }
@@ -258,7 +264,7 @@ function exitedEarly(app) {
 /** One mode of one scenario, once: warm-up, then the timed run. */
 async function measureRun(bench, scenario, mode) {
   const reference = await bench.reference(scenario);
-  const recordDir = mode === 'record' ? tempDir(bench.teardown, 'timetracer-bench-record-') : undefined;
+  const recordDir = mode === 'record' || mode === 'sampled' ? tempDir(bench.teardown, 'timetracer-bench-record-') : undefined;
   const { app } = await launch(bench, scenario, mode, { recordDir, cassetteDir: reference.dir });
   await expectRecordedResponses(app, scenario, mode, reference);
   const load = { paths: scenario.paths, connections: CONNECTIONS };
@@ -343,7 +349,7 @@ async function benchThroughput(bench, scenarioDefinition) {
     for (const mode of rotated(MODES, round)) {
       const run = await measureUndisturbedRun(bench, scenario, mode);
       runs[mode].push(run);
-      progress(`(${scenario.id}) round ${round + 1}/${bench.settings.rounds} ${mode.padEnd(6)} ${run.req_s.toFixed(0).padStart(6)} req/s  p50 ${run.p50_ms.toFixed(2)} ms  p99 ${run.p99_ms.toFixed(2)} ms  app ${run.cores.app.toFixed(2)} cores`);
+      progress(`(${scenario.id}) round ${round + 1}/${bench.settings.rounds} ${mode.padEnd(7)} ${run.req_s.toFixed(0).padStart(6)} req/s  p50 ${run.p50_ms.toFixed(2)} ms  p99 ${run.p99_ms.toFixed(2)} ms  app ${run.cores.app.toFixed(2)} cores`);
     }
   }
   return { response_bytes: Math.max(...[...reference.responses.values()].map((text) => Buffer.byteLength(text))), modes: summarise(runs) };
@@ -367,9 +373,9 @@ async function benchStartup(bench) {
   const reference = await bench.reference(DEMO);
   const recordDir = tempDir(bench.teardown, 'timetracer-bench-startup-');
   const [urlPath] = DEMO.paths;
-  const runs = Object.fromEntries(MODES.map((mode) => [mode, []]));
+  const runs = Object.fromEntries(STARTUP_MODES.map((mode) => [mode, []]));
   for (let round = 0; round < bench.settings.starts; round++) {
-    for (const mode of rotated(MODES, round)) {
+    for (const mode of rotated(STARTUP_MODES, round)) {
       const { app, started } = await launch(bench, DEMO, mode, { recordDir, cassetteDir: reference.dir });
       const response = await request(`${app.url}${urlPath}`);
       const ms = performance.now() - started;
@@ -378,11 +384,11 @@ async function benchStartup(bench) {
       runs[mode].push(ms);
     }
   }
-  progress(`(d) ${MODES.map((mode) => `${mode} ${median(runs[mode]).toFixed(0)} ms`).join(', ')}`);
+  progress(`(d) ${STARTUP_MODES.map((mode) => `${mode} ${median(runs[mode]).toFixed(0)} ms`).join(', ')}`);
   const none = median(runs.none);
   return {
     request: `GET ${urlPath}`,
-    modes: Object.fromEntries(MODES.map((mode) => [mode, { ms: median(runs[mode]), added_ms: median(runs[mode]) - none, runs: runs[mode] }])),
+    modes: Object.fromEntries(STARTUP_MODES.map((mode) => [mode, { ms: median(runs[mode]), added_ms: median(runs[mode]) - none, runs: runs[mode] }])),
   };
 }
 

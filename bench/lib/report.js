@@ -1,7 +1,7 @@
 // bench/run.js's output: the table, the targets and whether this run met them, and what the
 // figures rest on (load generation, the machine, the commit).
 
-const MODES = ['none', 'off', 'record', 'replay'];
+const MODES = ['none', 'off', 'record', 'sampled', 'replay'];
 const TARGETS = { recordThroughput: 0.97, recordP99Ms: 1, offWithin: 0.01, startupMs: 50, rssGrowth: 0.1 };
 
 const percent = (ratio) => `${(ratio * 100).toFixed(1)}%`;
@@ -61,7 +61,7 @@ function cassetteCount({ written, dropped, unaccounted }, answered) {
 }
 
 function mainTable(result) {
-  const rows = [['scenario', 'mode', 'req/s', '±', '×none', 'p50 ms', '×none', 'p99 ms', '×none', 'max RSS MB', '×none', 'app cores']];
+  const rows = [['scenario', 'mode', 'req/s', '±', '×none', 'p50 ms', '×none', 'p99 ms', '×none', 'max RSS MB', '×none', 'app cores', 'app µs/req']];
   for (const { id, modes } of measuredScenarios(result)) {
     for (const mode of MODES) {
       const f = modes[mode];
@@ -70,7 +70,7 @@ function mainTable(result) {
         f.p50_ms.toFixed(2), f.ratio.p50_ms.toFixed(2),
         f.p99_ms.toFixed(2), f.ratio.p99_ms.toFixed(2),
         f.max_rss_mb.toFixed(1), f.ratio.max_rss_mb.toFixed(2),
-        f.cores.app.toFixed(2)]);
+        f.cores.app.toFixed(2), (f.cores.app / f.req_s * 1e6).toFixed(0)]);
     }
   }
   return table(rows);
@@ -89,7 +89,7 @@ function coresTable(result) {
 }
 
 function startupLines({ request, modes }, starts) {
-  const rows = [['mode', 'ms', 'vs none'], ...MODES.map((mode) => [mode, modes[mode].ms.toFixed(0), mode === 'none' ? '' : `${signed(modes[mode].added_ms, 0)} ms`])];
+  const rows = [['mode', 'ms', 'vs none'], ...Object.keys(modes).map((mode) => [mode, modes[mode].ms.toFixed(0), mode === 'none' ? '' : `${signed(modes[mode].added_ms, 0)} ms`])];
   return [`(d) start-up: from spawn to the first answered ${request} of the demo app, median of ${starts} starts per mode`, ...table(rows).map((line) => `  ${line}`)];
 }
 
@@ -109,7 +109,8 @@ function noteLines(result) {
   const notes = [
     'record and replay run with TIMETRACER_LOG=quiet: no per-request log lines (warnings still show), so writing to stderr does not dominate.',
     'replay serves cassettes recorded in a preparatory run (each distinct request once), with the upstream stopped and PostgreSQL given an address where nothing listens. Before every run, in every mode, each distinct request is sent once and its response compared with the recorded one.',
-    'req/s: 2xx responses per second of the timed run. p50/p99: autocannon\'s response times of every 2xx response of the timed run (its own histogram keeps whole milliseconds, so the percentiles are taken here). max RSS: the app\'s high-water mark (VmHWM). app cores: CPU time of the app (all its threads) per second.',
+    'req/s: 2xx responses per second of the timed run. p50/p99: autocannon\'s response times of every 2xx response of the timed run (its own histogram keeps whole milliseconds, so the percentiles are taken here). max RSS: the app\'s high-water mark (VmHWM). app cores: CPU time of the app (all its threads) per second; app µs/req: that CPU time per answered request.',
+    'sampled: record with TIMETRACER_SAMPLE_RATE=0.1 (one request in ten recorded), the way a busy production service would run it.',
   ];
   const scenarios = measuredScenarios(result);
   if (scenarios.some(({ id }) => id === 'b')) {

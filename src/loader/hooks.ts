@@ -8,7 +8,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { Hook as RequireHook } from 'require-in-the-middle';
-import semver from 'semver';
 import type { Hook, Instrumentation, InstrumentationContext, PackageTarget } from '../instrumentation.js';
 import { describeError, warn } from '../log.js';
 
@@ -39,6 +38,15 @@ function applyHook(entry: Registered, exports: unknown): unknown {
     warn(`could not instrument ${where} for ${entry.instrumentation.name} (${describeError(error)}); its calls are not recorded`);
   }
   return exports;
+}
+
+type Satisfies = (version: string, range: string, options: { includePrerelease: boolean }) => boolean;
+let satisfiesFn: Satisfies | undefined;
+
+/** semver's range check, loaded when a hooked package first loads: all of semver costs start-up ~10 ms. */
+function satisfies(version: string, range: string): boolean {
+  satisfiesFn ??= require('semver/functions/satisfies') as Satisfies;
+  return satisfiesFn(version, range, { includePrerelease: true });
 }
 
 const versions = new Map<string, string | undefined>();
@@ -83,7 +91,7 @@ export function installHooks(instrumentations: readonly Instrumentation[], conte
     let current = exports;
     for (const entry of byPackage.get(packageName)!) {
       if (entry.hook.file !== file) continue;
-      if (!version || !semver.satisfies(version, entry.hook.versions, { includePrerelease: true })) continue;
+      if (!version || !satisfies(version, entry.hook.versions)) continue;
       current = applyHook(entry, current) as typeof exports;
     }
     return current;
