@@ -253,3 +253,30 @@ test('on exit the writer waits for the cassettes it was handed', async (t) => {
   assert.equal(written.length, paths.length);
   assert.equal(announced.length, paths.length, 'every cassette written is announced');
 });
+
+test('when the disk falls behind, the writer drops new cassettes and says how many, instead of holding them', async (t) => {
+  const { CassetteWriter } = await import('../dist/src/record/writer.js');
+  const dir = tempDir(t);
+  // Ten cassettes may wait; a hundred are handed over in one turn of the event loop, before the
+  // writer's thread can confirm any, as when requests come faster than files can be made.
+  const writer = new CassetteWriter({ root: dir, gzip: false, maxPending: 10 });
+  const lines = [];
+  const write = process.stderr.write;
+  process.stderr.write = (text) => lines.push(String(text).trimEnd()) > 0;
+  const announced = [];
+  try {
+    for (let i = 0; i < 100; i++) {
+      writer.submit(sampleCassette({ request: { method: 'GET', path: `/p${i}`, route: null, query: {}, headers: {}, body: null } }), (file) => announced.push(file));
+    }
+    writer.flushSync();
+  } finally {
+    process.stderr.write = write;
+  }
+  const written = fs.readdirSync(path.join(dir, '2026-01-23')).filter((name) => name.endsWith('.json'));
+  assert.equal(written.length, 10, 'the ten that could wait are written');
+  assert.equal(announced.length, 10);
+  assert.deepEqual(lines, [
+    'timetracer [WARN] cassettes are being written slower than they are recorded; dropping new ones (the app is unaffected)',
+    'timetracer [WARN] 90 cassette(s) were dropped because the disk could not keep up',
+  ]);
+});

