@@ -4,7 +4,8 @@ import express from './express.js';
 import fastify from './fastify.js';
 import fetch from './fetch.js';
 import http from './http.js';
+import ioredis from './ioredis.js';
 import koa from './koa.js';
 import pg from './pg.js';
 
-export const instrumentations: readonly Instrumentation[] = [http, fetch, pg, express, fastify, koa];
+export const instrumentations: readonly Instrumentation[] = [http, fetch, pg, ioredis, express, fastify, koa];
