@@ -10,7 +10,7 @@
 // alternate the order of the modes, and the median of the rounds is reported: these machines
 // are noisy. Scenarios:
 //   (a) the demo app (examples/github-proxy), GET /user/octocat, its GitHub stand-in answering at once
-//   (b) bench/apps/orders.mjs: 2 pg queries on a scratch database and 1 fetch per request
+//   (b) bench/apps/orders.mjs: 2 pg queries on a scratch database, 1 fetch and 3 ioredis commands per request
 //   (c) bench/apps/large-response.mjs: a 256 KB JSON body after 1 small fetch
 //   (d) start-up: from spawn to the first answered request of the demo app, per mode
 //   (e) memory: 100,000 recorded requests to the demo app; RSS over time, cassettes counted
@@ -53,6 +53,9 @@ const STARTUP_MODES = ['none', 'off', 'record', 'replay'];
 const SAMPLE_RATE = '0.1';
 const DEMO_APP = path.join(ROOT, 'examples', 'github-proxy', 'app.js');
 const UPSTREAM = path.join(ROOT, 'examples', 'github-proxy', 'upstream.js');
+/** The local Redis, and an address where nothing listens (replay). */
+const REDIS_URL = 'redis://127.0.0.1:6379';
+const UNREACHABLE_REDIS_URL = 'redis://127.0.0.1:1';
 /** The local server test/support/harness.js makes scratch databases on. */
 const POSTGRES = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' };
 const ORDERS = 100;
@@ -79,11 +82,11 @@ const SCENARIOS = [
   },
   {
     id: 'b',
-    title: 'GET /orders/<id>: 2 pg queries + 1 fetch (3 ioredis commands: not yet)',
+    title: 'GET /orders/<id>: 2 pg queries + 1 fetch + 3 ioredis commands',
     script: path.join(ROOT, 'bench', 'apps', 'orders.mjs'),
     paths: Array.from({ length: 24 }, (_, i) => `/orders/${(i * 37) % ORDERS + 1}`),
     databaseSchema: ORDERS_SCHEMA,
-    env: ({ upstreamUrl, databaseUrl }) => ({ UPSTREAM_URL: upstreamUrl, DATABASE_URL: databaseUrl }),
+    env: ({ upstreamUrl, databaseUrl, redisUrl }) => ({ UPSTREAM_URL: upstreamUrl, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl }),
   },
   {
     id: 'c',
@@ -173,7 +176,11 @@ function modeOptions(mode, { recordDir, cassetteDir }) {
  */
 async function launch(bench, scenario, mode, dirs) {
   await bench.upstream.setRunning(mode !== 'replay');
-  const dependencies = { upstreamUrl: bench.upstream.url, databaseUrl: mode === 'replay' ? UNREACHABLE_DATABASE_URL : scenario.databaseUrl };
+  const dependencies = {
+    upstreamUrl: bench.upstream.url,
+    databaseUrl: mode === 'replay' ? UNREACHABLE_DATABASE_URL : scenario.databaseUrl,
+    redisUrl: mode === 'replay' ? UNREACHABLE_REDIS_URL : REDIS_URL,
+  };
   const { register, env } = modeOptions(mode, dirs);
   const started = performance.now();
   const app = await startApp(bench.teardown, scenario.script, { register, env: { ...scenario.env(dependencies), ...env } });

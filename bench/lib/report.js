@@ -108,13 +108,13 @@ function noteLines(result) {
   const { settings } = result;
   const notes = [
     'record and replay run with TIMETRACER_LOG=quiet: no per-request log lines (warnings still show), so writing to stderr does not dominate.',
-    'replay serves cassettes recorded in a preparatory run (each distinct request once), with the upstream stopped and PostgreSQL given an address where nothing listens. Before every run, in every mode, each distinct request is sent once and its response compared with the recorded one.',
+    'replay serves cassettes recorded in a preparatory run (each distinct request once), with the upstream stopped and PostgreSQL and Redis given addresses where nothing listens. Before every run, in every mode, each distinct request is sent once and its response compared with the recorded one.',
     'req/s: 2xx responses per second of the timed run. p50/p99: autocannon\'s response times of every 2xx response of the timed run (its own histogram keeps whole milliseconds, so the percentiles are taken here). max RSS: the app\'s high-water mark (VmHWM). app cores: CPU time of the app (all its threads) per second; app µs/req: that CPU time per answered request.',
     'sampled: record with TIMETRACER_SAMPLE_RATE=0.1 (one request in ten recorded), the way a busy production service would run it.',
   ];
   const scenarios = measuredScenarios(result);
   if (scenarios.some(({ id }) => id === 'b')) {
-    notes.push('(b) makes 2 pg queries and 1 fetch per request; its 3 ioredis commands are not in it yet: ioredis is not instrumented, and replay would still send them to Redis (bench/apps/orders.mjs marks where they go).');
+    notes.push('(b) makes 2 pg queries, 1 fetch and 3 ioredis commands per request, against the real PostgreSQL and Redis; in replay PostgreSQL and Redis are given addresses where nothing listens.');
   }
   const recorded = scenarios.map(({ id, modes: { record: { cassettes } } }) => {
     const count = cassetteCount({ ...cassettes, unaccounted: Math.max(0, cassettes.answered - cassettes.written - cassettes.dropped) }, cassettes.answered);
