@@ -24,6 +24,8 @@ import { redactArgs, redactReply } from './support/redis-secrets.js';
 const SEEN = Symbol('timetracer.ioredis.seen');
 /** Replay: answers a command queued before the client was ready, in the session that sent it. */
 const ANSWER = Symbol('timetracer.ioredis.answer');
+/** Record: set while ioredis handles the command's send; a rejection then means it was refused, not sent. */
+const SENDING = Symbol('timetracer.ioredis.sending');
 
 interface Command {
   name: string;
@@ -35,6 +37,7 @@ interface Command {
   setReplyContext?(context: unknown): void;
   [SEEN]?: true;
   [ANSWER]?: () => void;
+  [SENDING]?: boolean;
 }
 
 interface QueuedCommand {
@@ -100,7 +103,9 @@ function recordCommand(client: RedisClient, command: Command, ctx: Instrumentati
     return resolve.call(command, reply);
   };
   command.reject = (error: unknown) => {
-    call.end(() => ({ signature, error: toErrorRecord(error), result: { error_class: (error as Error)?.constructor?.name ?? 'Error' } satisfies RedisResult }));
+    // Refused before anything was sent (closed client, offline queue off): no call to replay.
+    if (command[SENDING]) call.cancel();
+    else call.end(() => ({ signature, error: toErrorRecord(error), result: { error_class: (error as Error)?.constructor?.name ?? 'Error' } satisfies RedisResult }));
     return reject.call(command, error);
   };
 }
@@ -111,7 +116,12 @@ function recordCommands(Redis: RedisClass, ctx: InstrumentationContext): void {
       command[SEEN] = true;
       recordCommand(this, command, ctx);
     }
-    return send.call(this, command, stream);
+    command[SENDING] = true;
+    try {
+      return send.call(this, command, stream);
+    } finally {
+      command[SENDING] = false;
+    }
   });
   wrapMethod(Redis.prototype, 'emit', (emit) => function (this: RedisClient, event: string | symbol, ...args: unknown[]) {
     noteEmitted(this, event, args);
@@ -176,7 +186,9 @@ function connectWithoutSocket(client: RedisClient): Promise<void> {
     handshake: false,
   };
   return new Promise((resolve, reject) => {
-    process.nextTick(() => {
+    // On a later turn of the event loop, as a socket's connect would be: code that runs right
+    // after `new Redis()` (listeners, a first command) runs before the client is ready, as live.
+    setImmediate(() => {
       // Disconnected before it got here.
       if (client.status !== 'connecting') {
         reject(new Error('Connection is closed.'));

@@ -31,6 +31,7 @@ const REQUESTS = [
   ['GET', '/profile/octocat'],
   ['GET', '/profile/octocat'],
   ['GET', '/pubsub'],
+  ['GET', '/offline-queue-off'],
   ['POST', '/shutdown'],
 ];
 
@@ -85,11 +86,17 @@ for (const { major, script, errorClass } of VERSIONS) {
     assert.deepEqual(live[7].body, { count: 30, first: `${prefix}scan:0` });
     assert.deepEqual(live[8].body, { sent: 'OK', got: 'v', lazyPing: 'PONG', lazyStatus: 'ready' });
     assert.deepEqual([live[9].body.source, live[10].body.source], ['api', 'cache']);
-    assert.deepEqual([live[11].body.subscribed, live[11].body.receivers, live[11].body.message], [1, 1, { from: `${prefix}news`, message: 'hello subscribers' }]);
-    assert.deepEqual(live[12].body, { quit: 'OK', status: 'ready' }, 'the socket closes after the reply');
+    assert.deepEqual(live[11].body, {
+      subscribed: 1, psubscribed: 2, receivers: 2, status: 'end',
+      message: { from: `${prefix}news`, message: 'hello subscribers' },
+      pmessage: { pattern: `${prefix}ne*`, from: `${prefix}news`, message: 'hello subscribers' },
+    });
+    assert.deepEqual(live[12].body, { early: "Stream isn't writeable and enableOfflineQueue options is false", later: 'hello' });
+    assert.deepEqual(live[13].body, { quit: 'OK', status: 'ready' }, 'the socket closes after the reply');
 
     // The cassettes: one redis event per command, arguments as sent (key prefix included), replies as parsed.
     const cassette = (method, url) => readJson(files.find((f) => { const c = readJson(f); return c.request.method === method && c.request.path === url; }));
+    assert.deepEqual(cassette('GET', '/offline-queue-off').events.map((e) => e.signature.command), ['get'], 'the refused command was never sent');
     const strings = cassette('GET', '/strings').events;
     assert.equal(strings[0].type, 'redis');
     assert.deepEqual(strings[0].signature, { lib: 'ioredis', command: 'set', args: [`${prefix}greeting`, 'hello', 'EX', '60'] });
@@ -99,7 +106,7 @@ for (const { major, script, errorClass } of VERSIONS) {
     assert.deepEqual(cassette('GET', '/pipeline').events.map((e) => e.signature.command), ['set', 'incr', 'get', 'lpush', 'lrange', 'hget']);
     const wrongType = cassette('GET', '/error').events[1];
     assert.deepEqual([wrongType.error.name, wrongType.error.message], ['ReplyError', 'WRONGTYPE Operation against a key holding the wrong kind of value']);
-    assert.deepEqual(cassette('GET', '/pubsub').events.map((e) => e.signature.command), ['subscribe', 'publish', 'message']);
+    assert.deepEqual(cassette('GET', '/pubsub').events.map((e) => e.signature.command), ['subscribe', 'psubscribe', 'publish', 'message', 'pmessage']);
     assert.deepEqual(cassette('GET', '/call').events.map((e) => e.signature.command), ['set', 'get', 'ping'], 'the lazy client\'s connection set-up is not part of the request');
     // The password is not written: not where it was sent, not where it was read back.
     const users = fs.readFileSync(files.find((f) => readJson(f).request.path === '/users/7'), 'utf8');

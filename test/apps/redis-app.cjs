@@ -2,6 +2,7 @@
 // ioredis6.cjs): strings, hashes, pipelines, multi, Lua, blocking commands, scanStream, errors
 // and a cache in front of an HTTP API. REDIS_PORT, KEY_PREFIX (each test its own) and API_URL
 // come from the environment.
+const { once } = require('node:events');
 const express = require('express');
 
 module.exports = function start(Redis) {
@@ -103,16 +104,31 @@ module.exports = function start(Redis) {
     res.json({ source: 'api', profile });
   });
 
-  // A subscriber connection made in the request, and a message published to it.
+  // A subscriber connection made in the request, on a channel and a pattern, a message published
+  // to both, then the connection dropped.
   app.get('/pubsub', async (req, res) => {
     const channel = `${prefix}news`;
     const sub = redis.duplicate();
     const subscribed = await sub.subscribe(channel);
-    const received = new Promise((resolve) => sub.once('message', (from, message) => resolve({ from, message })));
+    const psubscribed = await sub.psubscribe(`${prefix}ne*`);
+    const received = once(sub, 'message');
+    const patternReceived = once(sub, 'pmessage');
     const receivers = await redis.publish(channel, 'hello subscribers');
-    const message = await received;
-    await sub.quit();
-    res.json({ subscribed, receivers, message, mode: sub.mode });
+    const [[from, message], [pattern, patternFrom, patternMessage]] = await Promise.all([received, patternReceived]);
+    const ended = once(sub, 'end');
+    sub.disconnect();
+    await ended;
+    res.json({ subscribed, psubscribed, receivers, message: { from, message }, pmessage: { pattern, from: patternFrom, message: patternMessage }, status: sub.status });
+  });
+
+  // With the offline queue off, a command before the client is ready is refused without being sent.
+  app.get('/offline-queue-off', async (req, res) => {
+    const client = new Redis({ ...options, enableOfflineQueue: false });
+    const early = await client.get('early').catch((error) => error.message);
+    await once(client, 'ready');
+    const later = await client.get('greeting');
+    await client.quit();
+    res.json({ early, later });
   });
 
   // What it sends differs from run to run: replay cannot find it.
