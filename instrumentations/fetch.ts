@@ -2,51 +2,16 @@
  * The global `fetch`. Node's fetch sends every request through undici's global dispatcher; that
  * dispatcher is wrapped (on the first fetch, so that Node's bundled undici is only loaded by apps
  * that use it). Record watches the dispatcher's handler; replay answers the handler from the
- * cassette without dispatching at all. Redirects are fetch's own business: each hop is one call.
+ * cassette without dispatching at all (support/undici-dispatch.ts). Redirects are fetch's own
+ * business: each hop is one call. When the global dispatcher is an installed undici's (set with
+ * its setGlobalDispatcher), the undici instrumentation records the call instead, once.
  */
-import { toErrorRecord } from '../src/cassette/error-record.js';
-import { appendHeader, plainHeaders } from '../src/cassette/headers.js';
-import type { ErrorRecord, Headers } from '../src/cassette/schema.js';
-import { BodyTap, toBuffer } from '../src/inbound/capture.js';
 import { defineInstrumentation, hook, type InstrumentationContext } from '../src/instrumentation.js';
-import type { RecordedCall } from '../src/record/call-log.js';
 import { wrapMethod } from '../src/loader/wrap.js';
-import { abandonCall, describeHttpCall, UNREAD_RESPONSE, httpLookup, recordedReply, reportFault, type HttpRequestSeen, type RecordedReply, type ReplayedResponse } from './support/http-call.js';
+import { isInstalledUndiciDispatcher, recordDispatch, replayDispatch, type DispatchHandler, type DispatchOptions } from './support/undici-dispatch.js';
 
 const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
 const LIB = 'fetch';
-
-interface DispatchOptions {
-  origin?: string | URL;
-  path: string;
-  method: string;
-  body?: unknown;
-  headers?: unknown;
-}
-
-interface DispatchController {
-  abort(reason?: unknown): void;
-  pause(): void;
-  resume(): void;
-  readonly aborted: boolean;
-  readonly paused: boolean;
-  readonly reason: unknown;
-}
-
-/** undici's handler: the classic callbacks (undici 6) and the controller-based ones (undici 7+). */
-interface DispatchHandler {
-  onConnect?(abort: (reason?: unknown) => void, context?: unknown): void;
-  onResponseStarted?(): void;
-  onHeaders?(status: number, rawHeaders: Array<Buffer | string>, resume: () => void, statusText: string): boolean;
-  onData?(chunk: Buffer): boolean;
-  onComplete?(trailers: unknown): void;
-  onError?(error: unknown): void;
-  onRequestStart?(controller: DispatchController, context: unknown): void;
-  onResponseStart?(controller: DispatchController, status: number, headers: Headers, statusMessage?: string): void;
-  onResponseData?(controller: DispatchController, chunk: Buffer): void;
-  onResponseEnd?(controller: DispatchController, trailers: unknown): void;
-  onResponseError?(controller: DispatchController, error: unknown): void;
-}
 
 interface Dispatcher {
   dispatch(options: DispatchOptions, handler: DispatchHandler): boolean;
@@ -77,13 +42,15 @@ function wrapGlobalDispatcher(globals: Globals, ctx: InstrumentationContext): vo
   // Reading a lazy global loads Node's bundled undici, which installs its global agent.
   if (globals[GLOBAL_DISPATCHER] === undefined) void globals.Headers;
   const current = globals[GLOBAL_DISPATCHER];
-  if (!current || wrappedDispatchers.has(current)) return;
+  // A dispatcher of an installed undici records its calls itself (instrumentations/undici.ts).
+  if (!current || wrappedDispatchers.has(current) || isInstalledUndiciDispatcher(current)) return;
   const wrapped = new Proxy(current, {
     get(target, property) {
       if (property === 'dispatch') {
+        const dispatch = (options: DispatchOptions, handler: DispatchHandler): boolean => target.dispatch(options, handler);
         return (options: DispatchOptions, handler: DispatchHandler) => (ctx.mode === 'record'
-          ? recordDispatch(target, options, handler, ctx)
-          : replayDispatch(target, options, handler, ctx));
+          ? recordDispatch(LIB, dispatch, options, handler, ctx)
+          : replayDispatch(LIB, dispatch, options, handler, ctx));
       }
       const value: unknown = Reflect.get(target, property, target);
       return typeof value === 'function' ? value.bind(target) : value;
@@ -93,224 +60,3 @@ function wrapGlobalDispatcher(globals: Globals, ctx: InstrumentationContext): vo
   globals[GLOBAL_DISPATCHER] = wrapped;
 }
 
-function urlOf(options: DispatchOptions): string {
-  return new URL(options.path, options.origin).toString();
-}
-
-/** Dispatch headers come as an object, a flat [name, value, ...] list, or pairs. */
-function headersOf(raw: unknown): Headers {
-  const headers: Headers = {};
-  if (!raw) return headers;
-  if (Array.isArray(raw)) {
-    if (raw.length && Array.isArray(raw[0])) for (const [name, value] of raw as Array<[string, string]>) appendHeader(headers, name, String(value));
-    else for (let i = 0; i + 1 < raw.length; i += 2) appendHeader(headers, String(raw[i]), String(raw[i + 1]));
-    return headers;
-  }
-  if (typeof (raw as Iterable<unknown>)[Symbol.iterator] === 'function') {
-    for (const [name, value] of raw as Iterable<[string, string]>) appendHeader(headers, name, String(value));
-    return headers;
-  }
-  return plainHeaders(raw as Record<string, unknown>);
-}
-
-function rawHeadersOf(raw: Array<Buffer | string>): Headers {
-  const headers: Headers = {};
-  for (let i = 0; i + 1 < raw.length; i += 2) appendHeader(headers, raw[i]!.toString(), raw[i + 1]!.toString('latin1'));
-  return headers;
-}
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return value !== null && typeof value === 'object' && Symbol.asyncIterator in value;
-}
-
-/** The body to send, with its bytes copied into `tap` as they go. */
-function tappedBody(body: unknown, tap: BodyTap): unknown {
-  if (isAsyncIterable(body)) {
-    return (async function* tapped() {
-      for await (const chunk of body) {
-        tap.add(chunk);
-        yield chunk;
-      }
-    })();
-  }
-  tap.add(body);
-  return body;
-}
-
-async function collectBody(body: unknown): Promise<Buffer> {
-  if (!isAsyncIterable(body)) return toBuffer(body) ?? Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  for await (const chunk of body) {
-    const bytes = toBuffer(chunk);
-    if (bytes) chunks.push(bytes);
-  }
-  return Buffer.concat(chunks);
-}
-
-/** The call in a line, for timetracer's own fault lines: built from nothing that can throw. */
-function callLabel(options: DispatchOptions): string {
-  return `${options.method} ${String(options.origin ?? '')}${options.path}`;
-}
-
-function recordDispatch(dispatcher: Dispatcher, options: DispatchOptions, handler: DispatchHandler, ctx: InstrumentationContext): boolean {
-  const call = ctx.record('http.client');
-  if (!call) return dispatcher.dispatch(options, handler);
-  let watched: [DispatchOptions, DispatchHandler];
-  try {
-    watched = watchDispatch(call, options, handler, ctx);
-  } catch (fault) {
-    abandonCall(call, callLabel(options), fault);
-    return dispatcher.dispatch(options, handler);
-  }
-  return dispatcher.dispatch(...watched);
-}
-
-/** Record: the dispatch to make instead, whose body and handler are watched until the call ends. */
-function watchDispatch(call: RecordedCall, options: DispatchOptions, handler: DispatchHandler, ctx: InstrumentationContext): [DispatchOptions, DispatchHandler] {
-  const requestBody = new BodyTap(ctx.bodies.maxBytes);
-  const responseBody = new BodyTap(ctx.bodies.maxBytes);
-  const request = { method: options.method, url: urlOf(options), headers: headersOf(options.headers) };
-  let response: { status: number; statusText: string; headers: Headers } | undefined;
-  let abortedByApp = false;
-  let finished = false;
-  /** The call as it stands now, described when the cassette is written. */
-  const describe = (error: ErrorRecord | undefined) => {
-    const seen: HttpRequestSeen = { ...request, body: requestBody.result() };
-    const result = response && { ...response, body: responseBody.result() };
-    return () => describeHttpCall(LIB, seen, result, error, ctx.bodies);
-  };
-  const finish = (error?: unknown): void => {
-    if (finished) return;
-    finished = true;
-    call.end(describe(error === undefined ? undefined : toErrorRecord(error, abortedByApp ? 'app' : 'dependency')));
-  };
-  // Should the app never read the body to its end, the call is recorded as far as it came.
-  const responded = (): void => call.sofar(() => describe(UNREAD_RESPONSE)());
-  const observeAbort = <A extends (reason?: unknown) => void>(abort: A) => ((reason?: unknown) => {
-    abortedByApp = true;
-    abort(reason);
-  }) as A;
-  // What each handler callback tells, in both of undici's handler styles. A fault here is ours:
-  // it is reported and the callback still reaches the handler.
-  const observers: Record<string, (...args: never[]) => void> = {
-    onHeaders: (status: number, rawHeaders: Array<Buffer | string>, _resume: unknown, statusText: string) => {
-      response = { status, statusText, headers: rawHeadersOf(rawHeaders) };
-      responded();
-    },
-    onResponseStart: (_controller: unknown, status: number, headers: Headers, statusMessage?: string) => {
-      response = { status, statusText: statusMessage ?? '', headers: plainHeaders(headers) };
-      responded();
-    },
-    onData: (chunk: Buffer) => responseBody.add(chunk),
-    onResponseData: (_controller: unknown, chunk: Buffer) => responseBody.add(chunk),
-    onComplete: () => finish(),
-    onResponseEnd: () => finish(),
-    onError: (error: unknown) => finish(error),
-    onResponseError: (_controller: unknown, error: unknown) => finish(error),
-  };
-  const observed = new Proxy(handler, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property);
-      if (typeof value !== 'function') return value;
-      const method = value as (...args: unknown[]) => unknown;
-      // The app's abort goes through the function or controller undici hands the handler first.
-      if (property === 'onConnect') {
-        return (abort: (reason?: unknown) => void, ...rest: unknown[]) => method.call(target, observeAbort(abort), ...rest);
-      }
-      if (property === 'onRequestStart') {
-        return (controller: DispatchController, ...rest: unknown[]) => method.call(target, new Proxy(controller, {
-          get: (c, p) => (p === 'abort' ? observeAbort(c.abort.bind(c)) : Reflect.get(c, p)),
-        }), ...rest);
-      }
-      const observe = typeof property === 'string' ? observers[property] : undefined;
-      if (!observe) return value;
-      return (...args: unknown[]) => {
-        try {
-          (observe as (...a: unknown[]) => void)(...args);
-        } catch (fault) {
-          reportFault('record', callLabel(options), fault);
-        }
-        return method.apply(target, args);
-      };
-    },
-  });
-  return [{ ...options, body: tappedBody(options.body, requestBody) }, observed];
-}
-
-function replayDispatch(dispatcher: Dispatcher, options: DispatchOptions, handler: DispatchHandler, ctx: InstrumentationContext): boolean {
-  const answer = responderFor(handler);
-  void collectBody(options.body).then((body) => {
-    try {
-      const tap = new BodyTap(ctx.bodies.maxBytes);
-      tap.add(body);
-      const outcome = ctx.replay(httpLookup(LIB, { method: options.method, url: urlOf(options), headers: headersOf(options.headers), body: tap.result() }, ctx.bodies));
-      if (outcome.kind === 'miss') answer.fail(outcome.error);
-      else if (outcome.kind === 'live') dispatcher.dispatch({ ...options, body: body.length ? body : null }, handler);
-      else serveRecorded(answer, recordedReply(outcome.event, options.method));
-    } catch (fault) {
-      answer.fail(reportFault('replay', callLabel(options), fault));
-    }
-  }, (error: unknown) => answer.fail(error))
-    // Should undici's own handler throw on what we hand it, that must not become an unhandled rejection.
-    .catch((fault: unknown) => reportFault('replay', callLabel(options), fault));
-  return true;
-}
-
-/** Hands the recorded reply to the handler, ending it the way the call ended live. */
-function serveRecorded(answer: Responder, { response, end }: RecordedReply): void {
-  if (response) answer.respond(response);
-  if (end.kind === 'fail') answer.fail(end.error);
-  else if (end.kind === 'complete') answer.complete();
-}
-
-interface Responder {
-  respond(response: ReplayedResponse): void;
-  complete(): void;
-  fail(error: unknown): void;
-}
-
-/** Drives a dispatch handler by hand, in whichever of undici's two handler styles it speaks. */
-function responderFor(handler: DispatchHandler): Responder {
-  let done = false;
-  const once = (fn: () => void): void => {
-    if (done) return;
-    done = true;
-    fn();
-  };
-  if (handler.onResponseStart) {
-    const controller: DispatchController = {
-      aborted: false,
-      paused: false,
-      reason: undefined,
-      abort(reason) {
-        once(() => handler.onResponseError?.(controller, reason));
-      },
-      pause() {},
-      resume() {},
-    };
-    handler.onRequestStart?.(controller, {});
-    return {
-      respond(response) {
-        if (done) return;
-        const headers: Headers = {};
-        for (const [name, value] of response.headers) appendHeader(headers, name, value);
-        handler.onResponseStart?.(controller, response.status, headers, response.statusText);
-        if (response.body.length) handler.onResponseData?.(controller, response.body);
-      },
-      complete: () => once(() => handler.onResponseEnd?.(controller, {})),
-      fail: (error) => once(() => handler.onResponseError?.(controller, error)),
-    };
-  }
-  handler.onConnect?.((reason) => once(() => handler.onError?.(reason ?? new DOMException('This operation was aborted', 'AbortError'))));
-  return {
-    respond(response) {
-      if (done) return;
-      handler.onResponseStarted?.();
-      const raw = response.headers.flatMap(([name, value]) => [Buffer.from(name), Buffer.from(value, 'latin1')]);
-      handler.onHeaders?.(response.status, raw, () => undefined, response.statusText);
-      if (response.body.length) handler.onData?.(response.body);
-    },
-    complete: () => once(() => handler.onComplete?.([])),
-    fail: (error) => once(() => handler.onError?.(error)),
-  };
-}

@@ -7,5 +7,6 @@ import http from './http.js';
 import ioredis from './ioredis.js';
 import koa from './koa.js';
 import pg from './pg.js';
+import undici from './undici.js';
 
-export const instrumentations: readonly Instrumentation[] = [http, fetch, pg, ioredis, express, fastify, koa];
+export const instrumentations: readonly Instrumentation[] = [http, fetch, undici, pg, ioredis, express, fastify, koa];

@@ -1,0 +1,92 @@
+// An app calling an HTTP API (API_URL) through every entry point of the undici package it is
+// handed (see undici6/ and undici8.mjs), and through the global fetch beside it. A custom
+// dispatcher, set with setGlobalDispatcher at start, counts what passes through it.
+import http from 'node:http';
+import { Writable } from 'node:stream';
+
+export function start(undici) {
+  const API = process.env.API_URL;
+
+  class CountingDispatcher extends undici.Dispatcher {
+    constructor(inner) {
+      super();
+      this.inner = inner;
+      this.count = 0;
+    }
+
+    dispatch(options, handler) {
+      this.count++;
+      return this.inner.dispatch(options, handler);
+    }
+  }
+  const counting = new CountingDispatcher(new undici.Agent());
+  undici.setGlobalDispatcher(counting);
+
+  const pool = new undici.Pool(API, { connections: 2 });
+  const agent = new undici.Agent();
+  const composed = new undici.Agent().compose(undici.interceptors.redirect({ maxRedirections: 2 }));
+
+  const routes = {
+    '/request': async () => {
+      const { statusCode, headers, body } = await undici.request(`${API}/json`);
+      return { statusCode, type: headers['content-type'], body: await body.json() };
+    },
+    '/fetch': async () => (await undici.fetch(`${API}/json`)).json(),
+    '/stream': async () => {
+      const chunks = [];
+      await undici.stream(`${API}/json`, { method: 'GET' }, () => new Writable({
+        write(chunk, _encoding, callback) {
+          chunks.push(chunk);
+          callback();
+        },
+      }));
+      return JSON.parse(Buffer.concat(chunks).toString());
+    },
+    '/pool': async () => {
+      const results = await Promise.all(['a', 'b', 'c'].map(async (name) => {
+        const { body } = await pool.request({ path: `/echo?name=${name}`, method: 'POST', body: `payload ${name}` });
+        return body.text();
+      }));
+      return results;
+    },
+    '/client': async () => {
+      const client = new undici.Client(API);
+      const { body } = await client.request({ path: '/echo', method: 'PUT', headers: { 'content-type': 'text/plain' }, body: 'from a client' });
+      const text = await body.text();
+      await client.close();
+      return text;
+    },
+    '/agent': async () => (await (await undici.request(`${API}/json`, { dispatcher: agent })).body.json()),
+    '/interceptors': async () => {
+      const { statusCode, body } = await composed.request({ origin: API, path: '/redirect', method: 'GET' });
+      return { statusCode, body: await body.json() };
+    },
+    '/global': async () => {
+      const before = counting.count;
+      const viaRequest = await (await undici.request(`${API}/json`)).body.json();
+      const viaGlobalFetch = await (await fetch(`${API}/json`)).json();
+      return { viaRequest, viaGlobalFetch, dispatched: counting.count - before };
+    },
+    '/error': async () => {
+      try {
+        await undici.request('http://127.0.0.1:1/refused');
+        return { error: null };
+      } catch (error) {
+        return { error: { name: error.name, code: error.code } };
+      }
+    },
+  };
+
+  const server = http.createServer(async (req, res) => {
+    try {
+      const route = routes[req.url];
+      const body = route ? await route() : { error: 'Not Found' };
+      res.writeHead(route ? 200 : 404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    } catch (error) {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: error.message }));
+    }
+  });
+  server.listen(0, '127.0.0.1', () => console.log(`listening ${server.address().port}`));
+}
