@@ -1,6 +1,7 @@
 // The cassette format's building blocks: typed values, bodies, redaction, files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -279,4 +280,16 @@ test('when the disk falls behind, the writer drops new cassettes and says how ma
     'timetracer [WARN] cassettes are being written slower than they are recorded; dropping new ones (the app is unaffected)',
     'timetracer [WARN] 90 cassette(s) were dropped because the disk could not keep up',
   ]);
+});
+
+test('a body tap keeps the first bytes and hashes all of them, whatever the chunks', () => {
+  const chunks = [Buffer.from('0123456789'), 'abcdefghij', Buffer.from('KLMNOPQRST'), 'é and more text', new Uint8Array([1, 2, 3])];
+  const whole = Buffer.concat(chunks.map((chunk) => (typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk))));
+  const tap = new BodyTap(15);
+  for (const chunk of chunks) tap.add(chunk);
+  const result = tap.result();
+  assert.deepEqual(result.bytes, whole.subarray(0, 15));
+  assert.equal(result.size, whole.length);
+  assert.equal(result.complete, false);
+  assert.equal(result.sha256, createHash('sha256').update(whole).digest('hex'));
 });

@@ -27,6 +27,8 @@ export interface DispatchController {
   readonly aborted: boolean;
   readonly paused: boolean;
   readonly reason: unknown;
+  /** The response's header lines as they came (undici 8's fetch reads them from here). */
+  rawHeaders?: Array<Buffer | string>;
 }
 
 /** undici's handler: the classic callbacks (undici 6) and the controller-based ones (undici 7+). */
@@ -238,6 +240,11 @@ interface Responder {
   fail(error: unknown): void;
 }
 
+/** The recorded headers as undici's raw [name, value, ...] lines. */
+function rawHeaderLines(response: ReplayedResponse): Buffer[] {
+  return response.headers.flatMap(([name, value]) => [Buffer.from(name), Buffer.from(value, 'latin1')]);
+}
+
 /** Drives a dispatch handler by hand, in whichever of undici's two handler styles it speaks. */
 function responderFor(handler: DispatchHandler): Responder {
   let done = false;
@@ -263,6 +270,7 @@ function responderFor(handler: DispatchHandler): Responder {
         if (done) return;
         const headers: Headers = {};
         for (const [name, value] of response.headers) appendHeader(headers, name, value);
+        controller.rawHeaders = rawHeaderLines(response);
         handler.onResponseStart?.(controller, response.status, headers, response.statusText);
         if (response.body.length) handler.onResponseData?.(controller, response.body);
       },
@@ -275,8 +283,7 @@ function responderFor(handler: DispatchHandler): Responder {
     respond(response) {
       if (done) return;
       handler.onResponseStarted?.();
-      const raw = response.headers.flatMap(([name, value]) => [Buffer.from(name), Buffer.from(value, 'latin1')]);
-      handler.onHeaders?.(response.status, raw, () => undefined, response.statusText);
+      handler.onHeaders?.(response.status, rawHeaderLines(response), () => undefined, response.statusText);
       if (response.body.length) handler.onData?.(response.body);
     },
     complete: () => once(() => handler.onComplete?.([])),

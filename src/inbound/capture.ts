@@ -17,10 +17,17 @@ export class BodyTap {
   constructor(private readonly keepBytes: number) {}
 
   add(chunk: unknown, encoding?: BufferEncoding): void {
-    // Past what is kept, a string is hashed as it is: no copy of a large body just to count it.
-    if (this.hash && typeof chunk === 'string') {
-      this.size += Buffer.byteLength(chunk, encoding);
-      this.hash.update(chunk, encoding ?? 'utf8');
+    if (this.hash) {
+      // Past what is kept, a string is hashed as it is: no copy of a large body just to count it.
+      if (typeof chunk === 'string') {
+        this.size += Buffer.byteLength(chunk, encoding);
+        this.hash.update(chunk, encoding ?? 'utf8');
+        return;
+      }
+      const rest = toBuffer(chunk, encoding);
+      if (!rest) return;
+      this.size += rest.length;
+      this.hash.update(rest);
       return;
     }
     const bytes = toBuffer(typeof chunk === 'string' ? this.keptPartOf(chunk, encoding) : chunk, encoding);

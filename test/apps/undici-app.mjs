@@ -1,8 +1,9 @@
 // An app calling an HTTP API (API_URL) through every entry point of the undici package it is
 // handed (see undici6/ and undici8.mjs), and through the global fetch beside it. A custom
 // dispatcher, set with setGlobalDispatcher at start, counts what passes through it.
+import { createHash } from 'node:crypto';
 import http from 'node:http';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 
 export function start(undici) {
   const API = process.env.API_URL;
@@ -66,6 +67,46 @@ export function start(undici) {
       const viaRequest = await (await undici.request(`${API}/json`)).body.json();
       const viaGlobalFetch = await (await fetch(`${API}/json`)).json();
       return { viaRequest, viaGlobalFetch, dispatched: counting.count - before };
+    },
+    // Bodies: bytes as they arrived (hashed), decoded content, streams both ways, a body too large to keep.
+    '/binary': async () => {
+      const bytes = Buffer.from(await (await undici.request(`${API}/binary`)).body.arrayBuffer());
+      return { length: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+    },
+    '/encodings': async () => Promise.all(['gzip', 'br', 'deflate'].map(async (coding) => (await undici.fetch(`${API}/encoded/${coding}`)).json())),
+    '/chunked': async () => (await undici.request(`${API}/chunked`)).body.text(),
+    '/upload': async () => {
+      const body = Readable.from(['streamed ', 'request ', 'body']);
+      return (await undici.request(`${API}/echo`, { method: 'POST', body })).body.json();
+    },
+    '/large': async () => {
+      try {
+        const text = await (await undici.request(`${API}/large`)).body.text();
+        return { length: text.length };
+      } catch (error) {
+        return { error: error.message };
+      }
+    },
+    '/sse': async () => {
+      const text = await (await undici.fetch(`${API}/sse`)).text();
+      return { events: text.split('\n\n').filter(Boolean) };
+    },
+    // Failures: status codes, DNS, a timeout, the app aborting, the server hanging up mid-body.
+    '/statuses': async () => Promise.all([404, 503].map(async (code) => {
+      const { statusCode, body } = await undici.request(`${API}/status/${code}`);
+      return { statusCode, text: await body.text() };
+    })),
+    '/dns': async () => undici.request('http://no-such-host.invalid/').then(() => ({ error: null }), (error) => ({ code: error.code })),
+    '/timeout': async () => undici.request(`${API}/slow`, { headersTimeout: 100 }).then(() => ({ error: null }), (error) => ({ name: error.name, code: error.code })),
+    '/abort': async () => {
+      const controller = new AbortController();
+      const { body } = await undici.request(`${API}/chunked`, { signal: controller.signal });
+      controller.abort();
+      return body.text().then(() => ({ error: null }), (error) => ({ name: error.name }));
+    },
+    '/hangup': async () => {
+      const { body } = await undici.request(`${API}/hangup`);
+      return body.text().then(() => ({ error: null }), (error) => ({ name: error.name, code: error.code }));
     },
     '/error': async () => {
       try {
