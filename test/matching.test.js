@@ -69,3 +69,17 @@ test('configuration: defaults, and one sentence naming the variable for a bad va
   ];
   for (const [env, problem] of problems) assert.deepEqual(readConfig(env), { ok: false, problem });
 });
+
+test('an HTTP call is matched on method, URL with its query in any order, and body hash; never on headers', async () => {
+  const { httpLookup } = await import('../dist/instrumentations/support/http-call.js');
+  const { Redactor } = await import('../dist/src/cassette/redact.js');
+  const policy = { maxBytes: 65536, redactor: new Redactor() };
+  const call = (url, headers, body = '') => httpLookup('undici', { method: 'post', url, headers, body: { bytes: Buffer.from(body), size: body.length, complete: true } }, policy).signature;
+  const recorded = call('HTTPS://API.example.com:443/items?b=2&a=1#top', { authorization: 'Bearer one', 'x-request-id': '1' }, '{"n":1}');
+  const live = call('https://api.example.com/items?a=1&b=2', { authorization: 'Bearer two', 'x-request-id': '2' }, '{"n":1}');
+  assert.deepEqual(live, recorded);
+  assert.deepEqual(Object.keys(recorded).sort(), ['body_sha256', 'lib', 'method', 'url']);
+  assert.equal(recorded.url, 'https://api.example.com/items?a=1&b=2');
+  assert.notDeepEqual(call('https://api.example.com/items?a=1&b=2', {}, '{"n":2}'), recorded, 'another body is another call');
+  assert.equal(call('https://api.example.com/items?token=abc', {}).url, 'https://api.example.com/items?token=%5BREDACTED%5D', 'a secret query parameter is redacted before matching');
+});

@@ -57,6 +57,7 @@ export function start(undici) {
       await client.close();
       return text;
     },
+    '/fetch-with-dispatcher': async () => (await fetch(`${API}/json`, { dispatcher: agent })).json(),
     '/agent': async () => (await (await undici.request(`${API}/json`, { dispatcher: agent })).body.json()),
     '/interceptors': async () => {
       const { statusCode, body } = await composed.request({ origin: API, path: '/redirect', method: 'GET' });
