@@ -12,12 +12,12 @@
  * Redis.Cluster is not covered.
  */
 import type { Redactor } from '../src/cassette/redact.js';
-import type { ErrorRecord, Signature } from '../src/cassette/schema.js';
+import type { DependencyEvent, ErrorRecord, Signature } from '../src/cassette/schema.js';
 import { toErrorRecord } from '../src/cassette/error-record.js';
 import { defineInstrumentation, hook, type InstrumentationContext } from '../src/instrumentation.js';
 import { wrapMethod } from '../src/loader/wrap.js';
 import { restoreError, restoreReply, storeArgs, storeReply, type ReplyClasses, type StoredReply } from './support/redis-replies.js';
-import { isSubscription, noteEmitted, recordMessagesOf, replaySubscription, type PubSubClasses, type PubSubClient } from './support/redis-pubsub.js';
+import { isSubscription, noteAnswered, noteEmitted, recordMessagesOf, replaySubscription, type PubSubClasses, type PubSubClient } from './support/redis-pubsub.js';
 import { redactArgs, redactReply } from './support/redis-secrets.js';
 
 /** Set on a command once it has been recorded or looked up: queued commands pass sendCommand twice. */
@@ -138,20 +138,26 @@ function answer(client: RedisClient, command: Command, ctx: InstrumentationConte
       command.reject(outcome.kind === 'miss' ? outcome.error : new Error('timetracer: a replayed Redis connection cannot reach the server'));
       return;
     }
-    const { error, result } = outcome.event as { error?: ErrorRecord; result?: RedisResult };
-    if (error) {
-      const className = result && 'error_class' in result ? result.error_class : undefined;
-      command.reject(Object.assign(restoreError(error, className, classes), { command: { name: command.name, args: command.args } }));
-      return;
-    }
-    const reply = restoreReply(result && 'reply' in result ? result.reply : null, classes);
-    if (reply instanceof Error) {
-      command.reject(reply);
-      return;
-    }
-    if (isSubscription(command.name)) replaySubscription(client, command.name, command.args, reply, ctx, classes);
-    command.resolve(reply);
+    settle(client, command, outcome.event, ctx);
+    noteAnswered(outcome.event, ctx);
   });
+}
+
+/** Ends a replayed command the way its recording ended. */
+function settle(client: RedisClient, command: Command, event: DependencyEvent, ctx: InstrumentationContext): void {
+  const { error, result } = event as { error?: ErrorRecord; result?: RedisResult };
+  if (error) {
+    const className = result && 'error_class' in result ? result.error_class : undefined;
+    command.reject(Object.assign(restoreError(error, className, classes), { command: { name: command.name, args: command.args } }));
+    return;
+  }
+  const reply = restoreReply(result && 'reply' in result ? result.reply : null, classes);
+  if (reply instanceof Error) {
+    command.reject(reply);
+    return;
+  }
+  if (isSubscription(command.name)) replaySubscription(client, command.name, command.args, reply, ctx, classes);
+  command.resolve(reply);
 }
 
 /** Replay: `quit` answers OK and closes the client, as the server's reply and closed socket would. */

@@ -3,8 +3,8 @@
  * receives, while that request is being recorded, as `redis` events named after their kind
  * (`message`, `pmessage`, `smessage`), each with the reply the server pushed. In replay,
  * answering SUBSCRIBE puts the client in subscriber mode as the server's replies would, and the
- * request's recorded messages for what it subscribed to are delivered at the offsets they came
- * at, emitted the way ioredis emits them.
+ * request's recorded messages for what it subscribed to are delivered in their turn (once the
+ * commands recorded before them have been answered), emitted the way ioredis emits them.
  */
 import type { EventEmitter } from 'node:events';
 import type { DependencyEvent } from '../../src/cassette/schema.js';
@@ -77,8 +77,30 @@ export function replaySubscription(client: PubSubClient, name: string, channels:
   if (Number(count) === 0 || condition.subscriber.isEmpty()) condition.subscriber = false;
 }
 
-/** Per session, the recorded messages already scheduled: a cassette served twice delivers them twice. */
-const delivered = new WeakMap<object, Set<DependencyEvent>>();
+/**
+ * Replay's pub/sub state of one request: the recorded commands answered so far, and the messages
+ * waiting for their turn. A message comes once every command recorded before it has been
+ * answered (the PUBLISH that caused it, typically), never by the clock: a replay runs at its own
+ * pace, and a message delivered early would find no listener.
+ */
+interface SessionMessages {
+  answered: Set<number>;
+  waiting: Array<{ event: DependencyEvent; deliver: () => void }>;
+  scheduled: Set<DependencyEvent>;
+}
+
+const sessions = new WeakMap<object, SessionMessages>();
+
+function stateOf(session: object): SessionMessages {
+  let state = sessions.get(session);
+  if (!state) {
+    state = { answered: new Set(), waiting: [], scheduled: new Set() };
+    sessions.set(session, state);
+  }
+  return state;
+}
+
+const isMessage = (event: DependencyEvent): boolean => event.type === 'redis' && [...MESSAGE_EVENTS.values()].includes(event.signature.command as string);
 
 function subscribedTo(client: PubSubClient, event: DependencyEvent): boolean {
   const subscriber = client.condition?.subscriber;
@@ -89,24 +111,40 @@ function subscribedTo(client: PubSubClient, event: DependencyEvent): boolean {
   return name !== undefined && subscriber.channels(set).includes(name);
 }
 
-/** The request's recorded messages for what the client now subscribes to, each at its recorded offset. */
+/** Replay: a recorded command of the current session has been answered; messages it let through come. */
+export function noteAnswered(event: DependencyEvent, ctx: InstrumentationContext): void {
+  const session = ctx.session();
+  if (!session) return;
+  const state = stateOf(session);
+  state.answered.add(event.eid);
+  deliverDue(state, ctx.recordings());
+}
+
+function deliverDue(state: SessionMessages, recordings: readonly DependencyEvent[]): void {
+  const due = state.waiting.filter(({ event }) => recordings.every((before) => before.eid >= event.eid || isMessage(before) || state.answered.has(before.eid)));
+  state.waiting = state.waiting.filter((item) => !due.includes(item));
+  // After the answer's own callbacks, as a message on another connection would come.
+  for (const { deliver } of due) setImmediate(deliver);
+}
+
+/** The request's recorded messages for what the client now subscribes to, each in its turn. */
 function deliverMessages(client: PubSubClient, ctx: InstrumentationContext, classes: ReplyClasses): void {
   const session = ctx.session();
   if (!session) return;
-  const scheduled = delivered.get(session) ?? new Set<DependencyEvent>();
-  delivered.set(session, scheduled);
-  for (const event of ctx.recordings()) {
-    if (event.type !== 'redis' || ![...MESSAGE_EVENTS.values()].includes(event.signature.command as string)) continue;
-    if (scheduled.has(event) || !subscribedTo(client, event)) continue;
-    scheduled.add(event);
+  const state = stateOf(session);
+  const recordings = ctx.recordings();
+  for (const event of recordings) {
+    if (!isMessage(event) || state.scheduled.has(event) || !subscribedTo(client, event)) continue;
+    state.scheduled.add(event);
     const deliver = ctx.bindToSession(() => {
       const outcome = ctx.replay({ type: 'redis', signature: event.signature });
       if (outcome.kind !== 'recorded') return;
       const reply = restoreReply((outcome.event.result as { reply: StoredReply }).reply, classes) as unknown[];
       emitMessage(client, reply);
     });
-    setTimeout(deliver, Math.max(0, event.start_offset_ms - session.elapsed()));
+    state.waiting.push({ event, deliver });
   }
+  deliverDue(state, recordings);
 }
 
 /** What ioredis does with a pushed message (DataHandler#handleSubscriberReply). */
