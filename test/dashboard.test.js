@@ -259,6 +259,8 @@ test('the page in Chromium: totals, search, filters, a cassette\'s waterfall, ra
 
   const showing = (text) => page.waitForFunction((expected) => document.getElementById('showing').textContent === expected, text);
   const paths = () => page.$$eval('#rows .path', (cells) => cells.map((cell) => cell.textContent));
+  // Waits for these rows: after one filter showing one row, the next may show one row too.
+  const listed = (expected) => page.waitForFunction((want) => JSON.stringify([...document.querySelectorAll('#rows .path')].map((cell) => cell.textContent)) === want, JSON.stringify(expected));
 
   await page.goto(dashboard.url);
   await showing('Showing 7 of 7 cassettes');
@@ -268,19 +270,23 @@ test('the page in Chromium: totals, search, filters, a cassette\'s waterfall, ra
 
   await page.fill('#search', 'via-fetch');
   await showing('Showing 1 of 7 cassettes');
+  await listed(['/via-fetch/2']);
   assert.deepEqual(await paths(), ['/via-fetch/2']);
   await page.fill('#search', '');
   await showing('Showing 7 of 7 cassettes');
 
   await page.selectOption('#method-filter', 'POST');
   await showing('Showing 1 of 7 cassettes');
+  await listed(['/echo']);
   assert.deepEqual(await paths(), ['/echo']);
   await page.selectOption('#method-filter', '');
   await page.selectOption('#status-filter', '5xx');
   await showing('Showing 1 of 7 cassettes');
+  await listed(['/crash']);
   assert.deepEqual(await paths(), ['/crash']);
   await page.selectOption('#status-filter', '4xx');
   await showing('Showing 1 of 7 cassettes');
+  await listed(['/nothing-here']);
   assert.deepEqual(await paths(), ['/nothing-here']);
   await page.selectOption('#status-filter', '');
   await showing('Showing 7 of 7 cassettes');
