@@ -1,7 +1,6 @@
 // An app calling an HTTP API (API_URL) through the HTTP clients people use: axios (its http and
 // fetch adapters), got, node-fetch 2 and 3, ky, superagent, and the AWS SDK's S3 client pointed
 // at the same local server. Each route answers with what its client gave it.
-import http from 'node:http';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import axios from 'axios';
 import got from 'got';
@@ -9,6 +8,7 @@ import ky from 'ky';
 import nodeFetch3 from 'node-fetch';
 import nodeFetch2 from 'node-fetch2';
 import superagent from 'superagent';
+import { serveJsonRoutes } from './json-routes.mjs';
 
 const API = process.env.API_URL;
 const s3 = new S3Client({ endpoint: API, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret-key-example' } });
@@ -33,15 +33,4 @@ const routes = {
   },
 };
 
-const server = http.createServer(async (req, res) => {
-  try {
-    const route = routes[req.url];
-    const body = route ? await route() : { error: 'Not Found' };
-    res.writeHead(route ? 200 : 404, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
-  } catch (error) {
-    res.writeHead(500, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ error: error.message }));
-  }
-});
-server.listen(0, '127.0.0.1', () => console.log(`listening ${server.address().port}`));
+serveJsonRoutes(routes);

@@ -2,8 +2,8 @@
 // handed (see undici6/ and undici8.mjs), and through the global fetch beside it. A custom
 // dispatcher, set with setGlobalDispatcher at start, counts what passes through it.
 import { createHash } from 'node:crypto';
-import http from 'node:http';
 import { Readable, Writable } from 'node:stream';
+import { serveJsonRoutes } from './json-routes.mjs';
 
 export function start(undici) {
   const API = process.env.API_URL;
@@ -119,16 +119,5 @@ export function start(undici) {
     },
   };
 
-  const server = http.createServer(async (req, res) => {
-    try {
-      const route = routes[req.url];
-      const body = route ? await route() : { error: 'Not Found' };
-      res.writeHead(route ? 200 : 404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
-    } catch (error) {
-      res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: error.message }));
-    }
-  });
-  server.listen(0, '127.0.0.1', () => console.log(`listening ${server.address().port}`));
+  serveJsonRoutes(routes);
 }
