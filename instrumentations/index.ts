@@ -6,7 +6,8 @@ import fetch from './fetch.js';
 import http from './http.js';
 import ioredis from './ioredis.js';
 import koa from './koa.js';
+import mongodb from './mongodb.js';
 import pg from './pg.js';
 import undici from './undici.js';
 
-export const instrumentations: readonly Instrumentation[] = [http, fetch, undici, pg, ioredis, express, fastify, koa];
+export const instrumentations: readonly Instrumentation[] = [http, fetch, undici, pg, ioredis, mongodb, express, fastify, koa];

@@ -1,0 +1,321 @@
+/**
+ * MongoDB through the official driver, 6.8+ and 7, and what runs on it (Mongoose): every command
+ * a request sends, whether an operation, a cursor's getMore or killCursors, a bulk write, an
+ * index build, a transaction's commit or `db.command`, is one `mongodb` event.
+ *
+ * A command meets the socket in two methods of the driver's Connection: `writeCommand` sends the
+ * OP_MSG, `readMany` reads the replies. Record notes the command there, as BSON bytes, and the
+ * reply's bytes; both are kept as canonical Extended JSON (support/mongo-documents.ts). Replay
+ * answers there from the cassette, so the driver above runs unchanged: its sessions, cursors,
+ * error classes (a duplicate key is the same MongoServerError) and command monitoring events.
+ *
+ * Replay needs no server: connections are made without a socket, and the servers' monitors,
+ * instead of polling, report the hello of support/mongo-topology.ts. ObjectIds made during a
+ * request are replayed too (support/mongo-object-ids.ts), so inserts match and answer the same.
+ */
+import net from 'node:net';
+import { fromErrorRecord } from '../src/cassette/error-record.js';
+import type { DependencyEvent, ErrorRecord, JsonValue } from '../src/cassette/schema.js';
+import { toErrorRecord } from '../src/cassette/error-record.js';
+import { defineInstrumentation, hook, type InstrumentationContext } from '../src/instrumentation.js';
+import type { RecordedCall } from '../src/record/call-log.js';
+import { wrapMethod } from '../src/loader/wrap.js';
+import {
+  commandBytes, operationOf, replyError, replyFromJson, replyToJson, signatureOf,
+  type BsonLibrary, type Document, type MongoRequest, type MongoResult, type WireMessage,
+} from './support/mongo-documents.js';
+import { noteObjectIds, takeObjectIds, type ObjectIdClass } from './support/mongo-object-ids.js';
+import { replayHello, type TopologyOptions } from './support/mongo-topology.js';
+
+/** Record: the command sent on a connection, waiting for its reply. */
+const AWAITING = Symbol('timetracer.mongodb.awaiting');
+/** Replay: the answer to the command just "sent" on a connection. */
+const ANSWER = Symbol('timetracer.mongodb.answer');
+
+interface WireResponse {
+  moreToCome?: boolean;
+  /** The reply document's bytes. */
+  parse(): Uint8Array;
+}
+
+interface HostAddress {
+  toString(): string;
+}
+
+/** The driver's options as a connection or a topology carries them. */
+interface ClientOptions extends TopologyOptions {
+  hostAddress?: HostAddress;
+  hosts?: HostAddress[];
+}
+
+interface SentCommand {
+  call: RecordedCall;
+  databaseName: string;
+  bytes: Uint8Array;
+  objectIds: string[] | undefined;
+}
+
+type Answer = { bytes: Uint8Array } | { error: Error };
+
+interface Connection {
+  address: string;
+  hello: Document | null;
+  established: boolean;
+  writeCommand(message: WireMessage, options: unknown): Promise<void>;
+  readMany(options: unknown): AsyncGenerator<WireResponse>;
+  [AWAITING]?: SentCommand;
+  [ANSWER]?: Answer;
+}
+
+interface ConnectionModule {
+  Connection: { prototype: Connection };
+}
+
+interface ConnectModule {
+  connect(options: ClientOptions): Promise<Connection>;
+  makeConnection(options: ClientOptions, socket: net.Socket): Connection;
+}
+
+interface Monitor {
+  address: string;
+  server: { s: { state: string }; topology: { s: { options: ClientOptions } } };
+  connect(): void;
+  requestCheck(): void;
+  emit(event: string, payload: unknown): boolean;
+}
+
+interface MonitorModule {
+  Monitor: { prototype: Monitor };
+}
+
+type ErrorClass = new (message: string) => Error;
+
+/** Sent by the driver itself to set up and watch connections: never part of a request. */
+const CONNECTION_SETUP = new Set(['hello', 'isMaster', 'ismaster', 'saslStart', 'saslContinue', 'authenticate', 'getnonce', 'endSessions']);
+const HELLO = new Set(['hello', 'isMaster', 'ismaster']);
+/**
+ * Replay, outside any request, answered as done: the driver's own housekeeping (the ping
+ * `connect` sends with credentials, a cursor closed at shutdown) and the schema work apps do at
+ * start-up (index builds, Mongoose's collection creation), so such an app starts in replay.
+ */
+const ANSWERED_OUTSIDE_REQUESTS = new Set(['ping', 'killCursors', 'endSessions', 'createIndexes', 'create']);
+
+let bson: (BsonLibrary & { ObjectId: ObjectIdClass }) | undefined;
+const errorClasses = new Map<string, ErrorClass>();
+
+function isCommand(message: WireMessage): boolean {
+  // The first handshake goes as a legacy OP_QUERY, which has no `command`.
+  return typeof message.command === 'object' && message.command !== null;
+}
+
+// ---------------------------------------------------------------- record
+
+function recordCommands(Connection: { prototype: Connection }, ctx: InstrumentationContext): void {
+  wrapMethod(Connection.prototype, 'writeCommand', (writeCommand) => async function (this: Connection, message: WireMessage, options: unknown) {
+    const call = bson && isCommand(message) && !CONNECTION_SETUP.has(operationOf(message.command)) ? ctx.record('mongodb') : undefined;
+    if (!call) return writeCommand.call(this, message, options);
+    const sent: SentCommand = { call, databaseName: message.databaseName, bytes: commandBytes(message), objectIds: takeObjectIds(ctx) };
+    try {
+      await writeCommand.call(this, message, options);
+    } catch (error) {
+      endCall(sent, undefined, error, ctx);
+      throw error;
+    }
+    if (message.moreToCome) endCall(sent, undefined, undefined, ctx);
+    else this[AWAITING] = sent;
+  });
+  wrapMethod(Connection.prototype, 'readMany', (readMany) => function (this: Connection, options: unknown) {
+    const sent = this[AWAITING];
+    this[AWAITING] = undefined;
+    const replies = readMany.call(this, options);
+    return sent ? recordReply(replies, sent, ctx) : replies;
+  });
+}
+
+async function* recordReply(replies: AsyncGenerator<WireResponse>, sent: SentCommand, ctx: InstrumentationContext): AsyncGenerator<WireResponse> {
+  let ended = false;
+  try {
+    for await (const reply of replies) {
+      if (!ended) endCall(sent, reply.parse(), undefined, ctx);
+      ended = true;
+      yield reply;
+    }
+  } catch (error) {
+    if (!ended) endCall(sent, undefined, error, ctx);
+    throw error;
+  }
+}
+
+/** `reply` undefined and no error: a write sent without acknowledgement (w: 0). */
+function endCall(sent: SentCommand, reply: Uint8Array | undefined, error: unknown, ctx: InstrumentationContext): void {
+  const { redactor } = ctx.bodies;
+  sent.call.end(() => {
+    const library = bson!;
+    const signature = signatureOf(library, sent.databaseName, sent.bytes, redactor);
+    const request: MongoRequest | undefined = sent.objectIds && { object_ids: sent.objectIds };
+    if (error !== undefined) return { signature, request, error: toErrorRecord(error, 'dependency') };
+    const result: MongoResult = { reply: reply ? replyToJson(library, reply, redactor) : null };
+    const failed = reply && replyError(library.deserialize(reply, { promoteValues: true, promoteBuffers: false, bsonRegExp: false }));
+    return { signature, request, result, error: failed && serverErrorRecord(failed) };
+  });
+}
+
+function serverErrorRecord({ message, code, codeName }: NonNullable<ReturnType<typeof replyError>>): ErrorRecord {
+  return { name: 'MongoServerError', message, ...(code !== undefined && { code }), ...(codeName && { fields: { codeName } }), origin: 'dependency' };
+}
+
+// ---------------------------------------------------------------- replay
+
+function replayCommands(Connection: { prototype: Connection }, ctx: InstrumentationContext): void {
+  wrapMethod(Connection.prototype, 'writeCommand', () => async function (this: Connection, message: WireMessage) {
+    this[ANSWER] = answerFor(this, message, ctx);
+  });
+  wrapMethod(Connection.prototype, 'readMany', () => async function* (this: Connection): AsyncGenerator<WireResponse> {
+    const answer = this[ANSWER];
+    this[ANSWER] = undefined;
+    // A reply arrives on a later turn of the event loop, as one read from a socket would.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (!answer) throw new Error('timetracer: a replayed MongoDB connection was read before anything was sent');
+    if ('error' in answer) throw answer.error;
+    yield { moreToCome: false, parse: () => answer.bytes };
+  });
+}
+
+function answerFor(connection: Connection, message: WireMessage, ctx: InstrumentationContext): Answer {
+  const library = bson;
+  if (!library || !isCommand(message)) return { error: new Error('timetracer: a replayed MongoDB connection cannot reach the server') };
+  const operation = operationOf(message.command);
+  if (HELLO.has(operation)) return { bytes: library.serialize(connection.hello ?? { ok: 1 }) };
+  if (operation === 'endSessions' || (!ctx.session() && ANSWERED_OUTSIDE_REQUESTS.has(operation))) return { bytes: library.serialize({ ok: 1 }) };
+  const signature = signatureOf(library, message.databaseName, commandBytes(message), ctx.bodies.redactor);
+  const outcome = ctx.replay({ type: 'mongodb', signature }, { canGoLive: false });
+  if (outcome.kind === 'miss') return { error: outcome.error };
+  if (outcome.kind === 'live') return { error: new Error('timetracer: a replayed MongoDB connection cannot reach the server') };
+  return recordedAnswer(library, outcome.event);
+}
+
+function recordedAnswer(library: BsonLibrary, event: DependencyEvent): Answer {
+  const reply = (event.result as MongoResult | undefined)?.reply;
+  if (reply !== undefined && reply !== null) return { bytes: replyFromJson(library, reply as JsonValue) };
+  if (event.error) return { error: restoreError(event.error) };
+  return { bytes: library.serialize({ ok: 1 }) };
+}
+
+/** A network error as the driver raised it: its own class, so its retry and pool logic runs as live. */
+function restoreError(record: ErrorRecord): Error {
+  const ErrorClass = errorClasses.get(record.name);
+  if (!ErrorClass) return fromErrorRecord(record);
+  const error = new ErrorClass(record.message) as Error & Record<string, unknown>;
+  for (const [key, value] of Object.entries(record.fields ?? {})) error[key] = value;
+  return error;
+}
+
+function helloOf(address: string, options: ClientOptions): Document {
+  const hosts = (options.hosts ?? []).map(String);
+  return replayHello(address, hosts.length ? hosts : [address], options, () => new bson!.ObjectId());
+}
+
+/** Replay: a connection with no socket, its handshake answered by the replayed server. */
+function connectWithoutSocket(module: ConnectModule): void {
+  module.connect = async function connect(options: ClientOptions) {
+    const connection = module.makeConnection(options, new net.Socket());
+    connection.hello = helloOf(String(options.hostAddress ?? connection.address), options);
+    connection.established = true;
+    return connection;
+  };
+}
+
+/** Replay: a server's monitor reports the replayed hello instead of polling the server. */
+function monitorWithoutServer(Monitor: { prototype: Monitor }): void {
+  const reportHello = () => function (this: Monitor) {
+    setImmediate(() => {
+      if (this.server.s.state === 'closing' || this.server.s.state === 'closed') return;
+      const reply = helloOf(this.address, this.server.topology.s.options);
+      this.emit('serverHeartbeatSucceeded', { connectionId: this.address, duration: 0, reply, awaited: false });
+    });
+  };
+  wrapMethod(Monitor.prototype, 'connect', reportHello);
+  wrapMethod(Monitor.prototype, 'requestCheck', reportHello);
+}
+
+interface ConnectionStringModule {
+  parseOptions(uri: string): { hosts: HostAddress[] };
+  resolveSRVRecord(options: { srvHost?: string }): Promise<HostAddress[]>;
+}
+
+/**
+ * Replay: a `mongodb+srv://` name stands for its one host, with no DNS lookup, and is never
+ * polled for changes. (The driver's own parser makes the host: the driver's own HostAddress.)
+ */
+function srvWithoutDns(module: ConnectionStringModule): void {
+  module.resolveSRVRecord = async ({ srvHost }) => module.parseOptions(`mongodb://${srvHost}`).hosts;
+}
+
+const VERSIONS = '>=6.8.0 <8';
+
+type BsonExports = BsonLibrary & { ObjectId: ObjectIdClass };
+
+export default defineInstrumentation({
+  name: 'mongodb',
+  role: 'dependency',
+  hooks: [
+    hook<BsonExports>({
+      module: 'bson',
+      versions: '>=6 <8',
+      patch(exports, ctx) {
+        bson ??= { serialize: exports.serialize, deserialize: exports.deserialize, EJSON: exports.EJSON, ObjectId: exports.ObjectId };
+        if (ctx.mode === 'record' || ctx.replaying) exports.ObjectId = noteObjectIds(exports.ObjectId, ctx);
+      },
+    }),
+    hook<ConnectionModule>({
+      module: 'mongodb',
+      versions: VERSIONS,
+      file: 'lib/cmap/connection.js',
+      patch({ Connection }, ctx) {
+        if (ctx.mode === 'record') recordCommands(Connection, ctx);
+        else if (ctx.replaying) replayCommands(Connection, ctx);
+      },
+    }),
+    hook<ConnectModule>({
+      module: 'mongodb',
+      versions: VERSIONS,
+      file: 'lib/cmap/connect.js',
+      patch(exports, ctx) {
+        if (ctx.replaying) connectWithoutSocket(exports);
+      },
+    }),
+    hook<MonitorModule>({
+      module: 'mongodb',
+      versions: VERSIONS,
+      file: 'lib/sdam/monitor.js',
+      patch({ Monitor }, ctx) {
+        if (ctx.replaying) monitorWithoutServer(Monitor);
+      },
+    }),
+    hook<ConnectionStringModule>({
+      module: 'mongodb',
+      versions: VERSIONS,
+      file: 'lib/connection_string.js',
+      patch(exports, ctx) {
+        if (ctx.replaying) srvWithoutDns(exports);
+      },
+    }),
+    hook<{ SrvPoller: { prototype: { start(): void } } }>({
+      module: 'mongodb',
+      versions: VERSIONS,
+      file: 'lib/sdam/srv_polling.js',
+      patch({ SrvPoller }, ctx) {
+        if (ctx.replaying) wrapMethod(SrvPoller.prototype, 'start', () => function start() {});
+      },
+    }),
+    // What replay needs of the driver's own: its network error classes.
+    hook<Record<string, unknown>>({
+      module: 'mongodb',
+      versions: VERSIONS,
+      file: 'lib/error.js',
+      patch(exports) {
+        for (const name of ['MongoNetworkError', 'MongoNetworkTimeoutError']) errorClasses.set(name, exports[name] as ErrorClass);
+      },
+    }),
+  ],
+});
