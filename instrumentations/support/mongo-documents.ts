@@ -103,7 +103,11 @@ export function signatureOf(bson: BsonLibrary, databaseName: string, bytes: Uint
 }
 
 export function replyToJson(bson: BsonLibrary, bytes: Uint8Array, redactor: Redactor): JsonValue {
-  return redactor.json(bson.EJSON.serialize(bson.deserialize(bytes, EXACT_TYPES), { relaxed: false })).value as JsonValue;
+  const reply = bson.EJSON.serialize(bson.deserialize(bytes, EXACT_TYPES), { relaxed: false }) as Record<string, JsonValue>;
+  // The cluster time's `signature` is the server's own HMAC, not a secret of the app's: kept as sent.
+  const { $clusterTime: clusterTime, ...rest } = reply;
+  const redacted = redactor.json(rest).value as Record<string, JsonValue>;
+  return clusterTime === undefined ? redacted : { ...redacted, $clusterTime: clusterTime };
 }
 
 export function replyFromJson(bson: BsonLibrary, reply: JsonValue): Uint8Array {

@@ -39,7 +39,8 @@ module.exports = async function start({ mongodb, mongoose }) {
   });
 
   app.get('/users/:id', async (req, res) => {
-    res.json(describeUser(await users.findOne({ _id: new ObjectId(req.params.id) })));
+    // Longs as Longs, not as numbers.
+    res.json(describeUser(await users.findOne({ _id: new ObjectId(req.params.id) }, { promoteLongs: false })));
   });
 
   app.patch('/users/:id', async (req, res) => {
