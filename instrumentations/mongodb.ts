@@ -89,6 +89,8 @@ interface MonitorModule {
 }
 
 type ErrorClass = new (message: string) => Error;
+/** The error classes of the driver copy a Connection class belongs to (its lib/error.js may load after it). */
+type ErrorClasses = () => Map<string, ErrorClass> | undefined;
 
 /** Sent by the driver itself to set up and watch connections: never part of a request. */
 const CONNECTION_SETUP = new Set(['hello', 'isMaster', 'ismaster', 'saslStart', 'saslContinue', 'authenticate', 'getnonce', 'endSessions']);
@@ -101,7 +103,8 @@ const HELLO = new Set(['hello', 'isMaster', 'ismaster']);
 const ANSWERED_OUTSIDE_REQUESTS = new Set(['ping', 'killCursors', 'endSessions', 'createIndexes', 'create']);
 
 let bson: (BsonLibrary & { ObjectId: ObjectIdClass }) | undefined;
-const errorClasses = new Map<string, ErrorClass>();
+/** The network error classes of each installed copy of the driver, by its package directory. */
+const errorClassesOf = new Map<string | undefined, Map<string, ErrorClass>>();
 
 function isCommand(message: WireMessage): boolean {
   // The first handshake goes as a legacy OP_QUERY, which has no `command`.
@@ -112,9 +115,8 @@ function isCommand(message: WireMessage): boolean {
 
 function recordCommands(Connection: { prototype: Connection }, ctx: InstrumentationContext): void {
   wrapMethod(Connection.prototype, 'writeCommand', (writeCommand) => async function (this: Connection, message: WireMessage, options: unknown) {
-    const call = bson && isCommand(message) && !CONNECTION_SETUP.has(operationOf(message.command)) ? ctx.record('mongodb') : undefined;
-    if (!call) return writeCommand.call(this, message, options);
-    const sent: SentCommand = { call, databaseName: message.databaseName, bytes: commandBytes(message), objectIds: takeObjectIds(ctx) };
+    const sent = bson && isCommand(message) && !CONNECTION_SETUP.has(operationOf(message.command)) ? startCall(message, ctx) : undefined;
+    if (!sent) return writeCommand.call(this, message, options);
     try {
       await writeCommand.call(this, message, options);
     } catch (error) {
@@ -130,6 +132,18 @@ function recordCommands(Connection: { prototype: Connection }, ctx: Instrumentat
     const replies = readMany.call(this, options);
     return sent ? recordReply(replies, sent, ctx) : replies;
   });
+}
+
+/** Starts recording a command; undefined outside a request, or if the command cannot be taken down (the driver then fails it itself). */
+function startCall(message: WireMessage, ctx: InstrumentationContext): SentCommand | undefined {
+  const call = ctx.record('mongodb');
+  if (!call) return undefined;
+  try {
+    return { call, databaseName: message.databaseName, bytes: commandBytes(message), objectIds: takeObjectIds(ctx) };
+  } catch {
+    call.cancel();
+    return undefined;
+  }
 }
 
 async function* recordReply(replies: AsyncGenerator<WireResponse>, sent: SentCommand, ctx: InstrumentationContext): AsyncGenerator<WireResponse> {
@@ -166,9 +180,9 @@ function serverErrorRecord({ message, code, codeName }: NonNullable<ReturnType<t
 
 // ---------------------------------------------------------------- replay
 
-function replayCommands(Connection: { prototype: Connection }, ctx: InstrumentationContext): void {
+function replayCommands(Connection: { prototype: Connection }, ctx: InstrumentationContext, errorClasses: ErrorClasses): void {
   wrapMethod(Connection.prototype, 'writeCommand', () => async function (this: Connection, message: WireMessage) {
-    this[ANSWER] = answerFor(this, message, ctx);
+    this[ANSWER] = answerFor(this, message, ctx, errorClasses);
   });
   wrapMethod(Connection.prototype, 'readMany', () => async function* (this: Connection): AsyncGenerator<WireResponse> {
     const answer = this[ANSWER];
@@ -181,7 +195,7 @@ function replayCommands(Connection: { prototype: Connection }, ctx: Instrumentat
   });
 }
 
-function answerFor(connection: Connection, message: WireMessage, ctx: InstrumentationContext): Answer {
+function answerFor(connection: Connection, message: WireMessage, ctx: InstrumentationContext, errorClasses: ErrorClasses): Answer {
   const library = bson;
   if (!library || !isCommand(message)) return { error: new Error('timetracer: a replayed MongoDB connection cannot reach the server') };
   const operation = operationOf(message.command);
@@ -191,19 +205,22 @@ function answerFor(connection: Connection, message: WireMessage, ctx: Instrument
   const outcome = ctx.replay({ type: 'mongodb', signature }, { canGoLive: false });
   if (outcome.kind === 'miss') return { error: outcome.error };
   if (outcome.kind === 'live') return { error: new Error('timetracer: a replayed MongoDB connection cannot reach the server') };
-  return recordedAnswer(library, outcome.event);
+  return recordedAnswer(library, outcome.event, errorClasses);
 }
 
-function recordedAnswer(library: BsonLibrary, event: DependencyEvent): Answer {
+function recordedAnswer(library: BsonLibrary, event: DependencyEvent, errorClasses: ErrorClasses): Answer {
   const reply = (event.result as MongoResult | undefined)?.reply;
   if (reply !== undefined && reply !== null) return { bytes: replyFromJson(library, reply as JsonValue) };
-  if (event.error) return { error: restoreError(event.error) };
+  if (event.error) return { error: restoreError(event.error, errorClasses()) };
   return { bytes: library.serialize({ ok: 1 }) };
 }
 
-/** A network error as the driver raised it: its own class, so its retry and pool logic runs as live. */
-function restoreError(record: ErrorRecord): Error {
-  const ErrorClass = errorClasses.get(record.name);
+/**
+ * A network error as the driver raised it: the class of the copy of the driver that sent the
+ * command (its retry logic checks `instanceof`), so its retries and pool clearing run as live.
+ */
+function restoreError(record: ErrorRecord, errorClasses: Map<string, ErrorClass> | undefined): Error {
+  const ErrorClass = errorClasses?.get(record.name);
   if (!ErrorClass) return fromErrorRecord(record);
   const error = new ErrorClass(record.message) as Error & Record<string, unknown>;
   for (const [key, value] of Object.entries(record.fields ?? {})) error[key] = value;
@@ -271,9 +288,9 @@ export default defineInstrumentation({
       module: 'mongodb',
       versions: VERSIONS,
       file: 'lib/cmap/connection.js',
-      patch({ Connection }, ctx) {
+      patch({ Connection }, ctx, packageDir) {
         if (ctx.mode === 'record') recordCommands(Connection, ctx);
-        else if (ctx.replaying) replayCommands(Connection, ctx);
+        else if (ctx.replaying) replayCommands(Connection, ctx, () => errorClassesOf.get(packageDir));
       },
     }),
     hook<ConnectModule>({
@@ -313,8 +330,8 @@ export default defineInstrumentation({
       module: 'mongodb',
       versions: VERSIONS,
       file: 'lib/error.js',
-      patch(exports) {
-        for (const name of ['MongoNetworkError', 'MongoNetworkTimeoutError']) errorClasses.set(name, exports[name] as ErrorClass);
+      patch(exports, _ctx, packageDir) {
+        errorClassesOf.set(packageDir, new Map(['MongoNetworkError', 'MongoNetworkTimeoutError'].map((name) => [name, exports[name] as ErrorClass])));
       },
     }),
   ],

@@ -69,8 +69,12 @@ export interface PackageTarget {
 export type HookTarget = BuiltinTarget | PackageTarget;
 
 export type Hook = HookTarget & {
-  /** Patches the exports in place, or returns what the module should export instead (a subclass, say). */
-  patch(exports: unknown, ctx: InstrumentationContext): unknown;
+  /**
+   * Patches the exports in place, or returns what the module should export instead (a subclass,
+   * say). `packageDir`: the directory of the package the file belongs to (for a package target),
+   * which tells apart two installed copies of one package.
+   */
+  patch(exports: unknown, ctx: InstrumentationContext, packageDir?: string): unknown;
 };
 
 export interface Instrumentation {
@@ -92,6 +96,6 @@ export function defineInstrumentation(instrumentation: Instrumentation): Instrum
  * A hook whose patch states the shape of the exports it expects. The loader cannot know that
  * shape, so this is where the exports are taken to be what the hooked file exports.
  */
-export function hook<Exports>(spec: HookTarget & { patch(exports: Exports, ctx: InstrumentationContext): Exports | void }): Hook {
-  return { ...spec, patch: (exports, ctx) => spec.patch(exports as Exports, ctx) };
+export function hook<Exports>(spec: HookTarget & { patch(exports: Exports, ctx: InstrumentationContext, packageDir?: string): Exports | void }): Hook {
+  return { ...spec, patch: (exports, ctx, packageDir) => spec.patch(exports as Exports, ctx, packageDir) };
 }

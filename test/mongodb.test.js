@@ -38,6 +38,7 @@ const STEPS = [
   (responses) => ['POST', '/posts', { title: 'A Wizard of Earthsea', author: responses[9].body.id }],
   () => ['GET', '/posts'],
   (responses) => ['DELETE', `/posts/${responses[11].body.id}`],
+  () => ['GET', '/unreachable'],
   () => ['POST', '/shutdown'],
 ];
 
@@ -53,7 +54,8 @@ async function run(app) {
 }
 
 async function standIn(t) {
-  const server = await startMongoStandIn();
+  // A read the server answers by dropping the connection.
+  const server = await startMongoStandIn({ hangUpOn: (command) => command.filter?.name === 'hang-up' });
   t.after(() => server.close());
   return server;
 }
@@ -71,7 +73,7 @@ for (const { major, script } of VERSIONS) {
     await recording.stop();
 
     // What the driver and Mongoose handed the app live, which replay must hand back too.
-    const [ann, , duplicate, annRead, patched, list, stats, bulk, transfer, author, duplicateAuthor, , , posts, deletedPost] = live;
+    const [ann, , duplicate, annRead, patched, list, stats, bulk, transfer, author, duplicateAuthor, , , posts, deletedPost, unreachable] = live;
     assert.equal(ann.status, 201);
     assert.match(ann.body.id, /^[0-9a-f]{24}$/);
     assert.equal(ann.body.idType, 'ObjectId');
@@ -97,6 +99,8 @@ for (const { major, script } of VERSIONS) {
     assert.deepEqual(posts.body.posts.map((p) => [p.title, p.likes, p.author, p.authorIsDocument]), [['A Wizard of Earthsea', 2, 'Le Guin', true], ['The Dispossessed', 2, 'Le Guin', true]]);
     assert.deepEqual(posts.body.first, { title: 'A Wizard of Earthsea', idIsObjectId: true });
     assert.deepEqual(deletedPost.body, { deletedCount: 1, left: 1 });
+    assert.equal(unreachable.status, 503);
+    assert.equal(unreachable.body.class, 'MongoNetworkError');
 
     // The cassettes: one mongodb event per command, as canonical Extended JSON.
     const cassettes = files.map((f) => readJson(f));
@@ -123,6 +127,8 @@ for (const { major, script } of VERSIONS) {
     assert.deepEqual(transaction.map((e) => e.signature.operation), ['update', 'update', 'commitTransaction', 'find']);
     assert.equal(transaction[0].signature.command.startTransaction, true, 'transactions are recorded as the driver issues them');
     assert.deepEqual(operations(cassette('GET', '/posts')), ['find', 'find', 'find', 'aggregate'], 'populate reads the authors with a query of its own');
+    const hungUp = cassette('GET', '/unreachable').events;
+    assert.deepEqual(hungUp.map((e) => [e.signature.operation, e.error?.name]), [['find', 'MongoNetworkError'], ['find', 'MongoNetworkError']], 'the driver retried the read once');
     assert.equal(cassettes.filter((c) => c.events.some((e) => ['hello', 'isMaster', 'ismaster', 'endSessions'].includes(e.signature.operation))).length, 0, 'connection set-up is not part of any request');
 
     // Replay: nothing listens where the app points.

@@ -23,12 +23,12 @@ interface Registered<H extends Hook = Hook> {
 }
 
 /** Patches `exports`; returns what the module exports from now on (itself, or a replacement). */
-function applyHook(entry: Registered, exports: unknown): unknown {
+function applyHook(entry: Registered, exports: unknown, packageDir?: string): unknown {
   if ((typeof exports !== 'object' && typeof exports !== 'function') || exports === null) return exports;
   if (entry.patched.has(exports)) return exports;
   entry.patched.add(exports);
   try {
-    const replacement = entry.hook.patch(exports, entry.ctx);
+    const replacement = entry.hook.patch(exports, entry.ctx, packageDir);
     if (replacement !== undefined && replacement !== exports) {
       entry.patched.add(replacement as object);
       return replacement;
@@ -92,7 +92,7 @@ export function installHooks(instrumentations: readonly Instrumentation[], conte
     for (const entry of byPackage.get(packageName)!) {
       if (entry.hook.file !== file) continue;
       if (!version || !satisfies(version, entry.hook.versions)) continue;
-      current = applyHook(entry, current) as typeof exports;
+      current = applyHook(entry, current, basedir) as typeof exports;
     }
     return current;
   });

@@ -50,6 +50,14 @@ module.exports = async function start({ mongodb, mongoose }) {
     res.json({ matched: updated.matchedCount, modified: updated.modifiedCount, after: describeUser(after) });
   });
 
+  app.get('/unreachable', async (req, res) => {
+    try {
+      res.json(await users.findOne({ name: 'hang-up' }));
+    } catch (error) {
+      res.status(503).json(errorJson(error));
+    }
+  });
+
   app.get('/users', async (req, res) => {
     const sorted = await users.find({ email: { $exists: true } }).sort({ name: 1 }).project({ _id: 0, name: 1 }).limit(3).toArray();
     const inBatches = [];

@@ -40,8 +40,12 @@ class CommandError extends Error {
 // Server, connections and framing
 // ---------------------------------------------------------------------------------------------
 
-export async function startMongoStandIn({ port = 0, host = '127.0.0.1' } = {}) {
-  const state = { databases: new Map(), cursors: new Map(), address: '', lastTime: 0, increment: 0, connections: 0 };
+/**
+ * `hangUpOn(command)`: true for a command the server answers by dropping the connection, as a
+ * crashing or restarting mongod would.
+ */
+export async function startMongoStandIn({ port = 0, host = '127.0.0.1', hangUpOn = () => false } = {}) {
+  const state = { databases: new Map(), cursors: new Map(), address: '', lastTime: 0, increment: 0, connections: 0, hangUpOn };
   const sockets = new Set();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -82,7 +86,7 @@ function serveConnection(socket, state, connectionId) {
         const reply = answer(message, state, connectionId);
         if (reply) socket.write(reply);
       } catch {
-        return socket.destroy(); // unparseable or unsupported message: drop the connection, as mongod does
+        return socket.destroy(); // unparseable or unsupported message (or a hang-up asked for): drop the connection, as mongod does
       }
     }
   });
@@ -94,6 +98,7 @@ function answer(message, state, connectionId) {
   const opCode = message.readInt32LE(12);
   if (opCode === OP_MSG) {
     const { flags, command } = parseOpMsg(message);
+    if (state.hangUpOn(command)) throw new Error('hanging up, as asked');
     const reply = withClusterTime(state, runCommand(state, command, connectionId));
     return flags & MORE_TO_COME ? null : encodeOpMsg(requestId, reply); // moreToCome: a w:0 write
   }
