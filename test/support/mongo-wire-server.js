@@ -146,30 +146,32 @@ function parseOpQuery(message) {
 
 let lastRequestId = 0;
 
-function encodeOpMsg(responseTo, document) {
+/** A reply message: the 16-byte header, `fields` (the opCode's own, written by `writeFields`), the document. */
+function encodeReply(opCode, responseTo, document, fieldsLength, writeFields) {
   const body = BSON.serialize(document, SERIALIZE);
-  const header = Buffer.alloc(21);
+  const header = Buffer.alloc(16 + fieldsLength);
   header.writeInt32LE(header.length + body.length, 0);
   header.writeInt32LE(++lastRequestId, 4);
   header.writeInt32LE(responseTo, 8);
-  header.writeInt32LE(OP_MSG, 12);
-  header.writeUInt32LE(0, 16); // flagBits
-  header[20] = 0; // section kind 0: the body
+  header.writeInt32LE(opCode, 12);
+  writeFields(header);
   return Buffer.concat([header, body]);
 }
 
+function encodeOpMsg(responseTo, document) {
+  return encodeReply(OP_MSG, responseTo, document, 5, (header) => {
+    header.writeUInt32LE(0, 16); // flagBits
+    header[20] = 0; // section kind 0: the body
+  });
+}
+
 function encodeOpReply(responseTo, document) {
-  const body = BSON.serialize(document, SERIALIZE);
-  const header = Buffer.alloc(36);
-  header.writeInt32LE(header.length + body.length, 0);
-  header.writeInt32LE(++lastRequestId, 4);
-  header.writeInt32LE(responseTo, 8);
-  header.writeInt32LE(OP_REPLY, 12);
-  header.writeInt32LE(0, 16); // responseFlags
-  header.writeBigInt64LE(0n, 20); // cursorID
-  header.writeInt32LE(0, 28); // startingFrom
-  header.writeInt32LE(1, 32); // numberReturned
-  return Buffer.concat([header, body]);
+  return encodeReply(OP_REPLY, responseTo, document, 20, (header) => {
+    header.writeInt32LE(0, 16); // responseFlags
+    header.writeBigInt64LE(0n, 20); // cursorID
+    header.writeInt32LE(0, 28); // startingFrom
+    header.writeInt32LE(1, 32); // numberReturned
+  });
 }
 
 /** Adds $clusterTime and operationTime: a Timestamp that grows with every reply, as on a live server. */
