@@ -8,7 +8,7 @@ import { onExit } from 'signal-exit';
 import type { BodyPolicy } from './cassette/body.js';
 import { Redactor } from './cassette/redact.js';
 import { readConfig, type Config } from './config.js';
-import { bindEmitter, currentSession, runInSession } from './context.js';
+import { bindEmitter, currentSession, runInSession, runOutsideSessions } from './context.js';
 import type { CassetteContext } from './inbound/cassette.js';
 import { hookServer, type SessionLifecycle } from './inbound/server.js';
 import type { Instrumentation, InstrumentationContext, ReplayOutcome } from './instrumentation.js';
@@ -114,6 +114,7 @@ function contextFor(instrumentation: Instrumentation, config: Config, policy: Bo
       if (!session) return fn;
       return ((...args: Parameters<typeof fn>) => runInSession(session, () => fn(...args))) as typeof fn;
     },
+    outsideSession: runOutsideSessions,
     bind(emitter) {
       const session = currentSession();
       if (session) bindEmitter(emitter, session);

@@ -87,6 +87,10 @@ export function runInSession<T>(session: Session | undefined, fn: () => T): T {
   return session ? storage.run(session, fn) : fn();
 }
 
+export function runOutsideSessions<T>(fn: () => T): T {
+  return storage.exit(fn);
+}
+
 const BOUND = Symbol('timetracer.bound');
 
 /**

@@ -45,6 +45,12 @@ export interface InstrumentationContext {
    * callbacks a library calls from a pooled connection's context.
    */
   bindToSession<F extends (...args: never[]) => unknown>(fn: F): F;
+  /**
+   * Runs `fn`, and everything it starts, outside any session: what a library does underneath a
+   * call another instrumentation records as a whole (the SQL beneath a Prisma operation) is then
+   * nobody's call, not recorded twice.
+   */
+  outsideSession<T>(fn: () => T): T;
   /** Runs the emitter's listeners in the current session (see `bindEmitter`). */
   bind(emitter: EventEmitter): void;
   /** For framework instrumentations: what they know of the request being handled. */

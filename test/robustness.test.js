@@ -29,7 +29,7 @@ test('a bad configuration value prints one line and the app runs as without the 
   for (const [env, line] of [
     [{ TIMETRACER_MODE: 'recrod' }, 'timetracer [WARN] TIMETRACER_MODE="recrod" is not valid; use one of: off, record, replay. timetracer stays off.'],
     [{ TIMETRACER_MODE: 'record', TIMETRACER_SAMPLE_RATE: 'half' }, 'timetracer [WARN] TIMETRACER_SAMPLE_RATE="half" is not valid; use a number from 0 to 1. timetracer stays off.'],
-    [{ TIMETRACER_MODE: 'replay', TIMETRACER_LIVE_PLUGINS: 'postgres' }, /^timetracer \[WARN\] TIMETRACER_LIVE_PLUGINS names unknown plugin\(s\) postgres; use any of: http, fetch, undici, pg, ioredis, mongodb\. timetracer stays off\.$/],
+    [{ TIMETRACER_MODE: 'replay', TIMETRACER_LIVE_PLUGINS: 'postgres' }, /^timetracer \[WARN\] TIMETRACER_LIVE_PLUGINS names unknown plugin\(s\) postgres; use any of: http, fetch, undici, pg, ioredis, mongodb, prisma\. timetracer stays off\.$/],
   ]) {
     const app = await startApp(t, APP, { env: { ...env, TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
     const response = await request(`${app.url}/data?id=7`);

@@ -42,7 +42,13 @@ export function formatError(error: ErrorRecord): string {
   const code = error.code === undefined ? '' : String(error.code);
   // Node puts the code in the message too (`connect ECONNREFUSED 127.0.0.1:1`): the code alone says it.
   if (code && error.message.includes(code)) return code;
-  return code ? `${code} ${error.message}` : `${error.name}: ${error.message}`;
+  const message = lastLine(error.message);
+  return code ? `${code} ${message}` : `${error.name}: ${message}`;
+}
+
+/** One line of a message: a multi-line one (Prisma's: the call's code frame, then the cause) by its last. */
+function lastLine(message: string): string {
+  return message.split('\n').map((line) => line.trim()).filter(Boolean).at(-1) ?? '';
 }
 
 /** `name: value` lines; a repeated header gives one line per value. */

@@ -2,11 +2,14 @@
  * Where instrumentations meet the modules they hook. Builtins are patched at once; package files
  * are patched as they load, through require-in-the-middle. An ESM `import` of a package's main
  * file does not pass through it, but the internal files that main file requires do, so hooking
- * an internal file covers CommonJS and ESM apps alike.
+ * an internal file covers CommonJS and ESM apps alike. A package that ships ES modules of its own
+ * (`file` ending in `.mjs`) is hooked through import-in-the-middle's loader, which is registered
+ * only when such a package is installed: the loader costs every ESM import a detour.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { createRequire, register, syncBuiltinESMExports } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Hook as RequireHook } from 'require-in-the-middle';
 import type { Hook, Instrumentation, InstrumentationContext, PackageTarget } from '../instrumentation.js';
 import { describeError, warn } from '../log.js';
@@ -82,18 +85,53 @@ export function installHooks(instrumentations: readonly Instrumentation[], conte
   }
   // ESM named imports of builtins (`import { request } from 'node:http'`) see patched functions.
   if (patchedBuiltins) syncBuiltinESMExports();
+  const esModules = [...byPackage.values()].flat().filter((entry) => entry.hook.file?.endsWith('.mjs'));
+  if (esModules.length) hookEsModules(esModules);
   if (byPackage.size === 0) return;
   new RequireHook([...byPackage.keys()], { internals: true }, (exports, name, basedir) => {
     const packageName = [...byPackage.keys()].find((p) => name === p || name.startsWith(`${p}/`));
     if (!packageName || !basedir) return exports;
     const file = name === packageName ? undefined : name.slice(packageName.length + 1);
-    const version = packageVersion(basedir);
     let current = exports;
     for (const entry of byPackage.get(packageName)!) {
-      if (entry.hook.file !== file) continue;
-      if (!version || !satisfies(version, entry.hook.versions)) continue;
-      current = applyHook(entry, current, basedir) as typeof exports;
+      if (entry.hook.file === file && inRange(entry, basedir)) current = applyHook(entry, current, basedir) as typeof exports;
     }
     return current;
+  });
+}
+
+function inRange(entry: Registered<PackageHook>, packageDir: string): boolean {
+  const version = packageVersion(packageDir);
+  return version !== undefined && satisfies(version, entry.hook.versions);
+}
+
+/** `/node_modules/<package>/<file>` at the end of a module's URL. */
+function esModulePattern(hook: PackageHook): RegExp {
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`/node_modules/${escape(hook.module)}/${escape(hook.file!)}$`);
+}
+
+/** ES modules of packages the app has installed, patched through import-in-the-middle as they are imported. */
+function hookEsModules(entries: Array<Registered<PackageHook>>): void {
+  const appRequire = createRequire(path.join(process.cwd(), 'index.js'));
+  const installed = entries.filter(({ hook }) => {
+    try {
+      appRequire.resolve(`${hook.module}/package.json`);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (!installed.length) return;
+  const patterns = installed.map((entry) => ({ entry, pattern: esModulePattern(entry.hook) }));
+  register(pathToFileURL(require.resolve('import-in-the-middle/hook.mjs')), import.meta.url, { data: { include: patterns.map((p) => p.pattern) } });
+  const { addHook } = require('import-in-the-middle') as typeof import('import-in-the-middle');
+  addHook((url, exported) => {
+    for (const { entry, pattern } of patterns) {
+      if (!pattern.test(url)) continue;
+      const file = fileURLToPath(url);
+      const packageDir = file.slice(0, file.length - entry.hook.file!.length - 1);
+      if (inRange(entry, packageDir)) applyHook(entry, exported, packageDir);
+    }
   });
 }

@@ -26,3 +26,20 @@ export function wrapMethod<T extends object, K extends keyof T>(target: T, name:
   target[name] = markWrapped(makeWrapper(original), original);
   return true;
 }
+
+/**
+ * `wrapMethod` for a module's exports, which bundlers often define as getters that cannot be
+ * set: then a copy of the exports with `name` wrapped, for the hook to export instead.
+ */
+export function wrapExport<T extends object, K extends keyof T>(exports: T, name: K, makeWrapper: (original: T[K]) => T[K]): T {
+  const descriptor = Object.getOwnPropertyDescriptor(exports, name);
+  if (!descriptor || 'value' in descriptor || descriptor.set) {
+    wrapMethod(exports, name, makeWrapper);
+    return exports;
+  }
+  const { [name]: _wrapped, ...others } = Object.getOwnPropertyDescriptors(exports);
+  const copy = Object.defineProperties({}, others) as T;
+  Object.defineProperty(copy, name, { value: exports[name], writable: true, enumerable: true, configurable: true });
+  wrapMethod(copy, name, makeWrapper);
+  return copy;
+}

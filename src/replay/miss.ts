@@ -11,10 +11,15 @@ export function describeCall(type: EventType, signature: Signature): string {
   const parts: string[] = [];
   for (const [field, value] of Object.entries(signature)) {
     if (field === 'lib' || field.endsWith('sha256') || value === undefined || value === null) continue;
-    parts.push(typeof value === 'string' ? value : JSON.stringify(value) ?? String(value));
+    parts.push(typeof value === 'string' ? value : JSON.stringify(value, labelValue) ?? String(value));
   }
   const text = `${type} ${parts.join(' ')}`.replace(/\s+/g, ' ').trim();
   return text.length > MAX_LABEL ? `${text.slice(0, MAX_LABEL - 1)}…` : text;
+}
+
+/** JSON.stringify cannot write a BigInt (Prisma arguments hold them): `5n`, as JavaScript writes it. */
+function labelValue(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? `${value}n` : value;
 }
 
 export function describeEvent(event: DependencyEvent): string {

@@ -1,0 +1,160 @@
+/**
+ * Prisma ORM 6 and 7 with the client engine (driver adapters, no Rust engine): each operation of
+ * a Prisma Client, whether a model query (`findMany`, `create`, `upsert`, ... with `include` and
+ * `select`), one of a `$transaction` array, one inside an interactive transaction, or `$queryRaw`
+ * and `$executeRaw`, is one `db.query` event with lib `prisma`.
+ *
+ * Every operation passes through the client's `_executeRequest`, which returns what the app gets
+ * (rows already turned into Dates, BigInts, Decimals, Uint8Arrays) or throws Prisma's error.
+ * Record notes the model, action and arguments and that outcome; the SQL the driver adapter
+ * runs underneath (through pg) runs outside the request's session, so it is not recorded again.
+ * Replay answers `_executeRequest` from the cassette, and the client's engine neither connects
+ * nor opens transactions: no adapter, pg or database is used. Both generators' clients are
+ * covered: `prisma-client-js` (CommonJS, `@prisma/client/runtime/client.js`) and `prisma-client`
+ * (ES modules, `runtime/client.mjs`, or CommonJS with `moduleFormat = "cjs"`).
+ */
+import type { ErrorRecord, Signature } from '../src/cassette/schema.js';
+import { toErrorRecord } from '../src/cassette/error-record.js';
+import { defineInstrumentation, hook, type InstrumentationContext } from '../src/instrumentation.js';
+import { wrapExport, wrapMethod } from '../src/loader/wrap.js';
+import { restoreFailure, restoreValue, storeFailure, storeValue, type DecimalClass, type ErrorClasses, type StoredFailure, type StoredValue } from './support/prisma-values.js';
+
+/** What `_executeRequest` is handed for one operation. */
+interface OperationParams {
+  args: unknown;
+  /** `user.findMany`, `$queryRaw`, ... */
+  clientMethod: string;
+  action: string;
+  model?: string;
+}
+
+interface Engine {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  transaction(action: 'start' | 'commit' | 'rollback', headers: unknown, info: unknown): Promise<unknown>;
+  request(...args: unknown[]): Promise<unknown>;
+  requestBatch(...args: unknown[]): Promise<unknown>;
+}
+
+interface PrismaClient {
+  _engine: Engine;
+  _executeRequest(params: OperationParams): Promise<unknown>;
+  $connect(): Promise<void>;
+  $disconnect(): Promise<void>;
+  _transactionWithCallback(options: unknown): Promise<unknown>;
+}
+
+type Runtime = ErrorClasses & {
+  getPrismaClient(config: unknown): { prototype: PrismaClient };
+  Decimal?: DecimalClass;
+};
+
+/** A call as the cassette keeps it. */
+interface PrismaSignature extends Signature {
+  lib: 'prisma';
+  /** The model (`User`), null for raw queries. */
+  model: string | null;
+  /** `findMany`, `create`, `queryRaw`, ... */
+  action: string;
+  /** The arguments as the app gave them (Decimals as text). */
+  args: unknown;
+}
+
+function signatureOf({ model, action, args }: OperationParams): PrismaSignature {
+  return { lib: 'prisma', model: model ?? null, action, args: storeValue(rawQuery(args) ?? args ?? null).value };
+}
+
+/** A tagged-template query (`$queryRaw\`...\``, `Prisma.sql`) as its SQL text and values. */
+function rawQuery(args: unknown): { text: string; values: unknown[] } | undefined {
+  const sql = args as { text?: unknown; values?: unknown; strings?: unknown } | null;
+  if (typeof sql?.text !== 'string' || !Array.isArray(sql.values) || !Array.isArray(sql.strings)) return undefined;
+  return { text: sql.text, values: sql.values };
+}
+
+/** Record: the engine's own work (the adapter's SQL, its transactions, its pool) belongs to no request. */
+function engineOutsideSessions(engine: Engine, ctx: InstrumentationContext): void {
+  const prototype = Object.getPrototypeOf(engine) as Engine;
+  for (const name of ['start', 'stop', 'transaction', 'request', 'requestBatch'] as const) {
+    wrapMethod(prototype, name, (method) => function (this: Engine, ...args: unknown[]) {
+      return ctx.outsideSession(() => (method as (...a: unknown[]) => Promise<unknown>).apply(this, args));
+    } as Engine[typeof name]);
+  }
+}
+
+let transactionIds = 0;
+
+/** Replay: an engine that never connects; interactive transactions open and close without a database. */
+function engineWithoutDatabase(engine: Engine): void {
+  const prototype = Object.getPrototypeOf(engine) as Engine;
+  wrapMethod(prototype, 'start', () => async function start() {});
+  wrapMethod(prototype, 'stop', () => async function stop() {});
+  wrapMethod(prototype, 'transaction', () => async function transaction(action: string) {
+    return action === 'start' ? { id: `timetracer-replay-${++transactionIds}` } : undefined;
+  });
+}
+
+function recordOperations(Client: { prototype: PrismaClient }, ctx: InstrumentationContext): void {
+  const patchEngine = (engine: Engine) => engineOutsideSessions(engine, ctx);
+  adoptEngine(Client, patchEngine);
+  wrapMethod(Client.prototype, '_executeRequest', (execute) => async function (this: PrismaClient, params: OperationParams) {
+    patchEngine(this._engine);
+    const call = ctx.record('db.query');
+    if (!call) return execute.call(this, params);
+    const signature = signatureOf(params);
+    try {
+      const result = await execute.call(this, params);
+      call.end(() => ({ signature, result: storeValue(result) }));
+      return result;
+    } catch (error) {
+      call.end(() => ({ signature, error: toErrorRecord(error, 'dependency'), result: storeFailure(error) }));
+      throw error;
+    }
+  });
+}
+
+function replayOperations(Client: { prototype: PrismaClient }, ctx: InstrumentationContext, runtime: Runtime): void {
+  adoptEngine(Client, engineWithoutDatabase);
+  wrapMethod(Client.prototype, '_executeRequest', () => async function (this: PrismaClient, params: OperationParams) {
+    const outcome = ctx.replay({ type: 'db.query', signature: signatureOf(params) }, { canGoLive: false });
+    if (outcome.kind === 'miss') throw outcome.error;
+    if (outcome.kind === 'live') throw new Error('timetracer: a replayed Prisma Client cannot reach the database');
+    const { event } = outcome;
+    if (event.error) throw restoreFailure(event.error as ErrorRecord, event.result as StoredFailure | undefined, runtime);
+    return restoreValue(event.result as StoredValue, runtime.Decimal);
+  });
+}
+
+/** Patches the engine's class when a client first uses its engine: the runtime does not export that class. */
+function adoptEngine(Client: { prototype: PrismaClient }, patchEngine: (engine: Engine) => void): void {
+  for (const name of ['$connect', '$disconnect', '_transactionWithCallback'] as const) {
+    wrapMethod(Client.prototype, name, (method) => function (this: PrismaClient, ...args: unknown[]) {
+      patchEngine(this._engine);
+      return (method as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+    } as PrismaClient[typeof name]);
+  }
+}
+
+/** The runtime with `getPrismaClient` making instrumented client classes. */
+function instrumentRuntime(runtime: Runtime, ctx: InstrumentationContext): Runtime {
+  return wrapExport(runtime, 'getPrismaClient', (getPrismaClient) => function (config: unknown) {
+    const Client = getPrismaClient(config);
+    if (ctx.mode === 'record') recordOperations(Client, ctx);
+    else replayOperations(Client, ctx, runtime);
+    return Client;
+  });
+}
+
+const VERSIONS = '>=6.16 <8';
+
+export default defineInstrumentation({
+  name: 'prisma',
+  role: 'dependency',
+  hooks: ['runtime/client.js', 'runtime/client.mjs'].map((file) => hook<Runtime>({
+    module: '@prisma/client',
+    versions: VERSIONS,
+    file,
+    patch(runtime, ctx) {
+      if (ctx.mode === 'record' || ctx.replaying) return instrumentRuntime(runtime, ctx);
+    },
+  })),
+});
