@@ -10,8 +10,8 @@
  * runs underneath (through pg) runs outside the request's session, so it is not recorded again.
  * Replay answers `_executeRequest` from the cassette, and the client's engine neither connects
  * nor opens transactions: no adapter, pg or database is used. Both generators' clients are
- * covered: `prisma-client-js` (CommonJS, `@prisma/client/runtime/client.js`) and `prisma-client`
- * (ES modules, `runtime/client.mjs`, or CommonJS with `moduleFormat = "cjs"`).
+ * covered: `prisma-client-js` (CommonJS) and `prisma-client` (ES modules or CommonJS), both of
+ * which load `@prisma/client/runtime/client.js`.
  */
 import type { ErrorRecord, Signature } from '../src/cassette/schema.js';
 import { toErrorRecord } from '../src/cassette/error-record.js';
@@ -149,12 +149,16 @@ const VERSIONS = '>=6.16 <8';
 export default defineInstrumentation({
   name: 'prisma',
   role: 'dependency',
-  hooks: ['runtime/client.js', 'runtime/client.mjs'].map((file) => hook<Runtime>({
-    module: '@prisma/client',
-    versions: VERSIONS,
-    file,
-    patch(runtime, ctx) {
-      if (ctx.mode === 'record' || ctx.replaying) return instrumentRuntime(runtime, ctx);
-    },
-  })),
+  hooks: [
+    // Required by prisma-client-js's client, imported by prisma-client's (Node resolves the import to this CommonJS file).
+    hook<Runtime>({
+      module: '@prisma/client',
+      versions: VERSIONS,
+      file: 'runtime/client.js',
+      esm: true,
+      patch(runtime, ctx) {
+        if (ctx.mode === 'record' || ctx.replaying) return instrumentRuntime(runtime, ctx);
+      },
+    }),
+  ],
 });

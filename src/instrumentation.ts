@@ -70,6 +70,11 @@ export interface PackageTarget {
   versions: string;
   /** A file inside the package (`lib/router/layer.js`); the package's main export when absent. */
   file?: string;
+  /**
+   * Also patch `file` when an ES module imports it, through import-in-the-middle's loader:
+   * require-in-the-middle sees `require` only, not an `import` of a CommonJS file.
+   */
+  esm?: boolean;
 }
 
 export type HookTarget = BuiltinTarget | PackageTarget;

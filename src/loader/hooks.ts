@@ -2,9 +2,9 @@
  * Where instrumentations meet the modules they hook. Builtins are patched at once; package files
  * are patched as they load, through require-in-the-middle. An ESM `import` of a package's main
  * file does not pass through it, but the internal files that main file requires do, so hooking
- * an internal file covers CommonJS and ESM apps alike. A package that ships ES modules of its own
- * (`file` ending in `.mjs`) is hooked through import-in-the-middle's loader, which is registered
- * only when such a package is installed: the loader costs every ESM import a detour.
+ * an internal file covers CommonJS and ESM apps alike. A file that ES modules import directly
+ * (`esm: true`) is hooked through import-in-the-middle's loader too, which is registered only
+ * when such a package is installed: the loader costs every ESM import a detour.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -85,7 +85,7 @@ export function installHooks(instrumentations: readonly Instrumentation[], conte
   }
   // ESM named imports of builtins (`import { request } from 'node:http'`) see patched functions.
   if (patchedBuiltins) syncBuiltinESMExports();
-  const esModules = [...byPackage.values()].flat().filter((entry) => entry.hook.file?.endsWith('.mjs'));
+  const esModules = [...byPackage.values()].flat().filter((entry) => entry.hook.esm && entry.hook.file);
   if (esModules.length) hookEsModules(esModules);
   if (byPackage.size === 0) return;
   new RequireHook([...byPackage.keys()], { internals: true }, (exports, name, basedir) => {
@@ -111,7 +111,7 @@ function esModulePattern(hook: PackageHook): RegExp {
   return new RegExp(`/node_modules/${escape(hook.module)}/${escape(hook.file!)}$`);
 }
 
-/** ES modules of packages the app has installed, patched through import-in-the-middle as they are imported. */
+/** Files of packages the app has installed, patched through import-in-the-middle as ES modules import them. */
 function hookEsModules(entries: Array<Registered<PackageHook>>): void {
   const appRequire = createRequire(path.join(process.cwd(), 'index.js'));
   const installed = entries.filter(({ hook }) => {

@@ -1,0 +1,5 @@
+// test/apps/prisma-app.mjs on Prisma 7's prisma-client-js client (CommonJS, through @prisma/client).
+const { PrismaClient, Prisma } = require('@prisma/client');
+const { PrismaPg } = require('@prisma/adapter-pg');
+
+import('../prisma-app.mjs').then(({ start }) => start({ PrismaClient, Prisma, PrismaPg }));
