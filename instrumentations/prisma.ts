@@ -100,10 +100,19 @@ function recordOperations(Client: { prototype: PrismaClient }, ctx: Instrumentat
     patchEngine(this._engine);
     const call = ctx.record('db.query');
     if (!call) return execute.call(this, params);
-    const signature = signatureOf(params);
+    let signature: PrismaSignature;
+    try {
+      signature = signatureOf(params);
+    } catch {
+      // Arguments timetracer cannot take down: the operation runs unrecorded.
+      call.cancel();
+      return execute.call(this, params);
+    }
     try {
       const result = await execute.call(this, params);
-      call.end(() => ({ signature, result: storeValue(result) }));
+      // Copied now: the app owns the result and may change it before the cassette is written.
+      const stored = storeValue(result);
+      call.end(() => ({ signature, result: stored }));
       return result;
     } catch (error) {
       call.end(() => ({ signature, error: toErrorRecord(error, 'dependency'), result: storeFailure(error) }));
