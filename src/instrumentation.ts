@@ -71,8 +71,8 @@ export interface PackageTarget {
   /** A file inside the package (`lib/router/layer.js`); the package's main export when absent. */
   file?: string;
   /**
-   * Also patch `file` when an ES module imports it, through import-in-the-middle's loader:
-   * require-in-the-middle sees `require` only, not an `import` of a CommonJS file.
+   * Also patch `file` when an ES module imports it: require-in-the-middle sees `require` only,
+   * not an `import` of a CommonJS file.
    */
   esm?: boolean;
 }

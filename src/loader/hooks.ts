@@ -2,14 +2,12 @@
  * Where instrumentations meet the modules they hook. Builtins are patched at once; package files
  * are patched as they load, through require-in-the-middle. An ESM `import` of a package's main
  * file does not pass through it, but the internal files that main file requires do, so hooking
- * an internal file covers CommonJS and ESM apps alike. A file that ES modules import directly
- * (`esm: true`) is hooked through import-in-the-middle's loader too, which is registered only
- * when such a package is installed: the loader costs every ESM import a detour.
+ * an internal file covers CommonJS and ESM apps alike. A CommonJS file that ES modules import
+ * directly is hooked where Node compiles it (`esm: true`, see hookImportedCommonJs).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire, register, syncBuiltinESMExports } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { Hook as RequireHook } from 'require-in-the-middle';
 import type { Hook, Instrumentation, InstrumentationContext, PackageTarget } from '../instrumentation.js';
 import { describeError, warn } from '../log.js';
@@ -85,8 +83,8 @@ export function installHooks(instrumentations: readonly Instrumentation[], conte
   }
   // ESM named imports of builtins (`import { request } from 'node:http'`) see patched functions.
   if (patchedBuiltins) syncBuiltinESMExports();
-  const esModules = [...byPackage.values()].flat().filter((entry) => entry.hook.esm && entry.hook.file);
-  if (esModules.length) hookEsModules(esModules);
+  const importedCommonJs = [...byPackage.values()].flat().filter((entry) => entry.hook.esm && entry.hook.file);
+  if (importedCommonJs.length) hookImportedCommonJs(importedCommonJs);
   if (byPackage.size === 0) return;
   new RequireHook([...byPackage.keys()], { internals: true }, (exports, name, basedir) => {
     const packageName = [...byPackage.keys()].find((p) => name === p || name.startsWith(`${p}/`));
@@ -105,37 +103,24 @@ function inRange(entry: Registered<PackageHook>, packageDir: string): boolean {
   return version !== undefined && satisfies(version, entry.hook.versions);
 }
 
-/** `/node_modules/<package>/<file>` at the end of a module's URL. */
-function esModulePattern(hook: PackageHook): RegExp {
-  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`/node_modules/${escape(hook.module)}/${escape(hook.file!)}$`);
-}
+type CompileFn = (module: { exports: unknown }, filename: string) => void;
 
-/** Files of packages the app has installed, patched through import-in-the-middle as ES modules import them. */
-function hookEsModules(entries: Array<Registered<PackageHook>>): void {
-  const appRequire = createRequire(path.join(process.cwd(), 'index.js'));
-  const installed = entries.filter(({ hook }) => {
-    try {
-      appRequire.resolve(`${hook.module}/package.json`);
-      return true;
-    } catch {
-      return false;
+/**
+ * Files ES modules import directly (`esm: true`). An `import` of a CommonJS file loads it without
+ * `require`, so require-in-the-middle never sees it; Node still compiles it through
+ * `Module._extensions['.js']`, and there its exports are patched once it has run, before the
+ * importing module reads them. (A `require` of the file passes here too; the hook runs once.)
+ */
+function hookImportedCommonJs(entries: Array<Registered<PackageHook>>): void {
+  const targets = entries.map((entry) => ({ entry, suffix: path.join(path.sep, 'node_modules', entry.hook.module, entry.hook.file!) }));
+  const extensions = (require('node:module') as { _extensions: Record<string, CompileFn> })._extensions;
+  const compile = extensions['.js']!;
+  extensions['.js'] = function (this: unknown, module, filename) {
+    compile.call(this, module, filename);
+    for (const { entry, suffix } of targets) {
+      if (!filename.endsWith(suffix)) continue;
+      const packageDir = filename.slice(0, filename.length - entry.hook.file!.length - 1);
+      if (inRange(entry, packageDir)) module.exports = applyHook(entry, module.exports, packageDir);
     }
-  });
-  if (!installed.length) return;
-  const patterns = installed.map((entry) => ({ entry, pattern: esModulePattern(entry.hook) }));
-  const include = patterns.map((p) => p.pattern);
-  // In the app's own thread where Node allows it (22.22.3+, 24.11.1+); else on a loader thread, which costs start-up ~60 ms.
-  const inThread = require('import-in-the-middle/register-hooks.mjs') as { supportsSyncHooks(): boolean; register(options: { include: RegExp[] }): void };
-  if (inThread.supportsSyncHooks()) inThread.register({ include });
-  else register(pathToFileURL(require.resolve('import-in-the-middle/hook.mjs')), import.meta.url, { data: { include } });
-  const { addHook } = require('import-in-the-middle') as typeof import('import-in-the-middle');
-  addHook((url, exported) => {
-    for (const { entry, pattern } of patterns) {
-      if (!pattern.test(url)) continue;
-      const file = fileURLToPath(url);
-      const packageDir = file.slice(0, file.length - entry.hook.file!.length - 1);
-      if (inRange(entry, packageDir)) applyHook(entry, exported, packageDir);
-    }
-  });
+  };
 }
