@@ -101,7 +101,9 @@ for (const { major, generator, script } of VARIANTS) {
     assert.deepEqual(created.avatar.value, Buffer.from('Ann').toString('base64'));
     assert.deepEqual(created.prefs, { theme: 'dark', tags: ['a', 'b'] });
     assert.deepEqual(created.posts.map((p) => p.title), ['Earthsea', 'Tehanu']);
-    assert.deepEqual([duplicate.class, duplicate.known, duplicate.code], ['PrismaClientKnownRequestError', true, 'P2002']);
+    assert.deepEqual([duplicate.class, duplicate.known, duplicate.code, duplicate.modelName], ['PrismaClientKnownRequestError', true, 'P2002', 'User']);
+    assert.match(duplicate.clientVersion, new RegExp(`^${major}\\.`));
+    assert.deepEqual(duplicate.adapterError, [true, 'UniqueConstraintViolation'], 'meta.driverAdapterError is an Error with its cause');
     assert.deepEqual(read.unique, { name: 'Ann', balance: { type: 'Decimal', value: '1234.56' }, visits: { type: 'bigint', value: '9007199254740993' }, posts: [{ title: 'Tehanu' }] });
     assert.deepEqual(read.many.map((p) => [p.title, p.author.email]), [['Tehanu', 'ann@example.com'], ['Earthsea', 'ann@example.com']]);
     assert.deepEqual(updated, { updated: { visits: { type: 'bigint', value: '9007199254740994' }, balance: { type: 'Decimal', value: '0.44' } }, upsertCreated: { name: 'Bob' }, upsertUpdated: { name: 'Bobby' } });

@@ -25,7 +25,10 @@ export function start({ PrismaClient, Prisma, PrismaPg }) {
         class: error.constructor.name,
         known: error instanceof Prisma.PrismaClientKnownRequestError,
         code: error.code,
+        clientVersion: error.clientVersion,
+        meta: error.meta && Object.keys(error.meta),
         modelName: error.meta?.modelName,
+        adapterError: error.meta?.driverAdapterError && [error.meta.driverAdapterError instanceof Error, error.meta.driverAdapterError.cause?.kind],
         message: error.message.trim().split('\n').at(-1),
       };
     }
