@@ -56,9 +56,10 @@ export function storeValue(value: unknown): StoredValue {
   return decimals.length ? { value: copy, decimals } : { value: copy };
 }
 
+/** A fresh copy of the stored value, its Decimals made again: the app may change what it is handed. */
 export function restoreValue({ value, decimals }: StoredValue, Decimal: DecimalClass | undefined): unknown {
-  if (!decimals?.length || !Decimal) return value;
-  let root = value;
+  let root = storeValue(value).value;
+  if (!decimals?.length || !Decimal) return root;
   for (const path of decimals) {
     if (path.length === 0) {
       root = new Decimal(String(root));
