@@ -10,8 +10,8 @@
  * runs underneath (through pg) runs outside the request's session, so it is not recorded again.
  * Replay answers `_executeRequest` from the cassette, and the client's engine neither connects
  * nor opens transactions: no adapter, pg or database is used. Both generators' clients are
- * covered: `prisma-client-js` (CommonJS) and `prisma-client` (ES modules or CommonJS), both of
- * which load `@prisma/client/runtime/client.js`.
+ * covered: `prisma-client-js` (CommonJS) and `prisma-client` (ES modules or CommonJS), which load
+ * `@prisma/client/runtime/client.js`, or with `output` set, prisma-client-js's own copy of it.
  */
 import type { ErrorRecord, Signature } from '../src/cassette/schema.js';
 import { toErrorRecord } from '../src/cassette/error-record.js';
@@ -159,12 +159,14 @@ export default defineInstrumentation({
   name: 'prisma',
   role: 'dependency',
   hooks: [
-    // Required by prisma-client-js's client, imported by prisma-client's (Node resolves the import to this CommonJS file).
+    // Required by prisma-client-js's client (or its copy, with an `output` of its own), imported by
+    // prisma-client's (Node resolves the import to this CommonJS file).
     hook<Runtime>({
       module: '@prisma/client',
       versions: VERSIONS,
       file: 'runtime/client.js',
       esm: true,
+      copiedAs: 'prisma-client-',
       patch(runtime, ctx) {
         if (ctx.mode === 'record' || ctx.replaying) return instrumentRuntime(runtime, ctx);
       },

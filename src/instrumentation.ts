@@ -75,6 +75,13 @@ export interface PackageTarget {
    * not an `import` of a CommonJS file.
    */
   esm?: boolean;
+  /**
+   * Also patch copies of `file` that a code generator writes outside node_modules:
+   * `<dir>/<file>` where `<dir>/package.json` names a package starting with this (Prisma copies
+   * its runtime into a `prisma-client-js` client generated to an `output` of its own, as
+   * `prisma-client-<hash>`). The version checked is that package.json's.
+   */
+  copiedAs?: string;
 }
 
 export type HookTarget = BuiltinTarget | PackageTarget;

@@ -1,6 +1,7 @@
 // Prisma 6 and 7 with @prisma/adapter-pg against the real PostgreSQL at 127.0.0.1:5432, each
-// with the clients of both generators (prisma-client-js, and prisma-client compiled to ES
-// modules): an app recorded, then replayed with PostgreSQL unreachable.
+// with the clients of both generators (prisma-client-js, in @prisma/client and with an output of
+// its own, and prisma-client compiled to ES modules): an app recorded, then replayed with
+// PostgreSQL unreachable.
 //
 // The set-up is the suite's own, so `npm test` works on a fresh clone: `prisma generate` runs
 // with PRISMA_SCHEMA_ENGINE_BINARY and PRISMA_QUERY_ENGINE_LIBRARY pointing at any executable
@@ -30,7 +31,10 @@ const TABLES = `
 
 const ROUTES = ['/create', '/duplicate', '/read', '/update', '/transaction/array', '/transaction/interactive', '/raw', '/missing', '/delete', '/disconnect'];
 
-/** Generates a major's two clients: prisma-client-js into its @prisma/client, prisma-client into generated/ (then compiled). */
+/**
+ * Generates a major's three clients: prisma-client-js into its @prisma/client and into
+ * generated/copied, prisma-client into generated/ts (then compiled to generated/js).
+ */
 function generate(major) {
   const dir = path.join(APPS, `prisma${major}`);
   const packages = major === 6 ? path.join(dir, 'node_modules') : path.join(ROOT, 'node_modules');
@@ -80,6 +84,7 @@ async function run(app) {
 
 const VARIANTS = [6, 7].flatMap((major) => [
   { major, generator: 'prisma-client-js', script: path.join(APPS, `prisma${major}`, 'js.cjs') },
+  { major, generator: 'prisma-client-js with an output of its own', script: path.join(APPS, `prisma${major}`, 'copied.cjs') },
   { major, generator: 'prisma-client', script: path.join(APPS, `prisma${major}`, 'ts.mjs') },
 ]);
 

@@ -3,7 +3,8 @@
  * are patched as they load, through require-in-the-middle. An ESM `import` of a package's main
  * file does not pass through it, but the internal files that main file requires do, so hooking
  * an internal file covers CommonJS and ESM apps alike. A CommonJS file that ES modules import
- * directly is hooked where Node compiles it (`esm: true`, see hookImportedCommonJs).
+ * directly, and a generated copy of a package's file, are hooked where Node compiles them (see
+ * hookCompiledFiles).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -50,18 +51,26 @@ function satisfies(version: string, range: string): boolean {
   return satisfiesFn(version, range, { includePrerelease: true });
 }
 
-const versions = new Map<string, string | undefined>();
+interface PackageInfo {
+  name?: string;
+  version?: string;
+}
 
-function packageVersion(basedir: string): string | undefined {
-  if (!versions.has(basedir)) {
+const packages = new Map<string, PackageInfo>();
+
+/** The name and version in a directory's package.json (empty when it has none). */
+function packageInfo(dir: string): PackageInfo {
+  let info = packages.get(dir);
+  if (!info) {
     try {
-      const pkg = JSON.parse(fs.readFileSync(path.join(basedir, 'package.json'), 'utf8')) as { version?: unknown };
-      versions.set(basedir, typeof pkg.version === 'string' ? pkg.version : undefined);
+      const { name, version } = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
+      info = { ...(typeof name === 'string' && { name }), ...(typeof version === 'string' && { version }) };
     } catch {
-      versions.set(basedir, undefined);
+      info = {};
     }
+    packages.set(dir, info);
   }
-  return versions.get(basedir);
+  return info;
 }
 
 export function installHooks(instrumentations: readonly Instrumentation[], contextFor: (i: Instrumentation) => InstrumentationContext): void {
@@ -83,8 +92,8 @@ export function installHooks(instrumentations: readonly Instrumentation[], conte
   }
   // ESM named imports of builtins (`import { request } from 'node:http'`) see patched functions.
   if (patchedBuiltins) syncBuiltinESMExports();
-  const importedCommonJs = [...byPackage.values()].flat().filter((entry) => entry.hook.esm && entry.hook.file);
-  if (importedCommonJs.length) hookImportedCommonJs(importedCommonJs);
+  const compiledFiles = [...byPackage.values()].flat().filter((entry) => entry.hook.file && (entry.hook.esm || entry.hook.copiedAs));
+  if (compiledFiles.length) hookCompiledFiles(compiledFiles);
   if (byPackage.size === 0) return;
   new RequireHook([...byPackage.keys()], { internals: true }, (exports, name, basedir) => {
     const packageName = [...byPackage.keys()].find((p) => name === p || name.startsWith(`${p}/`));
@@ -99,28 +108,37 @@ export function installHooks(instrumentations: readonly Instrumentation[], conte
 }
 
 function inRange(entry: Registered<PackageHook>, packageDir: string): boolean {
-  const version = packageVersion(packageDir);
+  const { version } = packageInfo(packageDir);
   return version !== undefined && satisfies(version, entry.hook.versions);
 }
 
 type CompileFn = (module: { exports: unknown }, filename: string) => void;
 
 /**
- * Files ES modules import directly (`esm: true`). An `import` of a CommonJS file loads it without
- * `require`, so require-in-the-middle never sees it; Node still compiles it through
- * `Module._extensions['.js']`, and there its exports are patched once it has run, before the
- * importing module reads them. (A `require` of the file passes here too; the hook runs once.)
+ * Files ES modules import directly (`esm: true`), and copies of a package's file that a code
+ * generator writes outside node_modules (`copiedAs`). An `import` of a CommonJS file, or a
+ * `require` of a file outside any package, passes require-in-the-middle by; but Node compiles
+ * every CommonJS file through `Module._extensions['.js']`, and there its exports are patched once
+ * it has run, before whoever loaded it reads them. (A `require` of a hooked file passes here too;
+ * each hook runs once per exports object.)
  */
-function hookImportedCommonJs(entries: Array<Registered<PackageHook>>): void {
-  const targets = entries.map((entry) => ({ entry, suffix: path.join(path.sep, 'node_modules', entry.hook.module, entry.hook.file!) }));
+function hookCompiledFiles(entries: Array<Registered<PackageHook>>): void {
   const extensions = (require('node:module') as { _extensions: Record<string, CompileFn> })._extensions;
   const compile = extensions['.js']!;
   extensions['.js'] = function (this: unknown, module, filename) {
     compile.call(this, module, filename);
-    for (const { entry, suffix } of targets) {
-      if (!filename.endsWith(suffix)) continue;
-      const packageDir = filename.slice(0, filename.length - entry.hook.file!.length - 1);
-      if (inRange(entry, packageDir)) module.exports = applyHook(entry, module.exports, packageDir);
+    for (const entry of entries) {
+      const packageDir = hookedPackageDir(entry.hook, filename);
+      if (packageDir && inRange(entry, packageDir)) module.exports = applyHook(entry, module.exports, packageDir);
     }
   };
+}
+
+/** The directory of the package (or generated copy) `filename` is the hook's file of, if it is. */
+function hookedPackageDir(hook: PackageHook, filename: string): string | undefined {
+  const file = path.join(path.sep, hook.file!);
+  if (!filename.endsWith(file)) return undefined;
+  const dir = filename.slice(0, filename.length - file.length);
+  if (dir.endsWith(path.join(path.sep, 'node_modules', hook.module))) return hook.esm ? dir : undefined;
+  return hook.copiedAs && packageInfo(dir).name?.startsWith(hook.copiedAs) ? dir : undefined;
 }
