@@ -14,9 +14,8 @@
  * request are replayed too (support/mongo-object-ids.ts), so inserts match and answer the same.
  */
 import net from 'node:net';
-import { fromErrorRecord } from '../src/cassette/error-record.js';
+import { fromErrorRecord, toErrorRecord } from '../src/cassette/error-record.js';
 import type { DependencyEvent, ErrorRecord, JsonValue } from '../src/cassette/schema.js';
-import { toErrorRecord } from '../src/cassette/error-record.js';
 import { defineInstrumentation, hook, type InstrumentationContext } from '../src/instrumentation.js';
 import type { RecordedCall } from '../src/record/call-log.js';
 import { wrapMethod } from '../src/loader/wrap.js';
@@ -90,7 +89,7 @@ interface MonitorModule {
 
 type ErrorClass = new (message: string) => Error;
 /** The error classes of the driver copy a Connection class belongs to (its lib/error.js may load after it). */
-type ErrorClasses = () => Map<string, ErrorClass> | undefined;
+type DriverErrorClasses = () => Map<string, ErrorClass> | undefined;
 
 /** Sent by the driver itself to set up and watch connections: never part of a request. */
 const CONNECTION_SETUP = new Set(['hello', 'isMaster', 'ismaster', 'saslStart', 'saslContinue', 'authenticate', 'getnonce', 'endSessions']);
@@ -100,9 +99,13 @@ const HELLO = new Set(['hello', 'isMaster', 'ismaster']);
  * `connect` sends with credentials, a cursor closed at shutdown) and the schema work apps do at
  * start-up (index builds, Mongoose's collection creation), so such an app starts in replay.
  */
-const ANSWERED_OUTSIDE_REQUESTS = new Set(['ping', 'killCursors', 'endSessions', 'createIndexes', 'create']);
+const ANSWERED_OUTSIDE_REQUESTS = new Set(['ping', 'killCursors', 'createIndexes', 'create']);
 
-let bson: (BsonLibrary & { ObjectId: ObjectIdClass }) | undefined;
+type BsonExports = BsonLibrary & { ObjectId: ObjectIdClass };
+
+let bson: BsonExports | undefined;
+
+const cannotReachServer = () => new Error('timetracer: a replayed MongoDB connection cannot reach the server');
 /** The network error classes of each installed copy of the driver, by its package directory. */
 const errorClassesOf = new Map<string | undefined, Map<string, ErrorClass>>();
 
@@ -115,6 +118,10 @@ function isCommand(message: WireMessage): boolean {
 
 function recordCommands(Connection: { prototype: Connection }, ctx: InstrumentationContext): void {
   wrapMethod(Connection.prototype, 'writeCommand', (writeCommand) => async function (this: Connection, message: WireMessage, options: unknown) {
+    // A command whose reply the driver never read (it gave up in between: an abort, a timeout)
+    // has no outcome to record, and must not take the next command's reply for its own.
+    this[AWAITING]?.call.cancel();
+    this[AWAITING] = undefined;
     const sent = bson && isCommand(message) && !CONNECTION_SETUP.has(operationOf(message.command)) ? startCall(message, ctx) : undefined;
     if (!sent) return writeCommand.call(this, message, options);
     try {
@@ -180,7 +187,7 @@ function serverErrorRecord({ message, code, codeName }: NonNullable<ReturnType<t
 
 // ---------------------------------------------------------------- replay
 
-function replayCommands(Connection: { prototype: Connection }, ctx: InstrumentationContext, errorClasses: ErrorClasses): void {
+function replayCommands(Connection: { prototype: Connection }, ctx: InstrumentationContext, errorClasses: DriverErrorClasses): void {
   wrapMethod(Connection.prototype, 'writeCommand', () => async function (this: Connection, message: WireMessage) {
     this[ANSWER] = answerFor(this, message, ctx, errorClasses);
   });
@@ -195,20 +202,20 @@ function replayCommands(Connection: { prototype: Connection }, ctx: Instrumentat
   });
 }
 
-function answerFor(connection: Connection, message: WireMessage, ctx: InstrumentationContext, errorClasses: ErrorClasses): Answer {
+function answerFor(connection: Connection, message: WireMessage, ctx: InstrumentationContext, errorClasses: DriverErrorClasses): Answer {
   const library = bson;
-  if (!library || !isCommand(message)) return { error: new Error('timetracer: a replayed MongoDB connection cannot reach the server') };
+  if (!library || !isCommand(message)) return { error: cannotReachServer() };
   const operation = operationOf(message.command);
   if (HELLO.has(operation)) return { bytes: library.serialize(connection.hello ?? { ok: 1 }) };
   if (operation === 'endSessions' || (!ctx.session() && ANSWERED_OUTSIDE_REQUESTS.has(operation))) return { bytes: library.serialize({ ok: 1 }) };
   const signature = signatureOf(library, message.databaseName, commandBytes(message), ctx.bodies.redactor);
   const outcome = ctx.replay({ type: 'mongodb', signature }, { canGoLive: false });
   if (outcome.kind === 'miss') return { error: outcome.error };
-  if (outcome.kind === 'live') return { error: new Error('timetracer: a replayed MongoDB connection cannot reach the server') };
+  if (outcome.kind === 'live') return { error: cannotReachServer() };
   return recordedAnswer(library, outcome.event, errorClasses);
 }
 
-function recordedAnswer(library: BsonLibrary, event: DependencyEvent, errorClasses: ErrorClasses): Answer {
+function recordedAnswer(library: BsonLibrary, event: DependencyEvent, errorClasses: DriverErrorClasses): Answer {
   const reply = (event.result as MongoResult | undefined)?.reply;
   if (reply !== undefined && reply !== null) return { bytes: replyFromJson(library, reply as JsonValue) };
   if (event.error) return { error: restoreError(event.error, errorClasses()) };
@@ -269,8 +276,6 @@ function srvWithoutDns(module: ConnectionStringModule): void {
 }
 
 const VERSIONS = '>=6.8.0 <8';
-
-type BsonExports = BsonLibrary & { ObjectId: ObjectIdClass };
 
 export default defineInstrumentation({
   name: 'mongodb',

@@ -13,11 +13,13 @@
  * covered: `prisma-client-js` (CommonJS) and `prisma-client` (ES modules or CommonJS), which load
  * `@prisma/client/runtime/client.js`, or with `output` set, prisma-client-js's own copy of it.
  */
-import type { ErrorRecord, Signature } from '../src/cassette/schema.js';
+import type { Redactor } from '../src/cassette/redact.js';
+import type { DependencyEvent, Signature } from '../src/cassette/schema.js';
 import { toErrorRecord } from '../src/cassette/error-record.js';
 import { defineInstrumentation, hook, type InstrumentationContext } from '../src/instrumentation.js';
 import { wrapExport, wrapMethod } from '../src/loader/wrap.js';
-import { restoreFailure, restoreValue, storeFailure, storeValue, type DecimalClass, type ErrorClasses, type StoredFailure, type StoredValue } from './support/prisma-values.js';
+import { describeError, warn } from '../src/log.js';
+import { restoreFailure, restoreValue, storeFailure, storeValue, type DecimalClass, type PrismaErrorClasses, type StoredFailure, type StoredValue } from './support/prisma-values.js';
 
 /** What `_executeRequest` is handed for one operation. */
 interface OperationParams {
@@ -44,7 +46,7 @@ interface PrismaClient {
   _transactionWithCallback(options: unknown): Promise<unknown>;
 }
 
-type Runtime = ErrorClasses & {
+type Runtime = PrismaErrorClasses & {
   getPrismaClient(config: unknown): { prototype: PrismaClient };
   Decimal?: DecimalClass;
 };
@@ -60,8 +62,9 @@ interface PrismaSignature extends Signature {
   args: unknown;
 }
 
-function signatureOf({ model, action, args }: OperationParams): PrismaSignature {
-  return { lib: 'prisma', model: model ?? null, action, args: storeValue(rawQuery(args) ?? args ?? null).value };
+/** The same in record and replay, secrets redacted alike, so a replayed operation matches its recording. */
+function signatureOf({ model, action, args }: OperationParams, redactor: Redactor): PrismaSignature {
+  return { lib: 'prisma', model: model ?? null, action, args: storeValue(rawQuery(args) ?? args ?? null, redactor).value };
 }
 
 /** A tagged-template query (`$queryRaw\`...\``, `Prisma.sql`) as its SQL text and values. */
@@ -96,39 +99,46 @@ function engineWithoutDatabase(engine: Engine): void {
 function recordOperations(Client: { prototype: PrismaClient }, ctx: InstrumentationContext): void {
   const patchEngine = (engine: Engine) => engineOutsideSessions(engine, ctx);
   adoptEngine(Client, patchEngine);
+  const { redactor } = ctx.bodies;
   wrapMethod(Client.prototype, '_executeRequest', (execute) => async function (this: PrismaClient, params: OperationParams) {
-    patchEngine(this._engine);
+    adopt(this, patchEngine);
     const call = ctx.record('db.query');
     if (!call) return execute.call(this, params);
     let signature: PrismaSignature;
     try {
-      signature = signatureOf(params);
-    } catch {
-      // Arguments timetracer cannot take down: the operation runs unrecorded.
+      signature = signatureOf(params, redactor);
+    } catch (error) {
       call.cancel();
+      warn(`could not take down a Prisma ${params.clientMethod} call (${describeError(error)}); it is not recorded`);
       return execute.call(this, params);
     }
+    let result: unknown;
     try {
-      const result = await execute.call(this, params);
-      // Copied now: the app owns the result and may change it before the cassette is written.
-      const stored = storeValue(result);
-      call.end(() => ({ signature, result: stored }));
-      return result;
+      result = await execute.call(this, params);
     } catch (error) {
-      call.end(() => ({ signature, error: toErrorRecord(error, 'dependency'), result: storeFailure(error) }));
+      call.end(() => ({ signature, error: toErrorRecord(error, 'dependency'), result: storeFailure(error, redactor) }));
       throw error;
     }
+    try {
+      // Copied now: the app owns the result and may change it before the cassette is written.
+      const stored = storeValue(result, redactor);
+      call.end(() => ({ signature, result: stored }));
+    } catch (error) {
+      call.cancel();
+      warn(`could not take down the result of a Prisma ${params.clientMethod} call (${describeError(error)}); it is not recorded`);
+    }
+    return result;
   });
 }
 
 function replayOperations(Client: { prototype: PrismaClient }, ctx: InstrumentationContext, runtime: Runtime): void {
   adoptEngine(Client, engineWithoutDatabase);
   wrapMethod(Client.prototype, '_executeRequest', () => async function (this: PrismaClient, params: OperationParams) {
-    const outcome = ctx.replay({ type: 'db.query', signature: signatureOf(params) }, { canGoLive: false });
+    const outcome = ctx.replay({ type: 'db.query', signature: signatureOf(params, ctx.bodies.redactor) }, { canGoLive: false });
     if (outcome.kind === 'miss') throw outcome.error;
     if (outcome.kind === 'live') throw new Error('timetracer: a replayed Prisma Client cannot reach the database');
-    const { event } = outcome;
-    if (event.error) throw restoreFailure(event.error as ErrorRecord, event.result as StoredFailure | undefined, runtime);
+    const event = outcome.event as DependencyEvent<unknown, StoredValue | StoredFailure>;
+    if (event.error) throw restoreFailure(event.error, event.result as StoredFailure | undefined, runtime);
     return restoreValue(event.result as StoredValue, runtime.Decimal);
   });
 }
@@ -137,9 +147,22 @@ function replayOperations(Client: { prototype: PrismaClient }, ctx: Instrumentat
 function adoptEngine(Client: { prototype: PrismaClient }, patchEngine: (engine: Engine) => void): void {
   for (const name of ['$connect', '$disconnect', '_transactionWithCallback'] as const) {
     wrapMethod(Client.prototype, name, (method) => function (this: PrismaClient, ...args: unknown[]) {
-      patchEngine(this._engine);
+      adopt(this, patchEngine);
       return (method as (...a: unknown[]) => Promise<unknown>).apply(this, args);
     } as PrismaClient[typeof name]);
+  }
+}
+
+let adoptFailed = false;
+
+/** Patches a client's engine; a client whose engine is not what timetracer knows keeps it as it is. */
+function adopt(client: PrismaClient, patchEngine: (engine: Engine) => void): void {
+  try {
+    patchEngine(client._engine);
+  } catch (error) {
+    if (adoptFailed) return;
+    adoptFailed = true;
+    warn(`could not adapt Prisma's engine (${describeError(error)}); its own queries may be recorded or attempted as well`);
   }
 }
 

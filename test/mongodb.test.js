@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { APPS, readJson, request, startApp, tempDir } from './support/harness.js';
 import { startMongoStandIn } from './support/mongo-wire-server.js';
@@ -163,4 +164,26 @@ test('a MongoDB command whose filter differs from the recording misses, naming w
   assert.equal(missed.status, 500);
   const miss = await replaying.waitForLine(/^timetracer \[MISS\] mongodb find /);
   assert.match(miss, new RegExp(`nearest: eid 1, .*${other}.*!= recorded .*${id}`));
+});
+
+test('MongoDB: document fields named as secrets are not written, in commands or replies, and still match on replay', async (t) => {
+  const server = await standIn(t);
+  const dir = tempDir(t);
+  const env = { MONGO_DB: mongoDb(), TIMETRACER_REDACT: 'email' };
+  const { script } = VERSIONS[1];
+  const recording = await startApp(t, script, { env: { ...env, MONGO_URL: server.url, TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir } });
+  const steps = [() => ['POST', '/users', { name: 'Ann', email: 'ann@example.com', born, balance: '1' }], ([ann]) => ['GET', `/users/${ann.body.id}`]];
+  const live = [];
+  for (const step of steps) live.push(await send(recording, step(live)));
+  const files = await recording.cassettes(2);
+  await recording.stop();
+  await server.close();
+  assert.equal(live[1].body.email, 'ann@example.com');
+  for (const file of files) assert.ok(!fs.readFileSync(file, 'utf8').includes('ann@example.com'), `${path.basename(file)} holds no email`);
+
+  const replaying = await startApp(t, script, { env: { ...env, MONGO_URL: UNREACHABLE_MONGO_URL, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir } });
+  const replayed = [];
+  for (const step of steps) replayed.push(await send(replaying, step(replayed)));
+  assert.deepEqual(replayed[0], live[0], 'the insert matched: the same id comes back');
+  assert.deepEqual(replayed[1].body, { ...live[1].body, email: '[REDACTED]' }, 'the app reads back "[REDACTED]" where it read the email');
 });

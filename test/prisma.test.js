@@ -148,3 +148,32 @@ for (const { major, generator, script } of VARIANTS) {
     assert.ok(!replaying.stderr.some((l) => /MISS|ECONNREFUSED/.test(l)), `no miss, no connection attempted:\n${replaying.stderr.join('\n')}`);
   });
 }
+
+test('Prisma: fields named as secrets are not written, in arguments or in rows read back, and still match on replay', async (t) => {
+  const url = await database(t);
+  const dir = tempDir(t);
+  const script = path.join(APPS, 'prisma7', 'ts.mjs');
+  const env = { TIMETRACER_REDACT: 'name' };
+  const recording = await startApp(t, script, { env: { ...env, DATABASE_URL: url, TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir } });
+  const live = [];
+  for (const route of ['/create', '/read']) live.push((await request(`${recording.url}${route}`)).json());
+  const files = await recording.cassettes(2);
+  await recording.stop();
+  assert.equal(live[1].unique.name, 'Ann');
+  for (const file of files) {
+    const text = fs.readFileSync(file, 'utf8');
+    assert.ok(!/"name": "Ann"/.test(text), `${path.basename(file)} holds no name`);
+  }
+  const [create] = readJson(files.find((f) => readJson(f).request.path === '/create')).events;
+  assert.equal(create.signature.args.data.name, '[REDACTED]');
+  assert.equal(create.result.value.name, '[REDACTED]');
+
+  const replaying = await startApp(t, script, { env: { ...env, DATABASE_URL: UNREACHABLE_DATABASE_URL, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir } });
+  const created = (await request(`${replaying.url}/create`)).json();
+  const read = (await request(`${replaying.url}/read`)).json();
+  assert.deepEqual({ ...read.unique, name: 'Ann' }, live[1].unique, 'the app reads back "[REDACTED]" where it read the name, and nothing else changes');
+  assert.equal(read.unique.name, '[REDACTED]');
+  assert.equal(created.posts.length, 2);
+  await replaying.waitForLine(/^timetracer replay GET \/read /);
+  for (const line of replaying.stderr.filter((l) => /^timetracer replay GET /.test(l))) assert.match(line, /matched=OK/);
+});

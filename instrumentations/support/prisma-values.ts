@@ -1,10 +1,12 @@
 /**
- * What Prisma Client hands the app, as the cassette keeps it. Dates, BigInts, Buffers and
- * Uint8Arrays (Bytes) the cassette codec writes with their types; Prisma's Decimal (decimal.js)
- * it does not know, so a Decimal is kept as its text and its place listed, to become a Decimal
- * of the app's own Prisma again on replay. A failed operation keeps its error class, code and
- * `meta` (whose `driverAdapterError` is an Error of its own).
+ * What Prisma Client is handed and hands back, as the cassette keeps it. Dates, BigInts, Buffers
+ * and Uint8Arrays (Bytes) the cassette codec writes with their types; Prisma's Decimal
+ * (decimal.js) it does not know, so a Decimal is kept as its text and its place listed, to become
+ * a Decimal of the app's own Prisma again on replay. Fields named as secrets are redacted on the
+ * way in. A failed operation keeps its error class, the fields its constructor takes, and `meta`
+ * (whose `driverAdapterError` is an Error of its own).
  */
+import { REDACTED, type Redactor } from '../../src/cassette/redact.js';
 import type { ErrorRecord } from '../../src/cassette/schema.js';
 import { fromErrorRecord } from '../../src/cassette/error-record.js';
 
@@ -20,6 +22,11 @@ export interface StoredValue {
 /** A failed operation's `result`: what its error needs besides the ErrorRecord. */
 export interface StoredFailure {
   error_class: string;
+  client_version?: string;
+  /** Which operation of a batch failed (not an enumerable field of Prisma's errors). */
+  batch_request_idx?: number;
+  /** PrismaClientInitializationError's own code (P1001, ...). */
+  error_code?: string;
   meta?: unknown;
   /** Keys of `meta` that held an Error (kept as name, message and cause). */
   meta_errors?: string[];
@@ -27,30 +34,60 @@ export interface StoredFailure {
 
 export type DecimalClass = new (text: string) => unknown;
 
-/** Prisma's error classes, as the runtime exports them. */
-export type ErrorClasses = Record<string, (new (message: string, options: Record<string, unknown>) => Error) | undefined>;
+/** The Prisma error classes replay rebuilds, each with the arguments its constructor takes. */
+export interface PrismaErrorClasses {
+  PrismaClientKnownRequestError?: new (message: string, fields: { code: unknown; clientVersion: unknown; meta: unknown; batchRequestIdx: unknown }) => Error;
+  PrismaClientUnknownRequestError?: new (message: string, fields: { clientVersion: unknown; batchRequestIdx: unknown }) => Error;
+  PrismaClientValidationError?: new (message: string, fields: { clientVersion: unknown }) => Error;
+  PrismaClientInitializationError?: new (message: string, clientVersion: unknown, errorCode: unknown) => Error;
+  PrismaClientRustPanicError?: new (message: string, clientVersion: unknown) => Error;
+}
 
 function isDecimal(value: unknown): boolean {
   return Object.prototype.toString.call(value) === '[object Decimal]';
 }
 
-/** Values the codec writes as they are. */
-function isCodecValue(value: object): boolean {
-  return value instanceof Date || ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Map || value instanceof Set;
+/** Prisma.DbNull, JsonNull and AnyNull: told apart only by their class (`_getName()`). */
+function nullTypeName(value: object): string | undefined {
+  const getName = (value as { _getName?: unknown })._getName;
+  return typeof getName === 'function' ? `Prisma.${String(getName.call(value))}` : undefined;
 }
 
-/** A copy of `value` with each Decimal as its text, and where they were. */
-export function storeValue(value: unknown): StoredValue {
+/** A copy of a value the codec writes as it is (its own object: the original stays the app's). */
+function copyOfCodecValue(value: object): object | undefined {
+  if (value instanceof Date) return new Date(value.getTime());
+  if (Buffer.isBuffer(value)) return Buffer.from(value);
+  if (value instanceof DataView) return new DataView(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength));
+  if (ArrayBuffer.isView(value)) return (value as unknown as { slice(): object }).slice();
+  if (value instanceof ArrayBuffer) return value.slice(0);
+  if (value instanceof Map) return new Map(value);
+  if (value instanceof Set) return new Set(value);
+  return undefined;
+}
+
+/**
+ * A copy of `value` with each Decimal as its text (and where they were), Prisma's null types by
+ * name, and, given a redactor, the values of fields named as secrets redacted.
+ */
+export function storeValue(value: unknown, redactor?: Redactor): StoredValue {
   const decimals: Path[] = [];
+  const seen = new Set<object>();
   const walk = (node: unknown, path: Path): unknown => {
     if (node === null || typeof node !== 'object') return node;
     if (isDecimal(node)) {
       decimals.push(path);
       return String(node);
     }
-    if (isCodecValue(node)) return node;
-    if (Array.isArray(node)) return node.map((item, index) => walk(item, [...path, index]));
-    return Object.fromEntries(Object.entries(node).map(([key, item]) => [key, walk(item, [...path, key])]));
+    const copy = copyOfCodecValue(node) ?? nullTypeName(node);
+    if (copy !== undefined) return copy;
+    if (seen.has(node)) throw new Error('the value contains a reference cycle');
+    seen.add(node);
+    try {
+      if (Array.isArray(node)) return node.map((item, index) => walk(item, [...path, index]));
+      return Object.fromEntries(Object.entries(node).map(([key, item]) => [key, redactor?.isSecret(key) && item !== null ? REDACTED : walk(item, [...path, key])]));
+    } finally {
+      seen.delete(node);
+    }
   };
   const copy = walk(value, []);
   return decimals.length ? { value: copy, decimals } : { value: copy };
@@ -72,30 +109,52 @@ export function restoreValue({ value, decimals }: StoredValue, Decimal: DecimalC
   return root;
 }
 
-export function storeFailure(error: unknown): StoredFailure {
-  const failure: StoredFailure = { error_class: (error as Error)?.constructor?.name ?? 'Error' };
-  const meta = (error as { meta?: unknown })?.meta;
+export function storeFailure(error: unknown, redactor: Redactor): StoredFailure {
+  const { constructor, clientVersion, batchRequestIdx, errorCode, meta } = (error ?? {}) as Record<string, unknown>;
+  const failure: StoredFailure = { error_class: (constructor as { name?: string } | undefined)?.name ?? 'Error' };
+  if (typeof clientVersion === 'string') failure.client_version = clientVersion;
+  if (typeof batchRequestIdx === 'number') failure.batch_request_idx = batchRequestIdx;
+  if (typeof errorCode === 'string') failure.error_code = errorCode;
   if (meta && typeof meta === 'object') {
     const errors = Object.entries(meta).filter(([, item]) => item instanceof Error).map(([key]) => key);
-    const plain = Object.fromEntries(Object.entries(meta).map(([key, item]) => [key, item instanceof Error ? { name: item.name, message: item.message, cause: storeValue(item.cause).value } : item]));
-    failure.meta = storeValue(plain).value;
+    const plain = Object.fromEntries(Object.entries(meta).map(([key, item]) => [key, item instanceof Error ? { name: item.name, message: item.message, cause: item.cause } : item]));
+    failure.meta = storeValue(plain, redactor).value;
     if (errors.length) failure.meta_errors = errors;
   }
   return failure;
 }
 
-/** The error the operation failed with, of the app's own Prisma's class, with its code, meta and message. */
-export function restoreFailure(record: ErrorRecord, failure: StoredFailure | undefined, classes: ErrorClasses): Error {
-  const ErrorClass = failure && classes[failure.error_class];
-  if (!ErrorClass) return fromErrorRecord(record);
-  let meta = failure.meta as Record<string, unknown> | undefined;
-  if (meta && failure.meta_errors) {
-    meta = { ...meta };
-    for (const key of failure.meta_errors) {
-      const { name, message, cause } = meta[key] as { name: string; message: string; cause: unknown };
-      meta[key] = Object.assign(new Error(message, { cause }), { name });
-    }
+/** The error the operation failed with, of the app's own Prisma's class, with the fields it had. */
+export function restoreFailure(record: ErrorRecord, failure: StoredFailure | undefined, classes: PrismaErrorClasses): Error {
+  const { message, code } = record;
+  const clientVersion = failure?.client_version;
+  const batchRequestIdx = failure?.batch_request_idx;
+  switch (failure?.error_class) {
+    case 'PrismaClientKnownRequestError':
+      if (classes.PrismaClientKnownRequestError) return new classes.PrismaClientKnownRequestError(message, { code, clientVersion, meta: restoreMeta(failure), batchRequestIdx });
+      break;
+    case 'PrismaClientUnknownRequestError':
+      if (classes.PrismaClientUnknownRequestError) return new classes.PrismaClientUnknownRequestError(message, { clientVersion, batchRequestIdx });
+      break;
+    case 'PrismaClientValidationError':
+      if (classes.PrismaClientValidationError) return new classes.PrismaClientValidationError(message, { clientVersion });
+      break;
+    case 'PrismaClientInitializationError':
+      if (classes.PrismaClientInitializationError) return new classes.PrismaClientInitializationError(message, clientVersion, failure.error_code);
+      break;
+    case 'PrismaClientRustPanicError':
+      if (classes.PrismaClientRustPanicError) return new classes.PrismaClientRustPanicError(message, clientVersion);
+      break;
   }
-  const fields = record.fields ?? {};
-  return new ErrorClass(record.message, { code: record.code, clientVersion: fields['clientVersion'], meta, batchRequestIdx: fields['batchRequestIdx'] });
+  return fromErrorRecord(record);
+}
+
+function restoreMeta({ meta, meta_errors: errors }: StoredFailure): unknown {
+  if (!meta || !errors) return meta;
+  const restored = { ...(meta as Record<string, unknown>) };
+  for (const key of errors) {
+    const { name, message, cause } = restored[key] as { name: string; message: string; cause: unknown };
+    restored[key] = Object.assign(new Error(message, { cause }), { name });
+  }
+  return restored;
 }
