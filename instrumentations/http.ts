@@ -25,13 +25,15 @@ interface HttpModule {
 }
 
 const LIB = 'http';
+/** Where Node's http clients open their sockets: the agent, or the request itself (`createConnection`). */
+const CONNECTS_FROM = ['node:_http_agent', 'node:_http_client'];
 
 export default defineInstrumentation({
   name: 'http',
   role: 'dependency',
   hooks: [
-    hook<HttpModule>({ module: 'node:http', patch: (module, ctx) => patchModule(module, 'http:', ctx) }),
-    hook<HttpModule>({ module: 'node:https', patch: (module, ctx) => patchModule(module, 'https:', ctx) }),
+    hook<HttpModule>({ module: 'node:http', connectsFrom: CONNECTS_FROM, patch: (module, ctx) => patchModule(module, 'http:', ctx) }),
+    hook<HttpModule>({ module: 'node:https', connectsFrom: CONNECTS_FROM, patch: (module, ctx) => patchModule(module, 'https:', ctx) }),
   ],
 });
 

@@ -18,7 +18,10 @@ import { Recorder } from './record/recorder.js';
 import { CassetteWriter } from './record/writer.js';
 import { CassetteLibrary } from './replay/library.js';
 import { Replayer } from './replay/replayer.js';
+import { guardConnections, type ConnectionOwner } from './replay/connection-guard.js';
+import { ReplayMissError } from './replay/miss.js';
 import { missOutsideSession } from './replay/source.js';
+import { notAttachedProblem, reportNotAttached } from './unattached.js';
 import { TIMETRACER_VERSION } from './version.js';
 
 /** Reads the configuration from the environment and starts; never throws. */
@@ -55,6 +58,7 @@ export function startAgent(config: Config, instrumentations: readonly Instrument
   const lifecycle = config.mode === 'record' ? startRecording(config, policy) : startReplaying(config, policy);
   hookServer(http.Server.prototype, lifecycle, config.maxBodyBytes);
   hookServer(https.Server.prototype, lifecycle, config.maxBodyBytes);
+  if (config.mode === 'replay' && config.strictReplay) guardConnections(connectionPolicy(config, instrumentations));
   installHooks(instrumentations, (instrumentation) => contextFor(instrumentation, config, policy));
 }
 
@@ -89,6 +93,58 @@ function isServedFromCassette(config: Config, plugin: string): boolean {
   return (config.mockPlugins === null || config.mockPlugins.has(plugin)) && !config.livePlugins.has(plugin);
 }
 
+/** Where each dependency plugin's code lives, to tell whose connection a socket is. */
+function connectionOwners(instrumentations: readonly Instrumentation[]): ConnectionOwner[] {
+  return instrumentations.filter((i) => i.role === 'dependency').map(({ name, hooks }) => ({
+    plugin: name,
+    sources: hooks.flatMap((hook) => ('connectsFrom' in hook ? hook.connectsFrom ?? [] : 'versions' in hook ? [`/node_modules/${hook.module}/`] : [])),
+  }));
+}
+
+/** Strict replay: a plugin served from cassettes opens no connection; one that does is refused. */
+function connectionPolicy(config: Config, instrumentations: readonly Instrumentation[]) {
+  const said = new Set<string>();
+  const once = (line: string) => {
+    if (said.has(line)) return;
+    said.add(line);
+    info(line);
+  };
+  return {
+    owners: connectionOwners(instrumentations),
+    refusal(plugin: string, address: string): Error | undefined {
+      if (!isServedFromCassette(config, plugin)) return undefined;
+      const problem = notAttachedProblem(plugin);
+      const reason = problem
+        ? `${plugin} is not instrumented (${problem}), so strict replay refuses its connections`
+        : `replay serves ${plugin} without connecting, and this connection came from a path it does not serve`;
+      const miss = new ReplayMissError(`${plugin} connection to ${address}`, reason);
+      currentSession()?.replay?.noteMiss();
+      once(`timetracer [MISS] ${miss.call} refused; ${reason}`);
+      return miss;
+    },
+    unowned(address: string): void {
+      once(`timetracer replay: a connection to ${address} goes live; timetracer instruments no library that opened it`);
+    },
+  };
+}
+
+/** What a plugin that found nothing to patch means for the app's calls, in this mode. */
+function notAttachedConsequence(config: Config, instrumentation: Instrumentation): string {
+  if (instrumentation.role === 'framework') return 'requests are recorded without its routes and errors';
+  if (config.mode === 'record') return 'its calls are not recorded';
+  return config.strictReplay ? 'strict replay refuses its calls as misses' : 'its calls go live';
+}
+
+/** A call replay has no recording for: a miss in strict replay (or where it cannot go live), live otherwise. */
+function missOutcome(config: Config, miss: ReplayMissError, canGoLive: boolean): Extract<ReplayOutcome, { kind: 'miss' | 'live' }> {
+  if (!config.strictReplay && canGoLive) {
+    info(`timetracer [MISS] ${miss.call} not recorded; ${miss.reason}; going live`);
+    return { kind: 'live' };
+  }
+  info(`timetracer [MISS] ${miss.call} not recorded; ${miss.reason}`);
+  return { kind: 'miss', error: miss };
+}
+
 function contextFor(instrumentation: Instrumentation, config: Config, policy: BodyPolicy): InstrumentationContext {
   return {
     mode: config.mode === 'record' ? 'record' : 'replay',
@@ -100,13 +156,14 @@ function contextFor(instrumentation: Instrumentation, config: Config, policy: Bo
       const session = currentSession();
       const answer = session?.replay ? session.replay.answer(lookup) : { miss: missOutsideSession(lookup) };
       if ('event' in answer) return { kind: 'recorded', event: answer.event };
-      const { miss } = answer;
-      if (!config.strictReplay && canGoLive) {
-        info(`timetracer [MISS] ${miss.call} not recorded; ${miss.reason}; going live`);
-        return { kind: 'live' };
-      }
-      info(`timetracer [MISS] ${miss.call} not recorded; ${miss.reason}`);
-      return { kind: 'miss', error: miss };
+      return missOutcome(config, answer.miss, canGoLive);
+    },
+    notAttached(problem) {
+      reportNotAttached(instrumentation.name, problem, notAttachedConsequence(config, instrumentation));
+    },
+    unserved(call, problem) {
+      currentSession()?.replay?.noteMiss();
+      return missOutcome(config, new ReplayMissError(call, `${instrumentation.name} is not instrumented (${problem})`), true);
     },
     recordings: () => currentSession()?.replay?.chosen().cassette?.events ?? [],
     bindToSession(fn) {

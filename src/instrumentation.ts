@@ -36,6 +36,17 @@ export interface InstrumentationContext {
    */
   replay(lookup: Lookup, options?: { canGoLive?: boolean }): ReplayOutcome;
   /**
+   * Says once, on stderr, that this plugin found nothing to patch (`problem`: what it expected),
+   * so its calls are neither recorded nor served. Strict replay then refuses the connections its
+   * library opens (src/replay/connection-guard.ts).
+   */
+  notAttached(problem: string): void;
+  /**
+   * Replay: the outcome for `call`, which this plugin cannot serve because it did not attach
+   * (`problem`): a miss in strict replay, live otherwise. Said in a [MISS] line.
+   */
+  unserved(call: string, problem: string): Extract<ReplayOutcome, { kind: 'miss' | 'live' }>;
+  /**
    * Replay: the recorded calls the current session is served from (its cassette's events), for
    * what a library needs once per connection (pg's server parameters); empty outside a session.
    */
@@ -61,6 +72,12 @@ export interface InstrumentationContext {
 export interface BuiltinTarget {
   /** `node:http` (a builtin) or `globalThis` (for globals such as fetch). */
   module: `node:${string}` | 'globalThis';
+  /**
+   * Node's own files that open this target's connections, as stack traces name them
+   * (`node:_http_agent`): how strict replay tells a connection is this plugin's. A package's
+   * connections are told by its directory.
+   */
+  connectsFrom?: readonly string[];
 }
 
 /** ...or a file of a package, patched as it loads, when the installed version is in range. */

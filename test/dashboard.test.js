@@ -1,6 +1,7 @@
 // `timetracer serve`: the dashboard over cassettes recorded from a real app, plus a gzip one, one
 // whose path and bodies hold `<script>`, and a link to a cassette outside the directory. The API
-// and its guards are tested over plain HTTP; the page in Debian's Chromium through playwright-core.
+// and its guards are tested over plain HTTP; the page in a real Chromium through playwright-core:
+// the one the @sparticuz/chromium dev dependency ships, or TIMETRACER_TEST_CHROMIUM's.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -10,8 +11,14 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { APPS, ROOT, readJson, request, startApp, startUpstream, tempDir } from './support/harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
+
+/** The browser: TIMETRACER_TEST_CHROMIUM (Debian's /usr/bin/chromium, say), else the one in @sparticuz/chromium. */
+async function chromiumLaunch() {
+  if (process.env.TIMETRACER_TEST_CHROMIUM) return { executablePath: process.env.TIMETRACER_TEST_CHROMIUM, args: CHROMIUM_FLAGS };
+  const { default: packaged } = await import('@sparticuz/chromium');
+  return { executablePath: await packaged.executablePath(), args: CHROMIUM_FLAGS };
+}
 const SCRIPT = '<script>alert(1)</script>';
 const MARKUP = `${SCRIPT}<img src=x onerror=alert(2)>`;
 const CLI = path.join(ROOT, 'bin', 'timetracer.mjs');
@@ -237,12 +244,10 @@ test('requests named for another host (DNS rebinding), and methods other than GE
 });
 
 test('the page in Chromium: totals, search, filters, a cassette\'s waterfall, raw JSON and replay command', async (t) => {
-  assert.ok(fs.existsSync(CHROMIUM), `this test drives Debian's Chromium at ${CHROMIUM} (apt-get install chromium; .ci/run installs it)`);
   const { chromium } = await import('playwright-core');
   const context = await chromium.launchPersistentContext(tempDir(t, 'timetracer-chromium-'), {
-    executablePath: CHROMIUM,
+    ...await chromiumLaunch(),
     headless: true,
-    args: CHROMIUM_FLAGS,
     viewport: { width: 1360, height: 860 },
   });
   t.after(() => context.close());

@@ -13,7 +13,7 @@ const NODE_FOR_UNDICI_8 = major > 22 || (major === 22 && minor >= 19);
 
 const VERSIONS = [
   { major: 6, script: path.join(APPS, 'undici6', 'app.mjs') },
-  { major: 8, script: path.join(APPS, 'undici8.mjs'), skip: !NODE_FOR_UNDICI_8 && `undici 8 needs Node 22.19 or later; this is ${process.version} (CI runs this test under Node 22 and 24)` },
+  { major: 8, script: path.join(APPS, 'undici8.mjs'), skip: !NODE_FOR_UNDICI_8 && `undici 8 needs Node 22.19 or later; this is ${process.version} (CI runs this test under Node 22, 24 and 26)` },
 ];
 
 /** Each route, and the calls it makes: each is recorded once, whatever the layers above the Client. */
@@ -30,11 +30,22 @@ const ROUTES = [
 ];
 
 /**
- * The global fetch given an undici Agent as its `dispatcher`: with undici 6 only, because Node's
- * bundled fetch cannot drive an undici 8 dispatcher (undici 8 dropped the handler API it speaks),
- * with or without timetracer.
+ * Node's own fetch (its bundled undici) beside an installed undici, with or without timetracer.
+ * undici 8 dropped the classic handler API and keeps its global dispatcher under a new symbol
+ * (slot 2), setting slot 1 as well for older copies; undici 6 and 7 set and read slot 1 only.
+ * - `fetch(url, { dispatcher })` works only where both speak one handler API: the fetch of Node 20
+ *   to 24 (undici 6 and 7) cannot drive an undici 8 Agent, nor Node 26's (undici 8) an undici 6
+ *   one ("invalid onError method").
+ * - The installed undici's setGlobalDispatcher reaches the global fetch unless it is older than 8
+ *   while Node's is 8 or later (Node 26's fetch reads slot 2, which undici 6 never sets): then the
+ *   global fetch keeps Node's own dispatcher and the fetch instrumentation records its call.
  */
-const routesFor = (undiciMajor) => (undiciMajor < 8 ? [...ROUTES, ['/fetch-with-dispatcher', ['GET /json']]] : ROUTES);
+const BUNDLED_UNDICI_MAJOR = Number(process.versions.undici.split('.')[0]);
+const sharesHandlerApi = (undiciMajor) => (undiciMajor >= 8) === (BUNDLED_UNDICI_MAJOR >= 8);
+const sharesGlobalDispatcher = (undiciMajor) => undiciMajor >= 8 || BUNDLED_UNDICI_MAJOR < 8;
+const routesFor = (undiciMajor) => (sharesHandlerApi(undiciMajor) ? [...ROUTES, ['/fetch-with-dispatcher', ['GET /json']]] : ROUTES);
+/** The libraries a route's calls are recorded by, sorted. */
+const libsOf = (undiciMajor, route, calls) => (route === '/global' && !sharesGlobalDispatcher(undiciMajor) ? ['fetch', 'undici'] : calls.map(() => 'undici'));
 
 /** 1 KB of bytes that are not text. */
 const BINARY = Buffer.from(Array.from({ length: 1024 }, (_, i) => (i * 151 + 7) % 256));
@@ -108,13 +119,15 @@ for (const { major: undiciMajor, script, skip } of VERSIONS) {
     const routes = routesFor(undiciMajor);
     const { live, replayed, cassette, replaying } = await recordThenReplay(t, script, routes.map(([route]) => route));
     assert.deepEqual(live.map((r) => r.status), routes.map(() => 200));
-    assert.deepEqual(JSON.parse(live[ROUTES.findIndex(([r]) => r === '/global')].text), { viaRequest: { hello: 'world' }, viaGlobalFetch: { hello: 'world' }, dispatched: 2 }, 'the global fetch went through the custom global dispatcher');
+    const throughCustom = sharesGlobalDispatcher(undiciMajor);
+    assert.deepEqual(JSON.parse(live[ROUTES.findIndex(([r]) => r === '/global')].text), { viaRequest: { hello: 'world' }, viaGlobalFetch: { hello: 'world' }, dispatched: throughCustom ? 2 : 1 }, `the global fetch went ${throughCustom ? 'through' : 'around'} the custom global dispatcher`);
     assert.equal(JSON.parse(live[ROUTES.findIndex(([r]) => r === '/error')].text).error.code, 'ECONNREFUSED');
     for (const [route, calls] of routes) {
       const { events } = cassette(route);
       const seen = events.map((e) => `${e.signature.method} ${e.signature.url.replace(/^[a-z]+:\/\/[^/]+/, '')}`);
       assert.deepEqual(seen.sort(), [...calls].sort(), `${route}: each call once`);
-      assert.ok(events.every((e) => e.type === 'http.client' && e.signature.lib === 'undici'), `${route}: recorded by the undici instrumentation`);
+      assert.ok(events.every((e) => e.type === 'http.client'));
+      assert.deepEqual(events.map((e) => e.signature.lib).sort(), libsOf(undiciMajor, route, calls), `${route}: recorded by the instrumentation of the undici that made each call`);
     }
     for (const [i, [route]] of routes.entries()) assert.deepEqual([replayed[i].status, replayed[i].text], [live[i].status, live[i].text], route);
     await replaying.waitForLine(new RegExp(`^timetracer replay GET ${routes.at(-1)[0]} `));

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { Hook as RequireHook } from 'require-in-the-middle';
 import type { Hook, Instrumentation, InstrumentationContext, PackageTarget } from '../instrumentation.js';
-import { describeError, warn } from '../log.js';
+import { describeError } from '../log.js';
 
 const require = createRequire(import.meta.url);
 
@@ -37,7 +37,7 @@ function applyHook(entry: Registered, exports: unknown, packageDir?: string): un
     }
   } catch (error) {
     const where = 'file' in entry.hook && entry.hook.file ? `${entry.hook.module}/${entry.hook.file}` : entry.hook.module;
-    warn(`could not instrument ${where} for ${entry.instrumentation.name} (${describeError(error)}); its calls are not recorded`);
+    entry.ctx.notAttached(`could not patch ${where} (${describeError(error)})`);
   }
   return exports;
 }
@@ -92,12 +92,14 @@ export function installHooks(instrumentations: readonly Instrumentation[], conte
   }
   // ESM named imports of builtins (`import { request } from 'node:http'`) see patched functions.
   if (patchedBuiltins) syncBuiltinESMExports();
+  const checkVersion = versionCheck(byPackage);
   const compiledFiles = [...byPackage.values()].flat().filter((entry) => entry.hook.file && (entry.hook.esm || entry.hook.copiedAs));
-  if (compiledFiles.length) hookCompiledFiles(compiledFiles);
+  if (compiledFiles.length) hookCompiledFiles(compiledFiles, checkVersion);
   if (byPackage.size === 0) return;
   new RequireHook([...byPackage.keys()], { internals: true }, (exports, name, basedir) => {
     const packageName = [...byPackage.keys()].find((p) => name === p || name.startsWith(`${p}/`));
     if (!packageName || !basedir) return exports;
+    checkVersion(packageName, basedir);
     const file = name === packageName ? undefined : name.slice(packageName.length + 1);
     let current = exports;
     for (const entry of byPackage.get(packageName)!) {
@@ -112,6 +114,27 @@ function inRange(entry: Registered<PackageHook>, packageDir: string): boolean {
   return version !== undefined && satisfies(version, entry.hook.versions);
 }
 
+/**
+ * Says, once per installed copy, when a dependency plugin hooks a package whose installed version
+ * none of its hooks supports: its calls would otherwise pass unseen.
+ */
+function versionCheck(byPackage: ReadonlyMap<string, ReadonlyArray<Registered<PackageHook>>>): (packageName: string, packageDir: string) => void {
+  const checked = new Set<string>();
+  return (packageName, packageDir) => {
+    if (checked.has(packageDir)) return;
+    checked.add(packageDir);
+    const byPlugin = new Map<Instrumentation, Array<Registered<PackageHook>>>();
+    for (const entry of byPackage.get(packageName) ?? []) {
+      if (entry.instrumentation.role === 'dependency') byPlugin.set(entry.instrumentation, [...(byPlugin.get(entry.instrumentation) ?? []), entry]);
+    }
+    for (const entries of byPlugin.values()) {
+      if (entries.some((entry) => inRange(entry, packageDir))) continue;
+      const ranges = [...new Set(entries.map((entry) => entry.hook.versions))].join(' or ');
+      entries[0]!.ctx.notAttached(`${packageName} ${packageInfo(packageDir).version ?? '(no version)'} at ${packageDir} is not a version it supports (${ranges})`);
+    }
+  };
+}
+
 type CompileFn = (module: { exports: unknown }, filename: string) => void;
 
 /**
@@ -122,13 +145,14 @@ type CompileFn = (module: { exports: unknown }, filename: string) => void;
  * it has run, before whoever loaded it reads them. (A `require` of a hooked file passes here too;
  * each hook runs once per exports object.)
  */
-function hookCompiledFiles(entries: Array<Registered<PackageHook>>): void {
+function hookCompiledFiles(entries: Array<Registered<PackageHook>>, checkVersion: (packageName: string, packageDir: string) => void): void {
   const extensions = (require('node:module') as { _extensions: Record<string, CompileFn> })._extensions;
   const compile = extensions['.js']!;
   extensions['.js'] = function (this: unknown, module, filename) {
     compile.call(this, module, filename);
     for (const entry of entries) {
       const packageDir = hookedPackageDir(entry.hook, filename);
+      if (packageDir) checkVersion(entry.hook.module, packageDir);
       if (packageDir && inRange(entry, packageDir)) module.exports = applyHook(entry, module.exports, packageDir);
     }
   };

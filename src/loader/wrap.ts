@@ -17,12 +17,14 @@ export function markWrapped<F>(wrapper: F, original: unknown): F {
 }
 
 /**
- * Replaces `target[name]` with `makeWrapper(original)`, unless it is already wrapped or is not a
- * function. Returns whether it wrapped.
+ * Replaces `target[name]` with `makeWrapper(original)`, unless it is already wrapped. Returns
+ * whether it wrapped. Throws when there is no function to wrap: the library is not what its
+ * instrumentation expects, which the loader reports as a plugin that did not attach.
  */
 export function wrapMethod<T extends object, K extends keyof T>(target: T, name: K, makeWrapper: (original: T[K]) => T[K]): boolean {
   const original = target[name];
-  if (typeof original !== 'function' || isWrapped(original)) return false;
+  if (isWrapped(original)) return false;
+  if (typeof original !== 'function') throw new TypeError(`found no function ${String(name)} to wrap`);
   target[name] = markWrapped(makeWrapper(original), original);
   return true;
 }

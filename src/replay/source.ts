@@ -62,6 +62,11 @@ export class ReplaySource {
     return { miss };
   }
 
+  /** A call refused without a lookup (its plugin is not instrumented): a miss all the same. */
+  noteMiss(): void {
+    this.misses++;
+  }
+
   unused(): DependencyEvent[] {
     return this.matcher?.unused() ?? [];
   }
