@@ -163,7 +163,7 @@ function contextFor(instrumentation: Instrumentation, config: Config, policy: Bo
     },
     unserved(call, problem) {
       currentSession()?.replay?.noteMiss();
-      return missOutcome(config, new ReplayMissError(call, `${instrumentation.name} is not instrumented (${problem})`), true);
+      return missOutcome(config, new ReplayMissError(call, `${instrumentation.name} is not instrumented: ${problem}`), true);
     },
     recordings: () => currentSession()?.replay?.chosen().cassette?.events ?? [],
     bindToSession(fn) {

@@ -43,12 +43,20 @@ function applyHook(entry: Registered, exports: unknown, packageDir?: string): un
 }
 
 type Satisfies = (version: string, range: string, options: { includePrerelease: boolean }) => boolean;
+type Subset = (sub: string, dom: string) => boolean;
 let satisfiesFn: Satisfies | undefined;
 
 /** semver's range check, loaded when a hooked package first loads: all of semver costs start-up ~10 ms. */
 function satisfies(version: string, range: string): boolean {
   satisfiesFn ??= require('semver/functions/satisfies') as Satisfies;
   return satisfiesFn(version, range, { includePrerelease: true });
+}
+
+/** The ranges none of the others contains: what a package's hooks support, said once each. */
+function widestRanges(ranges: readonly string[]): string[] {
+  const subset = require('semver/ranges/subset') as Subset;
+  const distinct = [...new Set(ranges)];
+  return distinct.filter((range) => !distinct.some((other) => other !== range && subset(range, other)));
 }
 
 interface PackageInfo {
@@ -129,7 +137,7 @@ function versionCheck(byPackage: ReadonlyMap<string, ReadonlyArray<Registered<Pa
     }
     for (const entries of byPlugin.values()) {
       if (entries.some((entry) => inRange(entry, packageDir))) continue;
-      const ranges = [...new Set(entries.map((entry) => entry.hook.versions))].join(' or ');
+      const ranges = widestRanges(entries.map((entry) => entry.hook.versions)).join(' or ');
       entries[0]!.ctx.notAttached(`${packageName} ${packageInfo(packageDir).version ?? '(no version)'} at ${packageDir} is not a version it supports (${ranges})`);
     }
   };

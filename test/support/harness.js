@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -23,11 +24,13 @@ export function tempDir(t, prefix = 'timetracer-test-') {
 
 /**
  * Spawns `node --import timetracer/register <script>` from the package root (so the package
- * resolves itself by name, as it does for a user who installed it), or from `cwd`. The app must
- * print `listening <port>` on stdout once it listens, unless `waitForPort` is false.
+ * resolves itself by name, as it does for a user who installed it), or from `cwd`. `preload`:
+ * modules imported before timetracer. The app must print `listening <port>` on stdout once it
+ * listens, unless `waitForPort` is false.
  */
-export async function startApp(t, script, { env = {}, args = [], register = true, waitForPort = true, cwd = ROOT } = {}) {
-  const child = spawn(process.execPath, [...(register ? ['--import', 'timetracer/register'] : []), script, ...args], {
+export async function startApp(t, script, { env = {}, args = [], register = true, preload = [], waitForPort = true, cwd = ROOT } = {}) {
+  const imports = [...preload, ...(register ? ['timetracer/register'] : [])].flatMap((module) => ['--import', module]);
+  const child = spawn(process.execPath, [...imports, script, ...args], {
     cwd,
     env: { ...process.env, TIMETRACER_MODE: undefined, TIMETRACER_DIR: undefined, TIMETRACER_CASSETTE: undefined, ...env, NODE_OPTIONS: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -134,6 +137,23 @@ export async function startUpstream(t, handler, { tls } = {}) {
   };
   t?.after(() => upstream.close());
   return upstream;
+}
+
+/**
+ * A TCP port standing in for a stopped dependency: it counts the connections made to it and
+ * drops each at once. `port`: the port the dependency had (0: any free one).
+ */
+export async function startTripwire(t, port = 0) {
+  const tripwire = { connections: 0 };
+  const server = net.createServer((socket) => {
+    tripwire.connections++;
+    socket.destroy();
+  });
+  server.listen(port, '127.0.0.1');
+  await once(server, 'listening');
+  tripwire.port = server.address().port;
+  t.after(() => new Promise((resolve) => server.close(resolve)));
+  return tripwire;
 }
 
 /** A request from the test process (which runs without the agent): status, headers, text body. */
