@@ -1,9 +1,7 @@
 /**
  * Koa 2 and 3: the route @koa/router matched and the error a middleware raised. The context
- * prototype (lib/context.js) is hooked: an ESM `import Koa from 'koa'` loads lib/application.js
- * out of sight of require-in-the-middle, but application.js still `require`s lib/context.js.
- * Every request's context is created from that prototype, and Koa calls its `onerror` with each
- * error no middleware handled.
+ * prototype (lib/context.js) is hooked: every request's context is created from it, and Koa
+ * calls its `onerror` with each error no middleware handled.
  */
 import { defineInstrumentation, hook, type InstrumentationContext } from '../src/instrumentation.js';
 import { wrapMethod } from '../src/loader/wrap.js';

@@ -188,7 +188,6 @@ export default defineInstrumentation({
       module: '@prisma/client',
       versions: VERSIONS,
       file: 'runtime/client.js',
-      esm: true,
       copiedAs: 'prisma-client-',
       patch(runtime, ctx) {
         if (ctx.mode === 'record' || ctx.replaying) return instrumentRuntime(runtime, ctx);

@@ -80,18 +80,16 @@ export interface BuiltinTarget {
   connectsFrom?: readonly string[];
 }
 
-/** ...or a file of a package, patched as it loads, when the installed version is in range. */
+/**
+ * ...or a CommonJS file of a package, patched as it loads (by `require` or by an ES `import`),
+ * when the installed version is in range.
+ */
 export interface PackageTarget {
   module: string;
   /** semver range of the package. */
   versions: string;
   /** A file inside the package (`lib/router/layer.js`); the package's main export when absent. */
   file?: string;
-  /**
-   * Also patch `file` when an ES module imports it: require-in-the-middle sees `require` only,
-   * not an `import` of a CommonJS file.
-   */
-  esm?: boolean;
   /**
    * Also patch copies of `file` that a code generator writes outside node_modules:
    * `<dir>/<file>` where `<dir>/package.json` names a package starting with this (Prisma copies

@@ -1,15 +1,15 @@
 /**
- * Where instrumentations meet the modules they hook. Builtins are patched at once; package files
- * are patched as they load, through require-in-the-middle. An ESM `import` of a package's main
- * file does not pass through it, but the internal files that main file requires do, so hooking
- * an internal file covers CommonJS and ESM apps alike. A CommonJS file that ES modules import
- * directly, and a generated copy of a package's file, are hooked where Node compiles them (see
- * hookCompiledFiles).
+ * Where instrumentations meet the modules they hook. Builtins are patched at once. A package's
+ * files are patched where Node compiles them: every CommonJS file, whether a `require` or an
+ * ES `import` loads it, passes once through `Module._extensions['.js']`, and there its exports
+ * are patched once it has run, before whoever loaded it reads them. That costs one string test
+ * per file loaded; a hook on `require` itself (require-in-the-middle) resolves every `require`
+ * call again (about 100 ms of CPU over an app's 1,000 modules on Node 20, 30–60 on Node 26), and
+ * a `module.registerHooks` load hook costs about as much on Node 26 (measured: +56 ms).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
-import { Hook as RequireHook } from 'require-in-the-middle';
 import type { Hook, Instrumentation, InstrumentationContext, PackageTarget } from '../instrumentation.js';
 import { describeError } from '../log.js';
 
@@ -82,7 +82,7 @@ function packageInfo(dir: string): PackageInfo {
 }
 
 export function installHooks(instrumentations: readonly Instrumentation[], contextFor: (i: Instrumentation) => InstrumentationContext): void {
-  const byPackage = new Map<string, Array<Registered<PackageHook>>>();
+  const packageHooks: Array<Registered<PackageHook>> = [];
   let patchedBuiltins = false;
   for (const instrumentation of instrumentations) {
     const ctx = contextFor(instrumentation);
@@ -94,27 +94,13 @@ export function installHooks(instrumentations: readonly Instrumentation[], conte
         applyHook({ ...entry, hook }, require(hook.module));
         patchedBuiltins = true;
       } else if ('versions' in hook) {
-        byPackage.set(hook.module, [...(byPackage.get(hook.module) ?? []), { ...entry, hook }]);
+        packageHooks.push({ ...entry, hook });
       }
     }
   }
   // ESM named imports of builtins (`import { request } from 'node:http'`) see patched functions.
   if (patchedBuiltins) syncBuiltinESMExports();
-  const checkVersion = versionCheck(byPackage);
-  const compiledFiles = [...byPackage.values()].flat().filter((entry) => entry.hook.file && (entry.hook.esm || entry.hook.copiedAs));
-  if (compiledFiles.length) hookCompiledFiles(compiledFiles, checkVersion);
-  if (byPackage.size === 0) return;
-  new RequireHook([...byPackage.keys()], { internals: true }, (exports, name, basedir) => {
-    const packageName = [...byPackage.keys()].find((p) => name === p || name.startsWith(`${p}/`));
-    if (!packageName || !basedir) return exports;
-    checkVersion(packageName, basedir);
-    const file = name === packageName ? undefined : name.slice(packageName.length + 1);
-    let current = exports;
-    for (const entry of byPackage.get(packageName)!) {
-      if (entry.hook.file === file && inRange(entry, basedir)) current = applyHook(entry, current, basedir) as typeof exports;
-    }
-    return current;
-  });
+  if (packageHooks.length) hookCompiledFiles(packageHooks);
 }
 
 function inRange(entry: Registered<PackageHook>, packageDir: string): boolean {
@@ -122,55 +108,80 @@ function inRange(entry: Registered<PackageHook>, packageDir: string): boolean {
   return version !== undefined && satisfies(version, entry.hook.versions);
 }
 
-/**
- * Says, once per installed copy, when a dependency plugin hooks a package whose installed version
- * none of its hooks supports: its calls would otherwise pass unseen.
- */
-function versionCheck(byPackage: ReadonlyMap<string, ReadonlyArray<Registered<PackageHook>>>): (packageName: string, packageDir: string) => void {
-  const checked = new Set<string>();
-  return (packageName, packageDir) => {
-    if (checked.has(packageDir)) return;
-    checked.add(packageDir);
-    const byPlugin = new Map<Instrumentation, Array<Registered<PackageHook>>>();
-    for (const entry of byPackage.get(packageName) ?? []) {
-      if (entry.instrumentation.role === 'dependency') byPlugin.set(entry.instrumentation, [...(byPlugin.get(entry.instrumentation) ?? []), entry]);
-    }
-    for (const entries of byPlugin.values()) {
-      if (entries.some((entry) => inRange(entry, packageDir))) continue;
-      const ranges = widestRanges(entries.map((entry) => entry.hook.versions)).join(' or ');
-      entries[0]!.ctx.notAttached(`${packageName} ${packageInfo(packageDir).version ?? '(no version)'} at ${packageDir} is not a version it supports (${ranges})`);
-    }
-  };
-}
-
 type CompileFn = (module: { exports: unknown }, filename: string) => void;
 
-/**
- * Files ES modules import directly (`esm: true`), and copies of a package's file that a code
- * generator writes outside node_modules (`copiedAs`). An `import` of a CommonJS file, or a
- * `require` of a file outside any package, passes require-in-the-middle by; but Node compiles
- * every CommonJS file through `Module._extensions['.js']`, and there its exports are patched once
- * it has run, before whoever loaded it reads them. (A `require` of a hooked file passes here too;
- * each hook runs once per exports object.)
- */
-function hookCompiledFiles(entries: Array<Registered<PackageHook>>, checkVersion: (packageName: string, packageDir: string) => void): void {
+/** Patches each hooked file's exports as Node compiles it; says once per installed copy when its version is not supported. */
+function hookCompiledFiles(entries: ReadonlyArray<Registered<PackageHook>>): void {
+  const checkVersion = versionCheck(entries);
   const extensions = (require('node:module') as { _extensions: Record<string, CompileFn> })._extensions;
   const compile = extensions['.js']!;
   extensions['.js'] = function (this: unknown, module, filename) {
     compile.call(this, module, filename);
     for (const entry of entries) {
       const packageDir = hookedPackageDir(entry.hook, filename);
-      if (packageDir) checkVersion(entry.hook.module, packageDir);
-      if (packageDir && inRange(entry, packageDir)) module.exports = applyHook(entry, module.exports, packageDir);
+      if (!packageDir) continue;
+      checkVersion(entry.hook.module, packageDir);
+      if (inRange(entry, packageDir)) module.exports = applyHook(entry, module.exports, packageDir);
     }
   };
 }
 
-/** The directory of the package (or generated copy) `filename` is the hook's file of, if it is. */
+/**
+ * Says, once per installed copy, when a dependency plugin hooks a package whose installed version
+ * none of its hooks supports: its calls would otherwise pass unseen.
+ */
+function versionCheck(entries: ReadonlyArray<Registered<PackageHook>>): (packageName: string, packageDir: string) => void {
+  const checked = new Set<string>();
+  return (packageName, packageDir) => {
+    if (checked.has(packageDir)) return;
+    checked.add(packageDir);
+    const byPlugin = new Map<Instrumentation, Array<Registered<PackageHook>>>();
+    for (const entry of entries) {
+      if (entry.hook.module !== packageName || entry.instrumentation.role !== 'dependency') continue;
+      byPlugin.set(entry.instrumentation, [...(byPlugin.get(entry.instrumentation) ?? []), entry]);
+    }
+    for (const pluginEntries of byPlugin.values()) {
+      if (pluginEntries.some((entry) => inRange(entry, packageDir))) continue;
+      const ranges = widestRanges(pluginEntries.map((entry) => entry.hook.versions)).join(' or ');
+      pluginEntries[0]!.ctx.notAttached(`${packageName} ${packageInfo(packageDir).version ?? '(no version)'} at ${packageDir} is not a version it supports (${ranges})`);
+    }
+  };
+}
+
+/**
+ * The directory of the package (or generated copy) whose hooked file `filename` is, if it is:
+ * `<dir>/<file>` with `<dir>` ending in node_modules/<module>, or the package's main file when
+ * the hook names no file.
+ */
 function hookedPackageDir(hook: PackageHook, filename: string): string | undefined {
-  const file = path.join(path.sep, hook.file!);
-  if (!filename.endsWith(file)) return undefined;
-  const dir = filename.slice(0, filename.length - file.length);
-  if (dir.endsWith(path.join(path.sep, 'node_modules', hook.module))) return hook.esm ? dir : undefined;
+  const file = filename.replaceAll('\\', '/');
+  if (!hook.file) {
+    const marker = `/node_modules/${hook.module}/`;
+    const at = file.lastIndexOf(marker);
+    if (at < 0) return undefined;
+    const dir = filename.slice(0, at + marker.length - 1);
+    return mainFile(hook.module, dir) === filename ? dir : undefined;
+  }
+  const suffix = `/${hook.file}`;
+  if (!file.endsWith(suffix)) return undefined;
+  const dir = filename.slice(0, filename.length - suffix.length);
+  if (dir.replaceAll('\\', '/').endsWith(`/node_modules/${hook.module}`)) return dir;
   return hook.copiedAs && packageInfo(dir).name?.startsWith(hook.copiedAs) ? dir : undefined;
+}
+
+const mainFiles = new Map<string, string | undefined>();
+
+/** The file `require(name)` loads for the package installed in `dir` (its "exports", else "main"). */
+function mainFile(name: string, dir: string): string | undefined {
+  if (!mainFiles.has(dir)) {
+    let main: string | undefined;
+    try {
+      // Resolved from beside the package, as its dependents resolve it.
+      main = createRequire(path.join(dir, '..', name.includes('/') ? '..' : '', 'noop.js')).resolve(name);
+    } catch {
+      main = undefined;
+    }
+    mainFiles.set(dir, main);
+  }
+  return mainFiles.get(dir);
 }

@@ -1,5 +1,4 @@
-// Koa 2 with @koa/router, ESM (so Koa's application.js loads out of sight of
-// require-in-the-middle), calling its upstream through global fetch.
+// Koa 2 with @koa/router, as an ES module app, calling its upstream through global fetch.
 import Router from '@koa/router';
 import Koa from 'koa';
 import { viaFetch } from './framework-upstream.cjs';
