@@ -31,18 +31,19 @@ const ROUTES = [
 
 /**
  * Node's own fetch (its bundled undici) beside an installed undici, with or without timetracer.
- * undici 8 dropped the classic handler API and keeps its global dispatcher under a new symbol
- * (slot 2), setting slot 1 as well for older copies; undici 6 and 7 set and read slot 1 only.
+ * undici 8 dropped the classic handler API and reads its global dispatcher from a new symbol
+ * (slot 2); it sets slot 1 as well for older copies. undici 6 sets and reads slot 1 only (undici 7
+ * sets both and reads slot 1).
  * - `fetch(url, { dispatcher })` works only where both speak one handler API: the fetch of Node 20
  *   to 24 (undici 6 and 7) cannot drive an undici 8 Agent, nor Node 26's (undici 8) an undici 6
  *   one ("invalid onError method").
- * - The installed undici's setGlobalDispatcher reaches the global fetch unless it is older than 8
- *   while Node's is 8 or later (Node 26's fetch reads slot 2, which undici 6 never sets): then the
- *   global fetch keeps Node's own dispatcher and the fetch instrumentation records its call.
+ * - The installed undici's setGlobalDispatcher reaches the global fetch unless it is undici 6 while
+ *   Node's is 8 or later (Node 26's fetch reads slot 2, which undici 6 never sets): then the global
+ *   fetch keeps Node's own dispatcher and the fetch instrumentation records its call.
  */
 const BUNDLED_UNDICI_MAJOR = Number(process.versions.undici.split('.')[0]);
 const sharesHandlerApi = (undiciMajor) => (undiciMajor >= 8) === (BUNDLED_UNDICI_MAJOR >= 8);
-const sharesGlobalDispatcher = (undiciMajor) => undiciMajor >= 8 || BUNDLED_UNDICI_MAJOR < 8;
+const sharesGlobalDispatcher = (undiciMajor) => undiciMajor >= 7 || BUNDLED_UNDICI_MAJOR < 8;
 const routesFor = (undiciMajor) => (sharesHandlerApi(undiciMajor) ? [...ROUTES, ['/fetch-with-dispatcher', ['GET /json']]] : ROUTES);
 /** The libraries a route's calls are recorded by, sorted. */
 const libsOf = (undiciMajor, route, calls) => (route === '/global' && !sharesGlobalDispatcher(undiciMajor) ? ['fetch', 'undici'] : calls.map(() => 'undici'));
