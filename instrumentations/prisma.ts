@@ -166,12 +166,19 @@ function adopt(client: PrismaClient, patchEngine: (engine: Engine) => void): voi
   }
 }
 
-/** The runtime with `getPrismaClient` making instrumented client classes. */
+/**
+ * The runtime with `getPrismaClient` making instrumented client classes. A client class that is
+ * not what timetracer knows is handed over as it is, and said so.
+ */
 function instrumentRuntime(runtime: Runtime, ctx: InstrumentationContext): Runtime {
   return wrapExport(runtime, 'getPrismaClient', (getPrismaClient) => function (config: unknown) {
     const Client = getPrismaClient(config);
-    if (ctx.mode === 'record') recordOperations(Client, ctx);
-    else replayOperations(Client, ctx, runtime);
+    try {
+      if (ctx.mode === 'record') recordOperations(Client, ctx);
+      else replayOperations(Client, ctx, runtime);
+    } catch (error) {
+      ctx.notAttached(`could not patch the client class Prisma made (${describeError(error)})`);
+    }
     return Client;
   });
 }

@@ -18,10 +18,11 @@ import { Recorder } from './record/recorder.js';
 import { CassetteWriter } from './record/writer.js';
 import { CassetteLibrary } from './replay/library.js';
 import { Replayer } from './replay/replayer.js';
-import { guardConnections, type ConnectionOwner } from './replay/connection-guard.js';
+import { guardConnections } from './replay/connection-guard.js';
+import { strictReplayPolicy } from './replay/connection-policy.js';
 import { ReplayMissError } from './replay/miss.js';
 import { missOutsideSession } from './replay/source.js';
-import { notAttachedProblem, reportNotAttached } from './unattached.js';
+import { reportNotAttached } from './unattached.js';
 import { TIMETRACER_VERSION } from './version.js';
 
 /**
@@ -65,7 +66,7 @@ export function startAgent(config: Config, instrumentations: readonly Instrument
   const lifecycle = config.mode === 'record' ? startRecording(config, policy) : startReplaying(config, policy);
   hookServer(http.Server.prototype, lifecycle, config.maxBodyBytes);
   hookServer(https.Server.prototype, lifecycle, config.maxBodyBytes);
-  if (config.mode === 'replay' && config.strictReplay) guardConnections(connectionPolicy(config, instrumentations));
+  if (config.mode === 'replay' && config.strictReplay) guardConnections(strictReplayPolicy(instrumentations, (plugin) => isServedFromCassette(config, plugin)));
   installHooks(instrumentations, (instrumentation) => contextFor(instrumentation, config, policy));
 }
 
@@ -98,41 +99,6 @@ function startReplaying(config: Config, policy: BodyPolicy): SessionLifecycle {
 /** Replay: whether a plugin's calls are served from cassettes (TIMETRACER_MOCK_PLUGINS / TIMETRACER_LIVE_PLUGINS). */
 function isServedFromCassette(config: Config, plugin: string): boolean {
   return (config.mockPlugins === null || config.mockPlugins.has(plugin)) && !config.livePlugins.has(plugin);
-}
-
-/** Where each dependency plugin's code lives, to tell whose connection a socket is. */
-function connectionOwners(instrumentations: readonly Instrumentation[]): ConnectionOwner[] {
-  return instrumentations.filter((i) => i.role === 'dependency').map(({ name, hooks }) => ({
-    plugin: name,
-    sources: hooks.flatMap((hook) => ('connectsFrom' in hook ? hook.connectsFrom ?? [] : 'versions' in hook ? [`/node_modules/${hook.module}/`] : [])),
-  }));
-}
-
-/** Strict replay: a plugin served from cassettes opens no connection; one that does is refused. */
-function connectionPolicy(config: Config, instrumentations: readonly Instrumentation[]) {
-  const said = new Set<string>();
-  const once = (line: string) => {
-    if (said.has(line)) return;
-    said.add(line);
-    info(line);
-  };
-  return {
-    owners: connectionOwners(instrumentations),
-    refusal(plugin: string, address: string): Error | undefined {
-      if (!isServedFromCassette(config, plugin)) return undefined;
-      const problem = notAttachedProblem(plugin);
-      const reason = problem
-        ? `${plugin} is not instrumented (${problem}), so strict replay refuses its connections`
-        : `replay serves ${plugin} without connecting, and this connection came from a path it does not serve`;
-      const miss = new ReplayMissError(`${plugin} connection to ${address}`, reason);
-      currentSession()?.replay?.noteMiss();
-      once(`timetracer [MISS] ${miss.call} refused; ${reason}`);
-      return miss;
-    },
-    unowned(address: string): void {
-      once(`timetracer replay: a connection to ${address} goes live; timetracer instruments no library that opened it`);
-    },
-  };
 }
 
 /** What a plugin that found nothing to patch means for the app's calls, in this mode. */

@@ -20,6 +20,8 @@ export interface ConnectionPolicy {
   refusal(plugin: string, address: string): Error | undefined;
   /** A connection that no plugin opened goes out (a library timetracer does not instrument). */
   unowned(address: string): void;
+  /** The guard itself failed: the connection goes through, as it would without the agent. */
+  fault(error: unknown): void;
 }
 
 type Connect = (this: net.Socket, ...args: unknown[]) => net.Socket;
@@ -31,18 +33,26 @@ export function guardConnections(policy: ConnectionPolicy): void {
   const prototype = net.Socket.prototype as unknown as { connect: Connect };
   const connect = prototype.connect;
   prototype.connect = function guardedConnect(this: net.Socket, ...args: unknown[]): net.Socket {
-    const address = addressOf(args);
-    const plugin = ownerOf(stackFiles(guardedConnect), policy.owners);
-    if (plugin === undefined) {
-      policy.unowned(address);
-      return connect.apply(this, args);
+    let refusal: Error | undefined;
+    try {
+      refusal = decide(policy, args, guardedConnect);
+    } catch (fault) {
+      policy.fault(fault);
     }
-    const refusal = policy.refusal(plugin, address);
     if (!refusal) return connect.apply(this, args);
     // As a refused connection fails: asynchronously, through the socket's 'error'.
     process.nextTick(() => this.destroy(refusal));
     return this;
   };
+}
+
+/** The error refusing this connection, or undefined to let it through. */
+function decide(policy: ConnectionPolicy, args: readonly unknown[], below: Function): Error | undefined {
+  const address = addressOf(args);
+  const plugin = ownerOf(stackFiles(below), policy.owners);
+  if (plugin !== undefined) return policy.refusal(plugin, address);
+  policy.unowned(address);
+  return undefined;
 }
 
 /** The files of the calls that led here, innermost first. */
