@@ -2,10 +2,9 @@
  * Where instrumentations meet the modules they hook. Builtins are patched at once. A package's
  * files are patched where Node compiles them: every CommonJS file, whether a `require` or an
  * ES `import` loads it, passes once through `Module._extensions['.js']`, and there its exports
- * are patched once it has run, before whoever loaded it reads them. That costs one string test
+ * are patched once it has run, before whoever loaded it reads them. That costs a few string tests
  * per file loaded; a hook on `require` itself (require-in-the-middle) resolves every `require`
- * call again (about 100 ms of CPU over an app's 1,000 modules on Node 20, 30–60 on Node 26), and
- * a `module.registerHooks` load hook costs about as much on Node 26 (measured: +56 ms).
+ * call again, and a `module.registerHooks` load hook costs about as much (docs/node-lines.md).
  */
 import fs from 'node:fs';
 import path from 'node:path';
