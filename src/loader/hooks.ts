@@ -116,8 +116,10 @@ function hookCompiledFiles(entries: ReadonlyArray<Registered<PackageHook>>): voi
   const compile = extensions['.js']!;
   extensions['.js'] = function (this: unknown, module, filename) {
     compile.call(this, module, filename);
+    // The same path with forward slashes (of the same length), to compare with hooks' paths.
+    const file = filename.replaceAll('\\', '/');
     for (const entry of entries) {
-      const packageDir = hookedPackageDir(entry.hook, filename);
+      const packageDir = hookedPackageDir(entry.hook, filename, file);
       if (!packageDir) continue;
       checkVersion(entry.hook.module, packageDir);
       if (inRange(entry, packageDir)) module.exports = applyHook(entry, module.exports, packageDir);
@@ -150,10 +152,9 @@ function versionCheck(entries: ReadonlyArray<Registered<PackageHook>>): (package
 /**
  * The directory of the package (or generated copy) whose hooked file `filename` is, if it is:
  * `<dir>/<file>` with `<dir>` ending in node_modules/<module>, or the package's main file when
- * the hook names no file.
+ * the hook names no file. `file`: `filename` with forward slashes.
  */
-function hookedPackageDir(hook: PackageHook, filename: string): string | undefined {
-  const file = filename.replaceAll('\\', '/');
+function hookedPackageDir(hook: PackageHook, filename: string, file: string): string | undefined {
   if (!hook.file) {
     const marker = `/node_modules/${hook.module}/`;
     const at = file.lastIndexOf(marker);
@@ -164,7 +165,7 @@ function hookedPackageDir(hook: PackageHook, filename: string): string | undefin
   const suffix = `/${hook.file}`;
   if (!file.endsWith(suffix)) return undefined;
   const dir = filename.slice(0, filename.length - suffix.length);
-  if (dir.replaceAll('\\', '/').endsWith(`/node_modules/${hook.module}`)) return dir;
+  if (file.slice(0, dir.length).endsWith(`/node_modules/${hook.module}`)) return dir;
   return hook.copiedAs && packageInfo(dir).name?.startsWith(hook.copiedAs) ? dir : undefined;
 }
 
