@@ -27,8 +27,8 @@ import { TIMETRACER_VERSION } from './version.js';
 
 /**
  * Required, not imported: an ES import of node:http makes Node 22 and later read its lazy
- * `WebSocket` exports, which loads the bundled undici, 40–60 ms of CPU at start-up that an app
- * which never uses fetch would pay for the agent.
+ * `WebSocket` exports, which loads the bundled undici (about 35 ms of CPU on Node 26), a start-up
+ * cost that an app which never uses fetch would pay for the agent.
  */
 const http = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
