@@ -66,7 +66,9 @@ export function startAgent(config: Config, instrumentations: readonly Instrument
   const lifecycle = config.mode === 'record' ? startRecording(config, policy) : startReplaying(config, policy);
   hookServer(http.Server.prototype, lifecycle, config.maxBodyBytes);
   hookServer(https.Server.prototype, lifecycle, config.maxBodyBytes);
-  if (config.mode === 'replay' && config.strictReplay) guardConnections(strictReplayPolicy(instrumentations, (plugin) => isServedFromCassette(config, plugin)));
+  if (config.mode === 'replay' && config.strictReplay) {
+    guardConnections(strictReplayPolicy(instrumentations, { servedFromCassette: (plugin) => isServedFromCassette(config, plugin), allowed: config.allowConnect }));
+  }
   installHooks(instrumentations, (instrumentation) => contextFor(instrumentation, config, policy));
 }
 

@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseAddressPattern, type AddressPattern } from './net-address.js';
 
 export type Mode = 'off' | 'record' | 'replay';
 export type LogLevel = 'quiet' | 'info' | 'debug';
@@ -21,6 +22,8 @@ export interface Config {
   mockPlugins: ReadonlySet<string> | null;
   /** Plugins whose calls go live during replay. */
   livePlugins: ReadonlySet<string>;
+  /** Strict replay: the addresses a connection may still reach (any other is refused). */
+  allowConnect: readonly AddressPattern[];
   service: string;
   env: string;
   sampleRate: number;
@@ -69,6 +72,14 @@ function list(env: Env, name: string, fallback: readonly string[]): string[] {
   return raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
 }
 
+function addresses(env: Env, name: string): AddressPattern[] {
+  return list(env, name, []).map((item) => {
+    const pattern = parseAddressPattern(item);
+    if (!pattern) throw new ConfigProblem(`${name} lists ${JSON.stringify(item)}, which is not an address; use host:port, [IPv6]:port, *:port, a host alone (any port) or a socket file's path, separated by commas`);
+    return pattern;
+  });
+}
+
 /** The name in the nearest package.json above the working directory. */
 function packageName(): string | undefined {
   let dir = process.cwd();
@@ -98,6 +109,7 @@ export function readConfig(env: Env = process.env): ConfigResult {
       strictReplay: bool(env, 'TIMETRACER_STRICT_REPLAY', true),
       mockPlugins,
       livePlugins: new Set(list(env, 'TIMETRACER_LIVE_PLUGINS', [])),
+      allowConnect: addresses(env, 'TIMETRACER_ALLOW_CONNECT'),
       service: env.TIMETRACER_SERVICE?.trim() || packageName() || path.basename(process.cwd()),
       env: env.TIMETRACER_ENV?.trim() || env.NODE_ENV?.trim() || 'development',
       sampleRate: number(env, 'TIMETRACER_SAMPLE_RATE', 1, 0, 1),

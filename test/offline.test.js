@@ -1,7 +1,7 @@
 // Replay stays offline on every Node line: with each dependency stopped (a port that counts the
 // connections made to it stands where the dependency was), a replay opens no connection, also
-// when an instrumentation cannot attach. Then it says so in one line, and strict replay refuses
-// that library's calls as misses instead of letting them go live.
+// when an instrumentation cannot attach (it says so in one line, and strict replay refuses that
+// library's calls as misses) and for a library timetracer does not cover at all.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -12,6 +12,7 @@ import { APPS, createDatabase, readJson, request, startApp, startTripwire, start
 const APP = path.join(APPS, 'offline.mjs');
 const LOCK_FETCH_DISPATCHER = path.join(APPS, 'preload', 'lock-fetch-dispatcher.mjs');
 const IOREDIS_4_APP = path.join(APPS, 'ioredis4', 'app.mjs');
+const NODE_REDIS_APP = path.join(APPS, 'node-redis.mjs');
 const REDIS_URL = 'redis://127.0.0.1:6379';
 
 function jsonUpstream(t) {
@@ -115,4 +116,29 @@ test('a library version it does not instrument (ioredis 4): one line, and strict
   await replaying.waitForLine(new RegExp(`^timetracer \\[MISS\\] ioredis connection to 127\\.0\\.0\\.1:${tripwire.port} refused; ioredis is not instrumented \\(ioredis 4\\.`), 'stderr');
   assert.match(warnings(replaying)[0], new RegExp(`${notSupported.source}strict replay refuses its calls as misses$`));
   assert.equal(tripwire.connections, 0);
+});
+
+test('a library timetracer does not cover (node-redis): strict replay refuses its connection, naming it, unless TIMETRACER_ALLOW_CONNECT lists the address', async (t) => {
+  const prefix = await keyPrefix(t, { greeting: 'hello' });
+  const dir = tempDir(t);
+  const recording = await startApp(t, NODE_REDIS_APP, { env: { KEY_PREFIX: prefix, REDIS_URL, TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir } });
+  const live = await request(recording.url);
+  assert.deepEqual([live.status, live.json()], [200, { value: 'hello' }]);
+  await recording.cassettes(1);
+  await recording.stop();
+
+  const tripwire = await startTripwire(t);
+  const address = `127.0.0.1:${tripwire.port}`;
+  const replay = (env = {}) => startApp(t, NODE_REDIS_APP, { env: { KEY_PREFIX: prefix, REDIS_URL: `redis://${address}`, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, ...env } });
+  const strict = await replay();
+  const refused = await request(strict.url);
+  assert.deepEqual([refused.status, refused.json().code], [500, 'TIMETRACER_REPLAY_MISS']);
+  await strict.waitForLine(new RegExp(`^timetracer \\[MISS\\] @redis/client connection to ${address.replaceAll('.', '\\.')} refused; timetracer instruments no library that opened it \\(@redis/client\\), and strict replay lets no such connection out; TIMETRACER_ALLOW_CONNECT=${address.replaceAll('.', '\\.')} would$`), 'stderr');
+  await strict.waitForLine(/^timetracer replay GET \/ mocked=0 matched=MISS misses=1 /, 'stderr');
+  assert.equal(tripwire.connections, 0);
+
+  const allowed = await replay({ TIMETRACER_ALLOW_CONNECT: `localhost:6380, ${address}` });
+  assert.equal((await request(allowed.url)).status, 500, 'the tripwire drops the connection it lets through');
+  assert.ok(tripwire.connections >= 1, 'the listed address was reached');
+  assert.deepEqual(allowed.stderr.filter((line) => line.includes('refused')), []);
 });

@@ -29,6 +29,7 @@ test('a bad configuration value prints one line and the app runs as without the 
   for (const [env, line] of [
     [{ TIMETRACER_MODE: 'recrod' }, 'timetracer [WARN] TIMETRACER_MODE="recrod" is not valid; use one of: off, record, replay. timetracer stays off.'],
     [{ TIMETRACER_MODE: 'record', TIMETRACER_SAMPLE_RATE: 'half' }, 'timetracer [WARN] TIMETRACER_SAMPLE_RATE="half" is not valid; use a number from 0 to 1. timetracer stays off.'],
+    [{ TIMETRACER_MODE: 'replay', TIMETRACER_ALLOW_CONNECT: '127.0.0.1:5432,db:port' }, 'timetracer [WARN] TIMETRACER_ALLOW_CONNECT lists "db:port", which is not an address; use host:port, [IPv6]:port, *:port, a host alone (any port) or a socket file\'s path, separated by commas. timetracer stays off.'],
     [{ TIMETRACER_MODE: 'replay', TIMETRACER_LIVE_PLUGINS: 'postgres' }, /^timetracer \[WARN\] TIMETRACER_LIVE_PLUGINS names unknown plugin\(s\) postgres; use any of: http, fetch, undici, pg, ioredis, mongodb, prisma\. timetracer stays off\.$/],
   ]) {
     const app = await startApp(t, APP, { env: { ...env, TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });

@@ -1,12 +1,15 @@
 /**
- * Strict replay's last line. Every library replay serves answers its calls without a socket, so a
- * connection opened from inside one means its instrumentation did not attach (a version, a file
- * or a global it did not find) or the library took a path replay does not serve. Such a
- * connection is refused before any packet leaves, with an error the library reports as its own
- * connection error. Whose connection it is, the files on the stack tell: a package's directory,
- * or the Node files a builtin target names (`connectsFrom`).
+ * Strict replay's last line: every outgoing TCP, TLS or socket-file connection is looked at before
+ * it opens. Replay serves every library it instruments without a socket, so a connection opened
+ * from inside one means its instrumentation did not attach, and a connection no instrumentation
+ * owns comes from a library timetracer does not cover. The policy says which go through; a refused
+ * one fails as a refused connection does, with an error the library reports as its own. Whose
+ * connection it is, the files on the stack tell: a package's directory, or the Node files a
+ * builtin target names (`connectsFrom`). The app's own listening sockets, and connections to them,
+ * are never touched.
  */
 import net from 'node:net';
+import type { Destination } from '../net-address.js';
 
 export interface ConnectionOwner {
   plugin: string;
@@ -14,12 +17,18 @@ export interface ConnectionOwner {
   sources: readonly string[];
 }
 
+export interface Connection {
+  destination: Destination;
+  /** The plugin whose code opened it, if any. */
+  owner: string | undefined;
+  /** The package that opened it (`mysql2`), or the app's file, or Node's own module. */
+  opener: string;
+}
+
 export interface ConnectionPolicy {
   owners: readonly ConnectionOwner[];
-  /** The error refusing a connection `plugin` opens to `address`, or undefined to let it through. */
-  refusal(plugin: string, address: string): Error | undefined;
-  /** A connection that no plugin opened goes out (a library timetracer does not instrument). */
-  unowned(address: string): void;
+  /** The error refusing this connection, or undefined to let it through. */
+  refusal(connection: Connection): Error | undefined;
   /** The guard itself failed: the connection goes through, as it would without the agent. */
   fault(error: unknown): void;
 }
@@ -30,12 +39,17 @@ type Connect = (this: net.Socket, ...args: unknown[]) => net.Socket;
 const STACK_DEPTH = 64;
 
 export function guardConnections(policy: ConnectionPolicy): void {
+  const ownPorts = trackListeningPorts();
   const prototype = net.Socket.prototype as unknown as { connect: Connect };
   const connect = prototype.connect;
   prototype.connect = function guardedConnect(this: net.Socket, ...args: unknown[]): net.Socket {
     let refusal: Error | undefined;
     try {
-      refusal = decide(policy, args, guardedConnect);
+      const destination = destinationOf(args);
+      if (!isOwn(destination, ownPorts)) {
+        const files = stackFiles(guardedConnect);
+        refusal = policy.refusal({ destination, owner: ownerOf(files, policy.owners), opener: openerOf(files) });
+      }
     } catch (fault) {
       policy.fault(fault);
     }
@@ -46,13 +60,25 @@ export function guardConnections(policy: ConnectionPolicy): void {
   };
 }
 
-/** The error refusing this connection, or undefined to let it through. */
-function decide(policy: ConnectionPolicy, args: readonly unknown[], below: Function): Error | undefined {
-  const address = addressOf(args);
-  const plugin = ownerOf(stackFiles(below), policy.owners);
-  if (plugin !== undefined) return policy.refusal(plugin, address);
-  policy.unowned(address);
-  return undefined;
+/** The ports the app's own servers listen on, kept up to date as they start. */
+function trackListeningPorts(): Set<number> {
+  const ports = new Set<number>();
+  const prototype = net.Server.prototype as unknown as { listen: (this: net.Server, ...args: unknown[]) => net.Server };
+  const listen = prototype.listen;
+  prototype.listen = function trackedListen(this: net.Server, ...args: unknown[]): net.Server {
+    this.once('listening', () => {
+      const address = this.address();
+      if (address && typeof address === 'object') ports.add(address.port);
+    });
+    return listen.apply(this, args);
+  };
+  return ports;
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '0.0.0.0', '::']);
+
+function isOwn(destination: Destination, ownPorts: ReadonlySet<number>): boolean {
+  return 'port' in destination && ownPorts.has(destination.port) && LOOPBACK.has(destination.host.toLowerCase());
 }
 
 /** The files of the calls that led here, innermost first. */
@@ -80,15 +106,34 @@ export function ownerOf(files: readonly string[], owners: readonly ConnectionOwn
   return undefined;
 }
 
-/** `host:port` or the socket path, from any of `socket.connect`'s argument forms. */
-export function addressOf(args: readonly unknown[]): string {
+/** The package nearest the connect on the stack; else the first file of the app's; else Node's own module. */
+export function openerOf(files: readonly string[]): string {
+  const own = files.filter((file) => file !== '' && !file.startsWith('node:'));
+  for (const file of own) {
+    const name = packageOf(file);
+    if (name) return name;
+  }
+  return own[0]?.replace(/^file:\/\//, '') ?? files.find((file) => file.startsWith('node:')) ?? 'unknown code';
+}
+
+/** The package a file belongs to, by the last node_modules folder in its path (`@scope/name` too). */
+function packageOf(file: string): string | undefined {
+  const marker = '/node_modules/';
+  const at = file.lastIndexOf(marker);
+  if (at < 0) return undefined;
+  const [first, second] = file.slice(at + marker.length).split('/');
+  return first?.startsWith('@') ? `${first}/${second}` : first;
+}
+
+/** Where `socket.connect`'s arguments, in any of their forms, point. */
+export function destinationOf(args: readonly unknown[]): Destination {
   // net.connect hands the socket its arguments already normalised, as [options, callback].
   const [first, second] = Array.isArray(args[0]) ? (args[0] as unknown[]) : args;
   if (first !== null && typeof first === 'object') {
     const { path, host, port } = first as { path?: unknown; host?: unknown; port?: unknown };
-    if (typeof path === 'string') return path;
-    return `${typeof host === 'string' ? host : 'localhost'}:${String(port)}`;
+    if (typeof path === 'string') return { path };
+    return { host: typeof host === 'string' ? host : 'localhost', port: Number(port) };
   }
-  if (typeof first === 'string' && !/^\d+$/.test(first)) return first;
-  return `${typeof second === 'string' ? second : 'localhost'}:${String(first)}`;
+  if (typeof first === 'string' && !/^\d+$/.test(first)) return { path: first };
+  return { host: typeof second === 'string' ? second : 'localhost', port: Number(first) };
 }

@@ -1,14 +1,17 @@
 /**
- * Which connections strict replay refuses: those a plugin served from cassettes opens (it should
- * have opened none), each said once per address in a [MISS] line and counted as a miss of the
- * request that made it. Connections of live plugins, and of libraries timetracer does not
- * instrument, go through.
+ * Which connections strict replay lets out: only those to an address TIMETRACER_ALLOW_CONNECT
+ * lists, and those of plugins that go live (TIMETRACER_LIVE_PLUGINS). A plugin served from
+ * cassettes opens none when it is instrumented, so its connection means it did not attach; a
+ * connection no plugin owns comes from a library timetracer does not cover. Either is refused,
+ * said once per opener and address in a [MISS] line, and counted as a miss of the request that
+ * made it.
  */
 import { currentSession } from '../context.js';
 import type { Instrumentation } from '../instrumentation.js';
 import { describeError, info, warn } from '../log.js';
+import { describeDestination, matchesAddress, type AddressPattern } from '../net-address.js';
 import { notAttachedProblem } from '../unattached.js';
-import type { ConnectionOwner, ConnectionPolicy } from './connection-guard.js';
+import type { Connection, ConnectionOwner, ConnectionPolicy } from './connection-guard.js';
 import { ReplayMissError } from './miss.js';
 
 /** Where each dependency plugin's code lives, to tell whose connection a socket is. */
@@ -19,29 +22,39 @@ function connectionOwners(instrumentations: readonly Instrumentation[]): Connect
   }));
 }
 
-export function strictReplayPolicy(instrumentations: readonly Instrumentation[], servedFromCassette: (plugin: string) => boolean): ConnectionPolicy {
+export interface StrictReplayOptions {
+  servedFromCassette(plugin: string): boolean;
+  allowed: readonly AddressPattern[];
+}
+
+/** Why strict replay refuses a connection, in the words of its [MISS] line. */
+function refusalReason({ owner, opener, destination }: Connection): string {
+  if (owner === undefined) {
+    return `timetracer instruments no library that opened it (${opener}), and strict replay lets no such connection out; TIMETRACER_ALLOW_CONNECT=${describeDestination(destination)} would`;
+  }
+  const problem = notAttachedProblem(owner);
+  return problem
+    ? `${owner} is not instrumented (${problem}), so strict replay refuses its connections`
+    : `replay serves ${owner} without connecting, and this connection came from a path it does not serve`;
+}
+
+export function strictReplayPolicy(instrumentations: readonly Instrumentation[], options: StrictReplayOptions): ConnectionPolicy {
   const said = new Set<string>();
-  const once = (line: string) => {
-    if (said.has(line)) return;
-    said.add(line);
-    info(line);
-  };
   let faultSaid = false;
   return {
     owners: connectionOwners(instrumentations),
-    refusal(plugin, address) {
-      if (!servedFromCassette(plugin)) return undefined;
-      const problem = notAttachedProblem(plugin);
-      const reason = problem
-        ? `${plugin} is not instrumented (${problem}), so strict replay refuses its connections`
-        : `replay serves ${plugin} without connecting, and this connection came from a path it does not serve`;
-      const miss = new ReplayMissError(`${plugin} connection to ${address}`, reason);
+    refusal(connection) {
+      if (options.allowed.some((pattern) => matchesAddress(pattern, connection.destination))) return undefined;
+      if (connection.owner !== undefined && !options.servedFromCassette(connection.owner)) return undefined;
+      const reason = refusalReason(connection);
+      const miss = new ReplayMissError(`${connection.owner ?? connection.opener} connection to ${describeDestination(connection.destination)}`, reason);
       currentSession()?.replay?.noteMiss();
-      once(`timetracer [MISS] ${miss.call} refused; ${reason}`);
+      const line = `timetracer [MISS] ${miss.call} refused; ${reason}`;
+      if (!said.has(line)) {
+        said.add(line);
+        info(line);
+      }
       return miss;
-    },
-    unowned(address) {
-      once(`timetracer replay: a connection to ${address} goes live; timetracer instruments no library that opened it`);
     },
     fault(error) {
       if (faultSaid) return;
