@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { APPS, cassetteFiles, readJson, request, startApp, startUpstream, tempDir } from './support/harness.js';
+import zlib from 'node:zlib';
+import { APPS, cassetteFiles, readJson, request, startApp, startTripwire, startUpstream, tempDir } from './support/harness.js';
 
 const APP = path.join(APPS, 'robust.cjs');
 
@@ -70,18 +71,37 @@ test('a missing or corrupt cassette gives one clear line; the app keeps serving'
   }
 });
 
-test('a corrupt file in a cassette directory is skipped; the others still replay', async (t) => {
+test('bad files in a cassette directory are each skipped with a line saying why; the others still replay, nothing goes live', async (t) => {
   const upstream = await dataUpstream(t);
   const dir = tempDir(t);
   const recording = await startApp(t, APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
   const live = await request(`${recording.url}/data?id=3`);
-  await recording.cassettes(1);
+  const [file] = await recording.cassettes(1);
   await recording.stop();
-  fs.writeFileSync(path.join(dir, 'broken.json'), 'not json at all');
+  const good = readJson(file);
+  const variant = (change) => JSON.stringify(change(structuredClone(good)));
+  const deep = (depth) => '['.repeat(depth) + ']'.repeat(depth);
+  const bad = {
+    'broken.json': ['not json at all', /is not valid JSON/],
+    'method-number.json': [variant((c) => ({ ...c, request: { ...c.request, method: 5 } })), /is not a usable cassette: request\.method is not a string$/],
+    'recorded-at-number.json': [variant((c) => ({ ...c, session: { ...c.session, recorded_at: 1764900000000 } })), /is not a usable cassette: session\.recorded_at is not a string$/],
+    'event-without-lib.json': [variant((c) => ({ ...c, events: [{ ...c.events[0], signature: {} }] })), /is not a usable cassette: events\[0\]\.signature\.lib is not a string$/],
+    'deep.json': [variant((c) => ({ ...c, events: [{ ...c.events[0], result: '@DEEP@' }] })).replace('"@DEEP@"', deep(5000)), /is not a usable cassette: nests deeper than 200 levels$/],
+    'bomb.json.gz': [zlib.gzipSync(Buffer.alloc(100 * 1024 * 1024, ' ')), /bomb\.json\.gz unzips to more than 64 MiB$/],
+  };
+  for (const [name, [content]] of Object.entries(bad)) fs.writeFileSync(path.join(dir, name), content);
   await upstream.close();
+  const tripwire = await startTripwire(t, upstream.port);
   const replaying = await startApp(t, APP, { env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, UPSTREAM_URL: upstream.url } });
   assert.equal((await request(`${replaying.url}/data?id=3`)).text, live.text);
-  assert.match(replaying.stderr.join('\n'), /timetracer \[WARN\] skipped .*broken\.json is not valid JSON/);
+  const skipped = replaying.stderr.filter((line) => line.startsWith('timetracer [WARN] skipped '));
+  assert.equal(skipped.length, Object.keys(bad).length, skipped.join('\n'));
+  for (const [name, [, reason]] of Object.entries(bad)) {
+    const line = skipped.find((l) => l.includes(path.join(dir, name)));
+    assert.ok(line, `a line names ${name}`);
+    assert.match(line, reason);
+  }
+  assert.equal(tripwire.connections, 0);
 });
 
 test('an unwritable cassette directory loses no response; one line says why', async (t) => {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Cassette, DependencyEvent } from '../cassette/schema.js';
 import { CorruptCassetteError, listCassetteFilesSync, readCassetteFileSync } from '../cassette/store.js';
-import { displayPath } from '../log.js';
+import { describeError, displayPath } from '../log.js';
 import { eventKey, matchKey, stableStringify, type Lookup } from './matcher.js';
 
 /** What identifies an inbound request when choosing its cassette. */
@@ -121,15 +121,17 @@ function neighboursOf(file: string): Entry[] {
   }
 }
 
-/** Reads each file; what cannot be read is skipped, its reason added to `problems`. */
+/**
+ * Reads each file; what cannot be read is skipped, its reason added to `problems`. Whatever one
+ * file holds, the others still load: a replay that stopped here would let every call go live.
+ */
 function loadAll(files: readonly string[], problems: string[]): Entry[] {
   const entries: Entry[] = [];
   for (const file of files) {
     try {
       entries.push({ cassette: readCassetteFileSync(file), file });
     } catch (error) {
-      if (!(error instanceof CorruptCassetteError)) throw error;
-      problems.push(`skipped ${error.message}`);
+      problems.push(`skipped ${error instanceof CorruptCassetteError ? error.message : `${file} (${describeError(error)})`}`);
     }
   }
   return entries;

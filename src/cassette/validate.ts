@@ -1,0 +1,90 @@
+/**
+ * Whether parsed JSON is a cassette this timetracer can use: the types of the fields replay, the
+ * CLI and the dashboard read (schema.ts), and a bound on nesting. A file that fails is skipped
+ * with the reason; it never stops the others from loading.
+ */
+import type { JsonValue } from './schema.js';
+import { SCHEMA_VERSION } from './schema.js';
+
+/** Deeper nesting than any library's data needs; past it, decoding would exhaust the stack. */
+export const MAX_DEPTH = 200;
+
+type Check = (value: unknown) => string | undefined;
+
+const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+
+const string: Check = (value) => (typeof value === 'string' ? undefined : 'is not a string');
+const number: Check = (value) => (typeof value === 'number' && Number.isFinite(value) ? undefined : 'is not a number');
+const optional = (check: Check): Check => (value) => (value === undefined ? undefined : check(value));
+const nullable = (check: Check): Check => (value) => (value === null ? undefined : check(value));
+const oneOf = (...allowed: readonly unknown[]): Check => (value) => (allowed.includes(value) ? undefined : `is not one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
+
+/** A child's problem under `step` (`.method`, `[3]`): a path that goes on, or what is wrong there. */
+const under = (step: string, problem: string): string => (/^[.[]/.test(problem) ? `${step}${problem}` : `${step} ${problem}`);
+
+/** An object whose listed fields pass their checks (other fields are left alone). */
+function shape(fields: Record<string, Check>): Check {
+  return (value) => {
+    if (!isObject(value)) return 'is not an object';
+    for (const [field, check] of Object.entries(fields)) {
+      const problem = check(value[field]);
+      if (problem) return under(`.${field}`, problem);
+    }
+    return undefined;
+  };
+}
+
+/** An object each of whose values passes `check`. */
+function record(check: Check): Check {
+  return (value) => {
+    if (!isObject(value)) return 'is not an object';
+    for (const [key, item] of Object.entries(value)) {
+      const problem = check(item);
+      if (problem) return under(`.${key}`, problem);
+    }
+    return undefined;
+  };
+}
+
+function list(check: Check): Check {
+  return (value) => {
+    if (!Array.isArray(value)) return 'is not a list';
+    for (const [index, item] of value.entries()) {
+      const problem = check(item);
+      if (problem) return under(`[${index}]`, problem);
+    }
+    return undefined;
+  };
+}
+
+const stringOrStrings: Check = (value) => (typeof value === 'string' || (Array.isArray(value) && value.every((v) => typeof v === 'string')) ? undefined : 'is not a string or a list of strings');
+const headers = record(stringOrStrings);
+const body = nullable(shape({ encoding: oneOf('json', 'utf8', 'base64'), truncated: optional(oneOf(true, false)), size_bytes: optional(number), sha256: optional(string) }));
+const errorRecord = optional(shape({ name: string, message: string }));
+
+const cassette: Check = shape({
+  schema_version: oneOf(SCHEMA_VERSION),
+  session: shape({ id: string, kind: optional(oneOf('request', 'process')), recorded_at: string, service: optional(string), framework: optional(string) }),
+  request: shape({ method: string, path: string, route: optional(nullable(string)), query: record(stringOrStrings), headers: optional(headers), body: optional(body) }),
+  response: shape({ status: number, duration_ms: optional(number), headers: optional(headers), body: optional(body), error: errorRecord }),
+  events: list(shape({ eid: optional(number), type: string, start_offset_ms: optional(number), duration_ms: optional(number), signature: shape({ lib: string }), error: errorRecord })),
+});
+
+/** Why `json` is not a usable cassette, or undefined when it is. */
+export function cassetteProblem(json: JsonValue): string | undefined {
+  if (depthExceeds(json, MAX_DEPTH)) return `nests deeper than ${MAX_DEPTH} levels`;
+  const problem = cassette(json);
+  return problem?.replace(/^\./, '');
+}
+
+/** Whether `json` nests deeper than `limit`, walked without recursion. */
+function depthExceeds(json: JsonValue, limit: number): boolean {
+  const stack: Array<[JsonValue, number]> = [[json, 0]];
+  while (stack.length) {
+    const [value, depth] = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth >= limit) return true;
+    for (const item of Array.isArray(value) ? value : Object.values(value)) stack.push([item, depth + 1]);
+  }
+  return false;
+}
