@@ -206,8 +206,8 @@ test('corrupt cassettes are reported in one clear sentence', (t) => {
   assert.match(messages['not-json.json'], /not-json\.json is not valid JSON/);
   assert.match(messages['array.json'], /is not a cassette/);
   assert.match(messages['old.json'], /schema_version "0\.9"; this timetracer reads 1\.0/);
-  assert.match(messages['no-events.json'], /has no "events" list/);
-  assert.match(messages['bad-event.json'], /bad-event\.json: event 1 has no "signature" with a "lib"/);
+  assert.match(messages['no-events.json'], /no-events\.json is not a usable cassette: events is not a list$/);
+  assert.match(messages['bad-event.json'], /bad-event\.json is not a usable cassette: events\[0\]\.signature is not an object$/);
   assert.throws(() => readCassetteFileSync(path.join(dir, 'missing.json')), /missing\.json: no such file/);
 });
 

@@ -100,8 +100,11 @@ export function parseCassette(text: string, source: string): Cassette {
   } catch (error) {
     throw new CorruptCassetteError(`${source} is not valid JSON (${(error as Error).message})`);
   }
-  const version = (json as { schema_version?: unknown } | null)?.schema_version;
-  if (version !== undefined && version !== SCHEMA_VERSION) {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new CorruptCassetteError(`${source} is not a cassette (expected a JSON object)`);
+  }
+  const version = json.schema_version;
+  if (version !== SCHEMA_VERSION) {
     throw new CorruptCassetteError(`${source} has schema_version ${JSON.stringify(version)}; this timetracer reads ${SCHEMA_VERSION}`);
   }
   const problem = cassetteProblem(json);
