@@ -34,6 +34,7 @@ function backLink() {
 }
 
 function render({ file, replay_command: replayCommand, cassette }) {
+  if (object(cassette.session).kind === 'process') return renderProcess(file, cassette);
   const session = object(cassette.session);
   const request = object(cassette.request);
   const response = object(cassette.response);
@@ -57,6 +58,30 @@ function render({ file, replay_command: replayCommand, cassette }) {
     el('div', { class: 'columns' },
       section('Request', null, exchange(request.query, request.headers, request.body)),
       section('Response', null, exchange(undefined, response.headers, response.body))),
+    rawJson(cassette),
+  ];
+}
+
+/** A process cassette: the calls the process made outside its requests, over its run. */
+function renderProcess(file, cassette) {
+  const session = object(cassette.session);
+  const stats = object(cassette.stats);
+  const events = Array.isArray(cassette.events) ? cassette.events : [];
+  const repeats = events.reduce((n, e) => n + (Number(e.repeats) || 0), 0);
+  return [
+    backLink(),
+    el('div', { class: 'detail-head' },
+      el('h1', {}, methodBadge('PROCESS'), el('span', { class: 'path' }, 'Calls made outside requests'), el('span', { class: 'duration' }, `ran ${formatMs(stats.total_ms)}`)),
+      el('dl', { class: 'facts' },
+        fact('Started', formatTime(session.recorded_at)),
+        fact('Process id', session.pid),
+        fact('Service', session.service),
+        fact('Environment', session.env),
+        fact('Node', session.node),
+        fact('Session', session.id),
+        fact('Cassette', file))),
+    el('p', { class: 'muted' }, 'Start-up, timers, pool warm-ups and clients’ own checks: replay serves these calls when the app runs outside any request.'),
+    section('Dependency calls', `${events.length} call${events.length === 1 ? '' : 's'}${repeats ? `, and ${repeats} repeats counted` : ''}`, waterfall(events, undefined, { duration_ms: stats.total_ms })),
     rawJson(cassette),
   ];
 }
@@ -113,9 +138,9 @@ function errorBox(title, error) {
     e.stack ? el('details', {}, el('summary', {}, 'Stack'), el('pre', {}, String(e.stack))) : null);
 }
 
-/** Bars placed by each call's start and duration against the whole request. */
+/** Bars placed by each call's start and duration against the whole request (or the process's run, with no request). */
 function waterfall(events, request, response) {
-  if (!events.length) return el('p', { class: 'muted' }, 'This request made no dependency calls.');
+  if (!events.length) return el('p', { class: 'muted' }, request ? 'This request made no dependency calls.' : 'No calls were made outside requests.');
   const total = Number(response.duration_ms) || 0;
   const end = Math.max(total, ...events.map((e) => (Number(e.start_offset_ms) || 0) + (Number(e.duration_ms) || 0)), 0.001);
   const ticks = [0, 0.25, 0.5, 0.75, 1];
@@ -124,6 +149,7 @@ function waterfall(events, request, response) {
     el('div', { class: 'wf-track' }, ticks.map((f) => place(el('span', { class: 'wf-tick' }, formatMs(end * f)), f * 100))),
     el('div', { class: 'wf-duration' }, 'Duration'),
     el('div', { class: 'wf-outcome' }, 'Result'));
+  if (!request) return el('div', { class: 'waterfall' }, axis, events.map((event) => call(event, end)));
   const whole = el('div', { class: 'wf-row wf-whole' },
     el('div', { class: 'wf-label' }, el('span', { class: 'wf-eid' }), el('span', { class: 'chip t-request' }, 'request'), el('span', { class: 'wf-signature' }, `${request.method ?? ''} ${request.path ?? ''}`)),
     track(0, total, end, 'request'),

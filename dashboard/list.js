@@ -93,13 +93,14 @@ function render(answer) {
 
 function row(item) {
   const open = () => { location.hash = detailHash(item.file); };
-  return el('tr', { class: item.failed ? 'failed' : undefined, onclick: open },
+  const isProcess = item.kind === 'process';
+  return el('tr', { class: item.failed ? 'failed' : isProcess ? 'process' : undefined, onclick: open },
     el('td', { class: 'col-time', title: item.recorded_at }, formatTime(item.recorded_at)),
     el('td', { class: 'col-method' }, methodBadge(item.method)),
     el('td', { class: 'col-path', title: item.file },
-      el('span', { class: 'path' }, item.path),
+      isProcess ? el('span', { class: 'path muted' }, 'calls made outside requests') : el('span', { class: 'path' }, item.path),
       item.route && item.route !== item.path ? el('span', { class: 'route' }, item.route) : null),
-    el('td', { class: 'col-status' }, statusPill(item.status)),
+    el('td', { class: 'col-status' }, isProcess ? el('span', { class: 'muted' }, '—') : statusPill(item.status)),
     el('td', { class: 'col-duration' }, formatMs(item.duration_ms)),
     el('td', { class: 'col-deps' }, dependencyChips(item.events)),
     el('td', { class: 'col-view' }, el('a', { class: 'button', href: detailHash(item.file), onclick: (event) => event.stopPropagation() }, 'View')));

@@ -8,12 +8,13 @@ import { onExit } from 'signal-exit';
 import type { BodyPolicy } from './cassette/body.js';
 import { Redactor } from './cassette/redact.js';
 import { readConfig, type Config } from './config.js';
-import { bindEmitter, currentSession, runInSession, runOutsideSessions } from './context.js';
+import { activeSession, bindEmitter, currentSession, runInSession, runOutsideSessions } from './context.js';
 import type { CassetteContext } from './inbound/cassette.js';
 import { hookServer, type SessionLifecycle } from './inbound/server.js';
 import type { Instrumentation, InstrumentationContext, ReplayOutcome } from './instrumentation.js';
 import { installHooks } from './loader/hooks.js';
 import { describeError, info, setLogLevel, warn } from './log.js';
+import { ProcessRecorder } from './record/process-recorder.js';
 import { Recorder } from './record/recorder.js';
 import { CassetteWriter } from './record/writer.js';
 import { CassetteLibrary } from './replay/library.js';
@@ -78,24 +79,32 @@ function cassetteContext(config: Config, policy: BodyPolicy): CassetteContext {
 
 function startRecording(config: Config, policy: BodyPolicy): SessionLifecycle {
   const writer = new CassetteWriter({ root: config.dir, gzip: config.compression === 'gzip' });
-  const recorder = new Recorder({ config, context: cassetteContext(config, policy), writer });
+  const context = cassetteContext(config, policy);
+  const processRecorder = new ProcessRecorder({ context, writer, maxEvents: config.processMaxEvents });
+  const recorder = new Recorder({ config, context, writer, started: () => processRecorder.started() });
   // A crash still leaves its cassette, with the error that caused it, on the request whose code raised it.
   process.on('uncaughtExceptionMonitor', (error) => currentSession()?.annotate({ error }));
-  onExit(() => recorder.flushSync(), { alwaysLast: true });
+  onExit(() => {
+    processRecorder.flushSync();
+    recorder.flushSync();
+  }, { alwaysLast: true });
   return recorder;
 }
 
 function startReplaying(config: Config, policy: BodyPolicy): SessionLifecycle {
   const library = CassetteLibrary.load(config.cassette);
   for (const problem of library.problems) warn(problem);
-  if (library.size) info(`timetracer replay mode: ${library.size} cassette(s) from ${config.cassette}${config.strictReplay ? '' : ', unmatched calls go live'}`);
+  const processes = library.processCount ? ` and ${library.processCount} process cassette(s)` : '';
+  if (library.size || library.processCount) info(`timetracer replay mode: ${library.size} cassette(s)${processes} from ${config.cassette}${config.strictReplay ? '' : ', unmatched calls go live'}`);
   let output: { writer: CassetteWriter; context: CassetteContext } | undefined;
   if (config.replayDir) {
     const writer = new CassetteWriter({ root: config.replayDir, gzip: config.compression === 'gzip' });
     onExit(() => writer.flushSync(), { alwaysLast: true });
     output = { writer, context: cassetteContext(config, policy) };
   }
-  return new Replayer(library, policy, (plugin) => isServedFromCassette(config, plugin), output);
+  const replayer = new Replayer(library, policy, (plugin) => isServedFromCassette(config, plugin), output);
+  replayer.replayProcess();
+  return replayer;
 }
 
 /** Replay: whether a plugin's calls are served from cassettes (TIMETRACER_MOCK_PLUGINS / TIMETRACER_LIVE_PLUGINS). */
@@ -125,10 +134,10 @@ function contextFor(instrumentation: Instrumentation, config: Config, policy: Bo
     mode: config.mode === 'record' ? 'record' : 'replay',
     replaying: config.mode === 'replay' && isServedFromCassette(config, instrumentation.name),
     bodies: policy,
-    session: currentSession,
-    record: (type) => (config.mode === 'record' ? currentSession()?.calls?.start(type) : undefined),
+    session: activeSession,
+    record: (type) => (config.mode === 'record' ? activeSession()?.calls?.start(type) : undefined),
     replay(lookup, { canGoLive = true } = {}): ReplayOutcome {
-      const session = currentSession();
+      const session = activeSession();
       const answer = session?.replay ? session.replay.answer(lookup) : { miss: missOutsideSession(lookup) };
       if ('event' in answer) return { kind: 'recorded', event: answer.event };
       return missOutcome(config, answer.miss, canGoLive);
@@ -137,18 +146,18 @@ function contextFor(instrumentation: Instrumentation, config: Config, policy: Bo
       reportNotAttached(instrumentation.name, problem, notAttachedConsequence(config, instrumentation));
     },
     unserved(call, problem) {
-      currentSession()?.replay?.noteMiss();
+      activeSession()?.replay?.noteMiss();
       return missOutcome(config, new ReplayMissError(call, `${instrumentation.name} is not instrumented: ${problem}`), true);
     },
-    recordings: () => currentSession()?.replay?.chosen().cassette?.events ?? [],
+    recordings: () => activeSession()?.replay?.chosen().cassette?.events ?? [],
     bindToSession(fn) {
-      const session = currentSession();
+      const session = activeSession();
       if (!session) return fn;
       return ((...args: Parameters<typeof fn>) => runInSession(session, () => fn(...args))) as typeof fn;
     },
     outsideSession: runOutsideSessions,
     bind(emitter) {
-      const session = currentSession();
+      const session = activeSession();
       if (session) bindEmitter(emitter, session);
     },
     annotate(annotations) {

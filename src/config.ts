@@ -27,6 +27,8 @@ export interface Config {
   service: string;
   env: string;
   sampleRate: number;
+  /** Record: how many calls outside requests the process cassette keeps before it only counts repeats. */
+  processMaxEvents: number;
   errorsOnly: boolean;
   excludePaths: readonly string[];
   maxBodyBytes: number;
@@ -113,6 +115,7 @@ export function readConfig(env: Env = process.env): ConfigResult {
       service: env.TIMETRACER_SERVICE?.trim() || packageName() || path.basename(process.cwd()),
       env: env.TIMETRACER_ENV?.trim() || env.NODE_ENV?.trim() || 'development',
       sampleRate: number(env, 'TIMETRACER_SAMPLE_RATE', 1, 0, 1),
+      processMaxEvents: Math.floor(number(env, 'TIMETRACER_PROCESS_MAX_EVENTS', 1000, 0, 1_000_000)),
       errorsOnly: bool(env, 'TIMETRACER_ERRORS_ONLY', false),
       excludePaths: list(env, 'TIMETRACER_EXCLUDE_PATHS', ['/health', '/metrics']),
       maxBodyBytes: Math.floor(number(env, 'TIMETRACER_MAX_BODY_KB', 64, 0, 1024 * 1024) * 1024),

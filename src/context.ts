@@ -1,12 +1,15 @@
 /**
  * Which session a dependency call belongs to. Each inbound request runs in its own session,
- * carried by AsyncLocalStorage, so concurrent requests never mix their calls.
+ * carried by AsyncLocalStorage, so concurrent requests never mix their calls. A call made outside
+ * every request (at start-up, from a timer, a pool's own upkeep) belongs to the process session,
+ * when there is one; code run with `runOutsideSessions` (what a library does beneath a call
+ * already recorded whole) belongs to none.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { CallLog } from './record/call-log.js';
+import type { CallSink } from './record/call-log.js';
 import type { ReplaySource } from './replay/source.js';
 
 /** What a framework instrumentation tells about the request it is handling. */
@@ -31,19 +34,27 @@ export function newSessionId(): string {
   return idPool.toString('hex', idOffset - 4, idOffset);
 }
 
+export type SessionKind = 'request' | 'process';
+
 export class Session {
   readonly id = newSessionId();
-  readonly startedAt = new Date();
+  readonly startedAt: Date;
   /** performance.now() at the start: call offsets are measured from here. */
-  readonly t0 = performance.now();
+  readonly t0: number;
   framework = 'node:http';
-  /** Record mode: the calls made so far. */
-  calls: CallLog | undefined;
+  /** Record mode: where the calls made go. */
+  calls: CallSink | undefined;
   /** Replay mode: where the calls are served from. */
   replay: ReplaySource | undefined;
   private routeOf: (() => string | undefined) | undefined;
   error: unknown;
   private ended = false;
+
+  /** `process`: the session of everything done outside requests, timed from the process's start. */
+  constructor(readonly kind: SessionKind = 'request') {
+    this.t0 = kind === 'process' ? 0 : performance.now();
+    this.startedAt = kind === 'process' ? new Date(performance.timeOrigin) : new Date();
+  }
 
   annotate(annotations: RequestAnnotations): void {
     if (annotations.framework) this.framework = annotations.framework;
@@ -76,19 +87,38 @@ export class Session {
   }
 }
 
-const storage = new AsyncLocalStorage<Session>();
+/** What runOutsideSessions runs in: no session, not even the process's. */
+const NO_SESSION = new Session();
+NO_SESSION.end();
 
+const storage = new AsyncLocalStorage<Session>();
+let processSession: Session | undefined;
+
+/** The session of what is done outside requests, from now on. */
+export function setProcessSession(session: Session): void {
+  processSession = session;
+}
+
+/** The request being handled, if any (a request's session ends with its response). */
 export function currentSession(): Session | undefined {
   const session = storage.getStore();
   return session?.isEnded ? undefined : session;
+}
+
+/** The session a call made here belongs to: the current request's, else the process's, else none. */
+export function activeSession(): Session | undefined {
+  const session = storage.getStore();
+  if (session === NO_SESSION) return undefined;
+  return session && !session.isEnded ? session : processSession;
 }
 
 export function runInSession<T>(session: Session | undefined, fn: () => T): T {
   return session ? storage.run(session, fn) : fn();
 }
 
+/** Runs `fn`, and what it starts, in no session at all: its calls are nobody's. */
 export function runOutsideSessions<T>(fn: () => T): T {
-  return storage.exit(fn);
+  return storage.run(NO_SESSION, fn);
 }
 
 const BOUND = Symbol('timetracer.bound');

@@ -2,8 +2,10 @@
  * The cassette format, version 1.0: the one definition every part of timetracer reads and writes.
  *
  * A cassette holds one session: an inbound request with its response and every dependency call
- * the request made, in the order they started. Values JSON cannot hold are written tagged by
- * `codec.ts` (see `Tagged`), so replay hands the app the same types it got live.
+ * the request made, in the order they started (`Cassette`); or, for a process cassette, every
+ * call one process made outside its requests, timed from the process's start (`ProcessCassette`).
+ * Values JSON cannot hold are written tagged by `codec.ts` (see `Tagged`), so replay hands the
+ * app the same types it got live.
  */
 
 export const SCHEMA_VERSION = '1.0';
@@ -67,11 +69,11 @@ export interface ErrorRecord {
 
 export interface SessionInfo {
   id: string;
-  kind: 'request';
+  kind: 'request' | 'process';
   recorded_at: string;
   service: string;
   env: string;
-  /** node:http, express, fastify, koa: what handled the inbound request. */
+  /** node:http, express, fastify, koa: what handled the inbound request; `process` for a process cassette. */
   framework: string;
   node: string;
   timetracer: string;
@@ -79,6 +81,8 @@ export interface SessionInfo {
   entry?: string;
   /** Written during replay (TIMETRACER_REPLAY_DIR): the cassette the request was replayed from. */
   replay_of?: string;
+  /** Process cassettes: the recording process's id. */
+  pid?: number;
 }
 
 export interface RecordedRequest {
@@ -126,6 +130,11 @@ export interface DependencyEvent<Request = unknown, Result = unknown> {
   /** What the library returned, in the instrumentation's own shape (e.g. `HttpClientResult`). */
   result?: Result;
   error?: ErrorRecord;
+  /**
+   * Process cassettes: how many more times the same call was made, with this outcome as far as
+   * replay is concerned, once the cassette held TIMETRACER_PROCESS_MAX_EVENTS calls.
+   */
+  repeats?: number;
 }
 
 export interface CassetteStats {
@@ -133,13 +142,31 @@ export interface CassetteStats {
   total_ms: number;
 }
 
+/** A request cassette. */
 export interface Cassette {
   schema_version: typeof SCHEMA_VERSION;
-  session: SessionInfo;
+  session: SessionInfo & { kind: 'request' };
   request: RecordedRequest;
   response: RecordedResponse;
   events: DependencyEvent[];
   stats: CassetteStats;
+}
+
+/** A process cassette: rewritten as the process runs, the last write holding all it kept. */
+export interface ProcessCassette {
+  schema_version: typeof SCHEMA_VERSION;
+  session: SessionInfo & { kind: 'process' };
+  request: null;
+  response: null;
+  events: DependencyEvent[];
+  /** `total_ms`: how long the process had run at this write. */
+  stats: CassetteStats;
+}
+
+export type AnyCassette = Cassette | ProcessCassette;
+
+export function isProcessCassette(cassette: AnyCassette): cassette is ProcessCassette {
+  return cassette.session.kind === 'process';
 }
 
 /** The `http.client` event's `request`. */

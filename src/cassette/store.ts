@@ -8,7 +8,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
 import { decodeValue, encodeValue } from './codec.js';
-import { SCHEMA_VERSION, type Cassette, type DependencyEvent, type JsonValue } from './schema.js';
+import { SCHEMA_VERSION, type AnyCassette, type DependencyEvent, type JsonValue } from './schema.js';
 import { cassetteProblem } from './validate.js';
 
 /** A cassette ready to be written: where it goes in the store, and its bytes. */
@@ -20,10 +20,11 @@ export interface EncodedCassette {
 export interface CassetteStore {
   encode(cassette: SerialisedCassette): EncodedCassette;
   /**
-   * Writes a cassette and returns where it went. Never replaces one already there: a name
-   * already taken (two random ids alike) fails with code EEXIST.
+   * Writes a cassette and returns where it went. Never replaces one already there (a name
+   * already taken, two random ids alike, fails with code EEXIST) unless `replace` says so: a
+   * process cassette is written again, whole, as its process runs.
    */
-  writeSync(encoded: EncodedCassette): string;
+  writeSync(encoded: EncodedCassette, replace?: boolean): string;
 }
 
 export class CorruptCassetteError extends Error {
@@ -36,6 +37,13 @@ export function isCassetteFile(file: string): boolean {
   return CASSETTE_FILE.test(file) && !path.basename(file).startsWith('.');
 }
 
+/** A process cassette's file, by its name (`PROCESS__<service>__<id>.json`). */
+export function isProcessCassetteFile(file: string): boolean {
+  return isCassetteFile(file) && path.basename(file).startsWith(`${PROCESS_PREFIX}__`);
+}
+
+const PROCESS_PREFIX = 'PROCESS';
+
 /** `/user/octocat` -> `user_octocat`; `/` -> `root`. */
 export function pathSlug(requestPath: string): string {
   const slug = requestPath
@@ -47,10 +55,13 @@ export function pathSlug(requestPath: string): string {
   return slug || 'root';
 }
 
-export function cassetteRelativePath(cassette: Cassette, gzip: boolean): string {
+/** `<day>/<METHOD>__<path slug>__<id>.json`, or `<day>/PROCESS__<service slug>__<id>.json`. */
+export function cassetteRelativePath(cassette: AnyCassette, gzip: boolean): string {
   const day = cassette.session.recorded_at.slice(0, 10);
-  const method = cassette.request.method.toUpperCase().replace(/[^A-Z]/g, '') || 'REQUEST';
-  return path.join(day, `${method}__${pathSlug(cassette.request.path)}__${cassette.session.id}.json${gzip ? '.gz' : ''}`);
+  const [kind, slug] = cassette.request
+    ? [cassette.request.method.toUpperCase().replace(/[^A-Z]/g, '') || 'REQUEST', pathSlug(cassette.request.path)]
+    : [PROCESS_PREFIX, pathSlug(cassette.session.service)];
+  return path.join(day, `${kind}__${slug}__${cassette.session.id}.json${gzip ? '.gz' : ''}`);
 }
 
 /**
@@ -63,7 +74,7 @@ export interface SerialisedCassette {
   text: string;
 }
 
-export function serialiseCassette(cassette: Cassette): SerialisedCassette {
+export function serialiseCassette(cassette: AnyCassette): SerialisedCassette {
   let json: JsonValue;
   try {
     json = encodeValue(cassette);
@@ -93,7 +104,7 @@ function encodableEvent(event: DependencyEvent): DependencyEvent {
   }
 }
 
-export function parseCassette(text: string, source: string): Cassette {
+export function parseCassette(text: string, source: string): AnyCassette {
   let json: JsonValue;
   try {
     json = JSON.parse(text) as JsonValue;
@@ -110,13 +121,13 @@ export function parseCassette(text: string, source: string): Cassette {
   const problem = cassetteProblem(json);
   if (problem) throw new CorruptCassetteError(`${source} is not a usable cassette: ${problem}`);
   try {
-    return decodeValue(json) as Cassette;
+    return decodeValue(json) as AnyCassette;
   } catch (error) {
     throw new CorruptCassetteError(`${source}: ${(error as Error).message}`);
   }
 }
 
-export function readCassetteFileSync(file: string): Cassette {
+export function readCassetteFileSync(file: string): AnyCassette {
   return parseCassette(readCassetteTextSync(file), file);
 }
 
@@ -176,7 +187,7 @@ export class FileStore implements CassetteStore {
     return this.gzip ? { name: `${name}.gz`, bytes: zlib.gzipSync(text) } : { name, bytes: Buffer.from(text) };
   }
 
-  writeSync(encoded: EncodedCassette): string {
+  writeSync(encoded: EncodedCassette, replace = false): string {
     const file = path.resolve(this.root, encoded.name);
     const dir = path.dirname(file);
     const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(3).toString('hex')}.tmp`);
@@ -189,10 +200,11 @@ export class FileStore implements CassetteStore {
     } catch (error) {
       // The folder went away while we were running (someone cleaned up): make it again, once.
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !this.madeDirs.delete(dir)) throw error;
-      return this.writeSync(encoded);
+      return this.writeSync(encoded, replace);
     }
     try {
-      publishSync(temp, file);
+      if (replace) fs.renameSync(temp, file);
+      else publishSync(temp, file);
     } finally {
       // Linked: the temporary name goes; renamed: it is gone already.
       try {

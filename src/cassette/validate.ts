@@ -62,18 +62,31 @@ const headers = record(stringOrStrings);
 const body = nullable(shape({ encoding: oneOf('json', 'utf8', 'base64'), truncated: optional(oneOf(true, false)), size_bytes: optional(number), sha256: optional(string) }));
 const errorRecord = optional(shape({ name: string, message: string }));
 
-const cassette: Check = shape({
+const session = (kind: Check): Check => shape({ id: string, kind, recorded_at: string, service: optional(string), framework: optional(string) });
+const events = list(shape({ eid: optional(number), type: string, start_offset_ms: optional(number), duration_ms: optional(number), signature: shape({ lib: string }), error: errorRecord, repeats: optional(number) }));
+
+const requestCassette: Check = shape({
   schema_version: oneOf(SCHEMA_VERSION),
-  session: shape({ id: string, kind: optional(oneOf('request', 'process')), recorded_at: string, service: optional(string), framework: optional(string) }),
+  session: session(optional(oneOf('request'))),
   request: shape({ method: string, path: string, route: optional(nullable(string)), query: record(stringOrStrings), headers: optional(headers), body: optional(body) }),
   response: shape({ status: number, duration_ms: optional(number), headers: optional(headers), body: optional(body), error: errorRecord }),
-  events: list(shape({ eid: optional(number), type: string, start_offset_ms: optional(number), duration_ms: optional(number), signature: shape({ lib: string }), error: errorRecord })),
+  events,
 });
+
+const processCassette: Check = shape({
+  schema_version: oneOf(SCHEMA_VERSION),
+  session: session(oneOf('process')),
+  request: oneOf(null),
+  response: oneOf(null),
+  events,
+});
+
+const isProcess = (json: JsonValue): boolean => (json as { session?: { kind?: unknown } } | null)?.session?.kind === 'process';
 
 /** Why `json` is not a usable cassette, or undefined when it is. */
 export function cassetteProblem(json: JsonValue): string | undefined {
   if (depthExceeds(json, MAX_DEPTH)) return `nests deeper than ${MAX_DEPTH} levels`;
-  const problem = cassette(json);
+  const problem = (isProcess(json) ? processCassette : requestCassette)(json);
   return problem?.replace(/^\./, '');
 }
 

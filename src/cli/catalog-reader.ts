@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MessageChannel, Worker, isMainThread, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { isFailure } from '../cassette/failure.js';
-import type { Cassette } from '../cassette/schema.js';
+import type { AnyCassette } from '../cassette/schema.js';
 import { CorruptCassetteError, readCassetteFileSync } from '../cassette/store.js';
 import type { CassetteSummary } from './catalog.js';
 
@@ -33,20 +33,25 @@ interface WorkerInput {
   done: Int32Array;
 }
 
-export function summarise(cassette: Cassette, file: string): CassetteSummary {
-  return {
+export function summarise(cassette: AnyCassette, file: string): CassetteSummary {
+  const common = {
     id: cassette.session.id,
     file,
     recorded_at: cassette.session.recorded_at,
+    events: cassette.stats?.event_counts ?? {},
+    service: cassette.session.service,
+    entry: cassette.session.entry ?? null,
+  };
+  if (!cassette.request) return { ...common, kind: 'process', method: 'PROCESS', path: '', route: null, status: 0, duration_ms: cassette.stats.total_ms, failed: false };
+  return {
+    ...common,
+    kind: 'request',
     method: cassette.request.method,
     path: cassette.request.path,
     route: cassette.request.route ?? null,
     status: cassette.response.status,
     duration_ms: cassette.response.duration_ms,
-    events: cassette.stats?.event_counts ?? {},
     failed: isFailure(cassette),
-    service: cassette.session.service,
-    entry: cassette.session.entry ?? null,
   };
 }
 

@@ -8,12 +8,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { EventType } from '../cassette/schema.js';
-import { isCassetteFile } from '../cassette/store.js';
+import { isCassetteFile, isProcessCassetteFile } from '../cassette/store.js';
 import { readSummaries } from './catalog-reader.js';
 
 export { summarise } from './catalog-reader.js';
 
 export interface CassetteSummary {
+  /** `process`: a process cassette (calls made outside requests); its method reads PROCESS, its path is empty. */
+  kind: 'request' | 'process';
   id: string;
   /** Path relative to the directory, with `/` separators. */
   file: string;
@@ -91,11 +93,16 @@ export class CassetteCatalog {
     const toRead: string[] = [];
     for (const file of changes.added) {
       const known = cached?.get(file);
-      if (known) added.push(known);
+      // A process cassette is written again as its process runs: it is always read afresh.
+      if (known && !isProcessCassetteFile(file)) added.push(known);
       else toRead.push(file);
     }
-    const { summaries: newlyRead, unreadable } = readSummaries(this.dir, toRead);
-    added.push(...newlyRead);
+    const rewritten = this.summaries.filter((s) => s.kind === 'process' && !changes.removed.includes(s.file)).map((s) => s.file);
+    const { summaries: newlyRead, unreadable } = readSummaries(this.dir, [...toRead, ...rewritten]);
+    const again = new Map(newlyRead.filter((s) => rewritten.includes(s.file)).map((s) => [s.file, s]));
+    if (again.size) this.summaries = this.summaries.map((s) => again.get(s.file) ?? s);
+    for (const summary of again.values()) this.byFile.set(summary.file, summary);
+    added.push(...newlyRead.filter((s) => !again.has(s.file)));
     for (const [file, problem] of unreadable) this.unreadable.set(file, problem);
     let removed = 0;
     for (const file of changes.removed) {
@@ -117,9 +124,11 @@ export class CassetteCatalog {
     return this.summaries.length;
   }
 
+  /** Request cassettes: how many, how many succeeded and failed (process cassettes are not requests). */
   totals(): { requests: number; success: number; errors: number } {
-    const errors = this.summaries.reduce((n, s) => n + (s.failed ? 1 : 0), 0);
-    return { requests: this.summaries.length, success: this.summaries.length - errors, errors };
+    const requests = this.summaries.filter((s) => s.kind !== 'process');
+    const errors = requests.reduce((n, s) => n + (s.failed ? 1 : 0), 0);
+    return { requests: requests.length, success: requests.length - errors, errors };
   }
 
   query(query: CatalogQuery): CatalogPage {
@@ -194,12 +203,16 @@ export class CassetteCatalog {
     for (const sub of listing.folders) this.forget(sub, changes);
   }
 
-  /** Appends what is new; writes the whole cache again when cassettes went away. Best effort. */
-  private saveCache(added: CassetteSummary[], rewrite: boolean): void {
+  /**
+   * Appends what is new; writes the whole cache again when cassettes went away. Best effort.
+   * Process cassettes are left out: they change, and are read afresh each time.
+   */
+  private saveCache(read: CassetteSummary[], rewrite: boolean): void {
+    const added = read.filter((s) => s.kind !== 'process');
     try {
       if (rewrite) {
         const temp = `${this.cachePath()}.${process.pid}.tmp`;
-        fs.writeFileSync(temp, this.summaries.map((s) => `${JSON.stringify(s)}\n`).join(''));
+        fs.writeFileSync(temp, this.summaries.filter((s) => s.kind !== 'process').map((s) => `${JSON.stringify(s)}\n`).join(''));
         fs.renameSync(temp, this.cachePath());
       } else if (added.length) {
         fs.appendFileSync(this.cachePath(), added.map((s) => `${JSON.stringify(s)}\n`).join(''));

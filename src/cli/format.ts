@@ -3,7 +3,7 @@
  * durations, bodies, headers, errors, and dependency calls as a waterfall.
  */
 import { encodeValue } from '../cassette/codec.js';
-import type { Body, Cassette, DependencyEvent, ErrorRecord, Headers } from '../cassette/schema.js';
+import type { AnyCassette, Body, DependencyEvent, ErrorRecord, Headers } from '../cassette/schema.js';
 import { describeCall } from '../replay/miss.js';
 
 export interface Style {
@@ -88,13 +88,15 @@ const BAR_WIDTH = 30;
 
 /**
  * A heading with the time scale, then one line per call: when it started, a bar placing it within
- * the request, how long it took, what it was and what came back. No lines when there are no calls.
+ * the request (or the process's run), how long it took, what it was and what came back, and how
+ * many more times a process made it. No lines when there are no calls.
  */
-export function waterfallLines(cassette: Cassette, style: Style): string[] {
+export function waterfallLines(cassette: AnyCassette, style: Style): string[] {
   const { events } = cassette;
   if (!events.length) return [];
   // Calls may outlast the response (work the handler left running): the scale covers both.
-  const total = Math.max(cassette.response.duration_ms, ...events.map((e) => e.start_offset_ms + e.duration_ms), Number.EPSILON);
+  const span = cassette.response ? cassette.response.duration_ms : cassette.stats.total_ms;
+  const total = Math.max(span, ...events.map((e) => e.start_offset_ms + e.duration_ms), Number.EPSILON);
   const cell = (ms: number): number => Math.min(BAR_WIDTH, Math.max(0, Math.round((ms / total) * BAR_WIDTH)));
   const typeWidth = Math.max(0, ...events.map((e) => e.type.length));
   const scale = `0${formatDuration(total).padStart(BAR_WIDTH - 1)}`;
@@ -112,6 +114,7 @@ export function waterfallLines(cassette: Cassette, style: Style): string[] {
       event.type.padEnd(typeWidth),
       signature,
       event.error ? style.red(outcome) : outcome,
+      ...(event.repeats ? [style.dim(`(and ${event.repeats} more time${event.repeats === 1 ? '' : 's'})`)] : []),
     ].join('  ');
   })];
 }

@@ -7,13 +7,13 @@ import type { CassetteCatalog } from './catalog.js';
 import { CliError } from './command.js';
 import { openCatalog } from './commands/list.js';
 import { CorruptCassetteError, parseCassette, readCassetteTextSync } from '../cassette/store.js';
-import type { Cassette } from '../cassette/schema.js';
+import type { AnyCassette } from '../cassette/schema.js';
 
 export interface LoadedCassette {
   file: string;
   /** The file's JSON text as written (unzipped for .json.gz). */
   text: string;
-  cassette: Cassette;
+  cassette: AnyCassette;
 }
 
 export const DIR_OPTION_HELP = '--dir D        where to look up a cassette given by id (default: TIMETRACER_DIR or ./cassettes)';

@@ -15,7 +15,7 @@ export interface CassetteContext {
 }
 
 /** The app's main script as it was started, relative to the working directory. */
-const ENTRY = process.argv[1] ? path.relative(process.cwd(), process.argv[1]) || process.argv[1] : undefined;
+export const ENTRY = process.argv[1] ? path.relative(process.cwd(), process.argv[1]) || process.argv[1] : undefined;
 
 export function buildCassette(session: Session, exchange: InboundExchange, events: DependencyEvent[], context: CassetteContext, replayOf?: string): Cassette {
   const eventCounts: Partial<Record<EventType, number>> = {};

@@ -4,7 +4,7 @@
  * schedules, runs inside it; the request and response bodies are tapped as they pass.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { bindEmitter, runInSession, type Session } from '../context.js';
+import { bindEmitter, runInSession, runOutsideSessions, type Session } from '../context.js';
 import { BodyTap, tapReadable, tapWritable } from './capture.js';
 import { isWrapped, markWrapped } from '../loader/wrap.js';
 import { describeError, warn } from '../log.js';
@@ -30,6 +30,8 @@ export interface SessionLifecycle {
   attach(session: Session, exchange: InboundExchange): void;
   /** The response has gone out (or the connection closed first). */
   end(session: Session, exchange: InboundExchange): void;
+  /** A server has started listening. */
+  listening?(): void;
 }
 
 let faultReported = false;
@@ -49,6 +51,7 @@ export function hookServer(prototype: object, lifecycle: SessionLifecycle, keepB
   const emit = serverPrototype.emit;
   if (isWrapped(emit)) return;
   const wrapped = function emitWithSession(this: Server, event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'listening') lifecycle.listening?.();
     if (event !== 'request') return emit.call(this, event, ...args);
     const [req, res] = args as [IncomingMessage, ServerResponse];
     let session: Session | undefined;
@@ -60,7 +63,8 @@ export function hookServer(prototype: object, lifecycle: SessionLifecycle, keepB
       ownFault(fault);
       session = undefined;
     }
-    if (!session) return emit.call(this, event, ...args);
+    // A request not recorded (excluded, not sampled): its calls are nobody's, not the process's.
+    if (!session) return runOutsideSessions(() => emit.call(this, event, ...args));
     try {
       return runInSession(session, () => emit.call(this, event, ...args));
     } catch (error) {

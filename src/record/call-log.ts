@@ -35,10 +35,16 @@ export interface RecordedCall {
   cancel(): void;
 }
 
+/** Where a session's calls are recorded. */
+export interface CallSink {
+  /** Starts timing a call; undefined when it is not to be recorded. */
+  start(type: EventType): RecordedCall | undefined;
+}
+
 /** At most this many calls per session: a long-lived request cannot grow its log without bound. */
 export const MAX_CALLS_PER_SESSION = 10_000;
 
-export class CallLog {
+export class CallLog implements CallSink {
   private readonly slots: CallSlot[] = [];
   private pending = 0;
   /** Calls past MAX_CALLS_PER_SESSION, not recorded. */
@@ -104,29 +110,45 @@ export class CallLog {
     for (const slot of this.slots) {
       if (slot.cancelled) continue;
       const describe = slot.describe ?? slot.sofar;
-      if (!describe) {
-        unfinished++;
-        continue;
-      }
-      const event: DependencyEvent = {
-        eid: events.length + 1,
-        type: slot.type,
-        start_offset_ms: round(slot.start - this.t0),
-        duration_ms: round(slot.duration ?? performance.now() - slot.start),
-        signature: { lib: 'unknown' },
-      };
-      try {
-        const outcome = describe();
-        event.signature = outcome.signature;
-        if (outcome.request !== undefined) event.request = outcome.request;
-        if (outcome.result !== undefined) event.result = outcome.result;
-        if (outcome.error !== undefined) event.error = outcome.error;
-      } catch (error) {
-        event.error = { name: 'TimetracerRecordError', message: `could not describe this call: ${String(error)}` };
-      }
-      events.push(event);
+      if (describe) events.push(this.event(slot, describe, events.length + 1));
+      else unfinished++;
     }
     return { events, unfinished, overLimit: this.overflow };
+  }
+
+  /**
+   * Takes out the calls that have ended so far, as events numbered from `firstEid`, and leaves
+   * those still running: what a long-lived session writes as it goes.
+   */
+  takeEnded(firstEid: number): DependencyEvent[] {
+    const events: DependencyEvent[] = [];
+    const running: CallSlot[] = [];
+    for (const slot of this.slots) {
+      if (slot.describe) events.push(this.event(slot, slot.describe, firstEid + events.length));
+      else if (!slot.cancelled) running.push(slot);
+    }
+    this.slots.splice(0, this.slots.length, ...running);
+    return events;
+  }
+
+  private event(slot: CallSlot, describe: () => CallOutcome, eid: number): DependencyEvent {
+    const event: DependencyEvent = {
+      eid,
+      type: slot.type,
+      start_offset_ms: round(slot.start - this.t0),
+      duration_ms: round(slot.duration ?? performance.now() - slot.start),
+      signature: { lib: 'unknown' },
+    };
+    try {
+      const outcome = describe();
+      event.signature = outcome.signature;
+      if (outcome.request !== undefined) event.request = outcome.request;
+      if (outcome.result !== undefined) event.result = outcome.result;
+      if (outcome.error !== undefined) event.error = outcome.error;
+    } catch (error) {
+      event.error = { name: 'TimetracerRecordError', message: `could not describe this call: ${String(error)}` };
+    }
+    return event;
   }
 }
 

@@ -21,52 +21,68 @@ export interface RecorderOptions {
   config: Config;
   context: CassetteContext;
   writer: CassetteWriter;
+  /** Called when the app first listens: its start-up is over. */
+  started?: () => void;
 }
 
 const random = Math.random;
 
+interface OpenRequest {
+  exchange: InboundExchange;
+  calls: CallLog;
+}
+
 export class Recorder implements SessionLifecycle {
   /** Sessions whose cassette is not built yet: in flight, or waiting for their calls. */
-  private readonly open = new Map<Session, InboundExchange>();
+  private readonly open = new Map<Session, OpenRequest>();
+  private listened = false;
 
   constructor(private readonly options: RecorderOptions) {}
+
+  listening(): void {
+    if (this.listened) return;
+    this.listened = true;
+    this.options.started?.();
+  }
 
   begin(req: IncomingMessage): Session | undefined {
     const { config } = this.options;
     if (isExcludedPath(config, splitUrl(req.url).path)) return undefined;
     if (config.sampleRate < 1 && random() >= config.sampleRate) return undefined;
-    const session = new Session();
-    session.calls = new CallLog(session.t0);
-    return session;
+    return new Session();
   }
 
   attach(session: Session, exchange: InboundExchange): void {
-    this.open.set(session, exchange);
+    const calls = new CallLog(session.t0);
+    session.calls = calls;
+    this.open.set(session, { exchange, calls });
   }
 
-  end(session: Session, exchange: InboundExchange): void {
-    void session.calls!.settled(CALL_GRACE_MS).then(() => {
+  end(session: Session): void {
+    const open = this.open.get(session);
+    if (!open) return;
+    void open.calls.settled(CALL_GRACE_MS).then(() => {
       // Off the request's path: the response is out, the event loop serves others first.
       setImmediate(() => {
         if (!this.open.delete(session)) return;
-        this.keep(session, exchange);
+        this.keep(session, open);
       });
     });
   }
 
   /** The process is exiting: builds what is left and hands it to the writer, which writes it synchronously. */
   flushSync(): void {
-    for (const [session, exchange] of this.open) {
-      if (!exchange.durationMs) exchange.durationMs = session.elapsed();
-      this.keep(session, exchange);
+    for (const [session, open] of this.open) {
+      if (!open.exchange.durationMs) open.exchange.durationMs = session.elapsed();
+      this.keep(session, open);
     }
     this.open.clear();
     this.options.writer.flushSync();
   }
 
-  private keep(session: Session, exchange: InboundExchange): void {
+  private keep(session: Session, { exchange, calls }: OpenRequest): void {
     try {
-      const cassette = this.build(session, exchange);
+      const cassette = this.build(session, exchange, calls);
       if (this.options.config.errorsOnly && !isFailure(cassette)) return;
       this.options.writer.submit(cassette, (file) => this.announce(cassette, file));
     } catch (error) {
@@ -74,8 +90,8 @@ export class Recorder implements SessionLifecycle {
     }
   }
 
-  private build(session: Session, exchange: InboundExchange): Cassette {
-    const { events, unfinished, overLimit } = session.calls!.close();
+  private build(session: Session, exchange: InboundExchange, calls: CallLog): Cassette {
+    const { events, unfinished, overLimit } = calls.close();
     if (unfinished) debug(`${unfinished} call(s) of request ${session.id} had not finished when its cassette was written; left out`);
     if (overLimit) warn(`request ${session.id} made more than ${MAX_CALLS_PER_SESSION} calls; the ${overLimit} after those are not in its cassette`);
     return buildCassette(session, exchange, events, this.options.context);

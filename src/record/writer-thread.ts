@@ -20,6 +20,8 @@ export interface WriterThreadData {
 export interface WriteRequest {
   seq: number;
   cassette: SerialisedCassette;
+  /** Write over the file already there (a process cassette's next write). */
+  replace?: boolean;
 }
 
 /**
@@ -33,11 +35,11 @@ export type WriteReply = { seq: number; file: string } | { seq: number; error: s
 /** A cassette's name is taken (its random id drawn twice): a fresh id, this many times at most. */
 const RENAMES = 3;
 
-/** Writes one cassette, under a fresh id if its name is taken. */
-export function writeCassette(store: FileStore, cassette: SerialisedCassette): string {
+/** Writes one cassette, under a fresh id if its name is taken (unless it is to replace what is there). */
+export function writeCassette(store: FileStore, cassette: SerialisedCassette, replace = false): string {
   for (let attempt = 0; ; attempt++) {
     try {
-      return store.writeSync(store.encode(cassette));
+      return store.writeSync(store.encode(cassette), replace);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= RENAMES) throw error;
       cassette = withSessionId(cassette, newSessionId());
@@ -50,9 +52,9 @@ if (parentPort && (workerData as Partial<WriterThreadData> | undefined)?.replies
   const store = new FileStore(root, gzip);
   parentPort.on('message', (batch: WriteBatch) => {
     const answers: WriteReply[] = [];
-    for (const { seq, cassette } of batch) {
+    for (const { seq, cassette, replace } of batch) {
       try {
-        answers.push({ seq, file: writeCassette(store, cassette) });
+        answers.push({ seq, file: writeCassette(store, cassette, replace) });
       } catch (error) {
         const { code, message } = error as NodeJS.ErrnoException;
         answers.push({ seq, error: message, ...(code && { code }) });

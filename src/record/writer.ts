@@ -8,7 +8,7 @@
  */
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { FileStore, serialiseCassette, type SerialisedCassette } from '../cassette/store.js';
-import type { Cassette } from '../cassette/schema.js';
+import type { AnyCassette } from '../cassette/schema.js';
 import { describeError, warn } from '../log.js';
 import { writeCassette, type WriteBatch, type WriteReply, type WriterThreadData } from './writer-thread.js';
 
@@ -51,12 +51,15 @@ export class CassetteWriter {
     this.exitWaitMs = options.exitWaitMs ?? 10_000;
   }
 
-  /** Hands the cassette to the writer; `written` is called with its file once it is on disk. */
-  submit(cassette: Cassette, written: (file: string) => void): void {
+  /**
+   * Hands the cassette to the writer; `written` is called with its file once it is on disk.
+   * `replace`: it is written over the file of the same name (a process cassette's next write).
+   */
+  submit(cassette: AnyCassette, written: (file: string) => void, { replace = false } = {}): void {
     const serialised = serialiseCassette(cassette);
     const thread = this.threadFailed ? undefined : (this.thread ??= this.startThread());
     if (!thread) {
-      this.writeHere(serialised, written);
+      this.writeHere(serialised, written, replace);
       return;
     }
     if (this.announce.size >= this.maxPending) {
@@ -65,7 +68,7 @@ export class CassetteWriter {
     }
     const seq = this.submitted++;
     this.announce.set(seq, written);
-    this.batch.push({ seq, cassette: serialised });
+    this.batch.push({ seq, cassette: serialised, replace });
     if (this.batch.length >= BATCH_SIZE) this.send();
     else if (!this.batchTimer) this.batchTimer = setTimeout(() => this.send(), BATCH_DELAY_MS).unref();
   }
@@ -113,9 +116,9 @@ export class CassetteWriter {
     else this.fail(reply.code ? `${reply.code}: ${reply.error}` : reply.error);
   }
 
-  private writeHere(cassette: SerialisedCassette, written: (file: string) => void): void {
+  private writeHere(cassette: SerialisedCassette, written: (file: string) => void, replace: boolean): void {
     try {
-      written(writeCassette(this.store, cassette));
+      written(writeCassette(this.store, cassette, replace));
     } catch (error) {
       this.fail(describeError(error));
     }

@@ -6,7 +6,7 @@
  * said once per opener and address in a [MISS] line, and counted as a miss of the request that
  * made it.
  */
-import { currentSession } from '../context.js';
+import { activeSession } from '../context.js';
 import type { Instrumentation } from '../instrumentation.js';
 import { describeError, info, warn } from '../log.js';
 import { describeDestination, matchesAddress, type AddressPattern } from '../net-address.js';
@@ -48,7 +48,7 @@ export function strictReplayPolicy(instrumentations: readonly Instrumentation[],
       if (connection.owner !== undefined && !options.servedFromCassette(connection.owner)) return undefined;
       const reason = refusalReason(connection);
       const miss = new ReplayMissError(`${connection.owner ?? connection.opener} connection to ${describeDestination(connection.destination)}`, reason);
-      currentSession()?.replay?.noteMiss();
+      activeSession()?.replay?.noteMiss();
       const line = `timetracer [MISS] ${miss.call} refused; ${reason}`;
       if (!said.has(line)) {
         said.add(line);

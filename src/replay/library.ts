@@ -2,12 +2,13 @@
  * The cassettes replay serves from. TIMETRACER_CASSETTE names one file (it serves every inbound
  * request) or a directory: then each inbound request is served by the cassette recorded for the
  * same method, path, query and body, repeats in recorded order, so one replaying process serves
- * a whole recorded session.
+ * a whole recorded session. Calls outside requests are served from the newest process cassette
+ * of the directory (of the file's directory, for one file).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Cassette, DependencyEvent } from '../cassette/schema.js';
-import { CorruptCassetteError, listCassetteFilesSync, readCassetteFileSync } from '../cassette/store.js';
+import { isProcessCassette, type AnyCassette, type Cassette, type DependencyEvent, type ProcessCassette } from '../cassette/schema.js';
+import { CorruptCassetteError, isProcessCassetteFile, listCassetteFilesSync, readCassetteFileSync } from '../cassette/store.js';
 import { describeError, displayPath } from '../log.js';
 import { eventKey, matchKey, stableStringify, type Lookup } from './matcher.js';
 
@@ -20,25 +21,29 @@ export interface RequestKey {
   bodySha256: string | null | undefined;
 }
 
-export type Choice = { cassette: Cassette; file: string } | { cassette: undefined; reason: string };
+export type Choice = { cassette: AnyCassette; file: string } | { cassette: undefined; reason: string };
 
-interface Entry {
-  cassette: Cassette;
+interface Entry<C extends AnyCassette = Cassette> {
+  cassette: C;
   file: string;
 }
 
 export class CassetteLibrary {
   private readonly single: Entry | undefined;
   private readonly byRequest = new Map<string, Entry[]>();
+  /** Process cassettes, oldest first. */
+  private readonly processes: Array<Entry<ProcessCassette>>;
   /** How many requests each full key has served: the n-th gets the n-th recording. */
   private readonly served = new Map<string, number>();
   /** Every recorded call by its match key, first recording first, with the cassette it is in. */
-  private readonly byCall = new Map<string, Array<{ cassette: Cassette; event: DependencyEvent }>>();
+  private readonly byCall = new Map<string, Array<{ cassette: AnyCassette; event: DependencyEvent }>>();
 
   /** `lenders`: further cassettes that are only borrowed from (the single file's neighbours). */
-  private constructor(readonly source: string, entries: Entry[], single: boolean, readonly problems: string[], lenders: Entry[] = []) {
+  private constructor(readonly source: string, loaded: Array<Entry<AnyCassette>>, single: boolean, readonly problems: string[], lenders: Array<Entry<AnyCassette>> = []) {
+    const entries = loaded.filter((entry): entry is Entry => !isProcessCassette(entry.cassette));
+    this.processes = [...loaded, ...lenders].filter((entry): entry is Entry<ProcessCassette> => isProcessCassette(entry.cassette)).sort(byRecordedAt);
     if (single) this.single = entries[0];
-    for (const { cassette } of [...entries, ...lenders]) {
+    for (const { cassette } of [...loaded, ...lenders]) {
       for (const event of cassette.events) {
         const key = eventKey(event);
         const list = this.byCall.get(key);
@@ -46,8 +51,7 @@ export class CassetteLibrary {
         else this.byCall.set(key, [{ cassette, event }]);
       }
     }
-    const sorted = [...entries].sort((a, b) => a.cassette.session.recorded_at.localeCompare(b.cassette.session.recorded_at));
-    for (const entry of sorted) {
+    for (const entry of [...entries].sort(byRecordedAt)) {
       const key = requestKeyText(entry.cassette.request);
       const list = this.byRequest.get(key);
       if (list) list.push(entry);
@@ -77,16 +81,28 @@ export class CassetteLibrary {
     return new CassetteLibrary(source, entries, false, problems);
   }
 
+  /** How many process cassettes calls outside requests can be served from. */
+  get processCount(): number {
+    return this.processes.length;
+  }
+
+  /** The process cassette calls outside requests are served from: the newest one. */
+  chooseProcess(): Choice {
+    const newest = this.processes.at(-1);
+    return newest ?? { cassette: undefined, reason: `it was made outside any inbound request, and no process cassette was recorded in ${displayPath(this.source)}` };
+  }
+
   /**
    * A recording of this call from a cassette other than `own`: the first one recorded. Pools and
    * ORMs make some calls once per connection (a version check, SET statements, type lookups),
    * recorded only by the request that opened the connection; a request replayed on its own, or
    * in another order, finds them here.
    */
-  borrow(lookup: Lookup, own: Cassette | undefined): DependencyEvent | undefined {
+  borrow(lookup: Lookup, own: AnyCassette | undefined): DependencyEvent | undefined {
     return this.byCall.get(matchKey(lookup.type, lookup.signature))?.find((entry) => entry.cassette !== own)?.event;
   }
 
+  /** How many request cassettes there are. */
   get size(): number {
     return this.single ? 1 : [...this.byRequest.values()].reduce((n, list) => n + list.length, 0);
   }
@@ -112,21 +128,34 @@ export class CassetteLibrary {
   }
 }
 
-/** The other cassettes beside a cassette file: they lend the calls a pooled connection made once, in whichever request opened it. */
-function neighboursOf(file: string): Entry[] {
+/**
+ * The other cassettes beside a cassette file: they lend the calls a pooled connection made once,
+ * in whichever request opened it. Process cassettes are looked for in every day's folder of the
+ * recording directory too: a process started before midnight writes under the day it started.
+ */
+function neighboursOf(file: string): Array<Entry<AnyCassette>> {
   try {
-    return loadAll(listCassetteFilesSync(path.dirname(file), { recursive: false }).filter((other) => other !== file), []);
+    const dir = path.dirname(file);
+    const beside = listCassetteFilesSync(dir, { recursive: false }).filter((other) => other !== file);
+    const days = DAY_FOLDER.test(path.basename(dir)) ? listCassetteFilesSync(path.dirname(dir)).filter((other) => path.dirname(other) !== dir && isProcessCassetteFile(other)) : [];
+    return loadAll([...beside, ...days], []);
   } catch {
     return [];
   }
+}
+
+const DAY_FOLDER = /^\d{4}-\d{2}-\d{2}$/;
+
+function byRecordedAt(a: Entry<AnyCassette>, b: Entry<AnyCassette>): number {
+  return a.cassette.session.recorded_at.localeCompare(b.cassette.session.recorded_at);
 }
 
 /**
  * Reads each file; what cannot be read is skipped, its reason added to `problems`. Whatever one
  * file holds, the others still load: a replay that stopped here would let every call go live.
  */
-function loadAll(files: readonly string[], problems: string[]): Entry[] {
-  const entries: Entry[] = [];
+function loadAll(files: readonly string[], problems: string[]): Array<Entry<AnyCassette>> {
+  const entries: Array<Entry<AnyCassette>> = [];
   for (const file of files) {
     try {
       entries.push({ cassette: readCassetteFileSync(file), file });

@@ -42,6 +42,8 @@ export function eventKey(event: DependencyEvent): string {
 
 export class Matcher {
   private readonly queues = new Map<string, DependencyEvent[]>();
+  /** The last recording of each key, for calls made more often than recorded (see `latest`). */
+  private readonly last = new Map<string, DependencyEvent>();
   private readonly used = new Set<DependencyEvent>();
 
   constructor(private readonly events: readonly DependencyEvent[]) {
@@ -50,7 +52,13 @@ export class Matcher {
       const queue = this.queues.get(key);
       if (queue) queue.push(event);
       else this.queues.set(key, [event]);
+      this.last.set(key, event);
     }
+  }
+
+  /** The last recording of this call, used or not: what a periodic call gets once its recordings have run out. */
+  latest(lookup: Lookup): DependencyEvent | undefined {
+    return this.last.get(matchKey(lookup.type, lookup.signature));
   }
 
   /** The next unused recording for this call, or undefined. */

@@ -4,7 +4,7 @@
  * unused.
  */
 import type { BodyPolicy } from '../cassette/body.js';
-import { Session } from '../context.js';
+import { Session, setProcessSession } from '../context.js';
 import { requestBody, splitUrl } from '../inbound/describe.js';
 import type { InboundExchange, SessionLifecycle } from '../inbound/server.js';
 import { describeError, displayPath, formatMs, info, warn } from '../log.js';
@@ -31,7 +31,7 @@ export class Replayer implements SessionLifecycle {
   }
 
   attach(session: Session, exchange: InboundExchange): void {
-    session.replay = new ReplaySource(() => this.library.choose(this.keyOf(exchange)), (lookup, own) => this.library.borrow(lookup, own));
+    session.replay = new ReplaySource(() => this.library.choose(this.keyOf(exchange)), (lookup, own) => this.library.borrow(lookup, own), { keepCalls: this.output !== undefined });
   }
 
   end(session: Session, exchange: InboundExchange): void {
@@ -58,6 +58,17 @@ export class Replayer implements SessionLifecycle {
     } catch (error) {
       warn(`could not write the replay of ${exchange.req.method} ${splitUrl(exchange.url).path} (${describeError(error)}); the app is unaffected`);
     }
+  }
+
+  /**
+   * From now on, calls made outside requests are served from the library's process cassette:
+   * by signature and n-th occurrence, a timer's call made more often than recorded getting its
+   * last recording again.
+   */
+  replayProcess(): void {
+    const session = new Session('process');
+    session.replay = new ReplaySource(() => this.library.chooseProcess(), (lookup, own) => this.library.borrow(lookup, own), { repeatLast: true });
+    setProcessSession(session);
   }
 
   private keyOf(exchange: InboundExchange): RequestKey {

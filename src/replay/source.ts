@@ -1,18 +1,28 @@
 /**
  * One replaying session's recordings. The cassette is chosen on first need, when the app has
  * usually read the request body, so requests that differ only by body find their own. A call
- * its cassette lacks may be borrowed from another cassette that recorded it identically.
+ * its cassette lacks may be borrowed from another cassette that recorded it identically. The
+ * process session (calls outside requests) is served the same way from a process cassette,
+ * except that a call made more often than it was recorded (a timer's) gets its last recording
+ * again.
  */
 import type { DependencyEvent } from '../cassette/schema.js';
 import { toErrorRecord } from '../cassette/error-record.js';
-import type { Cassette } from '../cassette/schema.js';
+import type { AnyCassette } from '../cassette/schema.js';
 import type { Choice } from './library.js';
 import { Matcher, type Lookup } from './matcher.js';
 import { describeCall, missReason, ReplayMissError } from './miss.js';
 
 export type SourceAnswer = { event: DependencyEvent } | { miss: ReplayMissError };
 
-const NO_SESSION = 'it was made outside any inbound request, and only calls made while handling a request are recorded';
+const NO_SESSION = 'it was made beneath a call that is recorded and replayed whole, where nothing is recorded';
+
+export interface SourceOptions {
+  /** A call made more often than recorded gets the last recording of it again (the process session's timers). */
+  repeatLast?: boolean;
+  /** Keep the calls as made, to write the replay as a cassette (TIMETRACER_REPLAY_DIR). */
+  keepCalls?: boolean;
+}
 
 export class ReplaySource {
   private choice: Choice | undefined;
@@ -20,16 +30,17 @@ export class ReplaySource {
   mocked = 0;
   borrowed = 0;
   misses = 0;
-  /** The calls as the app made them: the recordings served, and the misses with their error. */
+  /** The calls as the app made them (with `keepCalls`): the recordings served, and the misses with their error. */
   readonly calls: DependencyEvent[] = [];
 
   /**
-   * `borrow`: a recording of the same call made by another request (one that opened a pooled
+   * `borrow`: a recording of the same call made by another session (one that opened a pooled
    * connection, say, and so made the calls a connection makes once), or undefined.
    */
   constructor(
     private readonly choose: () => Choice,
-    private readonly borrow: (lookup: Lookup, own: Cassette | undefined) => DependencyEvent | undefined,
+    private readonly borrow: (lookup: Lookup, own: AnyCassette | undefined) => DependencyEvent | undefined,
+    private readonly options: SourceOptions = { keepCalls: true },
   ) {}
 
   chosen(): Choice {
@@ -42,24 +53,28 @@ export class ReplaySource {
 
   answer(lookup: Lookup): SourceAnswer {
     const choice = this.chosen();
-    const event = this.matcher!.take(lookup);
+    const event = this.matcher!.take(lookup) ?? (this.options.repeatLast ? this.matcher!.latest(lookup) : undefined);
     if (event) {
       this.mocked++;
-      this.calls.push(event);
+      this.keep(event);
       return { event };
     }
     const borrowed = this.borrow(lookup, choice.cassette);
     if (borrowed) {
       this.mocked++;
       this.borrowed++;
-      this.calls.push(borrowed);
+      this.keep(borrowed);
       return { event: borrowed };
     }
     this.misses++;
     const reason = missReason(this.matcher!.nearest(lookup), choice.cassette ? undefined : choice.reason);
     const miss = new ReplayMissError(describeCall(lookup.type, lookup.signature), reason);
-    this.calls.push({ eid: 0, type: lookup.type, start_offset_ms: 0, duration_ms: 0, signature: lookup.signature, error: toErrorRecord(miss) });
+    this.keep({ eid: 0, type: lookup.type, start_offset_ms: 0, duration_ms: 0, signature: lookup.signature, error: toErrorRecord(miss) });
     return { miss };
+  }
+
+  private keep(call: DependencyEvent): void {
+    if (this.options.keepCalls) this.calls.push(call);
   }
 
   /** A call refused without a lookup (its plugin is not instrumented): a miss all the same. */
@@ -72,7 +87,7 @@ export class ReplaySource {
   }
 }
 
-/** The miss of a call made where no session is, e.g. at start-up. */
+/** The miss of a call made in no session (beneath a call replayed whole). */
 export function missOutsideSession(lookup: Lookup): ReplayMissError {
   return new ReplayMissError(describeCall(lookup.type, lookup.signature), NO_SESSION);
 }

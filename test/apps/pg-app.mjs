@@ -138,7 +138,7 @@ const routes = {
   },
 };
 
-// A query at start-up, outside any request: recorded by nobody; on replay it needs TIMETRACER_LIVE_PLUGINS=pg.
+// A query at start-up, outside any request: recorded in the process cassette, served from it on replay.
 try {
   await pool.query('SELECT count(*) FROM users');
   console.log('startup query: ok');

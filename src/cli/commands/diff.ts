@@ -2,6 +2,7 @@
 import { compareCassettes, requestLine, type Difference } from '../../cassette/compare.js';
 import { displayPath } from '../../log.js';
 import { showValue } from '../../replay/matcher.js';
+import type { Cassette } from '../../cassette/schema.js';
 import { CliError, defineCommand } from '../command.js';
 import { formatStatus, terminalStyle, type Style } from '../format.js';
 import { CassetteLocator, DIR_OPTION_HELP, type LoadedCassette } from '../locate.js';
@@ -43,8 +44,8 @@ Exit status: 0 same, 1 different, 2 error (missing or corrupt cassette, bad opti
   run(values, positionals) {
     if (positionals.length < 1 || positionals.length > 2) throw new CliError('name two cassettes, or one written by replay; see timetracer diff --help');
     const locator = new CassetteLocator(values.dir as string | undefined);
-    const b = locator.load(positionals[positionals.length - 1]!);
-    const a = positionals.length === 2 ? locator.load(positionals[0]!) : recordedOrigin(b, locator);
+    const b = ofRequest(locator.load(positionals[positionals.length - 1]!));
+    const a = ofRequest(positionals.length === 2 ? locator.load(positionals[0]!) : recordedOrigin(b, locator));
     const ignore = ((values.ignore as string[] | undefined) ?? []).flatMap((entry) => entry.split(','));
     const differences = compareCassettes(a.cassette, b.cassette, { ignore });
     if (values.json) {
@@ -56,6 +57,14 @@ Exit status: 0 same, 1 different, 2 error (missing or corrupt cassette, bad opti
   },
 });
 
+type RequestCassetteLoaded = LoadedCassette & { cassette: Cassette };
+
+/** Diff compares what requests did: a process cassette is refused in one line. */
+function ofRequest(loaded: LoadedCassette): RequestCassetteLoaded {
+  if (!loaded.cassette.request) throw new CliError(`${displayPath(loaded.file)} is a process cassette (calls made outside requests); diff compares request cassettes, and timetracer show shows this one`);
+  return loaded as RequestCassetteLoaded;
+}
+
 /** The cassette a replayed one names as its source (a path as the replaying process saw it). */
 function recordedOrigin(replayed: LoadedCassette, locator: CassetteLocator): LoadedCassette {
   const origin = replayed.cassette.session.replay_of;
@@ -63,8 +72,8 @@ function recordedOrigin(replayed: LoadedCassette, locator: CassetteLocator): Loa
   return locator.load(origin);
 }
 
-function report(a: LoadedCassette, b: LoadedCassette, differences: readonly Difference[], style: Style): string[] {
-  const title = (side: string, { file, cassette }: LoadedCassette): string =>
+function report(a: RequestCassetteLoaded, b: RequestCassetteLoaded, differences: readonly Difference[], style: Style): string[] {
+  const title = (side: string, { file, cassette }: RequestCassetteLoaded): string =>
     `${style.bold(side)}  ${requestLine(cassette.request)} → ${formatStatus(cassette.response.status, style)}  ${style.dim(`recorded ${cassette.session.recorded_at}  ${displayPath(file)}`)}`;
   const lines = [title('a', a), title('b', b), ''];
   if (!differences.length) {

@@ -6,7 +6,7 @@ import { formatCounts } from '../../log.js';
 
 export default defineCommand({
   name: 'list',
-  summary: 'list recorded requests, newest first',
+  summary: 'list recorded requests (and process cassettes), newest first',
   usage: `[--dir D] [--method M] [--status 5xx|404|error] [--path TEXT] [--since 1h|2026-11-01] [--limit N] [--json]
 
 Options:
@@ -75,8 +75,8 @@ function table(items: readonly CassetteSummary[]): string {
   const rows = items.map((s) => [
     s.recorded_at.replace('T', ' ').slice(0, 19),
     s.method,
-    s.path,
-    s.status === 0 ? 'none' : String(s.status),
+    s.kind === 'process' ? '(calls outside requests)' : s.path,
+    s.kind === 'process' ? '-' : s.status === 0 ? 'none' : String(s.status),
     `${Math.round(s.duration_ms)}ms`,
     formatCounts(s.events),
     s.file,

@@ -1,6 +1,6 @@
 /** `timetracer show`: one cassette for people: the request, the response and a waterfall of its calls. */
 import { encodeValue } from '../../cassette/codec.js';
-import type { Body, Cassette, ErrorRecord, Headers } from '../../cassette/schema.js';
+import type { AnyCassette, Body, Cassette, ErrorRecord, Headers, ProcessCassette } from '../../cassette/schema.js';
 import { displayPath } from '../../log.js';
 import { CliError, defineCommand } from '../command.js';
 import { bodyLines, formatDuration, formatError, formatStatus, headerLines, terminalStyle, waterfallLines, type Style } from '../format.js';
@@ -8,7 +8,7 @@ import { CassetteLocator, DIR_OPTION_HELP } from '../locate.js';
 
 export default defineCommand({
   name: 'show',
-  summary: 'show one cassette: request, response and a waterfall of its dependency calls',
+  summary: 'show one cassette: request, response and a waterfall of its dependency calls (a process cassette: its calls over time)',
   usage: `<cassette> [--dir D] [--raw | --json]
 
 <cassette> is a cassette file (.json or .json.gz), or the id (or its first characters) or
@@ -34,7 +34,29 @@ Options:
   },
 });
 
-function describe(cassette: Cassette, file: string, style: Style): string[] {
+function describe(cassette: AnyCassette, file: string, style: Style): string[] {
+  return cassette.request ? describeRequest(cassette, file, style) : describeProcess(cassette, file, style);
+}
+
+/** A process cassette: what the process did outside its requests, over its run. */
+function describeProcess(cassette: ProcessCassette, file: string, style: Style): string[] {
+  const { session, events, stats } = cassette;
+  const repeats = events.reduce((n, event) => n + (event.repeats ?? 0), 0);
+  const header = [
+    style.bold('PROCESS'),
+    'calls made outside requests',
+    session.pid === undefined ? '' : `pid ${session.pid}`,
+    `ran ${formatDuration(stats.total_ms)}`,
+    `started ${session.recorded_at}`,
+    `service ${session.service}`,
+    `id ${session.id}`,
+    `file ${displayPath(file)}`,
+  ].filter(Boolean).join('  ');
+  const calls = events.length ? `Dependency calls (${events.length}${repeats ? `, and ${repeats} repeats counted` : ''})` : 'Dependency calls: none';
+  return [header, '', style.bold(calls), ...waterfallLines(cassette, style)];
+}
+
+function describeRequest(cassette: Cassette, file: string, style: Style): string[] {
   const { session, request, response, events } = cassette;
   const header = [
     style.bold(`${request.method} ${request.path}`),
