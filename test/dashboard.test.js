@@ -82,6 +82,19 @@ before(async () => {
   fs.mkdirSync(path.dirname(files.crafted), { recursive: true });
   fs.writeFileSync(files.crafted, `${JSON.stringify(crafted, null, 2)}\n`);
 
+  // A process cassette (calls made outside requests): the recorded call, made at start-up and twice more.
+  const recordedCall = readJson(files.viaHttp).events[0];
+  files.process = path.join(dir, '2026-01-02', 'PROCESS__plain-http__0badcafe.json');
+  fs.mkdirSync(path.dirname(files.process), { recursive: true });
+  fs.writeFileSync(files.process, `${JSON.stringify({
+    schema_version: '1.0',
+    session: { ...readJson(files.viaHttp).session, id: '0badcafe', kind: 'process', recorded_at: '2026-01-02T08:00:00.000Z', framework: 'process', pid: 4242 },
+    request: null,
+    response: null,
+    events: [{ ...recordedCall, start_offset_ms: 120, repeats: 2 }],
+    stats: { event_counts: { 'http.client': 1 }, total_ms: 60_000 },
+  }, null, 2)}\n`);
+
   // A valid cassette outside the directory, reachable only through links inside it.
   const outside = path.join(project, 'outside');
   fs.mkdirSync(outside);
@@ -99,7 +112,7 @@ before(async () => {
   assert.ok(match, line);
   dashboard.url = match[1];
   dashboard.port = Number(match[2]);
-  assert.equal(Number(match[3]), 7, 'five recorded, one gzip, one crafted; the linked one is not listed');
+  assert.equal(Number(match[3]), 8, 'five recorded, one gzip, one crafted, one process cassette; the linked one is not listed');
 });
 
 /** The file's key in the API and the page: its path relative to the directory. */
@@ -131,14 +144,17 @@ async function api(query) {
 
 test('the list: totals, newest first, search, method and status filters, pages', async () => {
   const all = await api({});
-  assert.equal(all.total, 7);
-  assert.equal(all.matched, 7);
-  assert.deepEqual(all.totals, { requests: 7, success: 6, errors: 1 });
+  assert.equal(all.total, 8);
+  assert.equal(all.matched, 8);
+  assert.deepEqual(all.totals, { requests: 7, success: 6, errors: 1 }, 'a process cassette is not a request');
   assert.equal(all.dir, 'cassettes');
   const times = all.items.map((item) => item.recorded_at);
   assert.deepEqual(times, [...times].sort().reverse(), 'newest first');
   const viaHttp = all.items.find((item) => item.file === keyOf(files.viaHttp));
-  assert.deepEqual({ method: viaHttp.method, path: viaHttp.path, status: viaHttp.status, events: viaHttp.events }, { method: 'GET', path: '/via-http/1', status: 200, events: { 'http.client': 1 } });
+  assert.deepEqual({ kind: viaHttp.kind, method: viaHttp.method, path: viaHttp.path, status: viaHttp.status, events: viaHttp.events }, { kind: 'request', method: 'GET', path: '/via-http/1', status: 200, events: { 'http.client': 1 } });
+  const processItem = all.items.find((item) => item.file === keyOf(files.process));
+  assert.deepEqual({ kind: processItem.kind, method: processItem.method, duration_ms: processItem.duration_ms, failed: processItem.failed }, { kind: 'process', method: 'PROCESS', duration_ms: 60_000, failed: false });
+  assert.deepEqual((await api({ status: 'none' })).items.map((i) => i.path), [], 'a process cassette has no status to filter on');
 
   assert.deepEqual((await api({ q: 'VIA-FETCH' })).items.map((i) => i.path), ['/via-fetch/2']);
   assert.deepEqual((await api({ method: 'post' })).items.map((i) => i.path), ['/echo']);
@@ -149,9 +165,9 @@ test('the list: totals, newest first, search, method and status filters, pages',
 
   const first = await api({ limit: 3 });
   const second = await api({ limit: 3, offset: 3 });
-  assert.equal(first.matched, 7);
+  assert.equal(first.matched, 8);
   assert.deepEqual([...first.items, ...second.items].map((i) => i.file), all.items.slice(0, 6).map((i) => i.file));
-  assert.equal((await api({ limit: 3, offset: 6 })).items.length, 1);
+  assert.equal((await api({ limit: 3, offset: 6 })).items.length, 2);
 });
 
 test('bad query values are a 400 with a one-line JSON message', async () => {
@@ -268,41 +284,42 @@ test('the page in Chromium: totals, search, filters, a cassette\'s waterfall, ra
   const listed = (expected) => page.waitForFunction((want) => JSON.stringify([...document.querySelectorAll('#rows .path')].map((cell) => cell.textContent)) === want, JSON.stringify(expected));
 
   await page.goto(dashboard.url);
-  await showing('Showing 7 of 7 cassettes');
+  await showing('Showing 8 of 8 cassettes');
   assert.deepEqual(await page.$$eval('.card-value', (cards) => cards.map((c) => c.textContent)), ['7', '6', '1']);
-  assert.equal((await paths()).length, 7);
+  assert.equal((await paths()).length, 8);
+  assert.ok((await paths()).includes('calls made outside requests'), 'the process cassette has a row of its own');
   await page.screenshot({ path: path.join(screenshots, 'list.png') });
 
   await page.fill('#search', 'via-fetch');
-  await showing('Showing 1 of 7 cassettes');
+  await showing('Showing 1 of 8 cassettes');
   await listed(['/via-fetch/2']);
   assert.deepEqual(await paths(), ['/via-fetch/2']);
   await page.fill('#search', '');
-  await showing('Showing 7 of 7 cassettes');
+  await showing('Showing 8 of 8 cassettes');
 
   await page.selectOption('#method-filter', 'POST');
-  await showing('Showing 1 of 7 cassettes');
+  await showing('Showing 1 of 8 cassettes');
   await listed(['/echo']);
   assert.deepEqual(await paths(), ['/echo']);
   await page.selectOption('#method-filter', '');
   await page.selectOption('#status-filter', '5xx');
-  await showing('Showing 1 of 7 cassettes');
+  await showing('Showing 1 of 8 cassettes');
   await listed(['/crash']);
   assert.deepEqual(await paths(), ['/crash']);
   await page.selectOption('#status-filter', '4xx');
-  await showing('Showing 1 of 7 cassettes');
+  await showing('Showing 1 of 8 cassettes');
   await listed(['/nothing-here']);
   assert.deepEqual(await paths(), ['/nothing-here']);
   await page.selectOption('#status-filter', '');
-  await showing('Showing 7 of 7 cassettes');
+  await showing('Showing 8 of 8 cassettes');
 
   // The crafted cassette's markup is text in the table, never elements.
   await page.fill('#search', 'script');
-  await showing('Showing 1 of 7 cassettes');
+  await showing('Showing 1 of 8 cassettes');
   assert.deepEqual(await paths(), [`/${SCRIPT}`]);
   assert.equal(await page.$$eval('#rows script, #rows img', (nodes) => nodes.length), 0);
   await page.fill('#search', '');
-  await showing('Showing 7 of 7 cassettes');
+  await showing('Showing 8 of 8 cassettes');
 
   // A cassette: its dependency call on the waterfall, expandable, the raw JSON, the replay command.
   await page.click(`#rows tr:has(.path:text-is("/via-http/1")) a.button`);
@@ -332,9 +349,17 @@ test('the page in Chromium: totals, search, filters, a cassette\'s waterfall, ra
   assert.equal(await page.textContent('#replay-command'), copied);
   await page.screenshot({ path: path.join(screenshots, 'detail.png'), fullPage: true });
 
+  // The process cassette: its calls over the process's run, the repeats counted.
+  await page.click('a.back');
+  await page.click(`#rows tr.process a.button`);
+  await page.waitForSelector('.waterfall details.wf-call');
+  assert.equal(await page.textContent('.detail-head h1 .path'), 'Calls made outside requests');
+  assert.match(await page.textContent('#detail-view'), /1 call, and 2 repeats counted/);
+  assert.equal(await page.$$eval('details.wf-call .wf-signature', (rows) => rows.map((row) => row.textContent).join()), `GET ${upstreamUrl}/items/1`);
+
   // Back to the list, then the crafted cassette's detail: its markup shows as text.
   await page.click('a.back');
-  await showing('Showing 7 of 7 cassettes');
+  await showing('Showing 8 of 8 cassettes');
   await page.goto(`${dashboard.url}#/cassette/${encodeURIComponent(keyOf(files.crafted))}`);
   await page.waitForSelector('.waterfall details.wf-call');
   assert.equal(await page.textContent('.detail-head h1 .path'), `/${SCRIPT}`);

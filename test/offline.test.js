@@ -4,16 +4,13 @@
 // library's calls as misses) and for a library timetracer does not cover at all.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import Redis from 'ioredis';
-import { APPS, createDatabase, readJson, request, startApp, startTripwire, startUpstream, tempDir } from './support/harness.js';
+import { APPS, REDIS_URL, createDatabase, readJson, redisKeyPrefix, request, startApp, startTripwire, startUpstream, tempDir } from './support/harness.js';
 
 const APP = path.join(APPS, 'offline.mjs');
 const LOCK_FETCH_DISPATCHER = path.join(APPS, 'preload', 'lock-fetch-dispatcher.mjs');
 const IOREDIS_4_APP = path.join(APPS, 'ioredis4', 'app.mjs');
 const NODE_REDIS_APP = path.join(APPS, 'node-redis.mjs');
-const REDIS_URL = 'redis://127.0.0.1:6379';
 
 function jsonUpstream(t) {
   return startUpstream(t, (req, res) => {
@@ -22,25 +19,12 @@ function jsonUpstream(t) {
   });
 }
 
-/** A Redis key prefix of the test's own, its keys deleted afterwards; `seed` is set first. */
-async function keyPrefix(t, seed = {}) {
-  const prefix = `timetracer-offline:${randomBytes(4).toString('hex')}`;
-  const redis = new Redis(REDIS_URL);
-  for (const [key, value] of Object.entries(seed)) await redis.set(`${prefix}:${key}`, value);
-  t.after(async () => {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    await redis.quit();
-  });
-  return prefix;
-}
-
 const warnings = (app) => app.stderr.filter((line) => line.startsWith('timetracer [WARN]'));
 
 test('a replay opens no connection to any dependency: node:http, fetch, undici, pg and ioredis', async (t) => {
   const upstream = await jsonUpstream(t);
   const database = await createDatabase(t);
-  const env = { UPSTREAM_URL: upstream.url, DATABASE_URL: database.url, REDIS_URL, KEY_PREFIX: await keyPrefix(t) };
+  const env = { UPSTREAM_URL: upstream.url, DATABASE_URL: database.url, REDIS_URL, KEY_PREFIX: await redisKeyPrefix(t) };
   const dir = tempDir(t);
   const recording = await startApp(t, APP, { env: { ...env, TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir } });
   const live = await request(`${recording.url}/all`);
@@ -97,7 +81,7 @@ test('a fetch whose dispatcher cannot be wrapped: one line, and strict replay re
 });
 
 test('a library version it does not instrument (ioredis 4): one line, and strict replay refuses its connection', async (t) => {
-  const prefix = await keyPrefix(t, { greeting: 'hello' });
+  const prefix = await redisKeyPrefix(t, { greeting: 'hello' });
   const notSupported = /^timetracer \[WARN\] ioredis is not instrumented: ioredis 4\.\d+\.\d+ at \S+ioredis4\/node_modules\/ioredis is not a version it supports \(>=5 <7\); /;
   const dir = tempDir(t);
   const recording = await startApp(t, IOREDIS_4_APP, { env: { KEY_PREFIX: prefix, REDIS_URL, TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir } });
@@ -119,7 +103,7 @@ test('a library version it does not instrument (ioredis 4): one line, and strict
 });
 
 test('a library timetracer does not cover (node-redis): strict replay refuses its connection, naming it, unless TIMETRACER_ALLOW_CONNECT lists the address', async (t) => {
-  const prefix = await keyPrefix(t, { greeting: 'hello' });
+  const prefix = await redisKeyPrefix(t, { greeting: 'hello' });
   const dir = tempDir(t);
   const recording = await startApp(t, NODE_REDIS_APP, { env: { KEY_PREFIX: prefix, REDIS_URL, TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir } });
   const live = await request(recording.url);

@@ -61,7 +61,7 @@ export function statusMatcher(spec: string): ((summary: CassetteSummary) => bool
   const range = /^([1-5])xx$/.exec(wanted);
   if (range) return (s) => Math.floor(s.status / 100) === Number(range[1]);
   if (/^\d{3}$/.test(wanted)) return (s) => s.status === Number(wanted);
-  if (wanted === 'none' || wanted === '0') return (s) => s.status === 0;
+  if (wanted === 'none' || wanted === '0') return (s) => s.status === 0 && s.kind !== 'process';
   return undefined;
 }
 

@@ -202,5 +202,24 @@ export async function createDatabase(t, setupSql = '') {
   return { name, url };
 }
 
+export const REDIS_URL = 'redis://127.0.0.1:6379';
+
+/**
+ * A key prefix of the test's own on the local Redis (127.0.0.1:6379), its keys deleted after the
+ * test; `seed` ({ key: value }) is set under it first.
+ */
+export async function redisKeyPrefix(t, seed = {}) {
+  const { default: Redis } = await import('ioredis');
+  const prefix = `timetracer-test:${Math.random().toString(36).slice(2, 10)}`;
+  const redis = new Redis(REDIS_URL);
+  for (const [key, value] of Object.entries(seed)) await redis.set(`${prefix}:${key}`, value);
+  t.after(async () => {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+    await redis.quit();
+  });
+  return prefix;
+}
+
 /** A connection string to a port nothing listens on: a real connection attempt would be refused. */
 export const UNREACHABLE_DATABASE_URL = 'postgres://postgres@127.0.0.1:1/unreachable';
