@@ -4,6 +4,7 @@
  */
 import https from 'node:https';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { onExit } from 'signal-exit';
 import type { BodyPolicy } from './cassette/body.js';
 import { Redactor } from './cassette/redact.js';
@@ -11,7 +12,8 @@ import { readConfig, type Config } from './config.js';
 import { activeSession, bindEmitter, currentSession, runInSession, runOutsideSessions } from './context.js';
 import type { CassetteContext } from './inbound/cassette.js';
 import { hookServer, type SessionLifecycle } from './inbound/server.js';
-import type { Instrumentation, InstrumentationContext, ReplayOutcome } from './instrumentation.js';
+import { codeLocations, type Instrumentation, type InstrumentationContext, type ReplayOutcome } from './instrumentation.js';
+import { installReadSources } from './determinism/sources.js';
 import { installHooks } from './loader/hooks.js';
 import { describeError, info, setLogLevel, warn } from './log.js';
 import { ProcessRecorder } from './record/process-recorder.js';
@@ -71,6 +73,22 @@ export function startAgent(config: Config, instrumentations: readonly Instrument
     guardConnections(strictReplayPolicy(instrumentations, { servedFromCassette: (plugin) => isServedFromCassette(config, plugin), allowed: config.allowConnect }));
   }
   installHooks(instrumentations, (instrumentation) => contextFor(instrumentation, config, policy));
+  if (config.determinism) {
+    for (const problem of installReadSources({ streamOf: () => activeSession()?.reads, excluded: ownReaders(instrumentations) })) {
+      warn(`determinism: could not wrap ${problem}; what the app reads there is live in replay`);
+    }
+  }
+}
+
+/**
+ * Code whose clock and random reads stay live: timetracer's own, and the instrumented libraries'
+ * (replay answers them without running what reads there, so their reads would not line up; they
+ * are never what the app gets).
+ */
+function ownReaders(instrumentations: readonly Instrumentation[]): string[] {
+  const timetracer = fileURLToPath(new URL('..', import.meta.url));
+  const libraries = instrumentations.filter((i) => i.role === 'dependency').flatMap(codeLocations);
+  return [timetracer, ...libraries];
 }
 
 function cassetteContext(config: Config, policy: BodyPolicy): CassetteContext {
@@ -80,7 +98,7 @@ function cassetteContext(config: Config, policy: BodyPolicy): CassetteContext {
 function startRecording(config: Config, policy: BodyPolicy): SessionLifecycle {
   const writer = new CassetteWriter({ root: config.dir, gzip: config.compression === 'gzip' });
   const context = cassetteContext(config, policy);
-  const processRecorder = new ProcessRecorder({ context, writer, maxEvents: config.processMaxEvents });
+  const processRecorder = new ProcessRecorder({ context, writer, maxEvents: config.processMaxEvents, determinism: config.determinism });
   const recorder = new Recorder({ config, context, writer, started: () => processRecorder.started() });
   // A crash still leaves its cassette, with the error that caused it, on the request whose code raised it.
   process.on('uncaughtExceptionMonitor', (error) => currentSession()?.annotate({ error }));
@@ -102,7 +120,7 @@ function startReplaying(config: Config, policy: BodyPolicy): SessionLifecycle {
     onExit(() => writer.flushSync(), { alwaysLast: true });
     output = { writer, context: cassetteContext(config, policy) };
   }
-  const replayer = new Replayer(library, policy, (plugin) => isServedFromCassette(config, plugin), output);
+  const replayer = new Replayer(library, policy, (plugin) => isServedFromCassette(config, plugin), config.determinism, output);
   replayer.replayProcess();
   return replayer;
 }

@@ -9,6 +9,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import type { ReadStream } from './determinism/streams.js';
 import type { CallSink } from './record/call-log.js';
 import type { ReplaySource } from './replay/source.js';
 
@@ -44,6 +45,8 @@ export class Session {
   framework = 'node:http';
   /** Record mode: where the calls made go. */
   calls: CallSink | undefined;
+  /** What the session's code reads from the clock and randomness goes through here (none: determinism off). */
+  reads: ReadStream | undefined;
   /** Replay mode: where the calls are served from. */
   replay: ReplaySource | undefined;
   private routeOf: (() => string | undefined) | undefined;

@@ -121,6 +121,14 @@ export interface Instrumentation {
   hooks: Hook[];
 }
 
+/**
+ * Where a plugin's code lives, as parts of the file names a stack shows: each package it hooks
+ * (`/node_modules/pg/`), and the Node files its builtin targets name (`connectsFrom`).
+ */
+export function codeLocations({ hooks }: Instrumentation): string[] {
+  return hooks.flatMap((hook) => ('connectsFrom' in hook ? hook.connectsFrom ?? [] : 'versions' in hook ? [`/node_modules/${hook.module}/`] : []));
+}
+
 export function defineInstrumentation(instrumentation: Instrumentation): Instrumentation {
   return instrumentation;
 }

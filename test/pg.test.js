@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { APPS, UNREACHABLE_DATABASE_URL, cassetteFiles, createDatabase, readJson, request, startApp, tempDir } from './support/harness.js';
+import { APPS, UNREACHABLE_DATABASE_URL, createDatabase, processCassetteFiles, readJson, request, startApp, tempDir } from './support/harness.js';
 
 const APP = path.join(APPS, 'pg-app.mjs');
 
@@ -80,7 +80,7 @@ test('pg queries in every form are recorded and replayed with no database', asyn
   ]);
 
   // The query at start-up, outside any request, is in the process cassette.
-  const processFile = cassetteFiles(dir).find((file) => path.basename(file).startsWith('PROCESS__'));
+  const [processFile] = processCassetteFiles(dir);
   assert.ok(processFile, 'a process cassette was written');
   const processCassette = readJson(processFile);
   assert.deepEqual([processCassette.session.kind, processCassette.request, processCassette.response], ['process', null, null]);
@@ -115,7 +115,7 @@ test('concurrent requests queued on a one-connection pool keep their own queries
   assert.deepEqual(replayed.map((r) => r.text), live.map((r) => r.text));
 });
 
-test('a parameter the app makes up anew misses on replay, naming the parameter; TIMETRACER_LIVE_PLUGINS=pg runs pg live', async (t) => {
+test('a parameter the app makes up anew (randomUUID) replays as recorded; with TIMETRACER_DETERMINISM=off it misses, naming the parameter; TIMETRACER_LIVE_PLUGINS=pg runs pg live', async (t) => {
   const database = await createDatabase(t, SCHEMA);
   const dir = tempDir(t);
   const recording = await startApp(t, APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, DATABASE_URL: database.url } });
@@ -125,14 +125,18 @@ test('a parameter the app makes up anew misses on replay, naming the parameter; 
   const recordedId = live.body[0].request_id;
 
   const replaying = await startApp(t, APP, { env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, DATABASE_URL: UNREACHABLE_DATABASE_URL } });
-  const missed = await send(replaying, ['GET', '/random-param']);
+  assert.deepEqual(await send(replaying, ['GET', '/random-param']), live, 'the app got the recorded uuid again');
+  await replaying.waitForLine(/^timetracer replay GET \/random-param mocked=1 matched=OK runtime=/);
+
+  const undetermined = await startApp(t, APP, { env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, TIMETRACER_DETERMINISM: 'off', DATABASE_URL: UNREACHABLE_DATABASE_URL } });
+  const missed = await send(undetermined, ['GET', '/random-param']);
   assert.equal(missed.body.error.code, 'TIMETRACER_REPLAY_MISS');
-  const miss = await replaying.waitForLine(/^timetracer \[MISS\] db\.query SELECT \$1::text AS request_id/);
+  const miss = await undetermined.waitForLine(/^timetracer \[MISS\] db\.query SELECT \$1::text AS request_id/);
   assert.match(miss, new RegExp(`nearest: eid 1, params\\[0\\] "[0-9a-f-]{36}" != recorded "${recordedId}"$`));
-  await replaying.waitForLine(/^timetracer replay GET \/random-param mocked=0 matched=MISS misses=1 unused=1/);
+  await undetermined.waitForLine(/^timetracer replay GET \/random-param mocked=0 matched=MISS misses=1 unused=1/);
 
   // With pg live the start-up query and the request's query reach the real database.
-  const live2 = await startApp(t, APP, { env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, TIMETRACER_LIVE_PLUGINS: 'pg', DATABASE_URL: database.url } });
+  const live2 = await startApp(t, APP, { env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, TIMETRACER_LIVE_PLUGINS: 'pg', TIMETRACER_DETERMINISM: 'off', DATABASE_URL: database.url } });
   await live2.waitForLine(/^startup query: ok$/);
   const fresh = await send(live2, ['GET', '/random-param']);
   assert.notEqual(fresh.body[0].request_id, recordedId);

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { APPS, REDIS_URL, ROOT, cassetteFiles, createDatabase, readJson, redisKeyPrefix, request, startApp, startTripwire, tempDir } from './support/harness.js';
+import { APPS, REDIS_URL, ROOT, cassetteFiles, createDatabase, processCassetteFiles, readJson, redisKeyPrefix, request, startApp, startTripwire, tempDir } from './support/harness.js';
 
 const APP = path.join(APPS, 'boot-app.mjs');
 const CLI = path.join(ROOT, 'bin', 'timetracer.mjs');
@@ -27,7 +27,7 @@ async function services(t) {
   return { DATABASE_URL: database.url, REDIS_URL, KEY_PREFIX: prefix, HEARTBEAT_MS: '50' };
 }
 
-const processCassetteOf = (dir) => cassetteFiles(dir).find((file) => path.basename(file).startsWith('PROCESS__'));
+const processCassetteOf = (dir) => processCassetteFiles(dir)[0];
 
 /** A call in a line: its type and what identifies it, keys left out of Redis commands. */
 function label(event) {

@@ -137,6 +137,17 @@ export interface DependencyEvent<Request = unknown, Result = unknown> {
   repeats?: number;
 }
 
+/** The ways a session reads the clock or randomness: each is a stream of its own. */
+export type ReadKind = 'clock' | 'random' | 'uuid' | 'bytes' | 'int';
+
+/**
+ * What a session's code read from the clock and from randomness, by the file that read it
+ * (relative to the app's folder, or from `node_modules/`) and the kind of read, in the order read:
+ * replay hands each file the same values in the same order. Clock reads are milliseconds since
+ * the epoch; bytes are base64.
+ */
+export type SessionReads = Record<string, Partial<Record<ReadKind, Array<number | string>>>>;
+
 export interface CassetteStats {
   event_counts: Partial<Record<EventType, number>>;
   total_ms: number;
@@ -149,6 +160,8 @@ export interface Cassette {
   request: RecordedRequest;
   response: RecordedResponse;
   events: DependencyEvent[];
+  /** What the request read from the clock and randomness (absent: nothing, or determinism off). */
+  reads?: SessionReads;
   stats: CassetteStats;
 }
 
@@ -159,6 +172,8 @@ export interface ProcessCassette {
   request: null;
   response: null;
   events: DependencyEvent[];
+  /** What the process read from the clock and randomness outside its requests. */
+  reads?: SessionReads;
   /** `total_ms`: how long the process had run at this write. */
   stats: CassetteStats;
 }

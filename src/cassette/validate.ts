@@ -65,12 +65,15 @@ const errorRecord = optional(shape({ name: string, message: string }));
 const session = (kind: Check): Check => shape({ id: string, kind, recorded_at: string, service: optional(string), framework: optional(string) });
 const events = list(shape({ eid: optional(number), type: string, start_offset_ms: optional(number), duration_ms: optional(number), signature: shape({ lib: string }), error: errorRecord, repeats: optional(number) }));
 
+const reads = optional(record(record(list((value) => (typeof value === 'number' || typeof value === 'string' ? undefined : 'is not a number or a string')))));
+
 const requestCassette: Check = shape({
   schema_version: oneOf(SCHEMA_VERSION),
   session: session(optional(oneOf('request'))),
   request: shape({ method: string, path: string, route: optional(nullable(string)), query: record(stringOrStrings), headers: optional(headers), body: optional(body) }),
   response: shape({ status: number, duration_ms: optional(number), headers: optional(headers), body: optional(body), error: errorRecord }),
   events,
+  reads,
 });
 
 const processCassette: Check = shape({
@@ -79,6 +82,7 @@ const processCassette: Check = shape({
   request: oneOf(null),
   response: oneOf(null),
   events,
+  reads,
 });
 
 const isProcess = (json: JsonValue): boolean => (json as { session?: { kind?: unknown } } | null)?.session?.kind === 'process';

@@ -1,7 +1,7 @@
 /** A finished inbound exchange and its calls as a cassette: what record writes, and replay when asked to. */
 import path from 'node:path';
 import type { BodyPolicy } from '../cassette/body.js';
-import { SCHEMA_VERSION, type Cassette, type DependencyEvent, type EventType } from '../cassette/schema.js';
+import { SCHEMA_VERSION, type Cassette, type DependencyEvent, type EventType, type SessionReads } from '../cassette/schema.js';
 import type { Session } from '../context.js';
 import { round } from '../record/call-log.js';
 import { describeRequest, describeResponse } from './describe.js';
@@ -17,7 +17,8 @@ export interface CassetteContext {
 /** The app's main script as it was started, relative to the working directory. */
 export const ENTRY = process.argv[1] ? path.relative(process.cwd(), process.argv[1]) || process.argv[1] : undefined;
 
-export function buildCassette(session: Session, exchange: InboundExchange, events: DependencyEvent[], context: CassetteContext, replayOf?: string): Cassette {
+/** `reads`: what the request read from the clock and randomness, if kept. */
+export function buildCassette(session: Session, exchange: InboundExchange, events: DependencyEvent[], context: CassetteContext, { reads, replayOf }: { reads?: SessionReads | undefined; replayOf?: string | undefined } = {}): Cassette {
   const eventCounts: Partial<Record<EventType, number>> = {};
   for (const event of events) eventCounts[event.type] = (eventCounts[event.type] ?? 0) + 1;
   return {
@@ -37,6 +38,7 @@ export function buildCassette(session: Session, exchange: InboundExchange, event
     request: describeRequest(exchange, session, context.policy),
     response: describeResponse(exchange, session, context.policy),
     events,
+    ...(reads && { reads }),
     stats: { event_counts: eventCounts, total_ms: round(exchange.durationMs) },
   };
 }

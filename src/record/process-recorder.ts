@@ -12,6 +12,7 @@ import type { CassetteContext } from '../inbound/cassette.js';
 import { ENTRY } from '../inbound/cassette.js';
 import { describeError, displayPath, info, warn } from '../log.js';
 import { eventKey } from '../replay/matcher.js';
+import { ReadRecorder } from '../determinism/streams.js';
 import { CallLog, round } from './call-log.js';
 import type { CassetteWriter } from './writer.js';
 
@@ -22,7 +23,13 @@ export interface ProcessRecorderOptions {
   context: CassetteContext;
   writer: CassetteWriter;
   maxEvents: number;
+  /** Keep what the process reads from the clock and randomness outside requests. */
+  determinism: boolean;
 }
+
+/** Clock and random reads kept outside requests: in all, and per file and kind (a timer reads on and on). */
+const MAX_PROCESS_READS = 5_000;
+const MAX_PROCESS_READS_PER_STREAM = 200;
 
 export class ProcessRecorder {
   readonly session = new Session('process');
@@ -30,12 +37,16 @@ export class ProcessRecorder {
   private readonly events: DependencyEvent[] = [];
   /** The latest event kept for each call signature. */
   private readonly byKey = new Map<string, DependencyEvent>();
+  private readonly reads: ReadRecorder | undefined;
   private changed = false;
+  private readsWritten = 0;
   private announced = false;
   private leftOut = 0;
 
   constructor(private readonly options: ProcessRecorderOptions) {
     this.session.calls = this.log;
+    this.reads = options.determinism ? new ReadRecorder(MAX_PROCESS_READS, MAX_PROCESS_READS_PER_STREAM) : undefined;
+    this.session.reads = this.reads;
     setProcessSession(this.session);
     setInterval(() => this.write(), WRITE_INTERVAL_MS).unref();
   }
@@ -53,8 +64,10 @@ export class ProcessRecorder {
   private write(): void {
     try {
       this.take();
-      if (!this.changed) return;
+      const reads = this.reads?.size ?? 0;
+      if (!this.changed && reads === this.readsWritten) return;
       this.changed = false;
+      this.readsWritten = reads;
       this.options.writer.submit(this.cassette(), (file) => this.announce(file), { replace: true });
     } catch (error) {
       warn(`could not write the process cassette (${describeError(error)}); the app is unaffected`);
@@ -83,6 +96,7 @@ export class ProcessRecorder {
     const events = [...this.events].sort((a, b) => a.start_offset_ms - b.start_offset_ms).map((event, i) => ({ ...event, eid: i + 1 }));
     const eventCounts: Partial<Record<EventType, number>> = {};
     for (const event of events) eventCounts[event.type] = (eventCounts[event.type] ?? 0) + 1;
+    const reads = this.reads?.recorded();
     return {
       schema_version: SCHEMA_VERSION,
       session: {
@@ -100,6 +114,7 @@ export class ProcessRecorder {
       request: null,
       response: null,
       events,
+      ...(reads && { reads }),
       stats: { event_counts: eventCounts, total_ms: round(this.session.elapsed()) },
     };
   }

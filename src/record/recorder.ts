@@ -11,6 +11,7 @@ import { buildCassette, type CassetteContext } from '../inbound/cassette.js';
 import { splitUrl } from '../inbound/describe.js';
 import type { InboundExchange, SessionLifecycle } from '../inbound/server.js';
 import { debug, describeError, displayPath, formatCounts, formatMs, info, warn } from '../log.js';
+import { ReadRecorder } from '../determinism/streams.js';
 import { CallLog, MAX_CALLS_PER_SESSION } from './call-log.js';
 import type { CassetteWriter } from './writer.js';
 
@@ -30,7 +31,11 @@ const random = Math.random;
 interface OpenRequest {
   exchange: InboundExchange;
   calls: CallLog;
+  reads: ReadRecorder | undefined;
 }
+
+/** At most this many clock and random reads kept per request. */
+const MAX_READS_PER_REQUEST = 10_000;
 
 export class Recorder implements SessionLifecycle {
   /** Sessions whose cassette is not built yet: in flight, or waiting for their calls. */
@@ -54,8 +59,10 @@ export class Recorder implements SessionLifecycle {
 
   attach(session: Session, exchange: InboundExchange): void {
     const calls = new CallLog(session.t0);
+    const reads = this.options.config.determinism ? new ReadRecorder(MAX_READS_PER_REQUEST) : undefined;
     session.calls = calls;
-    this.open.set(session, { exchange, calls });
+    session.reads = reads;
+    this.open.set(session, { exchange, calls, reads });
   }
 
   end(session: Session): void {
@@ -80,9 +87,9 @@ export class Recorder implements SessionLifecycle {
     this.options.writer.flushSync();
   }
 
-  private keep(session: Session, { exchange, calls }: OpenRequest): void {
+  private keep(session: Session, { exchange, calls, reads }: OpenRequest): void {
     try {
-      const cassette = this.build(session, exchange, calls);
+      const cassette = this.build(session, exchange, calls, reads);
       if (this.options.config.errorsOnly && !isFailure(cassette)) return;
       this.options.writer.submit(cassette, (file) => this.announce(cassette, file));
     } catch (error) {
@@ -90,11 +97,11 @@ export class Recorder implements SessionLifecycle {
     }
   }
 
-  private build(session: Session, exchange: InboundExchange, calls: CallLog): Cassette {
+  private build(session: Session, exchange: InboundExchange, calls: CallLog, reads: ReadRecorder | undefined): Cassette {
     const { events, unfinished, overLimit } = calls.close();
     if (unfinished) debug(`${unfinished} call(s) of request ${session.id} had not finished when its cassette was written; left out`);
     if (overLimit) warn(`request ${session.id} made more than ${MAX_CALLS_PER_SESSION} calls; the ${overLimit} after those are not in its cassette`);
-    return buildCassette(session, exchange, events, this.options.context);
+    return buildCassette(session, exchange, events, this.options.context, { reads: reads?.recorded() });
   }
 
   private announce(cassette: Cassette, file: string): void {

@@ -10,6 +10,7 @@
  */
 import net from 'node:net';
 import type { Destination } from '../net-address.js';
+import { callerFiles, packageOf } from '../stack.js';
 
 export interface ConnectionOwner {
   plugin: string;
@@ -47,7 +48,7 @@ export function guardConnections(policy: ConnectionPolicy): void {
     try {
       const destination = destinationOf(args);
       if (!isOwn(destination, ownPorts)) {
-        const files = stackFiles(guardedConnect);
+        const files = callerFiles(guardedConnect, STACK_DEPTH);
         refusal = policy.refusal({ destination, owner: ownerOf(files, policy.owners), opener: openerOf(files) });
       }
     } catch (fault) {
@@ -81,22 +82,6 @@ function isOwn(destination: Destination, ownPorts: ReadonlySet<number>): boolean
   return 'port' in destination && ownPorts.has(destination.port) && LOOPBACK.has(destination.host.toLowerCase());
 }
 
-/** The files of the calls that led here, innermost first. */
-function stackFiles(below: Function): string[] {
-  const { prepareStackTrace, stackTraceLimit } = Error;
-  try {
-    Error.stackTraceLimit = STACK_DEPTH;
-    // Call sites rather than text: an app's own prepareStackTrace (source maps) may reword the text.
-    Error.prepareStackTrace = (_error, sites) => sites;
-    const holder: { stack?: NodeJS.CallSite[] } = {};
-    Error.captureStackTrace(holder, below);
-    return (holder.stack ?? []).map((site) => (site.getFileName() ?? '').replaceAll('\\', '/'));
-  } finally {
-    Error.prepareStackTrace = prepareStackTrace;
-    Error.stackTraceLimit = stackTraceLimit;
-  }
-}
-
 /** The plugin whose code is nearest the connect on the stack. */
 export function ownerOf(files: readonly string[], owners: readonly ConnectionOwner[]): string | undefined {
   for (const file of files) {
@@ -114,15 +99,6 @@ export function openerOf(files: readonly string[]): string {
     if (name) return name;
   }
   return own[0]?.replace(/^file:\/\//, '') ?? files.find((file) => file.startsWith('node:')) ?? 'unknown code';
-}
-
-/** The package a file belongs to, by the last node_modules folder in its path (`@scope/name` too). */
-function packageOf(file: string): string | undefined {
-  const marker = '/node_modules/';
-  const at = file.lastIndexOf(marker);
-  if (at < 0) return undefined;
-  const [first, second] = file.slice(at + marker.length).split('/');
-  return first?.startsWith('@') ? `${first}/${second}` : first;
 }
 
 /** Where `socket.connect`'s arguments, in any of their forms, point. */

@@ -7,7 +7,7 @@
  * made it.
  */
 import { activeSession } from '../context.js';
-import type { Instrumentation } from '../instrumentation.js';
+import { codeLocations, type Instrumentation } from '../instrumentation.js';
 import { describeError, info, warn } from '../log.js';
 import { describeDestination, matchesAddress, type AddressPattern } from '../net-address.js';
 import { notAttachedProblem } from '../unattached.js';
@@ -16,10 +16,7 @@ import { ReplayMissError } from './miss.js';
 
 /** Where each dependency plugin's code lives, to tell whose connection a socket is. */
 function connectionOwners(instrumentations: readonly Instrumentation[]): ConnectionOwner[] {
-  return instrumentations.filter((i) => i.role === 'dependency').map(({ name, hooks }) => ({
-    plugin: name,
-    sources: hooks.flatMap((hook) => ('connectsFrom' in hook ? hook.connectsFrom ?? [] : 'versions' in hook ? [`/node_modules/${hook.module}/`] : [])),
-  }));
+  return instrumentations.filter((i) => i.role === 'dependency').map((instrumentation) => ({ plugin: instrumentation.name, sources: codeLocations(instrumentation) }));
 }
 
 export interface StrictReplayOptions {

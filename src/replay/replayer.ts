@@ -23,6 +23,7 @@ export class Replayer implements SessionLifecycle {
     private readonly library: CassetteLibrary,
     private readonly policy: BodyPolicy,
     private readonly servedFromCassette: (plugin: string) => boolean,
+    private readonly determinism: boolean,
     private readonly output?: { writer: CassetteWriter; context: CassetteContext },
   ) {}
 
@@ -31,7 +32,9 @@ export class Replayer implements SessionLifecycle {
   }
 
   attach(session: Session, exchange: InboundExchange): void {
-    session.replay = new ReplaySource(() => this.library.choose(this.keyOf(exchange)), (lookup, own) => this.library.borrow(lookup, own), { keepCalls: this.output !== undefined });
+    const source = new ReplaySource(() => this.library.choose(this.keyOf(exchange)), (lookup, own) => this.library.borrow(lookup, own), { keepCalls: this.output !== undefined });
+    session.replay = source;
+    if (this.determinism) session.reads = source.reads;
   }
 
   end(session: Session, exchange: InboundExchange): void {
@@ -42,8 +45,11 @@ export class Replayer implements SessionLifecycle {
     const matched = !choice.cassette ? 'NO-CASSETTE' : source.misses || unused.length ? 'MISS' : 'OK';
     const detail = matched === 'MISS' ? ` misses=${source.misses} unused=${unused.length}` : '';
     const borrowed = source.borrowed ? ` borrowed=${source.borrowed}` : '';
-    info(`timetracer replay ${method} ${splitUrl(exchange.url).path} mocked=${source.mocked}${borrowed} matched=${matched}${detail} runtime=${formatMs(exchange.durationMs)}`);
+    const past = source.reads.describePast();
+    const live = past ? ` live-reads=${source.reads.pastCount}` : '';
+    info(`timetracer replay ${method} ${splitUrl(exchange.url).path} mocked=${source.mocked}${borrowed} matched=${matched}${detail}${live} runtime=${formatMs(exchange.durationMs)}`);
     if (!choice.cassette) info(`  ${choice.reason}`);
+    if (past && choice.cassette) info(`  determinism: ${past} past the recording, answered live`);
     for (const event of unused) info(`  unused: ${describeEvent(event)}`);
     if (this.output) this.write(session, exchange, source, choice.cassette ? choice.file : undefined);
   }
@@ -53,7 +59,7 @@ export class Replayer implements SessionLifecycle {
     const { writer, context } = this.output!;
     try {
       const events = source.calls.map((event, i) => ({ ...event, eid: i + 1 }));
-      const cassette = buildCassette(session, exchange, events, context, replayOf && displayPath(replayOf));
+      const cassette = buildCassette(session, exchange, events, context, { replayOf: replayOf && displayPath(replayOf) });
       writer.submit(cassette, (file) => info(`  replayed: ${displayPath(file)}`));
     } catch (error) {
       warn(`could not write the replay of ${exchange.req.method} ${splitUrl(exchange.url).path} (${describeError(error)}); the app is unaffected`);
@@ -67,7 +73,9 @@ export class Replayer implements SessionLifecycle {
    */
   replayProcess(): void {
     const session = new Session('process');
-    session.replay = new ReplaySource(() => this.library.chooseProcess(), (lookup, own) => this.library.borrow(lookup, own), { repeatLast: true });
+    const source = new ReplaySource(() => this.library.chooseProcess(), (lookup, own) => this.library.borrow(lookup, own), { repeatLast: true });
+    session.replay = source;
+    if (this.determinism) session.reads = source.reads;
     setProcessSession(session);
   }
 

@@ -10,6 +10,7 @@ import type { DependencyEvent } from '../cassette/schema.js';
 import { toErrorRecord } from '../cassette/error-record.js';
 import type { AnyCassette } from '../cassette/schema.js';
 import type { Choice } from './library.js';
+import { ReadReplayer } from '../determinism/streams.js';
 import { Matcher, type Lookup } from './matcher.js';
 import { describeCall, missReason, ReplayMissError } from './miss.js';
 
@@ -32,6 +33,8 @@ export class ReplaySource {
   misses = 0;
   /** The calls as the app made them (with `keepCalls`): the recordings served, and the misses with their error. */
   readonly calls: DependencyEvent[] = [];
+  /** The clock and random values the session's recording read, handed back in order. */
+  readonly reads = new ReadReplayer(() => this.chosen().cassette?.reads);
 
   /**
    * `borrow`: a recording of the same call made by another session (one that opened a pooled

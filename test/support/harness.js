@@ -167,8 +167,19 @@ export function readJson(file) {
   return JSON.parse(fs.readFileSync(file, 'utf8'));
 }
 
-/** Every cassette file below `dir`. */
+/** Every request cassette file below `dir` (process cassettes left out: see processCassetteFiles). */
 export function cassetteFiles(dir) {
+  return allCassetteFiles(dir).filter((file) => !isProcessCassette(file));
+}
+
+/** The process cassette files below `dir`: what each recording process did outside its requests. */
+export function processCassetteFiles(dir) {
+  return allCassetteFiles(dir).filter(isProcessCassette);
+}
+
+const isProcessCassette = (file) => path.basename(file).startsWith('PROCESS__');
+
+function allCassetteFiles(dir) {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir, { recursive: true })
     .map((name) => path.join(dir, name))
