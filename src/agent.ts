@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { onExit } from 'signal-exit';
 import type { BodyPolicy } from './cassette/body.js';
+import type { Signature } from './cassette/schema.js';
 import { Redactor } from './cassette/redact.js';
 import { readConfig, type Config } from './config.js';
 import { activeSession, bindEmitter, currentSession, runInSession, runOutsideSessions } from './context.js';
@@ -23,6 +24,7 @@ import { CassetteLibrary } from './replay/library.js';
 import { Replayer } from './replay/replayer.js';
 import { guardConnections } from './replay/connection-guard.js';
 import { strictReplayPolicy } from './replay/connection-policy.js';
+import { saltedHashIn } from './replay/matcher.js';
 import { ReplayMissError } from './replay/miss.js';
 import { missOutsideSession } from './replay/source.js';
 import { reportNotAttached } from './unattached.js';
@@ -130,6 +132,16 @@ function isServedFromCassette(config: Config, plugin: string): boolean {
   return (config.mockPlugins === null || config.mockPlugins.has(plugin)) && !config.livePlugins.has(plugin);
 }
 
+const saltsSaid = new Set<string>();
+
+/** Replay matches natively salted hashes as any such hash (see matcher.ts): said once per kind. */
+function sayOnceIfSalted(signature: Signature): void {
+  const kind = saltedHashIn(signature);
+  if (!kind || saltsSaid.has(kind)) return;
+  saltsSaid.add(kind);
+  info(`timetracer determinism: calls carry ${kind} hashes; a salt that native code draws itself (as @node-rs/bcrypt does) is out of timetracer's reach, so replay matches any ${kind} hash there`);
+}
+
 /** What a plugin that found nothing to patch means for the app's calls, in this mode. */
 function notAttachedConsequence(config: Config, instrumentation: Instrumentation): string {
   if (instrumentation.role === 'framework') return 'requests are recorded without its routes and errors';
@@ -155,6 +167,7 @@ function contextFor(instrumentation: Instrumentation, config: Config, policy: Bo
     session: activeSession,
     record: (type) => (config.mode === 'record' ? activeSession()?.calls?.start(type) : undefined),
     replay(lookup, { canGoLive = true } = {}): ReplayOutcome {
+      sayOnceIfSalted(lookup.signature);
       const session = activeSession();
       const answer = session?.replay ? session.replay.answer(lookup) : { miss: missOutsideSession(lookup) };
       if ('event' in answer) return { kind: 'recorded', event: answer.event };

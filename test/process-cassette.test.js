@@ -36,22 +36,30 @@ function label(event) {
   return `${event.type} ${signature.command} ${signature.args.map((arg) => String(arg).replace(/^[^:]+:[^:]+:/, '')).join(' ')}`;
 }
 
+/** What the tests ask: the settings loaded at start-up, two rows inserted, then the rows. */
+async function requests(app) {
+  const post = (name) => request(`${app.url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name }) });
+  return [await request(`${app.url}/settings`), await post('first'), await post('second'), await request(`${app.url}/events`)];
+}
+
 async function beats(app, count) {
   const line = await app.waitForLine(/^heartbeat \d+ /, 'stdout', { count });
   return line;
 }
 
-test('an app that needs PostgreSQL and Redis at start-up and on a timer is recorded, then boots and runs in replay with both stopped', async (t) => {
+test('an app that needs PostgreSQL and Redis at start-up and on a timer, and inserts rows carrying new Date() and randomUUID(), is recorded, then boots and replays every request identically with both stopped', async (t) => {
   const env = await services(t);
   const dir = tempDir(t);
   const recording = await startApp(t, APP, { env: { ...env, TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir } });
   await recording.waitForLine(/^timetracer process cassette: \S+PROCESS__timetracer__[0-9a-f]{8}\.json \(calls made outside requests; written again as the process runs\)$/, 'stderr');
   const atStartUp = readJson(processCassetteOf(dir));
   assert.deepEqual(atStartUp.events.map(label).filter((call) => !/heartbeats|count/.test(call)).slice(0, 3), BOOT_CALLS, 'written once the app listens, with what it did at start-up');
-  const live = [await request(`${recording.url}/settings`), await request(`${recording.url}/events`)];
+  const live = await requests(recording);
   assert.deepEqual(live[0].json(), { settings: { currency: 'EUR', region: 'eu-west' }, flags: { beta: true } });
+  assert.match(live[1].json().id, /^[0-9a-f-]{36}$/, 'a row carrying randomUUID() and new Date()');
+  assert.deepEqual(live[3].json().map((row) => row.name), ['first', 'second']);
   await beats(recording, 4);
-  await recording.cassettes(2);
+  await recording.cassettes(live.length);
   await recording.stop();
 
   const cassette = readJson(processCassetteOf(dir));
@@ -69,13 +77,13 @@ test('an app that needs PostgreSQL and Redis at start-up and on a timer is recor
   const replaying = await startApp(t, APP, {
     env: { ...env, DATABASE_URL: `postgres://postgres@127.0.0.1:${postgres.port}/stopped`, REDIS_URL: `redis://127.0.0.1:${redis.port}`, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir },
   });
-  await replaying.waitForLine(/^timetracer replay mode: 2 cassette\(s\) and 1 process cassette\(s\) from /, 'stderr');
-  assert.deepEqual([await request(`${replaying.url}/settings`), await request(`${replaying.url}/events`)].map((r) => [r.status, r.text]), live.map((r) => [r.status, r.text]));
+  await replaying.waitForLine(/^timetracer replay mode: 4 cassette\(s\) and 1 process cassette\(s\) from /, 'stderr');
+  assert.deepEqual((await requests(replaying)).map((r) => [r.status, r.text]), live.map((r) => [r.status, r.text]), 'every request identical, ids and timestamps included');
   // The timer beats more often than it did while recording: past its recordings, each beat gets the last one again.
   const first = await beats(replaying, 1);
-  assert.match(first, /^heartbeat 1 events=0 total=1$/);
+  assert.match(first, /^heartbeat 1 events=\d+ total=1$/);
   const last = await beats(replaying, recordedBeats + 3);
-  assert.match(last, new RegExp(`^heartbeat ${recordedBeats + 3} events=0 total=${recordedBeats}$`));
+  assert.match(last, new RegExp(`^heartbeat ${recordedBeats + 3} events=\\d+ total=${recordedBeats}$`));
   assert.deepEqual(replaying.stderr.filter((line) => line.includes('[MISS]') || line.includes('[WARN]')), []);
   assert.deepEqual({ postgres: postgres.connections, redis: redis.connections }, { postgres: 0, redis: 0 });
 

@@ -27,8 +27,40 @@ export function stableStringify(value: JsonValue): string {
   return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${stableStringify(value[k] as JsonValue)}`).join(',')}}`;
 }
 
+/**
+ * Password hashes whose salt native code draws (the `bcrypt` and `argon2` packages), out of reach
+ * of timetracer's determinism: a call carrying one matches a recording carrying any such hash.
+ */
+const NATIVE_SALTED_HASH = /^(?:\$2[abxy]\$\d\d\$[./A-Za-z0-9]{53}|\$argon2(?:id|i|d)\$v=\d+\$[^$]+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+)$/;
+const ANY_SALTED_HASH = '\u0000salted hash';
+
+/** The kind of natively salted hash `value` is (`bcrypt`, `argon2`), if it is one. */
+export function nativeSaltedHash(value: unknown): string | undefined {
+  if (typeof value !== 'string' || !NATIVE_SALTED_HASH.test(value)) return undefined;
+  return value.startsWith('$argon2') ? 'argon2' : 'bcrypt';
+}
+
+/** The first natively salted hash in a signature, by kind, if any. */
+export function saltedHashIn(signature: Signature): string | undefined {
+  const pending: unknown[] = [signature];
+  while (pending.length) {
+    const value = pending.pop();
+    const kind = nativeSaltedHash(value);
+    if (kind) return kind;
+    if (value !== null && typeof value === 'object') pending.push(...Object.values(value));
+  }
+  return undefined;
+}
+
+function withoutSalts(value: JsonValue): JsonValue {
+  if (typeof value === 'string') return nativeSaltedHash(value) ? ANY_SALTED_HASH : value;
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(withoutSalts);
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, withoutSalts(item)]));
+}
+
 export function matchKey(type: EventType, signature: Signature): string {
-  return `${type}\u0000${stableStringify(encodeValue(signature))}`;
+  return `${type}\u0000${stableStringify(withoutSalts(encodeValue(signature)))}`;
 }
 
 /** Recorded events keep their key: a cassette served to many requests is keyed once. */
