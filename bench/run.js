@@ -4,6 +4,8 @@
 //   none    no --import: the baseline every figure is compared with
 //   off     --import timetracer/register, TIMETRACER_MODE unset
 //   record  TIMETRACER_MODE=record into a temp dir
+//   record-nodet  record with TIMETRACER_DETERMINISM=off: beside record, what capturing the
+//           clock and random reads costs
 //   sampled record with TIMETRACER_SAMPLE_RATE=0.1, as a busy production service would run it
 //   replay  TIMETRACER_MODE=replay of cassettes recorded beforehand, dependencies out of reach
 // and is driven by autocannon (in this process) for a fixed time after a warm-up. Rounds
@@ -27,7 +29,7 @@ import pg from 'pg';
 import { ROOT, UNREACHABLE_DATABASE_URL, cassetteFiles, createDatabase, request, startApp, tempDir } from '../test/support/harness.js';
 import { drive } from './lib/load.js';
 import { cpuSeconds, cpuSecondsOfAll, machineBusySeconds, peakRssMb, rssMb } from './lib/proc.js';
-import { evaluateTargets, printReport } from './lib/report.js';
+import { MODES, evaluateTargets, printReport } from './lib/report.js';
 import { median, percentile } from './lib/stats.js';
 import { withTeardown } from './lib/teardown.js';
 
@@ -46,7 +48,6 @@ const MAX_REPEATS = 2;
 /** (e): RSS is taken as warm once this share of the requests has been answered. */
 const WARM_SHARE = 0.1;
 
-const MODES = ['none', 'off', 'record', 'sampled', 'replay'];
 /** (d): sampling changes nothing at start-up. */
 const STARTUP_MODES = ['none', 'off', 'record', 'replay'];
 /** The share of requests the sampled mode records. */
@@ -165,6 +166,7 @@ function modeOptions(mode, { recordDir, cassetteDir }) {
     case 'none': return { register: false, env: {} };
     case 'off': return { register: true, env: {} };
     case 'record': return { register: true, env: { ...quiet, TIMETRACER_MODE: 'record', TIMETRACER_DIR: recordDir } };
+    case 'record-nodet': return { register: true, env: { ...quiet, TIMETRACER_MODE: 'record', TIMETRACER_DIR: recordDir, TIMETRACER_DETERMINISM: 'off' } };
     case 'sampled': return { register: true, env: { ...quiet, TIMETRACER_MODE: 'record', TIMETRACER_DIR: recordDir, TIMETRACER_SAMPLE_RATE: SAMPLE_RATE } };
     case 'replay': return { register: true, env: { ...quiet, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: cassetteDir } };
   }
@@ -271,7 +273,7 @@ function exitedEarly(app) {
 /** One mode of one scenario, once: warm-up, then the timed run. */
 async function measureRun(bench, scenario, mode) {
   const reference = await bench.reference(scenario);
-  const recordDir = mode === 'record' || mode === 'sampled' ? tempDir(bench.teardown, 'timetracer-bench-record-') : undefined;
+  const recordDir = ['record', 'record-nodet', 'sampled'].includes(mode) ? tempDir(bench.teardown, 'timetracer-bench-record-') : undefined;
   const { app } = await launch(bench, scenario, mode, { recordDir, cassetteDir: reference.dir });
   await expectRecordedResponses(app, scenario, mode, reference);
   const load = { paths: scenario.paths, connections: CONNECTIONS };
