@@ -28,16 +28,21 @@ export function stableStringify(value: JsonValue): string {
 }
 
 /**
- * Password hashes whose salt native code draws (the `bcrypt` and `argon2` packages), out of reach
- * of timetracer's determinism: a call carrying one matches a recording carrying any such hash.
+ * Password hashes whose salt native code may draw itself (`@node-rs/bcrypt`), out of reach of
+ * timetracer's determinism: a call carrying one matches a recording carrying any such hash there.
  */
-const NATIVE_SALTED_HASH = /^(?:\$2[abxy]\$\d\d\$[./A-Za-z0-9]{53}|\$argon2(?:id|i|d)\$v=\d+\$[^$]+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+)$/;
+const SALTED_HASH = /\$2[abxy]\$\d\d\$[./A-Za-z0-9]{53}|\$argon2(?:id|i|d)\$v=\d+\$[^$'"\s]+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+/g;
 const ANY_SALTED_HASH = '\u0000salted hash';
 
-/** The kind of natively salted hash `value` is (`bcrypt`, `argon2`), if it is one. */
+/**
+ * The kind of natively salted hash `value` holds (`bcrypt`, `argon2`), if it holds one: as a
+ * parameter, or written into SQL text (pg-promise formats values into the query).
+ */
 export function nativeSaltedHash(value: unknown): string | undefined {
-  if (typeof value !== 'string' || !NATIVE_SALTED_HASH.test(value)) return undefined;
-  return value.startsWith('$argon2') ? 'argon2' : 'bcrypt';
+  if (typeof value !== 'string' || !value.includes('$')) return undefined;
+  const found = value.match(SALTED_HASH)?.[0];
+  if (!found) return undefined;
+  return found.startsWith('$argon2') ? 'argon2' : 'bcrypt';
 }
 
 /** The first natively salted hash in a signature, by kind, if any. */
@@ -53,7 +58,7 @@ export function saltedHashIn(signature: Signature): string | undefined {
 }
 
 function withoutSalts(value: JsonValue): JsonValue {
-  if (typeof value === 'string') return nativeSaltedHash(value) ? ANY_SALTED_HASH : value;
+  if (typeof value === 'string') return value.includes('$') ? value.replace(SALTED_HASH, ANY_SALTED_HASH) : value;
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map(withoutSalts);
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, withoutSalts(item)]));
