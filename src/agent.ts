@@ -145,6 +145,7 @@ function sayOnceIfSalted(signature: Signature): void {
 /** What a plugin that found nothing to patch means for the app's calls, in this mode. */
 function notAttachedConsequence(config: Config, instrumentation: Instrumentation): string {
   if (instrumentation.role === 'framework') return 'requests are recorded without its routes and errors';
+  if (instrumentation.role === 'outcome') return 'what it works out is live in replay';
   if (config.mode === 'record') return 'its calls are not recorded';
   return config.strictReplay ? 'strict replay refuses its calls as misses' : 'its calls go live';
 }
@@ -193,6 +194,10 @@ function contextFor(instrumentation: Instrumentation, config: Config, policy: Bo
     },
     annotate(annotations) {
       currentSession()?.annotate(annotations);
+    },
+    outcome(key, kind, live) {
+      const reads = activeSession()?.reads;
+      return reads ? (reads.read(key, kind, live) as ReturnType<typeof live>) : live();
     },
   };
 }

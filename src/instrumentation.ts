@@ -6,7 +6,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { BodyPolicy } from './cassette/body.js';
-import type { DependencyEvent, EventType } from './cassette/schema.js';
+import type { DependencyEvent, EventType, ReadKind } from './cassette/schema.js';
 import type { RequestAnnotations, Session } from './context.js';
 import type { RecordedCall } from './record/call-log.js';
 import type { Lookup } from './replay/matcher.js';
@@ -66,6 +66,13 @@ export interface InstrumentationContext {
   bind(emitter: EventEmitter): void;
   /** For framework instrumentations: what they know of the request being handled. */
   annotate(annotations: RequestAnnotations): void;
+  /**
+   * For outcome instrumentations: what the app worked out from a value replay cannot hand back
+   * (a password checked against a hash the cassette holds redacted). Record mode keeps `live()`'s
+   * value in the session's reads under `key`; replay hands the recorded ones back in order, and
+   * `live()`'s past them. Without determinism, always `live()`.
+   */
+  outcome<T extends number | string>(key: string, kind: ReadKind, live: () => T): T;
 }
 
 /** Where to hook: a builtin or a global, patched at start-up... */
@@ -116,8 +123,9 @@ export interface Instrumentation {
   /**
    * `dependency`: records and replays the calls of a client library (http, fetch, pg, ...).
    * `framework`: tells the inbound request's framework, route and error; makes no calls.
+   * `outcome`: replays what the app works out from values the cassette holds redacted; makes no calls.
    */
-  role: 'dependency' | 'framework';
+  role: 'dependency' | 'framework' | 'outcome';
   hooks: Hook[];
 }
 

@@ -93,18 +93,31 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return value !== null && typeof value === 'object' && Symbol.asyncIterator in value;
 }
 
-/** The body to send, with its bytes copied into `tap` as they go. */
-function tappedBody(body: unknown, tap: BodyTap): unknown {
-  if (isAsyncIterable(body)) {
-    return (async function* tapped() {
-      for await (const chunk of body) {
-        tap.add(chunk);
-        yield chunk;
-      }
-    })();
+/**
+ * The body to send, with its bytes copied into `tap` as they go. `unsent()`: when the call failed
+ * before the body was read (a DNS failure, a refused connection), the body is read into the tap
+ * anyway, so the call is recorded with the body the app gave it, as replay will see it.
+ */
+function tappedBody(body: unknown, tap: BodyTap): { body: unknown; unsent(): Promise<void> } {
+  if (!isAsyncIterable(body)) {
+    tap.add(body);
+    return { body, unsent: async () => {} };
   }
-  tap.add(body);
-  return body;
+  let started = false;
+  const tapped = (async function* tapped() {
+    started = true;
+    for await (const chunk of body) {
+      tap.add(chunk);
+      yield chunk;
+    }
+  })();
+  return {
+    body: tapped,
+    async unsent() {
+      if (started) return;
+      for await (const chunk of body) tap.add(chunk);
+    },
+  };
 }
 
 async function collectBody(body: unknown): Promise<Buffer> {
@@ -149,10 +162,13 @@ function watchDispatch(lib: string, call: RecordedCall, options: DispatchOptions
     const result = response && { ...response, body: responseBody.result() };
     return () => describeHttpCall(lib, seen, result, error, ctx.bodies);
   };
+  const sent = tappedBody(options.body, requestBody);
   const finish = (error?: unknown): void => {
     if (finished) return;
     finished = true;
-    call.end(describe(error === undefined ? undefined : toErrorRecord(error, abortedByApp ? 'app' : 'dependency')));
+    const record = error === undefined ? undefined : toErrorRecord(error, abortedByApp ? 'app' : 'dependency');
+    if (error === undefined) call.end(describe(record));
+    else void sent.unsent().catch(() => undefined).then(() => call.end(describe(record)));
   };
   // Should the app never read the body to its end, the call is recorded as far as it came.
   const responded = (): void => call.sofar(() => describe(UNREAD_RESPONSE)());
@@ -205,7 +221,7 @@ function watchDispatch(lib: string, call: RecordedCall, options: DispatchOptions
       };
     },
   });
-  return [{ ...options, body: tappedBody(options.body, requestBody) }, observed];
+  return [{ ...options, body: sent.body }, observed];
 }
 
 export function replayDispatch(lib: string, dispatch: Dispatch, options: DispatchOptions, handler: DispatchHandler, ctx: InstrumentationContext): boolean {

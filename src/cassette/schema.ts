@@ -137,8 +137,11 @@ export interface DependencyEvent<Request = unknown, Result = unknown> {
   repeats?: number;
 }
 
-/** The ways a session reads the clock or randomness: each is a stream of its own. */
-export type ReadKind = 'clock' | 'random' | 'uuid' | 'bytes' | 'int';
+/**
+ * The ways a session reads the clock or randomness, each a stream of its own; and `check`, the
+ * outcome of a password checked against a hash the cassette holds redacted (1 or 0).
+ */
+export type ReadKind = 'clock' | 'random' | 'uuid' | 'bytes' | 'int' | 'check';
 
 /**
  * What a session's code read from the clock and from randomness, by the file that read it

@@ -1,10 +1,10 @@
 /**
- * Which connections strict replay lets out: only those to an address TIMETRACER_ALLOW_CONNECT
- * lists, and those of plugins that go live (TIMETRACER_LIVE_PLUGINS). A plugin served from
- * cassettes opens none when it is instrumented, so its connection means it did not attach; a
- * connection no plugin owns comes from a library timetracer does not cover. Either is refused,
- * said once per opener and address in a [MISS] line, and counted as a miss of the request that
- * made it.
+ * Which connections strict replay lets out: those to an address TIMETRACER_ALLOW_CONNECT lists,
+ * those of plugins that go live (TIMETRACER_LIVE_PLUGINS), and socket files no plugin owns (a
+ * process manager's, not a dependency). A plugin served from cassettes opens none when it is
+ * instrumented, so its connection means it did not attach; a TCP connection no plugin owns comes
+ * from a library timetracer does not cover. Either is refused, said once per opener and address
+ * in a [MISS] line, and counted as a miss of the request that made it.
  */
 import { activeSession } from '../context.js';
 import { codeLocations, type Instrumentation } from '../instrumentation.js';
@@ -12,7 +12,7 @@ import { describeError, info, warn } from '../log.js';
 import { describeDestination, matchesAddress, type AddressPattern } from '../net-address.js';
 import { notAttachedProblem } from '../unattached.js';
 import type { Connection, ConnectionOwner, ConnectionPolicy } from './connection-guard.js';
-import { ReplayMissError } from './miss.js';
+import { ConnectionRefusedError } from './miss.js';
 
 /** Where each dependency plugin's code lives, to tell whose connection a socket is. */
 function connectionOwners(instrumentations: readonly Instrumentation[]): ConnectionOwner[] {
@@ -43,8 +43,11 @@ export function strictReplayPolicy(instrumentations: readonly Instrumentation[],
     refusal(connection) {
       if (options.allowed.some((pattern) => matchesAddress(pattern, connection.destination))) return undefined;
       if (connection.owner !== undefined && !options.servedFromCassette(connection.owner)) return undefined;
+      // A socket file no plugin owns is the machine's own business (a process manager's, say), not a dependency.
+      if (connection.owner === undefined && 'path' in connection.destination) return undefined;
       const reason = refusalReason(connection);
-      const miss = new ReplayMissError(`${connection.owner ?? connection.opener} connection to ${describeDestination(connection.destination)}`, reason);
+      const address = describeDestination(connection.destination);
+      const miss = new ConnectionRefusedError(`${connection.owner ?? connection.opener} connection to ${address}`, address, reason);
       activeSession()?.replay?.noteMiss();
       const line = `timetracer [MISS] ${miss.call} refused; ${reason}`;
       if (!said.has(line)) {

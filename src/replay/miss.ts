@@ -35,6 +35,24 @@ export class ReplayMissError extends Error {
   }
 }
 
+/**
+ * A connection strict replay refused. It fails as a connection to a stopped server fails
+ * (ECONNREFUSED, from `connect`), so a library handles it as it handles a server that is down
+ * (many retry those quietly, and crash on errors they do not know); `timetracer` marks it as
+ * replay's doing, and the [MISS] line says why.
+ */
+export class ConnectionRefusedError extends Error {
+  override name = 'ConnectionRefusedError';
+  readonly code = 'ECONNREFUSED';
+  readonly errno = -111;
+  readonly syscall = 'connect';
+  readonly timetracer = REPLAY_MISS;
+
+  constructor(readonly call: string, readonly address: string, readonly reason: string) {
+    super(`connect ECONNREFUSED ${address} (timetracer refused it: ${reason})`);
+  }
+}
+
 /** Why nothing matched, in the words of the [MISS] line. */
 export function missReason(nearest: Nearest | undefined, cassetteNote: string | undefined): string {
   if (cassetteNote) return cassetteNote;

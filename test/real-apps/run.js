@@ -11,6 +11,7 @@
 //   replayed b/N  same status and body as recorded, with the fields the spec names volatile ignored
 //   exact    c/N  same status and body as recorded, nothing ignored
 // Every difference is printed. Usage: node test/real-apps/run.js <parse-server|directus> [--json FILE]
+// [--cassettes DIR: record there, and keep them]
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
@@ -27,7 +28,7 @@ const INSTALLS = path.join(ROOT, '.real-apps');
 const POSTGRES = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' };
 const READY_TIMEOUT_MS = 120_000;
 
-const { values: options, positionals } = parseArgs({ allowPositionals: true, options: { json: { type: 'string' } } });
+const { values: options, positionals } = parseArgs({ allowPositionals: true, options: { json: { type: 'string' }, cassettes: { type: 'string' } } });
 const name = positionals[0];
 if (!SPECS[name]) {
   console.error(`name an app: ${Object.keys(SPECS).join(', ')}`);
@@ -57,20 +58,41 @@ const freshDatabase = async () => {
 };
 scope.after(() => admin(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`));
 
-/** The pinned packages in a folder of their own, installed once. */
-function install() {
-  const dir = path.join(INSTALLS, `${spec.name}-${spec.version}`);
+/**
+ * The pinned packages in a folder of their own, installed once per Node major (native addons are
+ * built for the Node that runs them: against its own headers, where its binary came with them).
+ */
+async function install() {
+  const major = process.versions.node.split('.')[0];
+  const dir = path.join(INSTALLS, `${spec.name}-${spec.version}-node${major}`);
   const marker = path.join(dir, '.installed');
   if (fs.existsSync(marker)) return dir;
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify({ name: `real-app-${spec.name}`, private: true }, null, 2)}\n`);
-  progress(`installing ${spec.packages.join(' ')} into ${path.relative(ROOT, dir)}`);
-  const npm = spawn('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...spec.packages], { cwd: dir, stdio: ['ignore', 'inherit', 'inherit'] });
-  return once(npm, 'close').then(([code]) => {
-    if (code !== 0) throw new Error(`npm install of ${spec.packages.join(' ')} failed (${code})`);
-    fs.writeFileSync(marker, '');
-    return dir;
-  });
+  progress(`installing ${spec.packages.join(' ')} into ${path.relative(ROOT, dir)} for Node ${major}`);
+  const nodeBin = path.dirname(process.execPath);
+  const headers = path.resolve(nodeBin, '..');
+  const env = {
+    ...process.env,
+    PATH: `${nodeBin}${path.delimiter}${process.env.PATH}`,
+    ...(fs.existsSync(path.join(headers, 'include', 'node', 'node.h')) && { npm_config_nodedir: headers }),
+  };
+  const npm = spawn('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...spec.packages], { cwd: dir, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const [code] = await once(npm, 'close');
+  if (code !== 0) throw new Error(`npm install of ${spec.packages.join(' ')} failed (${code})`);
+  fs.writeFileSync(marker, '');
+  return dir;
+}
+
+/** Runs the spec's own preparing command (migrations, a first user) against a fresh database. */
+async function prepare(dir) {
+  if (!spec.prepare) return;
+  const port = await freePort();
+  const child = spawn(process.execPath, spec.prepare({ dir }), { cwd: dir, env: { ...process.env, NODE_OPTIONS: '', ...spec.env({ dir, port, databaseUrl }) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  for (const stream of [child.stdout, child.stderr]) stream.on('data', (chunk) => { output += chunk; });
+  const [code] = await once(child, 'close');
+  if (code !== 0) throw new Error(`${spec.name}: ${spec.prepare({ dir }).slice(1).join(' ')} failed (${code}):\n${output.slice(-3000)}`);
 }
 
 function progress(text) {
@@ -189,19 +211,23 @@ function differences(a, b, ignored = () => false) {
 }
 
 async function main() {
+  if (spec.minimumNode && Number(process.versions.node.split('.')[0]) < spec.minimumNode) {
+    throw new Error(`${spec.name} ${spec.version} needs Node ${spec.minimumNode} or later; this is ${process.version}`);
+  }
   const dir = await install();
 
   // One port for every run, as an app has in production: some call themselves at their own address.
   const port = await freePort();
   progress(`${spec.name} ${spec.version}: plain run`);
   await freshDatabase();
-  await spec.prepare?.({ dir, databaseUrl });
+  await prepare(dir);
   const plain = await run(dir, { port, database: databaseUrl });
 
   progress(`${spec.name} ${spec.version}: recorded run`);
-  const cassettes = tempDir(scope, 'timetracer-real-app-');
+  const cassettes = options.cassettes ?? tempDir(scope, 'timetracer-real-app-');
+  fs.rmSync(cassettes, { recursive: true, force: true });
   await freshDatabase();
-  await spec.prepare?.({ dir, databaseUrl });
+  await prepare(dir);
   const recorded = await run(dir, { port, database: databaseUrl, agent: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: cassettes, TIMETRACER_LOG: 'quiet' } });
 
   progress(`${spec.name} ${spec.version}: replayed run, the database dropped`);

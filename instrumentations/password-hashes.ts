@@ -1,0 +1,80 @@
+/**
+ * Password checks: argon2's `verify`, bcrypt's and @node-rs/bcrypt's `compare`/`verify` (and their
+ * synchronous forms). A stored password hash is redacted in the cassette (its column or field is
+ * named as a secret), so in replay the app checks a password against `[REDACTED]`, and a login
+ * that worked live would fail. Record keeps each check's outcome in the session's reads; replay
+ * hands it back when the hash the app checks against is the redacted one, and checks for real
+ * otherwise. The hash itself is never written.
+ */
+import { REDACTED } from '../src/cassette/redact.js';
+import { defineInstrumentation, hook, type InstrumentationContext } from '../src/instrumentation.js';
+import { wrapExport } from '../src/loader/wrap.js';
+
+type Check = (...args: unknown[]) => unknown;
+type Exports = Record<string, Check>;
+
+/** Where a check's arguments keep the hash, and whether the check is asynchronous. */
+interface CheckShape {
+  name: string;
+  hashAt: number;
+  async: boolean;
+}
+
+function patch(library: string, exports: Exports, checks: readonly CheckShape[], ctx: InstrumentationContext): Exports {
+  if (ctx.mode === 'replay' && !ctx.replaying) return exports;
+  let patched = exports;
+  for (const check of checks) {
+    if (typeof patched[check.name] !== 'function') continue;
+    patched = wrapExport(patched, check.name, (original) => function checkPassword(this: unknown, ...args: unknown[]) {
+      const outcome = (ok: boolean): number => ctx.outcome(library, 'check', () => (ok ? 1 : 0));
+      if (ctx.mode === 'replay' && args[check.hashAt] === REDACTED) {
+        const ok = outcome(false) === 1;
+        return check.async ? answer(args, ok) : ok;
+      }
+      const callback = args.at(-1);
+      if (check.async && typeof callback === 'function') {
+        const given = callback as (error: unknown, ok: unknown) => void;
+        args[args.length - 1] = (error: unknown, ok: unknown) => {
+          if (!error) outcome(ok === true);
+          given(error, ok);
+        };
+        return original.apply(this, args);
+      }
+      const result = original.apply(this, args);
+      if (!check.async) {
+        outcome(result === true);
+        return result;
+      }
+      if (result instanceof Promise) return result.then((ok: unknown) => (outcome(ok === true), ok));
+      return result;
+    });
+  }
+  return patched;
+}
+
+/** An asynchronous check's answer: to its callback when it was given one, else as a promise. */
+function answer(args: readonly unknown[], ok: boolean): Promise<boolean> | undefined {
+  const callback = args.at(-1);
+  if (typeof callback !== 'function') return Promise.resolve(ok);
+  process.nextTick(callback as (error: null, ok: boolean) => void, null, ok);
+  return undefined;
+}
+
+const BCRYPT_CHECKS: readonly CheckShape[] = [
+  { name: 'compare', hashAt: 1, async: true },
+  { name: 'compareSync', hashAt: 1, async: false },
+];
+
+export default defineInstrumentation({
+  name: 'password-hashes',
+  role: 'outcome',
+  hooks: [
+    hook<Exports>({ module: 'argon2', versions: '>=0.26 <1', patch: (exports, ctx) => patch('argon2', exports, [{ name: 'verify', hashAt: 0, async: true }], ctx) }),
+    hook<Exports>({ module: 'bcrypt', versions: '>=5 <7', patch: (exports, ctx) => patch('bcrypt', exports, BCRYPT_CHECKS, ctx) }),
+    hook<Exports>({
+      module: '@node-rs/bcrypt',
+      versions: '>=1 <3',
+      patch: (exports, ctx) => patch('@node-rs/bcrypt', exports, [...BCRYPT_CHECKS, { name: 'verify', hashAt: 1, async: true }, { name: 'verifySync', hashAt: 1, async: false }], ctx),
+    }),
+  ],
+});
