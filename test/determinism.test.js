@@ -18,9 +18,11 @@ const SALTED_HASH_LINE = 'timetracer determinism: calls carry bcrypt hashes; a s
 const SIGN_UPS = [{ email: 'ann@example.com', password: 'pw-ann' }, { email: 'bob@example.com', password: 'pw-bob' }];
 
 async function session(app) {
+  const post = (urlPath, body) => request(`${app.url}${urlPath}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const responses = [];
-  for (const body of SIGN_UPS) responses.push(await request(`${app.url}/signup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }));
+  for (const body of SIGN_UPS) responses.push(await post('/signup', body));
   responses.push(await request(`${app.url}/accounts`));
+  responses.push(await post('/login', SIGN_UPS[0]), await post('/login', { ...SIGN_UPS[1], password: 'wrong' }));
   return responses.map((r) => [r.status, r.text]);
 }
 
@@ -39,7 +41,7 @@ async function recorded(t) {
   const app = await startApp(t, APP, { preload: [COUNT_READS], env: { ...env, TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir } });
   const live = await session(app);
   const reads = await readsByPackage(app);
-  await app.cassettes(SIGN_UPS.length + 1);
+  await app.cassettes(SIGN_UPS.length + 3);
   await app.stop();
   return { env, dir, live, reads };
 }
@@ -54,25 +56,32 @@ async function stoppedServices(t, env) {
 
 test('ids, timestamps, tokens, salts and random values replay as recorded, so every call matches and every response is the same', async (t) => {
   const { env, dir, live, reads } = await recorded(t);
-  assert.deepEqual(live.map(([status]) => status), [200, 200, 200]);
+  assert.deepEqual(live.map(([status]) => status), [200, 200, 200, 200, 200]);
   const [ann] = [JSON.parse(live[0][1])];
   assert.match(ann.id, /^[0-9a-f-]{36}$/);
   assert.equal(ann.claims.exp - ann.claims.iat, 3600);
 
   // What each file read, in the cassette: the app's own file, and the libraries it called.
-  const signup = cassetteFiles(dir).map(readJson).find((cassette) => cassette.request.body?.data?.email === ann.email);
+  const signup = cassetteFiles(dir).map(readJson).find((cassette) => cassette.request.path === '/signup' && cassette.request.body?.data?.email === ann.email);
   const readers = Object.keys(signup.reads).sort();
   assert.deepEqual(readers.map((file) => file.split('/').slice(0, 2).join('/')), ['node_modules/bcrypt', 'node_modules/bcryptjs', 'node_modules/jsonwebtoken', 'node_modules/nanoid', 'node_modules/uuid', 'test/apps'], readers.join());
   assert.deepEqual(Object.keys(signup.reads['test/apps/determinism-app.mjs']).sort(), ['bytes', 'clock', 'random', 'uuid']);
   assert.equal(signup.reads[readers.find((file) => file.startsWith('node_modules/uuid/'))].uuid[0], ann.id);
   assert.ok(Object.keys(signup.reads).every((file) => !file.includes('dist/src') && !file.includes('ioredis') && !file.includes('/pg')), 'timetracer\'s own reads and the drivers\' are not in it');
 
+  // A password checked against a hash read back under a column named as a secret: the hash is
+  // redacted, and the check's outcome kept instead, so the login replays.
+  assert.deepEqual(live.slice(-2).map(([, text]) => JSON.parse(text)), [{ ok: true }, { ok: false }]);
+  const logins = cassetteFiles(dir).map(readJson).filter((cassette) => cassette.request.path === '/login');
+  assert.ok(logins.every((cassette) => !JSON.stringify(cassette).includes('$2b$')), 'no hash written');
+  assert.deepEqual(logins.map((cassette) => cassette.reads.bcrypt.check).sort(), [[0], [1]]);
+
   const stopped = await stoppedServices(t, env);
   const replaying = await startApp(t, APP, { preload: [COUNT_READS], env: { ...stopped.env, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir } });
   assert.deepEqual(await session(replaying), live, 'the same responses, byte for byte');
-  await replaying.waitForLine(/^timetracer replay GET \/accounts /, 'stderr');
+  await replaying.waitForLine(/^timetracer replay POST \/login /, 'stderr', { count: 2 });
   const lines = replaying.stderr.filter((line) => /^timetracer replay (POST|GET) /.test(line));
-  assert.equal(lines.length, 3);
+  assert.equal(lines.length, 5);
   for (const line of lines) assert.match(line, /mocked=\d+ matched=OK runtime=/);
   assert.ok(replaying.stderr.includes(SALTED_HASH_LINE), replaying.stderr.join('\n'));
   assert.deepEqual(stopped.connections(), { postgres: 0, redis: 0 });
