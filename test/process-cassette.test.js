@@ -70,7 +70,8 @@ test('an app that needs PostgreSQL and Redis at start-up and on a timer, and ins
   assert.deepEqual(calls.filter((call) => BOOT_CALLS.includes(call)), BOOT_CALLS);
   const recordedBeats = calls.filter((call) => call === 'redis incr heartbeats').length;
   assert.ok(recordedBeats >= 4, `${recordedBeats} heartbeats recorded`);
-  assert.equal(calls.filter((call) => call === 'db.query SELECT count(*)::int AS n FROM events').length, recordedBeats);
+  const counts = calls.filter((call) => call === 'db.query SELECT count(*)::int AS n FROM events').length;
+  assert.ok(counts === recordedBeats || counts === recordedBeats + 1, `${counts} counts for ${recordedBeats} beats (the app may stop between a beat's two calls)`);
   assert.ok(cassette.events.every((event, i) => i === 0 || event.start_offset_ms >= cassette.events[i - 1].start_offset_ms), 'in order, timed from the process start');
 
   const [postgres, redis] = [await startTripwire(t), await startTripwire(t)];
