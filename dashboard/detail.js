@@ -41,17 +41,9 @@ function render({ file, replay_command: replayCommand, cassette }) {
   const events = Array.isArray(cassette.events) ? cassette.events : [];
   return [
     backLink(),
-    el('div', { class: 'detail-head' },
-      el('h1', {}, methodBadge(request.method), el('span', { class: 'path' }, String(request.path ?? '')), statusPill(response.status), el('span', { class: 'duration' }, formatMs(response.duration_ms))),
-      el('dl', { class: 'facts' },
-        fact('Recorded', formatTime(session.recorded_at)),
-        fact('Route', request.route),
-        fact('Service', session.service),
-        fact('Environment', session.env),
-        fact('Framework', session.framework),
-        fact('Node', session.node),
-        fact('Session', session.id),
-        fact('Cassette', file))),
+    detailHead(
+      [methodBadge(request.method), el('span', { class: 'path' }, String(request.path ?? '')), statusPill(response.status), el('span', { class: 'duration' }, formatMs(response.duration_ms))],
+      [['Recorded', formatTime(session.recorded_at)], ['Route', request.route], ['Service', session.service], ['Environment', session.env], ['Framework', session.framework], ['Node', session.node], ['Session', session.id], ['Cassette', file]]),
     response.error ? errorBox('The handler raised an error', response.error) : null,
     replayBox(replayCommand),
     section('Dependency calls', `${events.length} call${events.length === 1 ? '' : 's'}`, waterfall(events, request, response)),
@@ -70,20 +62,18 @@ function renderProcess(file, cassette) {
   const repeats = events.reduce((n, e) => n + (Number(e.repeats) || 0), 0);
   return [
     backLink(),
-    el('div', { class: 'detail-head' },
-      el('h1', {}, methodBadge('PROCESS'), el('span', { class: 'path' }, 'Calls made outside requests'), el('span', { class: 'duration' }, `ran ${formatMs(stats.total_ms)}`)),
-      el('dl', { class: 'facts' },
-        fact('Started', formatTime(session.recorded_at)),
-        fact('Process id', session.pid),
-        fact('Service', session.service),
-        fact('Environment', session.env),
-        fact('Node', session.node),
-        fact('Session', session.id),
-        fact('Cassette', file))),
+    detailHead(
+      [methodBadge('PROCESS'), el('span', { class: 'path' }, 'Calls made outside requests'), el('span', { class: 'duration' }, `ran ${formatMs(stats.total_ms)}`)],
+      [['Started', formatTime(session.recorded_at)], ['Process id', session.pid], ['Service', session.service], ['Environment', session.env], ['Node', session.node], ['Session', session.id], ['Cassette', file]]),
     el('p', { class: 'muted' }, 'Start-up, timers, pool warm-ups and clients’ own checks: replay serves these calls when the app runs outside any request.'),
     section('Dependency calls', `${events.length} call${events.length === 1 ? '' : 's'}${repeats ? `, and ${repeats} repeats counted` : ''}`, waterfall(events, undefined, { duration_ms: stats.total_ms })),
     rawJson(cassette),
   ];
+}
+
+/** The heading (its parts) and the facts under it, as [label, value] pairs. */
+function detailHead(title, facts) {
+  return el('div', { class: 'detail-head' }, el('h1', {}, ...title), el('dl', { class: 'facts' }, ...facts.map(([label, value]) => fact(label, value))));
 }
 
 function object(value) {

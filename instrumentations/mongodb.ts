@@ -207,7 +207,7 @@ function answerFor(connection: Connection, message: WireMessage, ctx: Instrument
   if (!library || !isCommand(message)) return { error: cannotReachServer() };
   const operation = operationOf(message.command);
   if (HELLO.has(operation)) return { bytes: library.serialize(connection.hello ?? { ok: 1 }) };
-  if (operation === 'endSessions' || (!ctx.session() && ANSWERED_OUTSIDE_REQUESTS.has(operation))) return { bytes: library.serialize({ ok: 1 }) };
+  if (operation === 'endSessions' || (ctx.session()?.kind !== 'request' && ANSWERED_OUTSIDE_REQUESTS.has(operation))) return { bytes: library.serialize({ ok: 1 }) };
   const signature = signatureOf(library, message.databaseName, commandBytes(message), ctx.bodies.redactor);
   const outcome = ctx.replay({ type: 'mongodb', signature }, { canGoLive: false });
   if (outcome.kind === 'miss') return { error: outcome.error };

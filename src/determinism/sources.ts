@@ -1,8 +1,9 @@
 /**
  * Where an app reads the clock and randomness: `Date.now()`, `new Date()` and `Date()` with no
  * arguments, `Math.random()`, node:crypto's `randomUUID`, `randomBytes`, `randomFillSync`,
- * `randomFill`, `randomInt` and `getRandomValues`, and Web Crypto's `getRandomValues` and
- * `randomUUID` (globalThis.crypto, crypto.webcrypto). A read made in a session (a request, or the
+ * `randomFill` and `randomInt`, and Web Crypto's `getRandomValues` and `randomUUID`
+ * (globalThis.crypto, crypto.webcrypto; node:crypto's own `getRandomValues` calls the latter).
+ * A read made in a session (a request, or the
  * process) by any code but timetracer's own and the instrumented libraries' goes through the
  * session's read stream: kept in record mode, served from the recording in replay. Everything
  * else reads live: `performance.now()`, `process.hrtime` and timers are never touched, since they
@@ -51,22 +52,41 @@ export function installReadSources(sources: ReadSources): string[] {
   return problems;
 }
 
+/**
+ * The read's value through the session's stream. A fault of timetracer's own makes it a live read,
+ * never the app's error; what `live()` itself throws (a bad argument) is the app's, as without it.
+ */
 function read<T extends ReadValue>(target: Target, kind: ReadKind, live: () => T, fits?: (recorded: ReadValue) => boolean): T {
-  return target ? (target.stream.read(target.key, kind, live, fits) as T) : live();
+  if (!target) return live();
+  let ranLive = false;
+  try {
+    return target.stream.read(target.key, kind, () => {
+      ranLive = true;
+      return live();
+    }, fits) as T;
+  } catch (error) {
+    if (ranLive) throw error;
+    return live();
+  }
 }
 
 function locator({ streamOf, excluded }: ReadSources): Locate {
   const keys = new Map<string, string | null>();
   return (below) => {
-    const stream = streamOf();
-    if (!stream) return undefined;
-    const file = callerFiles(below, 1)[0] ?? '';
-    let key = keys.get(file);
-    if (key === undefined) {
-      key = file === '' || excluded.some((part) => file.includes(part)) ? null : streamKey(file);
-      keys.set(file, key);
+    try {
+      const stream = streamOf();
+      if (!stream) return undefined;
+      const file = callerFiles(below, 1)[0] ?? '';
+      let key = keys.get(file);
+      if (key === undefined) {
+        key = file === '' || excluded.some((part) => file.includes(part)) ? null : streamKey(file);
+        keys.set(file, key);
+      }
+      return key === null ? undefined : { stream, key };
+    } catch {
+      // Whose read this is could not be told: it is read live.
+      return undefined;
     }
-    return key === null ? undefined : { stream, key };
   };
 }
 

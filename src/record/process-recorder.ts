@@ -41,6 +41,7 @@ export class ProcessRecorder {
   private changed = false;
   private readsWritten = 0;
   private announced = false;
+  private faultSaid = false;
   private leftOut = 0;
 
   constructor(private readonly options: ProcessRecorderOptions) {
@@ -70,6 +71,8 @@ export class ProcessRecorder {
       this.readsWritten = reads;
       this.options.writer.submit(this.cassette(), (file) => this.announce(file), { replace: true });
     } catch (error) {
+      if (this.faultSaid) return;
+      this.faultSaid = true;
       warn(`could not write the process cassette (${describeError(error)}); the app is unaffected`);
     }
   }
