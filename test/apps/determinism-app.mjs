@@ -37,7 +37,7 @@ async function signUp({ email, password }) {
     email,
     js_hash: bcryptjs.hashSync(password, 4),
     native_hash: await bcrypt.hash(password, 4),
-    rust_hash: await rustBcryptHash(password, { cost: 4 }),
+    rust_hash: await rustBcryptHash(password, 4),
     signed_claims: jwt.sign({ sub: id }, 'not-a-secret', { expiresIn: '1h' }),
     created_at: new Date(),
     lucky: Math.random(),
