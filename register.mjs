@@ -1,8 +1,9 @@
 // The --import entry: `node --import timetracer/register app.js`.
-// With TIMETRACER_MODE unset or off it loads nothing more.
+// With TIMETRACER_MODE unset or off it loads nothing more. Node runs --import in every worker
+// thread too (timetracer's own cassette writer included): the agent follows the main thread only.
 const mode = process.env.TIMETRACER_MODE?.trim().toLowerCase();
 
-if (mode && mode !== 'off') {
+if (mode && mode !== 'off' && (await import('node:worker_threads')).isMainThread) {
   try {
     const [{ start }, { instrumentations }] = await Promise.all([
       import('./dist/src/agent.js'),

@@ -37,9 +37,15 @@ import { TIMETRACER_VERSION } from './version.js';
  */
 const http = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
-/** Reads the configuration from the environment and starts; never throws. */
+const STARTED = Symbol.for('timetracer.started');
+
+/** Reads the configuration from the environment and starts, once per process; never throws. */
 export function start(instrumentations: readonly Instrumentation[]): void {
+  const globals = globalThis as { [STARTED]?: boolean };
   try {
+    // Imported twice (NODE_OPTIONS and the command line, or two installed copies): started once.
+    if (globals[STARTED]) return;
+    globals[STARTED] = true;
     const result = readConfig();
     if (!result.ok) {
       warn(`${result.problem}. timetracer stays off.`);
@@ -122,7 +128,7 @@ function startReplaying(config: Config, policy: BodyPolicy): SessionLifecycle {
     onExit(() => writer.flushSync(), { alwaysLast: true });
     output = { writer, context: cassetteContext(config, policy) };
   }
-  const replayer = new Replayer(library, policy, (plugin) => isServedFromCassette(config, plugin), config.determinism, output);
+  const replayer = new Replayer(library, policy, (plugin) => isServedFromCassette(config, plugin), config.determinism, output, config.announceListen);
   replayer.replayProcess();
   return replayer;
 }

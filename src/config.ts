@@ -37,6 +37,8 @@ export interface Config {
   redact: readonly string[];
   compression: 'none' | 'gzip';
   log: LogLevel;
+  /** Replay: say `timetracer listening <port>` when the app first listens (what `timetracer replay` waits for). */
+  announceListen: boolean;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problem: string };
@@ -125,6 +127,7 @@ export function readConfig(env: Env = process.env): ConfigResult {
       redact: list(env, 'TIMETRACER_REDACT', []),
       compression: choice(env, 'TIMETRACER_COMPRESSION', ['none', 'gzip'], 'none'),
       log: choice(env, 'TIMETRACER_LOG', ['info', 'quiet', 'debug'], 'info'),
+      announceListen: bool(env, 'TIMETRACER_ANNOUNCE_LISTEN', false),
     };
     return { ok: true, config };
   } catch (error) {

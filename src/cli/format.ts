@@ -4,6 +4,8 @@
  */
 import { encodeValue } from '../cassette/codec.js';
 import type { AnyCassette, Body, DependencyEvent, ErrorRecord, Headers } from '../cassette/schema.js';
+import type { Difference } from '../cassette/compare.js';
+import { showValue } from '../replay/matcher.js';
 import { describeCall } from '../replay/miss.js';
 
 export interface Style {
@@ -119,3 +121,27 @@ export function waterfallLines(cassette: AnyCassette, style: Style): string[] {
   })];
 }
 
+const SHOWN_PER_CALL = 5;
+
+/**
+ * One difference between two cassettes, in lines: a field with both values, or a call only one
+ * of them made (`a`: the first, the recording), or made by both with other results.
+ */
+export function differenceLines(difference: Difference, style: Style, sides: { a: string; b: string } = { a: 'a', b: 'b' }): string[] {
+  switch (difference.kind) {
+    case 'call.added':
+      return [`${style.green('added call')} (${sides.b} only, eid ${difference.eid}): ${difference.call}`];
+    case 'call.removed':
+      return [`${style.red('removed call')} (${sides.a} only, eid ${difference.eid}): ${difference.call}`];
+    case 'call.changed': {
+      const more = difference.changes.length - SHOWN_PER_CALL;
+      return [
+        `${style.yellow('changed call')} (eid ${difference.eid_a} → ${difference.eid_b}): ${difference.call}`,
+        ...difference.changes.slice(0, SHOWN_PER_CALL).map((change) => `    ${change.path || 'value'}: ${showValue(change.a)} → ${showValue(change.b)}`),
+        ...(more > 0 ? [style.dim(`    … and ${more} more`)] : []),
+      ];
+    }
+    default:
+      return [`${difference.path}: ${showValue(difference.a)} → ${showValue(difference.b)}`];
+  }
+}

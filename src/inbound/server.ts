@@ -31,7 +31,7 @@ export interface SessionLifecycle {
   /** The response has gone out (or the connection closed first). */
   end(session: Session, exchange: InboundExchange): void;
   /** A server has started listening. */
-  listening?(): void;
+  listening?(server: Server): void;
 }
 
 let faultReported = false;
@@ -51,7 +51,7 @@ export function hookServer(prototype: object, lifecycle: SessionLifecycle, keepB
   const emit = serverPrototype.emit;
   if (isWrapped(emit)) return;
   const wrapped = function emitWithSession(this: Server, event: string | symbol, ...args: unknown[]): boolean {
-    if (event === 'listening') lifecycle.listening?.();
+    if (event === 'listening') lifecycle.listening?.(this);
     if (event !== 'request') return emit.call(this, event, ...args);
     const [req, res] = args as [IncomingMessage, ServerResponse];
     let session: Session | undefined;

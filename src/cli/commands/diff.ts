@@ -1,15 +1,13 @@
 /** `timetracer diff`: what differs between two cassettes of a request. Exit 0 same, 1 different, 2 error. */
 import { compareCassettes, requestLine, type Difference } from '../../cassette/compare.js';
 import { displayPath } from '../../log.js';
-import { showValue } from '../../replay/matcher.js';
 import type { Cassette } from '../../cassette/schema.js';
 import { CliError, defineCommand } from '../command.js';
-import { formatStatus, terminalStyle, type Style } from '../format.js';
+import { differenceLines, formatStatus, terminalStyle, type Style } from '../format.js';
 import { CassetteLocator, DIR_OPTION_HELP, type LoadedCassette } from '../locate.js';
 
 /** How many field differences a report shows per part before it counts the rest. */
 const SHOWN_PER_PART = 20;
-const SHOWN_PER_CALL = 5;
 
 export default defineCommand({
   name: 'diff',
@@ -85,30 +83,11 @@ function report(a: RequestCassetteLoaded, b: RequestCassetteLoaded, differences:
   for (const difference of differences) {
     const shown = shownPerKind.get(difference.kind) ?? 0;
     shownPerKind.set(difference.kind, shown + 1);
-    if (shown < SHOWN_PER_PART) lines.push(...describe(difference, style));
+    if (shown < SHOWN_PER_PART) lines.push(...differenceLines(difference, style));
   }
   for (const [kind, count] of shownPerKind) {
     if (count > SHOWN_PER_PART) lines.push(style.dim(`… and ${count - SHOWN_PER_PART} more ${kind} differences (--json lists all)`));
   }
   lines.push('', style.yellow(`${differences.length} difference${differences.length === 1 ? '' : 's'}`));
   return lines;
-}
-
-function describe(difference: Difference, style: Style): string[] {
-  switch (difference.kind) {
-    case 'call.added':
-      return [`${style.green('added call')} (b only, eid ${difference.eid}): ${difference.call}`];
-    case 'call.removed':
-      return [`${style.red('removed call')} (a only, eid ${difference.eid}): ${difference.call}`];
-    case 'call.changed': {
-      const more = difference.changes.length - SHOWN_PER_CALL;
-      return [
-        `${style.yellow('changed call')} (eid ${difference.eid_a} → ${difference.eid_b}): ${difference.call}`,
-        ...difference.changes.slice(0, SHOWN_PER_CALL).map((change) => `    ${change.path || 'value'}: ${showValue(change.a)} → ${showValue(change.b)}`),
-        ...(more > 0 ? [style.dim(`    … and ${more} more`)] : []),
-      ];
-    }
-    default:
-      return [`${difference.path}: ${showValue(difference.a)} → ${showValue(difference.b)}`];
-  }
 }

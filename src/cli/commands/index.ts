@@ -3,7 +3,8 @@ import type { Command } from '../command.js';
 import diff from './diff.js';
 import list from './list.js';
 import prune from './prune.js';
+import replay from './replay.js';
 import serve from './serve.js';
 import show from './show.js';
 
-export const commands: readonly Command[] = [list, show, diff, prune, serve];
+export const commands: readonly Command[] = [list, show, diff, replay, prune, serve];

@@ -1,0 +1,138 @@
+/**
+ * `timetracer replay <cassettes> -- <command>`: recorded traffic as a regression suite. Starts the
+ * app in replay mode, sends it every recorded request again, compares every response and every
+ * dependency call with the recording, and exits 1 when any differs.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Difference } from '../../cassette/compare.js';
+import { requestLine } from '../../cassette/compare.js';
+import type { Cassette } from '../../cassette/schema.js';
+import { displayPath } from '../../log.js';
+import { CliError, defineCommand, integerOption } from '../command.js';
+import { differenceLines, formatStatus, terminalStyle, type Style } from '../format.js';
+import { ReplayRunError, runReplay, type RequestResult } from '../replay-run.js';
+
+/** Fields a project marks as noise, beside its cassettes: `{ "ignore": ["updated_at", ...] }`. */
+export const NOISE_FILE = 'timetracer.noise.json';
+
+export default defineCommand({
+  name: 'replay',
+  summary: 'replay recorded requests against the app and compare every response and call (exit 0 all passed, 1 any failed)',
+  usage: `<cassette-or-dir> [options] -- <command that starts the app>
+
+Starts the app in replay mode (PORT set to a free port; the agent is loaded for it), sends every
+recorded request again in recorded order, and compares each response (status, headers that do not
+change on every run, the body field by field) and each dependency call with the recording. A call
+the recording does not hold (a miss), or a recorded call the app no longer makes, fails its request.
+
+Options:
+  --port N        the port the app listens on, when it does not read PORT
+  --ready URL     a URL that answers once the app is up (default: the first socket it listens on)
+  --parallel N    requests in flight at once (default 1)
+  --ignore FIELD  a field not to compare: a name at any depth, or a path as reported (body.id);
+                  repeat it or separate names with commas. ${NOISE_FILE} beside the cassettes adds more
+  --allow-unused  a recorded call the app no longer makes does not fail its request
+  --out DIR       keep the replayed cassettes there (to diff or to upload from CI)
+  --json          print the results as JSON
+
+Exit status: 0 every request passed, 1 any failed, 2 the run could not be made.`,
+  options: {
+    port: { type: 'string' },
+    ready: { type: 'string' },
+    parallel: { type: 'string' },
+    ignore: { type: 'string', multiple: true },
+    'allow-unused': { type: 'boolean' },
+    out: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  async run(values, positionals) {
+    const [cassettes, ...command] = positionals;
+    if (!cassettes) throw new CliError('name a cassette file or directory, then the command that starts the app after --; see timetracer replay --help');
+    if (!command.length) throw new CliError('name the command that starts the app after --, as in: timetracer replay cassettes -- node app.js');
+    const noise = noiseOf(cassettes);
+    const ignore = [...((values.ignore as string[] | undefined) ?? []).flatMap((entry) => entry.split(',')), ...noise];
+    let run;
+    try {
+      run = await runReplay({
+        cassettes,
+        command,
+        port: values.port === undefined ? undefined : integerOption(values.port, 'port', { min: 1, fallback: 0 }),
+        ready: values.ready as string | undefined,
+        parallel: integerOption(values.parallel, 'parallel', { min: 1, fallback: 1 }),
+        ignore,
+        allowUnused: values['allow-unused'] === true,
+        out: values.out as string | undefined,
+      });
+    } catch (error) {
+      if (error instanceof ReplayRunError) throw new CliError(error.message);
+      throw error;
+    }
+    const failed = run.results.filter((result) => !result.passed).length;
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify({ passed: run.results.length - failed, failed, ignored: ignore, results: run.results.map(summary) }, null, 2)}\n`);
+    } else {
+      const style = terminalStyle();
+      const lines = [`timetracer replay: ${run.results.length} recorded request(s) from ${displayPath(cassettes)}, the app started with: ${command.join(' ')}`];
+      if (noise.length) lines.push(style.dim(`ignoring what ${NOISE_FILE} marks as noise: ${noise.join(', ')}`));
+      for (const result of run.results) lines.push(...resultLines(result, style));
+      if (failed && run.appOutput.length) lines.push('', style.dim('the app\'s last lines:'), ...run.appOutput.map((line) => style.dim(`  ${line}`)));
+      lines.push('', `${run.results.length - failed} passed, ${failed} failed${values.out ? `; replayed cassettes in ${values.out}` : ''}`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    }
+    return failed ? 1 : 0;
+  },
+});
+
+/** What the project's noise file lists, or nothing; a file that cannot be read is a clear error. */
+function noiseOf(cassettes: string): string[] {
+  const dir = fs.existsSync(cassettes) && fs.statSync(cassettes).isDirectory() ? cassettes : path.dirname(cassettes);
+  const file = path.join(dir, NOISE_FILE);
+  if (!fs.existsSync(file)) return [];
+  try {
+    const { ignore } = JSON.parse(fs.readFileSync(file, 'utf8')) as { ignore?: unknown };
+    if (!Array.isArray(ignore) || !ignore.every((field) => typeof field === 'string')) throw new Error('"ignore" is not a list of field names');
+    return ignore;
+  } catch (error) {
+    throw new CliError(`${file} cannot be used (${(error as Error).message})`);
+  }
+}
+
+function statusOf(cassette: Cassette | undefined): number | undefined {
+  return cassette?.response.status;
+}
+
+function resultLines(result: RequestResult, style: Style): string[] {
+  const { recorded, replayed } = result;
+  const statuses = replayed && statusOf(replayed) !== statusOf(recorded)
+    ? `${formatStatus(recorded.response.status, style)} → ${formatStatus(replayed.response.status, style)}`
+    : formatStatus(recorded.response.status, style);
+  const head = `  ${result.passed ? style.green('PASS') : style.red('FAIL')}  ${requestLine(recorded.request)}  ${statuses}`;
+  if (result.passed) return [head];
+  const details = result.problem ? [style.red(result.problem)] : result.failures.flatMap((difference) => failureLines(difference, replayed, style));
+  return [head, ...details.map((line) => `        ${line}`), `        ${style.dim(`recorded: ${displayPath(result.file)}`)}`];
+}
+
+/** A failure; a call the recording does not hold shows why it missed (the nearest recorded call). */
+function failureLines(difference: Difference, replayed: Cassette | undefined, style: Style): string[] {
+  const lines = differenceLines(difference, style, { a: 'recorded', b: 'replay' });
+  if (difference.kind === 'call.added') {
+    const miss = replayed?.events.find((event) => event.eid === difference.eid)?.error;
+    if (miss) lines.push(`    ${style.dim(miss.message.replace(/^timetracer: /, ''))}`);
+  }
+  return lines;
+}
+
+function summary(result: RequestResult): unknown {
+  const { recorded, replayed } = result;
+  return {
+    file: result.file,
+    request: requestLine(recorded.request),
+    route: recorded.request.route,
+    status: { recorded: recorded.response.status, replayed: replayed?.response.status ?? null },
+    passed: result.passed,
+    ...(result.problem && { problem: result.problem }),
+    failures: result.failures,
+    allowed: result.allowed,
+  };
+}

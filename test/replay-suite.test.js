@@ -1,0 +1,99 @@
+// `timetracer replay`: recorded traffic as a regression suite. The same cassettes pass against the
+// code they were recorded from, and fail, each with what differs, against code that answers
+// otherwise, no longer makes a call, or makes one more.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { APPS, ROOT, request, startApp, startTripwire, startUpstream, tempDir } from './support/harness.js';
+
+const APP = path.join(APPS, 'suite-app.mjs');
+const CLI = path.join(ROOT, 'bin', 'timetracer.mjs');
+const ITEMS = { '/items/1': { id: 1, price: 10 }, '/items/2': { id: 2, price: 5 }, '/users/1': { name: 'Ann' }, '/users/1/avatar': { url: 'a.png' } };
+
+/** `timetracer replay <dir> [...options] -- node suite-app.mjs` with VARIANT in its environment. */
+async function replaySuite(dir, { variant, options = [], env = {} } = {}) {
+  const child = spawn(process.execPath, [CLI, 'replay', dir, ...options, '--', process.execPath, APP], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: '1', TIMETRACER_MODE: undefined, ...env, ...(variant && { VARIANT: variant }) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (text) => { stdout += text; });
+  child.stderr.setEncoding('utf8').on('data', (text) => { stderr += text; });
+  const [code] = await once(child, 'close');
+  return { code, stdout, stderr };
+}
+
+async function recorded(t) {
+  const upstream = await startUpstream(t, (req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(ITEMS[req.url] ?? {}));
+  });
+  const dir = tempDir(t);
+  const app = await startApp(t, APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
+  for (const route of ['/price', '/summary', '/profile']) assert.equal((await request(`${app.url}${route}`)).status, 200);
+  await app.cassettes(3);
+  await app.stop();
+  await upstream.close();
+  // Where the API was, a port that counts connections: the suite runs offline.
+  const tripwire = await startTripwire(t, upstream.port);
+  return { dir, env: { UPSTREAM_URL: upstream.url }, tripwire };
+}
+
+test('the recorded requests pass against the code they were recorded from, offline', async (t) => {
+  const { dir, env, tripwire } = await recorded(t);
+  const run = await replaySuite(dir, { env });
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /^timetracer replay: 3 recorded request\(s\) from /);
+  for (const route of ['/price', '/summary', '/profile']) assert.match(run.stdout, new RegExp(`^  PASS  GET ${route}  200$`, 'm'));
+  assert.match(run.stdout, /^3 passed, 0 failed$/m);
+  assert.equal(tripwire.connections, 0);
+});
+
+test('a changed response, a call no longer made and an extra call each fail their request, showing what differs', async (t) => {
+  const { dir, env, tripwire } = await recorded(t);
+
+  const changed = await replaySuite(dir, { variant: 'changed-response', env });
+  assert.equal(changed.code, 1);
+  assert.match(changed.stdout, /^  FAIL  GET \/price  200\n {8}body\.price: 10 → 20\n {8}recorded: \S+GET__price__[0-9a-f]{8}\.json$/m);
+  assert.match(changed.stdout, /^2 passed, 1 failed$/m);
+
+  const skipped = await replaySuite(dir, { variant: 'skip-call', env });
+  assert.equal(skipped.code, 1);
+  assert.match(skipped.stdout, /^  FAIL  GET \/summary  200\n {8}body\.total: 15 → 10\n {8}removed call \(recorded only, eid 2\): http\.client GET http:\/\/127\.0\.0\.1:\d+\/items\/2$/m);
+  const allowed = await replaySuite(dir, { variant: 'skip-call', env, options: ['--allow-unused', '--ignore', 'total'] });
+  assert.equal(allowed.code, 0, 'with --allow-unused, and the total it changes ignored, the call left out does not fail');
+
+  const extra = await replaySuite(dir, { variant: 'extra-call', env, options: ['--json'] });
+  assert.equal(extra.code, 1);
+  const report = JSON.parse(extra.stdout);
+  assert.deepEqual([report.passed, report.failed], [2, 1]);
+  const profile = report.results.find((result) => result.request === 'GET /profile');
+  assert.equal(profile.passed, false);
+  assert.deepEqual(profile.status, { recorded: 200, replayed: 502 }, 'the extra call missed, and the app answered so');
+  assert.deepEqual(profile.failures.filter((failure) => failure.kind.startsWith('call.')).map((failure) => [failure.kind, failure.call.replace(/:\d+/, ':PORT')]), [['call.added', 'http.client GET http://127.0.0.1:PORT/users/1/avatar']]);
+  const text = await replaySuite(dir, { variant: 'extra-call', env });
+  assert.match(text.stdout, /^ {8}added call \(replay only, eid 2\): http\.client GET \S+\/users\/1\/avatar\n {12}http\.client GET \S+\/users\/1\/avatar was not recorded; nearest: eid 1, url /m);
+  assert.equal(tripwire.connections, 0, 'the extra call missed, offline');
+});
+
+test('bad command lines are one line and exit 2', async (t) => {
+  const dir = tempDir(t);
+  for (const [args, message] of [
+    [[], /^timetracer replay: name a cassette file or directory/],
+    [[dir], /^timetracer replay: name the command that starts the app after --/],
+    [[path.join(dir, 'nothing'), '--', 'node', 'x.js'], /^timetracer replay: no cassette file or directory at /],
+    [[dir, '--', 'node', 'x.js'], /holds no request cassettes$/],
+  ]) {
+    const child = spawn(process.execPath, [CLI, 'replay', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (text) => { stderr += text; });
+    const [code] = await once(child, 'close');
+    assert.equal(code, 2, args.join(' '));
+    assert.match(stderr.trim(), message);
+    assert.equal(stderr.trim().split('\n').length, 1);
+  }
+});
