@@ -5,11 +5,14 @@
 //               the same requests from the cassettes, offline
 //   3. compare  record and replay times, and whether every replayed response equals the recorded one
 //   4. fix      the failing request is replayed against the fixed app: 404 instead of 500, offline
+//   5. suite    the cassettes as a regression suite (timetracer replay): every request passes
+//               against the app as recorded; against the fixed app, the one the fix changes fails,
+//               showing what changed
 //
 // The app runs in examples/github-proxy, as `node --import timetracer/register app.js`. Cassettes
 // go to examples/github-proxy/cassettes (emptied first), or to `--dir <path>` (which must be
-// empty or not exist). Exit code 0 only if every replayed response equals the recorded one and
-// the fixed app answers the failing request with its 404.
+// empty or not exist). Exit code 0 only if every replayed response equals the recorded one, the
+// fixed app answers the failing request with its 404, and the suite catches that change.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
@@ -190,6 +193,25 @@ function cassetteDir() {
   return path.resolve(values.dir);
 }
 
+const CLI = path.join(APP_DIR, '..', '..', 'bin', 'timetracer.mjs');
+
+/** `timetracer replay <dir> -- node app.js` in the app's folder, its output shown indented. */
+async function suite(dir, env) {
+  const args = [CLI, 'replay', dir, '--', process.execPath, 'app.js'];
+  const shown = env.FIXED ? `FIXED=${env.FIXED} ` : '';
+  console.log(`  $ ${shown}npx timetracer replay ${dir} -- node app.js`);
+  const child = spawn(process.execPath, args, { cwd: APP_DIR, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (text) => { output += text; });
+  const [code] = await once(child, 'close');
+  // The app's own last lines, shown after a failure, are left out here: the report says what happened.
+  const lines = output.trimEnd().split('\n');
+  const appLines = lines.indexOf("the app's last lines:");
+  const report = appLines < 0 ? lines : [...lines.slice(0, appLines), lines.at(-1)];
+  for (const line of report.filter(Boolean)) console.log(`    ${line}`);
+  return { code, output };
+}
+
 async function main() {
   const dir = cassetteDir();
   const upstream = await startUpstream(0);
@@ -226,13 +248,19 @@ async function main() {
     await fixedApp.stop();
     const fixWorks = fixed.status === 404 && fixed.body === JSON.stringify({ error: 'User not found' });
 
+    console.log('\n5. The cassettes as a regression suite: timetracer replay, against the app as recorded, then the fixed one');
+    const asRecorded = await suite(dir, { GITHUB_API: upstream.url });
+    const againstFix = await suite(dir, { GITHUB_API: upstream.url, FIXED: '1' });
+    const suiteWorks = asRecorded.code === 0 && againstFix.code === 1 && againstFix.output.includes(`FAIL  GET ${FAILING}  500 → 404`);
+
     const absoluteDir = path.resolve(APP_DIR, dir);
     const relativeDir = path.relative(process.cwd(), absoluteDir);
     const shownDir = relativeDir && !relativeDir.startsWith('..') ? relativeDir : absoluteDir;
     console.log(`\nCassettes are in ${shownDir}/. Replay one: cd examples/github-proxy && TIMETRACER_MODE=replay TIMETRACER_CASSETTE=${failing} GITHUB_API=${upstream.url} node --import timetracer/register app.js`);
     if (!allSame) console.log('FAILED: a replayed response differs from the recorded one (see the table).');
     if (!fixWorks) console.log(`FAILED: the fixed app did not answer ${FAILING} with 404 {"error":"User not found"}.`);
-    return allSame && fixWorks;
+    if (!suiteWorks) console.log('FAILED: the suite did not pass against the app as recorded, or did not catch the fix.');
+    return allSame && fixWorks && suiteWorks;
   } finally {
     await Promise.all(apps.map((app) => app.stop()));
     await upstream.close();

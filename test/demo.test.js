@@ -49,4 +49,9 @@ test('npm run demo records, replays offline with the same responses, and shows t
 
   assert.match(output, /timetracer \[ERROR\] recorded GET \/user\/nonexistent-user-12345 id=[0-9a-f]{4} status=500 /);
   assert.match(output, /GET \/user\/nonexistent-user-12345 -> 404 \{"error":"User not found"\}/);
+
+  // The suite: every request passes against the app as recorded; the fix fails the one it changes.
+  assert.match(output, /^ {4}4 passed, 0 failed$/m);
+  assert.match(output, /^ {6}FAIL  GET \/user\/nonexistent-user-12345  500 → 404\n {12}status: 500 → 404\n {12}body\.error: "Internal Server Error" → "User not found"$/m);
+  assert.match(output, /^ {4}3 passed, 1 failed$/m);
 });

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import fs from 'node:fs';
 import path from 'node:path';
 import { APPS, ROOT, request, startApp, startTripwire, startUpstream, tempDir } from './support/harness.js';
 
@@ -96,4 +97,25 @@ test('bad command lines are one line and exit 2', async (t) => {
     assert.match(stderr.trim(), message);
     assert.equal(stderr.trim().split('\n').length, 1);
   }
+});
+
+test('timetracer/test: one node:test test per cassette, named by method, route and status, failing with what differs', async (t) => {
+  const { dir, env } = await recorded(t);
+  // Beside these tests, so that `timetracer/test` resolves as it does in a project that installed it.
+  const copy = path.join(ROOT, 'test', `.suite-${process.pid}.test.mjs`);
+  fs.writeFileSync(copy, [
+    "import { replayCassettes } from 'timetracer/test';",
+    `replayCassettes(${JSON.stringify(dir)}, { start: [process.execPath, ${JSON.stringify(APP)}] });`,
+  ].join('\n'));
+  t.after(() => fs.rmSync(copy, { force: true }));
+  // NODE_TEST_CONTEXT would make it report to this runner rather than print TAP.
+  const child = spawn(process.execPath, ['--test', '--test-reporter=tap', copy], { cwd: ROOT, env: { ...process.env, NODE_TEST_CONTEXT: undefined, ...env, VARIANT: 'changed-response' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let tap = '';
+  child.stdout.setEncoding('utf8').on('data', (text) => { tap += text; });
+  const [code] = await once(child, 'close');
+  assert.equal(code, 1, tap);
+  assert.match(tap, /^ok \d+ - GET \/summary → 200 \(GET__summary__[0-9a-f]{8}\.json\)$/m);
+  assert.match(tap, /^ok \d+ - GET \/profile → 200 /m);
+  assert.match(tap, /^not ok \d+ - GET \/price → 200 \(GET__price__[0-9a-f]{8}\.json\)$/m);
+  assert.match(tap, /GET \/price replayed unlike its recording \(\S+\)\n\s+body\.price: 10 → 20/);
 });

@@ -71,6 +71,23 @@ const REPLAY_ID_HEADER = 'x-timetracer-replay';
 const CONNECTION_HEADERS = new Set(['host', 'content-length', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', REPLAY_ID_HEADER]);
 const KEPT_OUTPUT_LINES = 40;
 
+/** Fields a project marks as noise, in a file beside its cassettes: `{ "ignore": ["updated_at", ...] }`. */
+export const NOISE_FILE = 'timetracer.noise.json';
+
+/** What the noise file beside the cassettes lists; none when there is no such file. */
+export function noiseOf(cassettes: string): string[] {
+  const dir = fs.existsSync(cassettes) && fs.statSync(cassettes).isDirectory() ? cassettes : path.dirname(cassettes);
+  const file = path.join(dir, NOISE_FILE);
+  if (!fs.existsSync(file)) return [];
+  try {
+    const { ignore } = JSON.parse(fs.readFileSync(file, 'utf8')) as { ignore?: unknown };
+    if (!Array.isArray(ignore) || !ignore.every((field) => typeof field === 'string')) throw new Error('"ignore" is not a list of field names');
+    return ignore;
+  } catch (error) {
+    throw new ReplayRunError(`${file} cannot be used (${(error as Error).message})`);
+  }
+}
+
 /** The request cassettes to replay, in recorded order; process cassettes are the app's own business. */
 export function recordedRequests(source: string): Array<{ file: string; cassette: Cassette }> {
   let files: string[];

@@ -3,18 +3,13 @@
  * app in replay mode, sends it every recorded request again, compares every response and every
  * dependency call with the recording, and exits 1 when any differs.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Difference } from '../../cassette/compare.js';
 import { requestLine } from '../../cassette/compare.js';
 import type { Cassette } from '../../cassette/schema.js';
 import { displayPath } from '../../log.js';
 import { CliError, defineCommand, integerOption } from '../command.js';
 import { differenceLines, formatStatus, terminalStyle, type Style } from '../format.js';
-import { ReplayRunError, runReplay, type RequestResult } from '../replay-run.js';
-
-/** Fields a project marks as noise, beside its cassettes: `{ "ignore": ["updated_at", ...] }`. */
-export const NOISE_FILE = 'timetracer.noise.json';
+import { NOISE_FILE, noiseOf, ReplayRunError, runReplay, type RequestResult } from '../replay-run.js';
 
 export default defineCommand({
   name: 'replay',
@@ -50,10 +45,12 @@ Exit status: 0 every request passed, 1 any failed, 2 the run could not be made.`
     const [cassettes, ...command] = positionals;
     if (!cassettes) throw new CliError('name a cassette file or directory, then the command that starts the app after --; see timetracer replay --help');
     if (!command.length) throw new CliError('name the command that starts the app after --, as in: timetracer replay cassettes -- node app.js');
-    const noise = noiseOf(cassettes);
-    const ignore = [...((values.ignore as string[] | undefined) ?? []).flatMap((entry) => entry.split(',')), ...noise];
     let run;
+    let noise: string[];
+    let ignore: string[];
     try {
+      noise = noiseOf(cassettes);
+      ignore = [...((values.ignore as string[] | undefined) ?? []).flatMap((entry) => entry.split(',')), ...noise];
       run = await runReplay({
         cassettes,
         command,
@@ -83,20 +80,6 @@ Exit status: 0 every request passed, 1 any failed, 2 the run could not be made.`
     return failed ? 1 : 0;
   },
 });
-
-/** What the project's noise file lists, or nothing; a file that cannot be read is a clear error. */
-function noiseOf(cassettes: string): string[] {
-  const dir = fs.existsSync(cassettes) && fs.statSync(cassettes).isDirectory() ? cassettes : path.dirname(cassettes);
-  const file = path.join(dir, NOISE_FILE);
-  if (!fs.existsSync(file)) return [];
-  try {
-    const { ignore } = JSON.parse(fs.readFileSync(file, 'utf8')) as { ignore?: unknown };
-    if (!Array.isArray(ignore) || !ignore.every((field) => typeof field === 'string')) throw new Error('"ignore" is not a list of field names');
-    return ignore;
-  } catch (error) {
-    throw new CliError(`${file} cannot be used (${(error as Error).message})`);
-  }
-}
 
 function statusOf(cassette: Cassette | undefined): number | undefined {
   return cassette?.response.status;
