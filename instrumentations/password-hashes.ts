@@ -1,10 +1,11 @@
 /**
  * Password checks: argon2's `verify`, bcrypt's and @node-rs/bcrypt's `compare`/`verify` (and their
  * synchronous forms). A stored password hash is redacted in the cassette (its column or field is
- * named as a secret), so in replay the app checks a password against `[REDACTED]`, and a login
- * that worked live would fail. Record keeps each check's outcome in the session's reads; replay
- * hands it back when the hash the app checks against is the redacted one, and checks for real
- * otherwise. The hash itself is never written.
+ * named as a secret), and so is the password a recorded request carried: in replay the app would
+ * check `[REDACTED]` against a hash, or a password against `[REDACTED]`, and a login that worked
+ * live would fail. Record keeps each check's outcome in the session's reads; replay hands it back
+ * when either side of the check is the redacted one, and checks for real otherwise. Neither the
+ * password nor the hash is ever written.
  */
 import { REDACTED } from '../src/cassette/redact.js';
 import { defineInstrumentation, hook, type InstrumentationContext } from '../src/instrumentation.js';
@@ -13,9 +14,10 @@ import { wrapExport } from '../src/loader/wrap.js';
 type Check = (...args: unknown[]) => unknown;
 type Exports = Record<string, Check>;
 
-/** Where a check's arguments keep the hash, and whether the check is asynchronous. */
+/** Where a check's arguments keep the password and the hash, and whether the check is asynchronous. */
 interface CheckShape {
   name: string;
+  passwordAt: number;
   hashAt: number;
   async: boolean;
 }
@@ -27,7 +29,7 @@ function patch(library: string, exports: Exports, checks: readonly CheckShape[],
     if (typeof patched[check.name] !== 'function') continue;
     patched = wrapExport(patched, check.name, (original) => function checkPassword(this: unknown, ...args: unknown[]) {
       const outcome = (ok: boolean): number => ctx.outcome(library, 'check', () => (ok ? 1 : 0));
-      if (ctx.mode === 'replay' && args[check.hashAt] === REDACTED) {
+      if (ctx.mode === 'replay' && (args[check.hashAt] === REDACTED || args[check.passwordAt] === REDACTED)) {
         const ok = outcome(false) === 1;
         return check.async ? answer(args, ok) : ok;
       }
@@ -61,20 +63,20 @@ function answer(args: readonly unknown[], ok: boolean): Promise<boolean> | undef
 }
 
 const BCRYPT_CHECKS: readonly CheckShape[] = [
-  { name: 'compare', hashAt: 1, async: true },
-  { name: 'compareSync', hashAt: 1, async: false },
+  { name: 'compare', passwordAt: 0, hashAt: 1, async: true },
+  { name: 'compareSync', passwordAt: 0, hashAt: 1, async: false },
 ];
 
 export default defineInstrumentation({
   name: 'password-hashes',
   role: 'outcome',
   hooks: [
-    hook<Exports>({ module: 'argon2', versions: '>=0.26 <1', patch: (exports, ctx) => patch('argon2', exports, [{ name: 'verify', hashAt: 0, async: true }], ctx) }),
+    hook<Exports>({ module: 'argon2', versions: '>=0.26 <1', patch: (exports, ctx) => patch('argon2', exports, [{ name: 'verify', passwordAt: 1, hashAt: 0, async: true }], ctx) }),
     hook<Exports>({ module: 'bcrypt', versions: '>=5 <7', patch: (exports, ctx) => patch('bcrypt', exports, BCRYPT_CHECKS, ctx) }),
     hook<Exports>({
       module: '@node-rs/bcrypt',
       versions: '>=1 <3',
-      patch: (exports, ctx) => patch('@node-rs/bcrypt', exports, [...BCRYPT_CHECKS, { name: 'verify', hashAt: 1, async: true }, { name: 'verifySync', hashAt: 1, async: false }], ctx),
+      patch: (exports, ctx) => patch('@node-rs/bcrypt', exports, [...BCRYPT_CHECKS, { name: 'verify', passwordAt: 0, hashAt: 1, async: true }, { name: 'verifySync', passwordAt: 0, hashAt: 1, async: false }], ctx),
     }),
   ],
 });
