@@ -28,20 +28,20 @@ async function replaySuite(dir, { variant, options = [], env = {} } = {}) {
   return { code, stdout, stderr };
 }
 
-async function recorded(t) {
+async function recorded(t, env = {}) {
   const upstream = await startUpstream(t, (req, res) => {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify(ITEMS[req.url] ?? {}));
   });
   const dir = tempDir(t);
-  const app = await startApp(t, APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
+  const app = await startApp(t, APP, { env: { ...env, TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
   for (const route of ['/price', '/summary', '/profile']) assert.equal((await request(`${app.url}${route}`)).status, 200);
   await app.cassettes(3);
   await app.stop();
   await upstream.close();
   // Where the API was, a port that counts connections: the suite runs offline.
   const tripwire = await startTripwire(t, upstream.port);
-  return { dir, env: { UPSTREAM_URL: upstream.url }, tripwire };
+  return { dir, env: { ...env, UPSTREAM_URL: upstream.url }, tripwire };
 }
 
 test('the recorded requests pass against the code they were recorded from, offline', async (t) => {
@@ -79,6 +79,25 @@ test('a changed response, a call no longer made and an extra call each fail thei
   const text = await replaySuite(dir, { variant: 'extra-call', env });
   assert.match(text.stdout, /^ {8}added call \(replay only, eid 2\): http\.client GET \S+\/users\/1\/avatar\n {12}http\.client GET \S+\/users\/1\/avatar was not recorded; nearest: eid 1, url /m);
   assert.equal(tripwire.connections, 0, 'the extra call missed, offline');
+});
+
+test('--learn finds the fields that differ between two replays of the same code, and later runs ignore exactly those', async (t) => {
+  const quiet = await recorded(t);
+  const none = await replaySuite(quiet.dir, { env: quiet.env, options: ['--learn'] });
+  assert.equal(none.code, 0, none.stderr);
+  assert.match(none.stdout, /^No noise: two replays of the same code answered alike, call for call \(\S+timetracer\.noise\.json lists nothing\)\.$/m);
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(quiet.dir, 'timetracer.noise.json'), 'utf8')).ignore, []);
+
+  const noisy = await recorded(t, { NOISY: '1' });
+  const before = await replaySuite(noisy.dir, { env: noisy.env });
+  assert.equal(before.code, 1);
+  assert.match(before.stdout, /^  FAIL  GET \/price  200\n {8}body\.took_ns: \d+ → \d+$/m);
+  const learned = await replaySuite(noisy.dir, { env: noisy.env, options: ['--learn'] });
+  assert.match(learned.stdout, /^1 field\(s\) differed between two replays of the same code, now ignored by later runs \(\S+\):\n {2}body\.took_ns$/m);
+  const after = await replaySuite(noisy.dir, { env: noisy.env });
+  assert.equal(after.code, 0, after.stdout);
+  assert.match(after.stdout, /^ignoring what timetracer\.noise\.json marks as noise: body\.took_ns$/m);
+  assert.equal(noisy.tripwire.connections, 0);
 });
 
 test('bad command lines are one line and exit 2', async (t) => {

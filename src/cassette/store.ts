@@ -33,8 +33,12 @@ export class CorruptCassetteError extends Error {
 
 const CASSETTE_FILE = /\.json(\.gz)?$/;
 
+/** Files that sit among cassettes without being cassettes: a project's noise file (see `timetracer replay`). */
+const NOT_CASSETTES = new Set(['timetracer.noise.json']);
+
 export function isCassetteFile(file: string): boolean {
-  return CASSETTE_FILE.test(file) && !path.basename(file).startsWith('.');
+  const name = path.basename(file);
+  return CASSETTE_FILE.test(name) && !name.startsWith('.') && !NOT_CASSETTES.has(name);
 }
 
 /** A process cassette's file, by its name (`PROCESS__<service>__<id>.json`). */

@@ -74,10 +74,15 @@ const KEPT_OUTPUT_LINES = 40;
 /** Fields a project marks as noise, in a file beside its cassettes: `{ "ignore": ["updated_at", ...] }`. */
 export const NOISE_FILE = 'timetracer.noise.json';
 
+/** The noise file of these cassettes: beside them (in the directory, or beside the one file). */
+export function noiseFileOf(cassettes: string): string {
+  const dir = fs.existsSync(cassettes) && fs.statSync(cassettes).isDirectory() ? cassettes : path.dirname(cassettes);
+  return path.join(dir, NOISE_FILE);
+}
+
 /** What the noise file beside the cassettes lists; none when there is no such file. */
 export function noiseOf(cassettes: string): string[] {
-  const dir = fs.existsSync(cassettes) && fs.statSync(cassettes).isDirectory() ? cassettes : path.dirname(cassettes);
-  const file = path.join(dir, NOISE_FILE);
+  const file = noiseFileOf(cassettes);
   if (!fs.existsSync(file)) return [];
   try {
     const { ignore } = JSON.parse(fs.readFileSync(file, 'utf8')) as { ignore?: unknown };
@@ -133,6 +138,26 @@ export async function runReplay(options: ReplayRunOptions): Promise<ReplayRun> {
     await app.stop();
     if (!options.out) fs.rmSync(out, { recursive: true, force: true });
   }
+}
+
+/**
+ * What differs between two replays of the same code: noise, not regressions. Each request's
+ * replayed response and calls are compared between two runs (the app started afresh for each);
+ * the fields that differ are returned as paths, the way reports name them.
+ */
+export async function learnNoise(options: ReplayRunOptions): Promise<string[]> {
+  const first = await runReplay({ ...options, ignore: [], out: undefined });
+  const second = await runReplay({ ...options, ignore: [], out: undefined });
+  const fields = new Set<string>();
+  for (const [i, result] of first.results.entries()) {
+    const again = second.results[i]?.replayed;
+    if (!result.replayed || !again) continue;
+    for (const difference of compareCassettes(result.replayed, again)) {
+      if (difference.kind === 'call.changed') for (const change of difference.changes) fields.add(change.path);
+      else if ('path' in difference) fields.add(difference.path);
+    }
+  }
+  return [...fields].sort();
 }
 
 function judge(file: string, recorded: Cassette, replayed: Cassette | undefined, answer: Answer, options: ReplayRunOptions): RequestResult {

@@ -10,6 +10,7 @@
  * measure durations, and replay must not make a timeout fire differently.
  */
 import { createRequire, syncBuiltinESMExports } from 'node:module';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ReadKind } from '../cassette/schema.js';
@@ -90,13 +91,30 @@ function locator({ streamOf, excluded }: ReadSources): Locate {
   };
 }
 
-/** A file as the same on every machine: from `node_modules/` on, else relative to the app's folder. */
+/**
+ * A file as the same on every machine and from any working directory: from `node_modules/` on,
+ * else relative to its project (the nearest folder above it with a package.json).
+ */
 function streamKey(file: string): string {
   const local = file.startsWith('file://') ? fileURLToPath(file).replaceAll('\\', '/') : file;
   const at = local.lastIndexOf('/node_modules/');
   if (at >= 0) return local.slice(at + 1);
   if (!path.isAbsolute(local)) return local;
-  return path.relative(process.cwd(), local).split(path.sep).join('/');
+  return path.relative(projectOf(path.dirname(local)), local).split(path.sep).join('/');
+}
+
+const projects = new Map<string, string>();
+
+/** The nearest folder at or above `dir` holding a package.json; the working directory when none does. */
+function projectOf(dir: string): string {
+  let project = projects.get(dir);
+  if (project === undefined) {
+    const parent = path.dirname(dir);
+    if (fs.existsSync(path.join(dir, 'package.json'))) project = dir;
+    else project = parent === dir ? process.cwd() : projectOf(parent);
+    projects.set(dir, project);
+  }
+  return project;
 }
 
 /** `Date` with its no-argument forms reading the clock through the session; every other form as it was. */

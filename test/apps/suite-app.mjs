@@ -1,6 +1,7 @@
 // An app whose code changes between a recording and its replay, the way a regression suite sees
 // code change: VARIANT=changed-response doubles a price, VARIANT=skip-call stops making one of two
-// calls, VARIANT=extra-call makes one call more. UPSTREAM_URL is its API; PORT where it listens.
+// calls, VARIANT=extra-call makes one call more. NOISY=1 adds to each price how long it took on a
+// monotonic clock, which differs on every run. UPSTREAM_URL is its API; PORT where it listens.
 import http from 'node:http';
 
 const { UPSTREAM_URL, VARIANT } = process.env;
@@ -8,8 +9,10 @@ const get = async (path) => (await fetch(`${UPSTREAM_URL}${path}`)).json();
 
 const routes = {
   '/price': async () => {
+    const started = process.hrtime.bigint();
     const item = await get('/items/1');
-    return { id: item.id, price: VARIANT === 'changed-response' ? item.price * 2 : item.price };
+    const answer = { id: item.id, price: VARIANT === 'changed-response' ? item.price * 2 : item.price };
+    return process.env.NOISY ? { ...answer, took_ns: Number(process.hrtime.bigint() - started) } : answer;
   },
   '/summary': async () => {
     const first = await get('/items/1');

@@ -9,7 +9,8 @@ import type { Cassette } from '../../cassette/schema.js';
 import { displayPath } from '../../log.js';
 import { CliError, defineCommand, integerOption } from '../command.js';
 import { differenceLines, formatStatus, terminalStyle, type Style } from '../format.js';
-import { NOISE_FILE, noiseOf, ReplayRunError, runReplay, type RequestResult } from '../replay-run.js';
+import fs from 'node:fs';
+import { learnNoise, NOISE_FILE, noiseFileOf, noiseOf, ReplayRunError, runReplay, type RequestResult } from '../replay-run.js';
 
 export default defineCommand({
   name: 'replay',
@@ -29,6 +30,9 @@ Options:
                   repeat it or separate names with commas. ${NOISE_FILE} beside the cassettes adds more
   --allow-unused  a recorded call the app no longer makes does not fail its request
   --out DIR       keep the replayed cassettes there (to diff or to upload from CI)
+  --learn         replay everything twice and write the fields that differ between the two runs
+                  of the same code (noise, not regressions) to ${NOISE_FILE} beside the cassettes,
+                  for later runs to ignore; prints them, runs nothing else
   --json          print the results as JSON
 
 Exit status: 0 every request passed, 1 any failed, 2 the run could not be made.`,
@@ -39,12 +43,14 @@ Exit status: 0 every request passed, 1 any failed, 2 the run could not be made.`
     ignore: { type: 'string', multiple: true },
     'allow-unused': { type: 'boolean' },
     out: { type: 'string' },
+    learn: { type: 'boolean' },
     json: { type: 'boolean' },
   },
   async run(values, positionals) {
     const [cassettes, ...command] = positionals;
     if (!cassettes) throw new CliError('name a cassette file or directory, then the command that starts the app after --; see timetracer replay --help');
     if (!command.length) throw new CliError('name the command that starts the app after --, as in: timetracer replay cassettes -- node app.js');
+    if (values.learn) return learn(cassettes, command, values);
     let run;
     let noise: string[];
     let ignore: string[];
@@ -80,6 +86,29 @@ Exit status: 0 every request passed, 1 any failed, 2 the run could not be made.`
     return failed ? 1 : 0;
   },
 });
+
+/** `--learn`: the noise two replays of the same code show, written beside the cassettes. */
+async function learn(cassettes: string, command: string[], values: Record<string, unknown>): Promise<number> {
+  let fields: string[];
+  try {
+    fields = await learnNoise({
+      cassettes,
+      command,
+      port: values.port === undefined ? undefined : integerOption(values.port, 'port', { min: 1, fallback: 0 }),
+      ready: values.ready as string | undefined,
+      parallel: integerOption(values.parallel, 'parallel', { min: 1, fallback: 1 }),
+    });
+  } catch (error) {
+    if (error instanceof ReplayRunError) throw new CliError(error.message);
+    throw error;
+  }
+  const file = noiseFileOf(cassettes);
+  fs.writeFileSync(file, `${JSON.stringify({ ignore: fields, learned_at: new Date().toISOString(), how: 'fields that differed between two replays of the same code' }, null, 2)}\n`);
+  if (values.json) process.stdout.write(`${JSON.stringify({ file, ignore: fields }, null, 2)}\n`);
+  else if (fields.length) process.stdout.write(`${fields.length} field(s) differed between two replays of the same code, now ignored by later runs (${displayPath(file)}):\n${fields.map((field) => `  ${field}`).join('\n')}\n`);
+  else process.stdout.write(`No noise: two replays of the same code answered alike, call for call (${displayPath(file)} lists nothing).\n`);
+  return 0;
+}
 
 function statusOf(cassette: Cassette | undefined): number | undefined {
   return cassette?.response.status;
