@@ -11,7 +11,7 @@
 //   replayed b/N  same status and body as recorded, with the fields the spec names volatile ignored
 //   exact    c/N  same status and body as recorded, nothing ignored
 // then the recorded cassettes run as a regression suite (`timetracer replay`), the database still
-// dropped: how many recorded requests pass.
+// dropped: how many recorded requests pass; and what differs between two replays of the same code.
 // Every difference is printed. Usage: node test/real-apps/run.js <parse-server|directus> [--json FILE]
 // [--cassettes DIR: record there, and keep them]
 import { spawn } from 'node:child_process';
@@ -23,7 +23,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { valueDifferences } from '../../dist/src/index.js';
-import { runReplay } from '../../dist/src/cli/replay-run.js';
+import { learnNoise, runReplay } from '../../dist/src/cli/replay-run.js';
 import { ROOT, startTripwire, tempDir } from '../support/harness.js';
 
 const SPECS = { 'parse-server': './parse-server.js', directus: './directus.js' };
@@ -248,6 +248,13 @@ async function main() {
     env: spec.env({ dir, port, databaseUrl: unreachable }),
   });
   const suitePassed = suite.results.filter((result) => result.passed).length;
+  progress(`${spec.name} ${spec.version}: what differs between two replays of the same code (timetracer replay --learn)`);
+  const noise = await learnNoise({
+    cassettes,
+    command: [process.execPath, ...spec.command({ dir, port, databaseUrl: unreachable })],
+    port,
+    env: spec.env({ dir, port, databaseUrl: unreachable }),
+  });
 
   const n = plain.answers.length;
   const volatile = (at, key) => spec.volatile.some(({ field }) => field === key || field === at);
@@ -272,6 +279,7 @@ async function main() {
   console.log(`  replayed ${b}/${n} with the database dropped (${spec.volatile.length ? `ignoring ${spec.volatile.map(({ field }) => field).join(', ')}` : 'nothing ignored'}); ${tripwire.connections} connection(s) reached the database's address`);
   console.log(`  exact    ${c}/${n} (nothing ignored)`);
   console.log(`  suite    ${suitePassed}/${suite.results.length} recorded requests passed as \`timetracer replay\` (${tripwire.connections} connection(s) to the database's address in all)`);
+  console.log(`  noise    ${noise.length ? noise.join(', ') : 'none: two replays of the same code answered alike'}`);
   for (const result of suite.results.filter((r) => !r.passed)) {
     const first = result.problem ?? result.failures.slice(0, 2).map((f) => f.kind.startsWith('call.') ? `${f.kind} ${f.call}` : `${f.path}: ${JSON.stringify(f.a)?.slice(0, 60)} → ${JSON.stringify(f.b)?.slice(0, 60)}`).join('; ');
     console.log(`    suite FAIL ${result.recorded.request.method} ${result.recorded.request.path}: ${first}`);
@@ -284,7 +292,7 @@ async function main() {
   }
   const misses = replayed.lines.filter((line) => line.includes('[MISS]') || line.includes('[WARN]'));
   if (misses.length) console.log(`  replay said:\n${misses.slice(0, 40).map((line) => `    ${line}`).join('\n')}`);
-  const result = { app: spec.name, version: spec.version, node: process.version, requests: n, recorded: a, replayed: b, exact: c, suite: { passed: suitePassed, of: suite.results.length }, database_connections_in_replay: tripwire.connections, rows };
+  const result = { app: spec.name, version: spec.version, node: process.version, requests: n, recorded: a, replayed: b, exact: c, suite: { passed: suitePassed, of: suite.results.length }, noise, database_connections_in_replay: tripwire.connections, rows };
   if (options.json) fs.writeFileSync(options.json, `${JSON.stringify(result, null, 2)}\n`);
   return result;
 }
