@@ -74,7 +74,8 @@ export function startAgent(config: Config, instrumentations: readonly Instrument
     return;
   }
   const policy: BodyPolicy = { maxBytes: config.maxBodyBytes, redactor: new Redactor(config.redact) };
-  const lifecycle = config.mode === 'record' ? startRecording(config, policy) : startReplaying(config, policy);
+  const started = config.mode === 'record' ? startRecording(config, policy) : startReplaying(config, policy);
+  const lifecycle = config.announceListen ? announcing(started) : started;
   hookServer(http.Server.prototype, lifecycle, config.maxBodyBytes);
   hookServer(https.Server.prototype, lifecycle, config.maxBodyBytes);
   if (config.mode === 'replay' && config.strictReplay) {
@@ -128,9 +129,26 @@ function startReplaying(config: Config, policy: BodyPolicy): SessionLifecycle {
     onExit(() => writer.flushSync(), { alwaysLast: true });
     output = { writer, context: cassetteContext(config, policy) };
   }
-  const replayer = new Replayer(library, policy, (plugin) => isServedFromCassette(config, plugin), config.determinism, output, config.announceListen);
+  const replayer = new Replayer(library, policy, (plugin) => isServedFromCassette(config, plugin), config.determinism, output);
   replayer.replayProcess();
   return replayer;
+}
+
+/** `timetracer replay` learns where the app listens from this line (TIMETRACER_ANNOUNCE_LISTEN). */
+function announcing(lifecycle: SessionLifecycle): SessionLifecycle {
+  let announced = false;
+  return {
+    begin: (req) => lifecycle.begin(req),
+    attach: (session, exchange) => lifecycle.attach(session, exchange),
+    end: (session, exchange) => lifecycle.end(session, exchange),
+    listening(server) {
+      lifecycle.listening?.(server);
+      const address = server.address();
+      if (announced || !address || typeof address !== 'object') return;
+      announced = true;
+      info(`timetracer listening ${address.port}`);
+    },
+  };
 }
 
 /** Replay: whether a plugin's calls are served from cassettes (TIMETRACER_MOCK_PLUGINS / TIMETRACER_LIVE_PLUGINS). */

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { APPS, ROOT, request, startApp, startTripwire, startUpstream, tempDir } from './support/harness.js';
+import { APPS, ROOT, cassetteFiles, request, startApp, startTripwire, startUpstream, tempDir } from './support/harness.js';
 
 const APP = path.join(APPS, 'suite-app.mjs');
 const CLI = path.join(ROOT, 'bin', 'timetracer.mjs');
@@ -28,7 +28,8 @@ async function replaySuite(dir, { variant, options = [], env = {} } = {}) {
   return { code, stdout, stderr };
 }
 
-async function recorded(t, env = {}) {
+/** The three requests recorded against a live API; then the API is stopped, unless `keepApi`. */
+async function recorded(t, env = {}, { keepApi = false } = {}) {
   const upstream = await startUpstream(t, (req, res) => {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify(ITEMS[req.url] ?? {}));
@@ -38,6 +39,7 @@ async function recorded(t, env = {}) {
   for (const route of ['/price', '/summary', '/profile']) assert.equal((await request(`${app.url}${route}`)).status, 200);
   await app.cassettes(3);
   await app.stop();
+  if (keepApi) return { dir, env: { ...env, UPSTREAM_URL: upstream.url } };
   await upstream.close();
   // Where the API was, a port that counts connections: the suite runs offline.
   const tripwire = await startTripwire(t, upstream.port);
@@ -98,6 +100,23 @@ test('--learn finds the fields that differ between two replays of the same code,
   assert.equal(after.code, 0, after.stdout);
   assert.match(after.stdout, /^ignoring what timetracer\.noise\.json marks as noise: body\.took_ns$/m);
   assert.equal(noisy.tripwire.connections, 0);
+});
+
+test('--update records the failing requests again against the live API, says what changed, and leaves the others be', async (t) => {
+  const { dir, env } = await recorded(t, {}, { keepApi: true });
+  const before = Object.fromEntries(cassetteFiles(dir).map((file) => [file, fs.readFileSync(file, 'utf8')]));
+  const misses = await replaySuite(dir, { variant: 'changed-response', env, options: ['--update=misses'] });
+  assert.equal(misses.code, 1, 'a changed response is no miss: nothing recorded again');
+  assert.deepEqual(Object.keys(before).sort(), cassetteFiles(dir).sort());
+
+  const run = await replaySuite(dir, { variant: 'changed-response', env, options: ['--update'] });
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /^Recorded again against the live dependencies: 1 cassette\(s\)\n {2}\S+GET__price__[0-9a-f]{8}\.json → \S+GET__price__[0-9a-f]{8}\.json\n {8}body\.price: 10 → 20$/m);
+  assert.match(run.stdout, /The suite again, with the new recordings:\n[^]*^3 passed, 0 failed$/m);
+  const after = cassetteFiles(dir);
+  assert.equal(after.length, 3);
+  const kept = after.filter((file) => before[file] === fs.readFileSync(file, 'utf8'));
+  assert.deepEqual(kept.map((file) => path.basename(file).split('__')[1]).sort(), ['profile', 'summary'], 'the passing cassettes are untouched');
 });
 
 test('bad command lines are one line and exit 2', async (t) => {

@@ -13,6 +13,8 @@ export interface Command {
   /** The command's own --help text, after its usage line. */
   usage: string;
   options: Options;
+  /** Rewrites the raw arguments before they are parsed (an option whose value may be left out). */
+  argv?(args: readonly string[]): string[];
   /** Runs with the parsed options and positionals; resolves to the exit code. */
   run(values: Record<string, string | boolean | string[] | boolean[] | undefined>, positionals: string[]): Promise<number> | number;
 }

@@ -38,7 +38,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   try {
-    const { values, positionals } = parse(command, rest);
+    const { values, positionals } = parse(command, command.argv ? command.argv(rest) : rest);
     if (values.help) {
       process.stdout.write(`${help(command)}\n`);
       return 0;

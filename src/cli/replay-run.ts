@@ -14,9 +14,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { decodeBody } from '../cassette/body.js';
-import { compareCassettes, type Difference } from '../cassette/compare.js';
+import { compareCassettes, requestLine, type Difference } from '../cassette/compare.js';
 import { isProcessCassette, type Cassette } from '../cassette/schema.js';
-import { CorruptCassetteError, listCassetteFilesSync, readCassetteFileSync } from '../cassette/store.js';
+import { CorruptCassetteError, isProcessCassetteFile, listCassetteFilesSync, readCassetteFileSync } from '../cassette/store.js';
 
 export interface ReplayRunOptions {
   /** A cassette file or a directory of them. */
@@ -120,11 +120,11 @@ export async function runReplay(options: ReplayRunOptions): Promise<ReplayRun> {
   const out = options.out ?? fs.mkdtempSync(path.join(os.tmpdir(), 'timetracer-replay-'));
   fs.mkdirSync(out, { recursive: true });
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const app = await startApp(options, out);
+  const app = await startApp(options, { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: path.resolve(options.cassettes), TIMETRACER_REPLAY_DIR: out });
   try {
     const base = options.ready ? await waitForUrl(options.ready, app, timeoutMs) : await app.listening(timeoutMs);
-    const answers = await sendAll(base, requests.map(({ cassette }) => cassette), options.parallel ?? 1, timeoutMs);
-    const written = await app.replayed(answers.filter((answer) => answer.ok).length, timeoutMs);
+    const answers = await sendAll(base, requests.map(({ cassette }) => cassette), options.parallel ?? 1, timeoutMs, true);
+    const written = await app.written('replayed', answers.filter((answer) => answer.ok).length, timeoutMs);
     const byId = new Map<string, Cassette>();
     for (const file of written) {
       const cassette = readCassetteFileSync(file);
@@ -160,6 +160,61 @@ export async function learnNoise(options: ReplayRunOptions): Promise<string[]> {
   return [...fields].sort();
 }
 
+export interface Rerecorded {
+  /** The cassette replaced (now removed). */
+  old: string;
+  /** The new recording, in its place among the cassettes. */
+  file: string;
+  /** What changed from the old recording to the new. */
+  changes: Difference[];
+}
+
+/**
+ * Records the given requests again against the live dependencies (the app started in record
+ * mode), and puts each new cassette in place of the old one: same folder of days, the old file
+ * removed. The new process cassette joins the others: it is the current code's start-up.
+ */
+export async function rerecord(options: ReplayRunOptions, stale: ReadonlyArray<{ file: string; cassette: Cassette }>): Promise<Rerecorded[]> {
+  if (!stale.length) return [];
+  const root = fs.statSync(options.cassettes).isDirectory() ? options.cassettes : path.dirname(options.cassettes);
+  const fresh = fs.mkdtempSync(path.join(os.tmpdir(), 'timetracer-update-'));
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const app = await startApp(options, { TIMETRACER_MODE: 'record', TIMETRACER_DIR: fresh });
+  let files: string[];
+  try {
+    const base = options.ready ? await waitForUrl(options.ready, app, timeoutMs) : await app.listening(timeoutMs);
+    const answers = await sendAll(base, stale.map(({ cassette }) => cassette), 1, timeoutMs, false);
+    const failed = answers.findIndex((answer) => !answer.ok);
+    if (failed >= 0) throw new ReplayRunError(`could not record ${requestLine(stale[failed]!.cassette.request)} again: ${(answers[failed] as { problem: string }).problem}`);
+    files = await app.written('cassette', stale.length, timeoutMs);
+  } finally {
+    await app.stop();
+  }
+  const updated: Rerecorded[] = [];
+  const recorded = files.map((file) => ({ file, cassette: readCassetteFileSync(file) as Cassette }));
+  for (const { file: oldFile, cassette: old } of stale) {
+    const match = recorded.findIndex(({ cassette }) => sameRequest(cassette, old));
+    if (match < 0) continue;
+    const [{ file, cassette }] = recorded.splice(match, 1) as [{ file: string; cassette: Cassette }];
+    const target = path.join(root, path.relative(fresh, file));
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.copyFileSync(file, target);
+    fs.rmSync(oldFile);
+    updated.push({ old: oldFile, file: target, changes: compareCassettes(old, cassette) });
+  }
+  for (const file of listCassetteFilesSync(fresh).filter((candidate) => isProcessCassetteFile(candidate))) {
+    const target = path.join(root, path.relative(fresh, file));
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.copyFileSync(file, target);
+  }
+  fs.rmSync(fresh, { recursive: true, force: true });
+  return updated;
+}
+
+function sameRequest(a: Cassette, b: Cassette): boolean {
+  return requestLine(a.request) === requestLine(b.request) && (a.request.body?.sha256 ?? null) === (b.request.body?.sha256 ?? null);
+}
+
 function judge(file: string, recorded: Cassette, replayed: Cassette | undefined, answer: Answer, options: ReplayRunOptions): RequestResult {
   if (!answer.ok) return { file, recorded, replayed: undefined, passed: false, failures: [], allowed: [], problem: answer.problem };
   if (!replayed) return { file, recorded, replayed, passed: false, failures: [], allowed: [], problem: 'the app answered, but no replayed cassette was written for it' };
@@ -171,8 +226,8 @@ function judge(file: string, recorded: Cassette, replayed: Cassette | undefined,
 
 interface RunningApp {
   listening(timeoutMs: number): Promise<string>;
-  /** The replayed cassettes' files, once `count` have been written. */
-  replayed(count: number, timeoutMs: number): Promise<string[]>;
+  /** The files of the cassettes written (`replayed`, or `cassette` when recording), once `count` have been. */
+  written(kind: 'replayed' | 'cassette', count: number, timeoutMs: number): Promise<string[]>;
   output(): string[];
   exited(): boolean;
   stop(): Promise<void>;
@@ -186,16 +241,15 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function startApp(options: ReplayRunOptions, out: string): Promise<RunningApp> {
+/** Starts the app with the agent in the mode `agent` sets (TIMETRACER_MODE and where cassettes go). */
+async function startApp(options: ReplayRunOptions, agent: Readonly<Record<string, string>>): Promise<RunningApp> {
   const [program, ...args] = options.command;
   if (!program) throw new ReplayRunError('name the command that starts the app, after --');
   const port = options.port ?? await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...options.env,
-    TIMETRACER_MODE: 'replay',
-    TIMETRACER_CASSETTE: path.resolve(options.cassettes),
-    TIMETRACER_REPLAY_DIR: out,
+    ...agent,
     TIMETRACER_ANNOUNCE_LISTEN: 'true',
     TIMETRACER_LOG: 'info',
     PORT: String(port),
@@ -251,10 +305,11 @@ async function startApp(options: ReplayRunOptions, out: string): Promise<Running
   });
   return {
     listening: (timeout) => waitFor('it listened', (line) => /^timetracer listening (\d+)$/.exec(line)?.[1], timeout).then((found) => `http://127.0.0.1:${found}`),
-    replayed(count, timeout) {
-      const files = (): string[] => lines.filter((line) => line.startsWith('  replayed: ')).map((line) => path.resolve(line.slice('  replayed: '.length)));
+    written(kind, count, timeout) {
+      const marker = `  ${kind}: `;
+      const files = (): string[] => lines.filter((line) => line.startsWith(marker)).map((line) => path.resolve(line.slice(marker.length)));
       if (count === 0) return Promise.resolve([]);
-      return waitFor(`it wrote ${count} replayed cassette(s)`, () => (files().length >= count ? files() : undefined), timeout);
+      return waitFor(`it wrote ${count} ${kind} cassette(s)`, () => (files().length >= count ? files() : undefined), timeout);
     },
     output: () => lines.slice(-KEPT_OUTPUT_LINES),
     exited: gone,
@@ -285,21 +340,21 @@ async function waitForUrl(url: string, app: RunningApp, timeoutMs: number): Prom
 
 type Answer = { ok: true; status: number } | { ok: false; problem: string };
 
-/** Sends the recorded requests, `parallel` at a time, each tagged with its index. */
-async function sendAll(base: string, cassettes: readonly Cassette[], parallel: number, timeoutMs: number): Promise<Answer[]> {
+/** Sends the recorded requests, `parallel` at a time; `tagged`: each with its index in a header, to find its replay by. */
+async function sendAll(base: string, cassettes: readonly Cassette[], parallel: number, timeoutMs: number, tagged: boolean): Promise<Answer[]> {
   const answers: Answer[] = new Array(cassettes.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < cassettes.length) {
       const i = next++;
-      answers[i] = await send(base, cassettes[i]!, i, timeoutMs);
+      answers[i] = await send(base, cassettes[i]!, tagged ? i : undefined, timeoutMs);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, parallel) }, worker));
   return answers;
 }
 
-function send(base: string, cassette: Cassette, index: number, timeoutMs: number): Promise<Answer> {
+function send(base: string, cassette: Cassette, index: number | undefined, timeoutMs: number): Promise<Answer> {
   const { request } = cassette;
   let body: Buffer;
   try {
@@ -310,7 +365,7 @@ function send(base: string, cassette: Cassette, index: number, timeoutMs: number
   const query = new URLSearchParams();
   for (const [key, value] of Object.entries(request.query ?? {})) for (const item of Array.isArray(value) ? value : [value]) query.append(key, item);
   const url = `${base}${request.path}${query.size ? `?${query}` : ''}`;
-  const headers: Record<string, string | string[]> = { [REPLAY_ID_HEADER]: String(index) };
+  const headers: Record<string, string | string[]> = index === undefined ? {} : { [REPLAY_ID_HEADER]: String(index) };
   for (const [name, value] of Object.entries(request.headers ?? {})) if (!CONNECTION_HEADERS.has(name.toLowerCase())) headers[name] = value;
   if (body.length) headers['content-length'] = String(body.length);
   return new Promise((resolve) => {

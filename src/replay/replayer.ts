@@ -3,7 +3,6 @@
  * the end of the request, one line says how its calls were served and which recordings it left
  * unused.
  */
-import type { Server } from 'node:http';
 import type { BodyPolicy } from '../cassette/body.js';
 import { Session, setProcessSession } from '../context.js';
 import { requestBody, splitUrl } from '../inbound/describe.js';
@@ -26,22 +25,10 @@ export class Replayer implements SessionLifecycle {
     private readonly servedFromCassette: (plugin: string) => boolean,
     private readonly determinism: boolean,
     private readonly output?: { writer: CassetteWriter; context: CassetteContext },
-    private readonly announceListen = false,
   ) {}
-
-  private announced = false;
 
   begin(): Session {
     return new Session();
-  }
-
-  /** `timetracer replay` learns where the app listens from this line (TIMETRACER_ANNOUNCE_LISTEN=1). */
-  listening(server: Server): void {
-    if (!this.announceListen || this.announced) return;
-    const address = server.address();
-    if (!address || typeof address !== 'object') return;
-    this.announced = true;
-    info(`timetracer listening ${address.port}`);
   }
 
   attach(session: Session, exchange: InboundExchange): void {

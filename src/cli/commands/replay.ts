@@ -10,7 +10,7 @@ import { displayPath } from '../../log.js';
 import { CliError, defineCommand, integerOption } from '../command.js';
 import { differenceLines, formatStatus, terminalStyle, type Style } from '../format.js';
 import fs from 'node:fs';
-import { learnNoise, NOISE_FILE, noiseFileOf, noiseOf, ReplayRunError, runReplay, type RequestResult } from '../replay-run.js';
+import { learnNoise, NOISE_FILE, noiseFileOf, noiseOf, rerecord, ReplayRunError, runReplay, type Rerecorded, type ReplayRun, type ReplayRunOptions, type RequestResult } from '../replay-run.js';
 
 export default defineCommand({
   name: 'replay',
@@ -30,6 +30,10 @@ Options:
                   repeat it or separate names with commas. ${NOISE_FILE} beside the cassettes adds more
   --allow-unused  a recorded call the app no longer makes does not fail its request
   --out DIR       keep the replayed cassettes there (to diff or to upload from CI)
+  --update[=misses]
+                  record the failing requests again against the live dependencies (the app
+                  started in record mode), put the new cassettes in place of the old, say what
+                  changed, and run the suite again; =misses: only the requests with misses
   --learn         replay everything twice and write the fields that differ between the two runs
                   of the same code (noise, not regressions) to ${NOISE_FILE} beside the cassettes,
                   for later runs to ignore; prints them, runs nothing else
@@ -44,20 +48,28 @@ Exit status: 0 every request passed, 1 any failed, 2 the run could not be made.`
     'allow-unused': { type: 'boolean' },
     out: { type: 'string' },
     learn: { type: 'boolean' },
+    update: { type: 'string' },
     json: { type: 'boolean' },
+  },
+  argv(args) {
+    // `--update` alone means every failing request; before `--`, the app's own arguments after it.
+    const end = args.indexOf('--');
+    return args.map((arg, i) => (arg === '--update' && (end < 0 || i < end) ? '--update=all' : arg));
   },
   async run(values, positionals) {
     const [cassettes, ...command] = positionals;
     if (!cassettes) throw new CliError('name a cassette file or directory, then the command that starts the app after --; see timetracer replay --help');
     if (!command.length) throw new CliError('name the command that starts the app after --, as in: timetracer replay cassettes -- node app.js');
     if (values.learn) return learn(cassettes, command, values);
-    let run;
+    const update = values.update as string | undefined;
+    if (update !== undefined && update !== 'all' && update !== 'misses') throw new CliError(`--update takes no value, or =misses; not ${JSON.stringify(update)}`);
     let noise: string[];
     let ignore: string[];
+    let options: ReplayRunOptions;
     try {
       noise = noiseOf(cassettes);
       ignore = [...((values.ignore as string[] | undefined) ?? []).flatMap((entry) => entry.split(',')), ...noise];
-      run = await runReplay({
+      options = {
         cassettes,
         command,
         port: values.port === undefined ? undefined : integerOption(values.port, 'port', { min: 1, fallback: 0 }),
@@ -66,26 +78,63 @@ Exit status: 0 every request passed, 1 any failed, 2 the run could not be made.`
         ignore,
         allowUnused: values['allow-unused'] === true,
         out: values.out as string | undefined,
-      });
+      };
     } catch (error) {
       if (error instanceof ReplayRunError) throw new CliError(error.message);
       throw error;
     }
-    const failed = run.results.filter((result) => !result.passed).length;
-    if (values.json) {
-      process.stdout.write(`${JSON.stringify({ passed: run.results.length - failed, failed, ignored: ignore, results: run.results.map(summary) }, null, 2)}\n`);
-    } else {
-      const style = terminalStyle();
-      const lines = [`timetracer replay: ${run.results.length} recorded request(s) from ${displayPath(cassettes)}, the app started with: ${command.join(' ')}`];
-      if (noise.length) lines.push(style.dim(`ignoring what ${NOISE_FILE} marks as noise: ${noise.join(', ')}`));
-      for (const result of run.results) lines.push(...resultLines(result, style));
-      if (failed && run.appOutput.length) lines.push('', style.dim('the app\'s last lines:'), ...run.appOutput.map((line) => style.dim(`  ${line}`)));
-      lines.push('', `${run.results.length - failed} passed, ${failed} failed${values.out ? `; replayed cassettes in ${values.out}` : ''}`);
-      process.stdout.write(`${lines.join('\n')}\n`);
+    let run = await suite(options);
+    let updated: Rerecorded[] = [];
+    if (update) {
+      const stale = run.results.filter((result) => !result.passed && (update === 'all' || result.failures.some((d) => d.kind === 'call.added')));
+      if (stale.length) {
+        if (!values.json) report(run, cassettes, command, noise, values, terminalStyle());
+        try {
+          updated = await rerecord(options, stale.map(({ file, recorded }) => ({ file, cassette: recorded })));
+        } catch (error) {
+          if (error instanceof ReplayRunError) throw new CliError(error.message);
+          throw error;
+        }
+        if (!values.json) process.stdout.write(`\n${updateLines(updated, terminalStyle()).join('\n')}\n\nThe suite again, with the new recordings:\n`);
+        run = await suite(options);
+      }
     }
+    const failed = run.results.filter((result) => !result.passed).length;
+    if (values.json) process.stdout.write(`${JSON.stringify({ passed: run.results.length - failed, failed, ignored: ignore, ...(update && { updated }), results: run.results.map(summary) }, null, 2)}\n`);
+    else report(run, cassettes, command, noise, values, terminalStyle());
     return failed ? 1 : 0;
   },
 });
+
+async function suite(options: ReplayRunOptions): Promise<ReplayRun> {
+  try {
+    return await runReplay(options);
+  } catch (error) {
+    if (error instanceof ReplayRunError) throw new CliError(error.message);
+    throw error;
+  }
+}
+
+function report(run: ReplayRun, cassettes: string, command: readonly string[], noise: readonly string[], values: Record<string, unknown>, style: Style): void {
+  const failed = run.results.filter((result) => !result.passed).length;
+  const lines = [`timetracer replay: ${run.results.length} recorded request(s) from ${displayPath(cassettes)}, the app started with: ${command.join(' ')}`];
+  if (noise.length) lines.push(style.dim(`ignoring what ${NOISE_FILE} marks as noise: ${noise.join(', ')}`));
+  for (const result of run.results) lines.push(...resultLines(result, style));
+  if (failed && run.appOutput.length) lines.push('', style.dim('the app\'s last lines:'), ...run.appOutput.map((line) => style.dim(`  ${line}`)));
+  lines.push('', `${run.results.length - failed} passed, ${failed} failed${values.out ? `; replayed cassettes in ${String(values.out)}` : ''}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** What `--update` did: each cassette recorded again, and what changed from the old recording. */
+function updateLines(updated: readonly Rerecorded[], style: Style): string[] {
+  const lines = [`Recorded again against the live dependencies: ${updated.length} cassette(s)`];
+  for (const { old, file, changes } of updated) {
+    lines.push(`  ${displayPath(old)} → ${displayPath(file)}`);
+    if (!changes.length) lines.push(`        ${style.dim('the same as before')}`);
+    for (const change of changes) lines.push(...differenceLines(change, style, { a: 'old', b: 'new' }).map((line) => `        ${line}`));
+  }
+  return lines;
+}
 
 /** `--learn`: the noise two replays of the same code show, written beside the cassettes. */
 async function learn(cassettes: string, command: string[], values: Record<string, unknown>): Promise<number> {
