@@ -16,7 +16,8 @@ export default {
     '--appId', APP_ID, '--masterKey', MASTER_KEY, '--databaseURI', databaseUrl, '--port', String(port), '--mountPath', '/parse',
     '--serverURL', `http://localhost:${port}/parse`,
   ],
-  env: () => ({ PARSE_SERVER_LOGS_FOLDER: 'null', VERBOSE: '' }),
+  // Its log files go into its own folder, not the directory it is started from.
+  env: ({ dir }) => ({ PARSE_SERVER_LOGS_FOLDER: path.join(dir, 'logs'), VERBOSE: '' }),
   ready: /parse-server running on /,
   volatile: [],
   async session(client) {
