@@ -207,7 +207,8 @@ async function suite(dir, env) {
   // The app's own last lines, shown after a failure, are left out here: the report says what happened.
   const lines = output.trimEnd().split('\n');
   const appLines = lines.indexOf("the app's last lines:");
-  const report = appLines < 0 ? lines : [...lines.slice(0, appLines), lines.at(-1)];
+  const summary = lines.findIndex((line) => /^\d+ passed, \d+ failed/.test(line));
+  const report = appLines < 0 ? lines : [...lines.slice(0, appLines), ...lines.slice(summary)];
   for (const line of report.filter(Boolean)) console.log(`    ${line}`);
   return { code, output };
 }

@@ -54,6 +54,18 @@ test('the recorded requests pass against the code they were recorded from, offli
   for (const route of ['/price', '/summary', '/profile']) assert.match(run.stdout, new RegExp(`^  PASS  GET ${route}  200$`, 'm'));
   assert.match(run.stdout, /^3 passed, 0 failed$/m);
   assert.equal(tripwire.connections, 0);
+
+  // The run is kept beside the cassettes for the dashboard: its report, and the replays it names.
+  const runFolder = /^the run \(report and replayed cassettes\): (\S+);/m.exec(run.stdout)?.[1];
+  assert.ok(runFolder, run.stdout);
+  const report = JSON.parse(fs.readFileSync(path.resolve(ROOT, runFolder, 'report.json'), 'utf8'));
+  assert.deepEqual([report.passed, report.failed, report.results.length], [3, 0, 3]);
+  for (const result of report.results) {
+    assert.ok(fs.existsSync(path.join(dir, result.file)), `${result.file} is the recorded cassette, relative to the cassette directory`);
+    assert.equal(JSON.parse(fs.readFileSync(path.resolve(ROOT, runFolder, result.replayed), 'utf8')).session.replay_of !== undefined, true);
+  }
+  const again = await replaySuite(dir, { env });
+  assert.match(again.stdout, /^timetracer replay: 3 recorded request\(s\) from /, 'the replays the first run kept are not taken for recordings');
 });
 
 test('a changed response, a call no longer made and an extra call each fail their request, showing what differs', async (t) => {

@@ -36,6 +36,11 @@ const CASSETTE_FILE = /\.json(\.gz)?$/;
 /** Files that sit among cassettes without being cassettes: a project's noise file (see `timetracer replay`). */
 const NOT_CASSETTES = new Set(['timetracer.noise.json']);
 
+/** Folders cassettes may sit in: not hidden ones, where tools keep their own files (replay runs). */
+export function isCassetteFolder(name: string): boolean {
+  return !name.startsWith('.');
+}
+
 export function isCassetteFile(file: string): boolean {
   const name = path.basename(file);
   return CASSETTE_FILE.test(name) && !name.startsWith('.') && !NOT_CASSETTES.has(name);
@@ -170,7 +175,7 @@ export function listCassetteFilesSync(dir: string, { recursive = true } = {}): s
     for (const entry of fs.readdirSync(at, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const full = path.join(at, entry.name);
       if (entry.isDirectory()) {
-        if (recursive) walk(full);
+        if (recursive && isCassetteFolder(entry.name)) walk(full);
       } else if (entry.isFile() && isCassetteFile(entry.name)) out.push(full);
     }
   };

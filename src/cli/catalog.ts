@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { EventType } from '../cassette/schema.js';
-import { isCassetteFile, isProcessCassetteFile } from '../cassette/store.js';
+import { isCassetteFile, isCassetteFolder, isProcessCassetteFile } from '../cassette/store.js';
 import { readSummaries } from './catalog-reader.js';
 
 export { summarise } from './catalog-reader.js';
@@ -260,8 +260,9 @@ function readFolder(root: string, folder: string, mtimeMs: number | undefined): 
   }
   for (const entry of entries) {
     const relative = folder ? `${folder}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) listing.folders.push(relative);
-    else if (entry.isFile() && isCassetteFile(entry.name)) listing.files.push(relative);
+    if (entry.isDirectory()) {
+      if (isCassetteFolder(entry.name)) listing.folders.push(relative);
+    } else if (entry.isFile() && isCassetteFile(entry.name)) listing.files.push(relative);
   }
   return listing;
 }

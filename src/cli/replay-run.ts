@@ -45,8 +45,9 @@ export interface RequestResult {
   /** The recorded cassette. */
   file: string;
   recorded: Cassette;
-  /** The cassette written as the request was replayed, when one was. */
+  /** The cassette written as the request was replayed, and its file, when one was. */
   replayed: Cassette | undefined;
+  replayedFile?: string;
   passed: boolean;
   /** What fails the request. */
   failures: Difference[];
@@ -74,10 +75,14 @@ const KEPT_OUTPUT_LINES = 40;
 /** Fields a project marks as noise, in a file beside its cassettes: `{ "ignore": ["updated_at", ...] }`. */
 export const NOISE_FILE = 'timetracer.noise.json';
 
-/** The noise file of these cassettes: beside them (in the directory, or beside the one file). */
+/** The directory the cassettes are in: the one given, or the one file's. */
+export function cassetteRoot(cassettes: string): string {
+  return fs.statSync(cassettes, { throwIfNoEntry: false })?.isDirectory() ? cassettes : path.dirname(cassettes);
+}
+
+/** The noise file of these cassettes: beside them. */
 export function noiseFileOf(cassettes: string): string {
-  const dir = fs.existsSync(cassettes) && fs.statSync(cassettes).isDirectory() ? cassettes : path.dirname(cassettes);
-  return path.join(dir, NOISE_FILE);
+  return path.join(cassetteRoot(cassettes), NOISE_FILE);
 }
 
 /** What the noise file beside the cassettes lists; none when there is no such file. */
@@ -125,12 +130,12 @@ export async function runReplay(options: ReplayRunOptions): Promise<ReplayRun> {
     const base = options.ready ? await waitForUrl(options.ready, app, timeoutMs) : await app.listening(timeoutMs);
     const answers = await sendAll(base, requests.map(({ cassette }) => cassette), options.parallel ?? 1, timeoutMs, true);
     const written = await app.written('replayed', answers.filter((answer) => answer.ok).length, timeoutMs);
-    const byId = new Map<string, Cassette>();
+    const byId = new Map<string, { file: string; cassette: Cassette }>();
     for (const file of written) {
       const cassette = readCassetteFileSync(file);
       if (isProcessCassette(cassette)) continue;
       const id = cassette.request.headers[REPLAY_ID_HEADER];
-      if (typeof id === 'string') byId.set(id, cassette);
+      if (typeof id === 'string') byId.set(id, { file, cassette });
     }
     const results = requests.map(({ file, cassette }, i) => judge(file, cassette, byId.get(String(i)), answers[i]!, options));
     return { results, appOutput: app.output() };
@@ -176,7 +181,7 @@ export interface Rerecorded {
  */
 export async function rerecord(options: ReplayRunOptions, stale: ReadonlyArray<{ file: string; cassette: Cassette }>): Promise<Rerecorded[]> {
   if (!stale.length) return [];
-  const root = fs.statSync(options.cassettes).isDirectory() ? options.cassettes : path.dirname(options.cassettes);
+  const root = cassetteRoot(options.cassettes);
   const fresh = fs.mkdtempSync(path.join(os.tmpdir(), 'timetracer-update-'));
   const timeoutMs = options.timeoutMs ?? 60_000;
   const app = await startApp(options, { TIMETRACER_MODE: 'record', TIMETRACER_DIR: fresh });
@@ -215,13 +220,14 @@ function sameRequest(a: Cassette, b: Cassette): boolean {
   return requestLine(a.request) === requestLine(b.request) && (a.request.body?.sha256 ?? null) === (b.request.body?.sha256 ?? null);
 }
 
-function judge(file: string, recorded: Cassette, replayed: Cassette | undefined, answer: Answer, options: ReplayRunOptions): RequestResult {
+function judge(file: string, recorded: Cassette, written: { file: string; cassette: Cassette } | undefined, answer: Answer, options: ReplayRunOptions): RequestResult {
   if (!answer.ok) return { file, recorded, replayed: undefined, passed: false, failures: [], allowed: [], problem: answer.problem };
-  if (!replayed) return { file, recorded, replayed, passed: false, failures: [], allowed: [], problem: 'the app answered, but no replayed cassette was written for it' };
+  if (!written) return { file, recorded, replayed: undefined, passed: false, failures: [], allowed: [], problem: 'the app answered, but no replayed cassette was written for it' };
+  const replayed = written.cassette;
   const differences = compareCassettes(recorded, replayed, { ignore: options.ignore ?? [] });
   const counts = (d: Difference): boolean => !(options.allowUnused && d.kind === 'call.removed');
   const failures = differences.filter(counts);
-  return { file, recorded, replayed, passed: failures.length === 0, failures, allowed: differences.filter((d) => !counts(d)) };
+  return { file, recorded, replayed, replayedFile: written.file, passed: failures.length === 0, failures, allowed: differences.filter((d) => !counts(d)) };
 }
 
 interface RunningApp {

@@ -183,7 +183,8 @@ function allCassetteFiles(dir) {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir, { recursive: true })
     .map((name) => path.join(dir, name))
-    .filter((file) => /\.json(\.gz)?$/.test(file) && !path.basename(file).startsWith('.'));
+    // Hidden files and folders are tools' own (a replay run's report and replays), not recordings.
+    .filter((file) => /\.json(\.gz)?$/.test(file) && !path.relative(dir, file).split(path.sep).some((part) => part.startsWith('.')));
 }
 
 /**

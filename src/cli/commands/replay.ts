@@ -10,7 +10,9 @@ import { displayPath } from '../../log.js';
 import { CliError, defineCommand, integerOption } from '../command.js';
 import { differenceLines, formatStatus, terminalStyle, type Style } from '../format.js';
 import fs from 'node:fs';
-import { learnNoise, NOISE_FILE, noiseFileOf, noiseOf, rerecord, ReplayRunError, runReplay, type Rerecorded, type ReplayRun, type ReplayRunOptions, type RequestResult } from '../replay-run.js';
+import path from 'node:path';
+import { buildReport, newRunFolder, RUNS_FOLDER, writeReport } from '../replay-report.js';
+import { cassetteRoot, learnNoise, NOISE_FILE, noiseFileOf, noiseOf, rerecord, ReplayRunError, runReplay, type Rerecorded, type ReplayRun, type ReplayRunOptions, type RequestResult } from '../replay-run.js';
 
 export default defineCommand({
   name: 'replay',
@@ -29,7 +31,8 @@ Options:
   --ignore FIELD  a field not to compare: a name at any depth, or a path as reported (body.id);
                   repeat it or separate names with commas. ${NOISE_FILE} beside the cassettes adds more
   --allow-unused  a recorded call the app no longer makes does not fail its request
-  --out DIR       keep the replayed cassettes there (to diff or to upload from CI)
+  --out DIR       keep the run (its report.json and the replayed cassettes) there, instead of
+                  in ${RUNS_FOLDER}/ in the cassette directory, where the dashboard shows it
   --update[=misses]
                   record the failing requests again against the live dependencies (the app
                   started in record mode), put the new cassettes in place of the old, say what
@@ -83,12 +86,16 @@ Exit status: 0 every request passed, 1 any failed, 2 the run could not be made.`
       if (error instanceof ReplayRunError) throw new CliError(error.message);
       throw error;
     }
-    let run = await suite(options);
-    let updated: Rerecorded[] = [];
+    const startedAt = new Date();
+    const runFolder = options.out ?? newRunFolder(cassetteRoot(cassettes), startedAt);
+    let updated: Rerecorded[] | undefined;
     if (update) {
-      const stale = run.results.filter((result) => !result.passed && (update === 'all' || result.failures.some((d) => d.kind === 'call.added')));
+      // The run before the update is only there to find what is stale: its replays are not kept.
+      const before = await suite({ ...options, out: undefined });
+      const stale = before.results.filter((result) => !result.passed && (update === 'all' || result.failures.some((d) => d.kind === 'call.added')));
+      updated = [];
       if (stale.length) {
-        if (!values.json) report(run, cassettes, command, noise, values, terminalStyle());
+        if (!values.json) report(before, cassettes, command, noise, terminalStyle());
         try {
           updated = await rerecord(options, stale.map(({ file, recorded }) => ({ file, cassette: recorded })));
         } catch (error) {
@@ -96,13 +103,17 @@ Exit status: 0 every request passed, 1 any failed, 2 the run could not be made.`
           throw error;
         }
         if (!values.json) process.stdout.write(`\n${updateLines(updated, terminalStyle()).join('\n')}\n\nThe suite again, with the new recordings:\n`);
-        run = await suite(options);
       }
     }
-    const failed = run.results.filter((result) => !result.passed).length;
-    if (values.json) process.stdout.write(`${JSON.stringify({ passed: run.results.length - failed, failed, ignored: ignore, ...(update && { updated }), results: run.results.map(summary) }, null, 2)}\n`);
-    else report(run, cassettes, command, noise, values, terminalStyle());
-    return failed ? 1 : 0;
+    const run = await suite({ ...options, out: runFolder });
+    const result = buildReport(run, { startedAt, command, ignored: ignore, root: cassetteRoot(cassettes), runFolder, updated });
+    const reportFile = writeReport(runFolder, result);
+    if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else {
+      report(run, cassettes, command, noise, terminalStyle());
+      process.stdout.write(`the run (report and replayed cassettes): ${displayPath(path.dirname(reportFile))}${values.out ? '' : `; timetracer serve --dir ${displayPath(cassetteRoot(cassettes))} shows it`}\n`);
+    }
+    return result.failed ? 1 : 0;
   },
 });
 
@@ -115,13 +126,13 @@ async function suite(options: ReplayRunOptions): Promise<ReplayRun> {
   }
 }
 
-function report(run: ReplayRun, cassettes: string, command: readonly string[], noise: readonly string[], values: Record<string, unknown>, style: Style): void {
+function report(run: ReplayRun, cassettes: string, command: readonly string[], noise: readonly string[], style: Style): void {
   const failed = run.results.filter((result) => !result.passed).length;
   const lines = [`timetracer replay: ${run.results.length} recorded request(s) from ${displayPath(cassettes)}, the app started with: ${command.join(' ')}`];
   if (noise.length) lines.push(style.dim(`ignoring what ${NOISE_FILE} marks as noise: ${noise.join(', ')}`));
   for (const result of run.results) lines.push(...resultLines(result, style));
   if (failed && run.appOutput.length) lines.push('', style.dim('the app\'s last lines:'), ...run.appOutput.map((line) => style.dim(`  ${line}`)));
-  lines.push('', `${run.results.length - failed} passed, ${failed} failed${values.out ? `; replayed cassettes in ${String(values.out)}` : ''}`);
+  lines.push('', `${run.results.length - failed} passed, ${failed} failed`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
@@ -182,18 +193,4 @@ function failureLines(difference: Difference, replayed: Cassette | undefined, st
     if (miss) lines.push(`    ${style.dim(miss.message.replace(/^timetracer: /, ''))}`);
   }
   return lines;
-}
-
-function summary(result: RequestResult): unknown {
-  const { recorded, replayed } = result;
-  return {
-    file: result.file,
-    request: requestLine(recorded.request),
-    route: recorded.request.route,
-    status: { recorded: recorded.response.status, replayed: replayed?.response.status ?? null },
-    passed: result.passed,
-    ...(result.problem && { problem: result.problem }),
-    failures: result.failures,
-    allowed: result.allowed,
-  };
 }
