@@ -100,8 +100,9 @@ function ownReaders(instrumentations: readonly Instrumentation[]): string[] {
   return [timetracer, ...libraries];
 }
 
+/** What cassettes are written with: the inbound request and response redacted with links (see redact.ts). */
 function cassetteContext(config: Config, policy: BodyPolicy): CassetteContext {
-  return { service: config.service, env: config.env, policy, versions: { node: process.version, timetracer: TIMETRACER_VERSION } };
+  return { service: config.service, env: config.env, policy: { ...policy, redactor: policy.redactor.linking() }, versions: { node: process.version, timetracer: TIMETRACER_VERSION } };
 }
 
 function startRecording(config: Config, policy: BodyPolicy): SessionLifecycle {

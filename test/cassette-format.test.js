@@ -7,7 +7,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { decodeValue, encodeValue } from '../dist/src/cassette/codec.js';
 import { decodeBody, encodeBody, TruncatedBodyError } from '../dist/src/cassette/body.js';
-import { Redactor } from '../dist/src/cassette/redact.js';
+import { Redactor, unlinkSecrets } from '../dist/src/cassette/redact.js';
 import { BodyTap } from '../dist/src/inbound/capture.js';
 import {
   CorruptCassetteError, FileStore, cassetteRelativePath, pathSlug, readCassetteFileSync, serialiseCassette,
@@ -141,13 +141,40 @@ test('bodies over the limit are truncated, marked, sized and hashed, and refuse 
   assert.match(cut.data, /^\{"password":"\[REDACTED\]"/, 'secrets in the kept start are redacted too');
 });
 
-test('headers, query parameters and extra names are redacted', () => {
+test('headers, query parameters and extra names are redacted, headers in their shape', () => {
   const redactor = new Redactor(['x-tenant']);
   assert.deepEqual(
-    redactor.headers({ authorization: 'Bearer t', 'set-cookie': ['a=1', 'b=2'], 'X-Tenant': 'acme', accept: '*/*' }),
-    { authorization: '[REDACTED]', 'set-cookie': ['[REDACTED]', '[REDACTED]'], 'X-Tenant': '[REDACTED]', accept: '*/*' },
+    redactor.headers({ authorization: 'Bearer t', cookie: 'a=1; b=2', 'set-cookie': ['a=1; Path=/', 'b=2'], 'X-Tenant': 'acme', 'X-Parse-Session-Token': 'r:1', accept: '*/*' }),
+    { authorization: 'Bearer [REDACTED]', cookie: 'a=[REDACTED]; b=[REDACTED]', 'set-cookie': ['a=[REDACTED]; Path=/', 'b=[REDACTED]'], 'X-Tenant': '[REDACTED]', 'X-Parse-Session-Token': '[REDACTED]', accept: '*/*' },
   );
   assert.deepEqual(redactor.query({ api_key: 'k', q: 'cats' }), { api_key: '[REDACTED]', q: 'cats' });
+});
+
+test('a name is a secret\'s in any spelling, and when it ends in a word that only names secrets', () => {
+  const { value } = new Redactor().json({ apiKey: 'k1', API_KEY: 'k2', sessionToken: 'r:abc', new_password: 'pw', webhookSecret: 's', hasPassword: true, password_hint: 'pet', max_tokens: 50, token_type: 'bearer' });
+  assert.deepEqual(value, { apiKey: '[REDACTED]', API_KEY: '[REDACTED]', sessionToken: '[REDACTED]', new_password: '[REDACTED]', webhookSecret: '[REDACTED]', hasPassword: true, password_hint: 'pet', max_tokens: 50, token_type: 'bearer' });
+  const cut = new Redactor().textFragment('{"sessionToken":"r:abc","apiKey":"k","n":1');
+  assert.equal(cut, '{"sessionToken":"[REDACTED]","apiKey":"[REDACTED]","n":1');
+});
+
+test('linked redaction writes one secret the same wherever it is, and hashes bodies as if unlinked', () => {
+  const plain = new Redactor();
+  const linking = plain.linking();
+  const marker = /^\[REDACTED:([0-9a-f]{8})\]$/;
+  const { value } = linking.json({ data: { access_token: 'tok-1', refresh_token: 'tok-2' } });
+  const headers = linking.headers({ authorization: 'Bearer tok-1' });
+  assert.match(value.data.access_token, marker);
+  assert.equal(headers.authorization, `Bearer ${value.data.access_token}`, 'the token a login answered and the one a later request sends read the same');
+  assert.notEqual(value.data.access_token, value.data.refresh_token);
+  assert.notEqual(plain.linking().json({ token: 'tok-1' }).value.token, linking.json({ token: 'tok-1' }).value.token, 'another process, another key: a link says nothing about the secret');
+  assert.equal(unlinkSecrets(`a=${encodeURIComponent(value.data.access_token)}&b=${value.data.refresh_token}`), 'a=%5BREDACTED%5D&b=[REDACTED]');
+
+  const sent = { contentType: 'application/json' };
+  const body = JSON.stringify({ user: 'ann', password: 'hunter2' });
+  const linked = encodeBody(captured(body), sent, { maxBytes: 1024, redactor: linking });
+  const unlinked = encodeBody(captured(body), sent, { maxBytes: 1024, redactor: plain });
+  assert.match(linked.data.password, marker);
+  assert.equal(linked.sha256, unlinked.sha256, 'replay, redacting without links, finds the request by the same hash');
 });
 
 function sampleCassette(overrides = {}) {

@@ -10,12 +10,13 @@ import path from 'node:path';
 import { APPS, ROOT, cassetteFiles, request, startApp, startTripwire, startUpstream, tempDir } from './support/harness.js';
 
 const APP = path.join(APPS, 'suite-app.mjs');
+const LOGIN_APP = path.join(APPS, 'login-app.mjs');
 const CLI = path.join(ROOT, 'bin', 'timetracer.mjs');
 const ITEMS = { '/items/1': { id: 1, price: 10 }, '/items/2': { id: 2, price: 5 }, '/users/1': { name: 'Ann' }, '/users/1/avatar': { url: 'a.png' } };
 
 /** `timetracer replay <dir> [...options] -- node suite-app.mjs` with VARIANT in its environment. */
-async function replaySuite(dir, { variant, options = [], env = {} } = {}) {
-  const child = spawn(process.execPath, [CLI, 'replay', dir, ...options, '--', process.execPath, APP], {
+async function replaySuite(dir, { variant, options = [], env = {}, app = APP } = {}) {
+  const child = spawn(process.execPath, [CLI, 'replay', dir, ...options, '--', process.execPath, app], {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: '1', TIMETRACER_MODE: undefined, ...env, ...(variant && { VARIANT: variant }) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -66,6 +67,30 @@ test('the recorded requests pass against the code they were recorded from, offli
   }
   const again = await replaySuite(dir, { env });
   assert.match(again.stdout, /^timetracer replay: 3 recorded request\(s\) from /, 'the replays the first run kept are not taken for recordings');
+});
+
+test('a token and a session cookie, redacted when recorded, are sent as the app answers them in the run', async (t) => {
+  const dir = tempDir(t);
+  const app = await startApp(t, LOGIN_APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir } });
+  const login = await request(`${app.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'ann' }) });
+  const token = login.json().access_token;
+  const cookie = login.headers['set-cookie'].split(';')[0];
+  assert.equal((await request(`${app.url}/me`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+  assert.equal((await request(`${app.url}/cart`, { headers: { cookie } })).status, 200);
+  const files = await app.cassettes(3);
+  await app.stop();
+  for (const file of files) {
+    const text = fs.readFileSync(file, 'utf8');
+    // Nor the random bytes they were made from: those reads are left out, and drawn live in replay.
+    const forms = [token, Buffer.from(token, 'hex').toString('base64'), cookie.slice('sid='.length)];
+    assert.ok(forms.every((form) => !text.includes(form)), `${file} holds no secret`);
+  }
+
+  // Without determinism the replayed app makes new tokens: only the ones it answers can work.
+  const run = await replaySuite(dir, { app: LOGIN_APP, env: { TIMETRACER_DETERMINISM: 'off' } });
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /^2 secret\(s\) redacted when recorded were sent as the app answered them in this run/m);
+  for (const line of ['POST /login  200', 'GET /me  200', 'GET /cart  200']) assert.match(run.stdout, new RegExp(`^  PASS  ${line}$`, 'm'));
 });
 
 test('a changed response, a call no longer made and an extra call each fail their request, showing what differs', async (t) => {

@@ -11,6 +11,9 @@ import type { Lookup } from '../../src/replay/matcher.js';
 import { REDACTED, type Redactor } from '../../src/cassette/redact.js';
 import { redactSql } from './sql-secrets.js';
 
+/** PostgreSQL's type id of `boolean`. */
+const PG_BOOL = 16;
+
 /** A column as RowDescription describes it. */
 export interface PgField {
   name: string;
@@ -157,7 +160,8 @@ export class PgRecording {
   /** The event, with the values of columns named as secrets redacted. */
   describe(redactor: Redactor): CallOutcome {
     for (const set of this.results) {
-      const secret = set.fields.flatMap((field, i) => (redactor.isSecret(field.name) ? [i] : []));
+      // A boolean column (`has_password`) says nothing, and its text must still parse as one.
+      const secret = set.fields.flatMap((field, i) => (field.dataTypeID !== PG_BOOL && redactor.isSecret(field.name) ? [i] : []));
       if (secret.length) set.rows = set.rows.map((row) => row.map((value, i) => (value !== null && secret.includes(i) ? REDACTED : value)));
     }
     const result: PgCallResult = { results: this.results, replies: this.replies };

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import zlib from 'node:zlib';
 import type { Body, ContentCoding, JsonLayout } from './schema.js';
-import { REDACTED, type Redactor } from './redact.js';
+import { REDACTED, unlinkSecrets, type Redactor } from './redact.js';
 
 /** A body as captured: its first bytes, and when it did not fit, its size and hash. */
 export interface CapturedBody {
@@ -38,6 +38,21 @@ function decompress(coding: ContentCoding, bytes: Buffer, partial: boolean): Buf
     // "deflate" in HTTP is zlib-wrapped, but servers send raw deflate too.
     case 'deflate': return bytes[0] !== undefined && (bytes[0] & 0x0f) === 8 ? zlib.inflateSync(bytes, flush) : zlib.inflateRawSync(bytes, flush);
     case 'br': return zlib.brotliDecompressSync(bytes, partial ? { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH } : {});
+  }
+}
+
+/**
+ * A body's bytes as sent with this Content-Encoding, decoded, and the coding they were decoded
+ * from; as they came when the coding is unknown or the stream is not one (mislabelled, cut off).
+ * `partial`: the bytes are the start of a longer stream.
+ */
+export function decodeContent(bytes: Buffer, contentEncoding: string | undefined, partial = false): { bytes: Buffer; decodedFrom?: ContentCoding } {
+  const coding = contentEncoding ? CODINGS[contentEncoding.trim().toLowerCase()] : undefined;
+  if (!coding) return { bytes };
+  try {
+    return { bytes: decompress(coding, bytes, partial), decodedFrom: coding };
+  } catch {
+    return { bytes };
   }
 }
 
@@ -99,12 +114,20 @@ function redactMultipart(bytes: Buffer, boundary: string, policy: BodyPolicy): B
   return changed ? Buffer.from(redacted.join(`--${boundary}`), 'latin1') : bytes;
 }
 
+/**
+ * What a redacted body is hashed as: with its secrets plain `[REDACTED]`, linked or not, so that
+ * replay, which redacts without links, finds the recorded request by the same hash.
+ */
+function unlinkedBytes(redacted: string): Buffer {
+  return Buffer.from(unlinkSecrets(redacted));
+}
+
 interface Stored {
   encoding: Body['encoding'];
   data: unknown;
   /** The bytes `data` stands for, as measured for truncation. */
   bytes: Buffer;
-  /** The bytes hashed, where not `bytes`: multipart bodies without their random boundary. */
+  /** The bytes hashed, where not `bytes`: multipart bodies without their random boundary, redacted ones without links. */
   hashed?: Buffer;
   layout?: JsonLayout;
 }
@@ -124,7 +147,9 @@ function classify(raw: Buffer, contentType: string, policy: BodyPolicy): Stored 
       // The parsed value is kept where it gives back the same text; otherwise the exact text,
       // unless a secret had to go.
       if (layout || changed) {
-        const stored: Stored = { encoding: 'json', data: value, bytes: changed ? Buffer.from(serialiseJson(value, layout)) : bytes };
+        const redacted = changed ? serialiseJson(value, layout) : undefined;
+        const stored: Stored = { encoding: 'json', data: value, bytes: redacted === undefined ? bytes : Buffer.from(redacted) };
+        if (redacted !== undefined) stored.hashed = unlinkedBytes(redacted);
         if (layout && (layout.indent || layout.newline)) stored.layout = layout;
         return stored;
       }
@@ -135,7 +160,7 @@ function classify(raw: Buffer, contentType: string, policy: BodyPolicy): Stored 
   }
   if (isFormType(contentType)) {
     const redacted = policy.redactor.formText(text);
-    return { encoding: 'utf8', data: redacted, bytes: redacted === text ? bytes : Buffer.from(redacted) };
+    return redacted === text ? { encoding: 'utf8', data: text, bytes } : { encoding: 'utf8', data: redacted, bytes: Buffer.from(redacted), hashed: unlinkedBytes(redacted) };
   }
   return { encoding: 'utf8', data: text, bytes, hashed };
 }
@@ -143,17 +168,7 @@ function classify(raw: Buffer, contentType: string, policy: BodyPolicy): Stored 
 /** A body as captured from the wire -> a cassette body; null when there is no body. */
 export function encodeBody(captured: CapturedBody, meta: BodyMeta, policy: BodyPolicy): Body | null {
   if (captured.size === 0) return null;
-  const coding = meta.contentEncoding ? CODINGS[meta.contentEncoding.trim().toLowerCase()] : undefined;
-  let decoded = captured.bytes;
-  let decodedFrom: ContentCoding | undefined;
-  if (coding) {
-    try {
-      decoded = decompress(coding, captured.bytes, !captured.complete);
-      decodedFrom = coding;
-    } catch {
-      // Mislabelled or cut-off stream: keep the bytes exactly as they came.
-    }
-  }
+  const { bytes: decoded, decodedFrom } = decodeContent(captured.bytes, meta.contentEncoding, !captured.complete);
   const contentType = meta.contentType ?? '';
   if (!captured.complete) return truncatedBody(decoded, captured, contentType, decodedFrom, policy);
   const stored = classify(decoded, contentType, policy);

@@ -6,6 +6,7 @@
  * ones the same way `timetracer diff` does.
  */
 import { encodeValue } from './codec.js';
+import { unlinkSecrets } from './redact.js';
 import type { Body, Cassette, DependencyEvent, ErrorRecord, JsonObject, JsonValue, RecordedRequest } from './schema.js';
 import { Matcher, valueDifferences, type ValueDifference } from '../replay/matcher.js';
 import { describeCall } from '../replay/miss.js';
@@ -70,11 +71,19 @@ function exchangeView(cassette: Cassette): JsonObject {
   const view: JsonObject = {
     request: requestLine(request),
     status: response.status,
-    headers: encodeValue(response.headers),
-    body: bodiesAsValues(encodeValue(response.body)),
+    headers: unlinked(encodeValue(response.headers)),
+    body: unlinked(bodiesAsValues(encodeValue(response.body))),
   };
   if (response.error) view.error = errorView(response.error);
   return view;
+}
+
+/** Secrets as plain `[REDACTED]`: two recording processes link the same secret differently. */
+function unlinked(value: JsonValue): JsonValue {
+  if (typeof value === 'string') return unlinkSecrets(value);
+  if (Array.isArray(value)) return value.map(unlinked);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, unlinked(item)]));
 }
 
 /**

@@ -147,9 +147,10 @@ export type ReadKind = 'clock' | 'random' | 'uuid' | 'bytes' | 'int' | 'check';
  * What a session's code read from the clock and from randomness, by the file that read it
  * (relative to the app's folder, or from `node_modules/`) and the kind of read, in the order read:
  * replay hands each file the same values in the same order. Clock reads are milliseconds since
- * the epoch; bytes are base64.
+ * the epoch; bytes are base64. A null is a read that became a secret (a token made of random
+ * bytes, redacted where it was sent): left out, and drawn live in replay.
  */
-export type SessionReads = Record<string, Partial<Record<ReadKind, Array<number | string>>>>;
+export type SessionReads = Record<string, Partial<Record<ReadKind, Array<number | string | null>>>>;
 
 export interface CassetteStats {
   event_counts: Partial<Record<EventType, number>>;

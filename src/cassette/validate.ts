@@ -65,7 +65,7 @@ const errorRecord = optional(shape({ name: string, message: string }));
 const session = (kind: Check): Check => shape({ id: string, kind, recorded_at: string, service: optional(string), framework: optional(string) });
 const events = list(shape({ eid: optional(number), type: string, start_offset_ms: optional(number), duration_ms: optional(number), signature: shape({ lib: string }), error: errorRecord, repeats: optional(number) }));
 
-const reads = optional(record(record(list((value) => (typeof value === 'number' || typeof value === 'string' ? undefined : 'is not a number or a string')))));
+const reads = optional(record(record(list((value) => (typeof value === 'number' || typeof value === 'string' || value === null ? undefined : 'is not a number, a string or null')))));
 
 const requestCassette: Check = shape({
   schema_version: oneOf(SCHEMA_VERSION),

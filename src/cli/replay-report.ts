@@ -22,6 +22,8 @@ export interface ReplayReport {
   ignored: string[];
   passed: number;
   failed: number;
+  /** Secrets redacted when recorded (linked) that requests were sent as the app answered them in this run. */
+  live_secrets: number;
   /** `--update`: the cassettes recorded again before this run, relative to the cassette directory. */
   updated?: Array<{ old: string; file: string; changes: Difference[] }>;
   results: ResultReport[];
@@ -68,6 +70,7 @@ export function buildReport(run: ReplayRun, context: ReportContext): ReplayRepor
     ignored: [...context.ignored],
     passed: run.results.length - failed,
     failed,
+    live_secrets: run.liveSecrets,
     ...(context.updated && { updated: context.updated.map(({ old, file, changes }) => ({ old: relative(context.root, old), file: relative(context.root, file), changes })) }),
     results: run.results.map((result) => resultReport(result, (file) => relative(context.root, file), (file) => relative(context.runFolder, file))),
   };

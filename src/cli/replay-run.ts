@@ -13,10 +13,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { decodeBody } from '../cassette/body.js';
 import { compareCassettes, requestLine, type Difference } from '../cassette/compare.js';
 import { isProcessCassette, type Cassette } from '../cassette/schema.js';
 import { CorruptCassetteError, isProcessCassetteFile, listCassetteFilesSync, readCassetteFileSync } from '../cassette/store.js';
+import { LiveSecrets, type RequestToSend } from './live-secrets.js';
 
 export interface ReplayRunOptions {
   /** A cassette file or a directory of them. */
@@ -61,6 +61,8 @@ export interface ReplayRun {
   results: RequestResult[];
   /** What the app printed last, to see why it failed. */
   appOutput: string[];
+  /** Secrets redacted when recorded that requests were sent as the app answered them in this run. */
+  liveSecrets: number;
 }
 
 export class ReplayRunError extends Error {}
@@ -128,7 +130,8 @@ export async function runReplay(options: ReplayRunOptions): Promise<ReplayRun> {
   const app = await startApp(options, { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: path.resolve(options.cassettes), TIMETRACER_REPLAY_DIR: out });
   try {
     const base = options.ready ? await waitForUrl(options.ready, app, timeoutMs) : await app.listening(timeoutMs);
-    const answers = await sendAll(base, requests.map(({ cassette }) => cassette), options.parallel ?? 1, timeoutMs, true);
+    const secrets = new LiveSecrets();
+    const answers = await sendAll(base, requests.map(({ cassette }) => cassette), options.parallel ?? 1, timeoutMs, true, secrets);
     const written = await app.written('replayed', answers.filter((answer) => answer.ok).length, timeoutMs);
     const byId = new Map<string, { file: string; cassette: Cassette }>();
     for (const file of written) {
@@ -138,7 +141,7 @@ export async function runReplay(options: ReplayRunOptions): Promise<ReplayRun> {
       if (typeof id === 'string') byId.set(id, { file, cassette });
     }
     const results = requests.map(({ file, cassette }, i) => judge(file, cassette, byId.get(String(i)), answers[i]!, options));
-    return { results, appOutput: app.output() };
+    return { results, appOutput: app.output(), liveSecrets: secrets.size };
   } finally {
     await app.stop();
     if (!options.out) fs.rmSync(out, { recursive: true, force: true });
@@ -188,7 +191,7 @@ export async function rerecord(options: ReplayRunOptions, stale: ReadonlyArray<{
   let files: string[];
   try {
     const base = options.ready ? await waitForUrl(options.ready, app, timeoutMs) : await app.listening(timeoutMs);
-    const answers = await sendAll(base, stale.map(({ cassette }) => cassette), 1, timeoutMs, false);
+    const answers = await sendAll(base, stale.map(({ cassette }) => cassette), 1, timeoutMs, false, new LiveSecrets());
     const failed = answers.findIndex((answer) => !answer.ok);
     if (failed >= 0) throw new ReplayRunError(`could not record ${requestLine(stale[failed]!.cassette.request)} again: ${(answers[failed] as { problem: string }).problem}`);
     files = await app.written('cassette', stale.length, timeoutMs);
@@ -347,24 +350,25 @@ async function waitForUrl(url: string, app: RunningApp, timeoutMs: number): Prom
 type Answer = { ok: true; status: number } | { ok: false; problem: string };
 
 /** Sends the recorded requests, `parallel` at a time; `tagged`: each with its index in a header, to find its replay by. */
-async function sendAll(base: string, cassettes: readonly Cassette[], parallel: number, timeoutMs: number, tagged: boolean): Promise<Answer[]> {
+async function sendAll(base: string, cassettes: readonly Cassette[], parallel: number, timeoutMs: number, tagged: boolean, secrets: LiveSecrets): Promise<Answer[]> {
   const answers: Answer[] = new Array(cassettes.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < cassettes.length) {
       const i = next++;
-      answers[i] = await send(base, cassettes[i]!, tagged ? i : undefined, timeoutMs);
+      answers[i] = await send(base, cassettes[i]!, tagged ? i : undefined, timeoutMs, secrets);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, parallel) }, worker));
   return answers;
 }
 
-function send(base: string, cassette: Cassette, index: number | undefined, timeoutMs: number): Promise<Answer> {
+/** Sends one recorded request, its redacted secrets filled from what earlier answers held, and learns from the answer. */
+function send(base: string, cassette: Cassette, index: number | undefined, timeoutMs: number, secrets: LiveSecrets): Promise<Answer> {
   const { request } = cassette;
-  let body: Buffer;
+  let prepared: RequestToSend;
   try {
-    body = decodeBody(request.body);
+    prepared = secrets.request(request);
   } catch (error) {
     return Promise.resolve({ ok: false, problem: `its recorded request cannot be sent again: ${(error as Error).message}` });
   }
@@ -372,17 +376,20 @@ function send(base: string, cassette: Cassette, index: number | undefined, timeo
   for (const [key, value] of Object.entries(request.query ?? {})) for (const item of Array.isArray(value) ? value : [value]) query.append(key, item);
   const url = `${base}${request.path}${query.size ? `?${query}` : ''}`;
   const headers: Record<string, string | string[]> = index === undefined ? {} : { [REPLAY_ID_HEADER]: String(index) };
-  for (const [name, value] of Object.entries(request.headers ?? {})) if (!CONNECTION_HEADERS.has(name.toLowerCase())) headers[name] = value;
-  if (body.length) headers['content-length'] = String(body.length);
+  for (const [name, value] of Object.entries(prepared.headers)) if (!CONNECTION_HEADERS.has(name.toLowerCase())) headers[name] = value;
+  if (prepared.body.length) headers['content-length'] = String(prepared.body.length);
   return new Promise((resolve) => {
     const req = http.request(url, { method: request.method, headers, agent: false, timeout: timeoutMs }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ ok: true, status: res.statusCode ?? 0 }));
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        secrets.learn(cassette.response, { headers: res.headers, body: Buffer.concat(chunks) });
+        resolve({ ok: true, status: res.statusCode ?? 0 });
+      });
       res.on('error', (error) => resolve({ ok: false, problem: `the response broke off (${error.message})` }));
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
     req.on('error', (error) => resolve({ ok: false, problem: `the request failed (${error.message})` }));
-    req.end(body);
+    req.end(prepared.body);
   });
 }
-

@@ -11,7 +11,8 @@ export interface ReadStream {
   /**
    * The value of this read: `live()`'s, recorded (record mode), or the recording's next for this
    * file and kind (replay mode; `live()`'s past the recording, or when `fits` refuses the recorded
-   * value: a buffer of another length, say).
+   * value: a buffer of another length, say; and where the recording holds null, a read that
+   * became a secret).
    */
   read(file: string, kind: ReadKind, live: () => ReadValue, fits?: (recorded: ReadValue) => boolean): ReadValue;
 }
@@ -59,9 +60,15 @@ export class ReadReplayer implements ReadStream {
     const stream = this.recorded()?.[file]?.[kind];
     const key = `${kind}\u0000${file}`;
     const at = this.next.get(key) ?? 0;
-    if (stream && at < stream.length && fits(stream[at]!)) {
+    const recorded = stream && at < stream.length ? stream[at] : undefined;
+    if (recorded === null) {
+      // A read that became a secret is not in the recording: drawn live, as expected.
       this.next.set(key, at + 1);
-      return stream[at]!;
+      return live();
+    }
+    if (recorded !== undefined && fits(recorded)) {
+      this.next.set(key, at + 1);
+      return recorded;
     }
     // From here on this stream is live: the code no longer reads what it read when recorded.
     if (stream) this.next.set(key, stream.length);

@@ -5,11 +5,14 @@ import { SCHEMA_VERSION, type Cassette, type DependencyEvent, type EventType, ty
 import type { Session } from '../context.js';
 import { round } from '../record/call-log.js';
 import { describeRequest, describeResponse } from './describe.js';
+import { encodeValue } from '../cassette/codec.js';
+import { withoutSecretReads } from '../determinism/secret-reads.js';
 import type { InboundExchange } from './server.js';
 
 export interface CassetteContext {
   service: string;
   env: string;
+  /** How the inbound request and response are redacted: with links (`Redactor.linking`). */
   policy: BodyPolicy;
   versions: { node: string; timetracer: string };
 }
@@ -17,10 +20,12 @@ export interface CassetteContext {
 /** The app's main script as it was started, relative to the working directory. */
 export const ENTRY = process.argv[1] ? path.relative(process.cwd(), process.argv[1]) || process.argv[1] : undefined;
 
-/** `reads`: what the request read from the clock and randomness, if kept. */
+/** `reads`: what the request read from the clock and randomness, if kept; those that became a secret it sent are left out. */
 export function buildCassette(session: Session, exchange: InboundExchange, events: DependencyEvent[], context: CassetteContext, { reads, replayOf }: { reads?: SessionReads | undefined; replayOf?: string | undefined } = {}): Cassette {
   const eventCounts: Partial<Record<EventType, number>> = {};
   for (const event of events) eventCounts[event.type] = (eventCounts[event.type] ?? 0) + 1;
+  const { value: [request, response], secrets } = context.policy.redactor.collectSecrets(() => [describeRequest(exchange, session, context.policy), describeResponse(exchange, session, context.policy)] as const);
+  const kept = reads && withoutSecretReads(reads, secrets, () => JSON.stringify(encodeValue(events)));
   return {
     schema_version: SCHEMA_VERSION,
     session: {
@@ -35,10 +40,10 @@ export function buildCassette(session: Session, exchange: InboundExchange, event
       ...(ENTRY && { entry: ENTRY }),
       ...(replayOf && { replay_of: replayOf }),
     },
-    request: describeRequest(exchange, session, context.policy),
-    response: describeResponse(exchange, session, context.policy),
+    request,
+    response,
     events,
-    ...(reads && { reads }),
+    ...(kept && { reads: kept }),
     stats: { event_counts: eventCounts, total_ms: round(exchange.durationMs) },
   };
 }

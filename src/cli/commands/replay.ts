@@ -130,6 +130,7 @@ function report(run: ReplayRun, cassettes: string, command: readonly string[], n
   const failed = run.results.filter((result) => !result.passed).length;
   const lines = [`timetracer replay: ${run.results.length} recorded request(s) from ${displayPath(cassettes)}, the app started with: ${command.join(' ')}`];
   if (noise.length) lines.push(style.dim(`ignoring what ${NOISE_FILE} marks as noise: ${noise.join(', ')}`));
+  if (run.liveSecrets) lines.push(style.dim(`${run.liveSecrets} secret(s) redacted when recorded were sent as the app answered them in this run (a login's token, a session cookie)`));
   for (const result of run.results) lines.push(...resultLines(result, style));
   if (failed && run.appOutput.length) lines.push('', style.dim('the app\'s last lines:'), ...run.appOutput.map((line) => style.dim(`  ${line}`)));
   lines.push('', `${run.results.length - failed} passed, ${failed} failed`);

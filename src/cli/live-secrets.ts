@@ -1,0 +1,130 @@
+/**
+ * A replay run sends recorded requests again, but their secrets were redacted when recorded: a
+ * request that sent `Bearer [REDACTED:1f2e3d4c]` cannot be sent as it was. The recording linked
+ * each secret (see `Redactor.linking`), so the token a login answered reads the same as the one
+ * later requests sent. The run learns, from each live response, the value now standing where the
+ * recorded response had a link (`data.access_token`, `set-cookie: sid=…`), and sends later
+ * requests that value in place of the link. Links it never saw answered go out as plain
+ * `[REDACTED]`, as the app saw them in record's place: password checks against them replay from
+ * the recorded outcome.
+ */
+import { decodeBody, decodeContent } from '../cassette/body.js';
+import { LINKED_SECRET, REDACTED } from '../cassette/redact.js';
+import type { Body, Headers, JsonValue, RecordedRequest, RecordedResponse } from '../cassette/schema.js';
+
+/** A response as the app answered it in the run. */
+export interface LiveResponse {
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/** A recorded request made ready to send: its links replaced. */
+export interface RequestToSend {
+  headers: Headers;
+  body: Buffer;
+}
+
+const RAW_LINK = /\[REDACTED:([0-9a-f]{8})\]/g;
+
+export class LiveSecrets {
+  /** The live value of each link seen answered, by the link's hash. */
+  private readonly values = new Map<string, string>();
+
+  get size(): number {
+    return this.values.size;
+  }
+
+  /** Learns what each link in the recorded response stands for in the live one. */
+  learn(recorded: RecordedResponse, live: LiveResponse): void {
+    for (const [name, value] of Object.entries(recorded.headers)) {
+      const candidates = [live.headers[name.toLowerCase()] ?? []].flat();
+      for (const item of [value].flat()) {
+        if (!hasLink(item)) continue;
+        for (const candidate of candidates) if (this.align(item, candidate)) break;
+      }
+    }
+    const body = recorded.body;
+    if (!body || body.truncated || body.encoding === 'base64') return;
+    const text = decodeContent(live.body, headerText(live.headers['content-encoding'])).bytes.toString('utf8');
+    if (body.encoding === 'utf8') {
+      if (hasLink(body.data as string)) this.align(body.data as string, text);
+      return;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return;
+    }
+    this.walk(body.data as JsonValue, parsed);
+  }
+
+  /** The recorded request's headers and body, each link replaced by its live value, or by `[REDACTED]`. */
+  request(recorded: Pick<RecordedRequest, 'headers' | 'body'>): RequestToSend {
+    const headers: Headers = {};
+    for (const [name, value] of Object.entries(recorded.headers)) headers[name] = Array.isArray(value) ? value.map((item) => this.filled(item)) : this.filled(value);
+    return { headers, body: decodeBody(recorded.body && this.filledBody(recorded.body)) };
+  }
+
+  private filledBody(body: Body): Body {
+    if (body.encoding === 'base64') return body;
+    if (body.encoding === 'json') return { ...body, data: this.filledJson(body.data as JsonValue) as Body['data'] };
+    return { ...body, data: this.filled(body.data as string) };
+  }
+
+  private filledJson(value: JsonValue): JsonValue {
+    if (typeof value === 'string') return this.filled(value);
+    if (Array.isArray(value)) return value.map((item) => this.filledJson(item));
+    if (value === null || typeof value !== 'object') return value;
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, this.filledJson(item)]));
+  }
+
+  /** Text with each link replaced: as it stands, or percent-encoded where the link was (form text). */
+  private filled(text: string): string {
+    if (!hasLink(text)) return text;
+    return text.replace(LINKED_SECRET, (_marker: string, raw: string | undefined, encoded: string | undefined) => {
+      const value = this.values.get(raw ?? encoded!) ?? REDACTED;
+      return raw ? value : encodeURIComponent(value);
+    });
+  }
+
+  private walk(recorded: JsonValue, live: unknown): void {
+    if (typeof recorded === 'string') {
+      if (!hasLink(recorded) || live === null || live === undefined) return;
+      this.align(recorded, typeof live === 'string' ? live : JSON.stringify(live));
+    } else if (Array.isArray(recorded)) {
+      if (Array.isArray(live)) recorded.forEach((item, i) => this.walk(item, live[i]));
+    } else if (recorded !== null && typeof recorded === 'object' && live !== null && typeof live === 'object' && !Array.isArray(live)) {
+      for (const [key, item] of Object.entries(recorded)) this.walk(item, (live as Record<string, unknown>)[key]);
+    }
+  }
+
+  /**
+   * Lines up a recorded text holding links with the live text in its place (`sid=[REDACTED:…];
+   * Path=/` with `sid=s%3A9f…; Path=/`): what surrounds the links must match; each link's value
+   * is what stands between. False when the two do not line up.
+   */
+  private align(recorded: string, live: string): boolean {
+    const hashes: string[] = [];
+    const pattern = recorded.split(RAW_LINK).map((part, i) => {
+      if (i % 2 === 0) return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      hashes.push(part);
+      return '(.+?)';
+    }).join('');
+    const match = new RegExp(`^${pattern}$`, 's').exec(live);
+    if (!match) return false;
+    hashes.forEach((hash, i) => {
+      // The first value seen stays: a later response that differs does not undo what requests were sent.
+      if (!this.values.has(hash)) this.values.set(hash, match[i + 1]!);
+    });
+    return true;
+  }
+}
+
+function hasLink(text: string): boolean {
+  return text.includes('REDACTED%3A') || text.includes('[REDACTED:');
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
