@@ -1,57 +1,64 @@
 // The detail view of one cassette: what came in and went out, every dependency call on a
-// timeline with its signature and result, the raw JSON, and the command that replays it.
-import { el, formatBytes, formatMs, formatTime, getJson, methodBadge, showProblem, statusPill } from './dom.js';
+// timeline with its signature and result, the raw JSON, and the command that replays it; for a
+// cassette a replay run wrote, the run and the recording it was replayed from instead.
+import { el, fillView, formatBytes, formatMs, formatTime, latestOnly, methodBadge, statusPill } from './dom.js';
+import { cassetteHash, runHash } from './links.js';
 
 const view = document.getElementById('detail-view');
-/** Answers to an older request than the latest are dropped (the user moved on). */
-let requestCount = 0;
+const latest = latestOnly();
 /** How long the copy button says what happened before it reads as a button again. */
 const COPY_FEEDBACK_MS = 2_000;
 
-export async function showDetail(key) {
-  const mine = ++requestCount;
-  view.hidden = false;
-  view.replaceChildren(backLink(), el('p', { class: 'muted' }, 'Loading…'));
-  try {
-    const detail = await getJson(`/api/cassettes/${encodeURIComponent(key)}`);
-    if (mine !== requestCount) return;
-    showProblem(undefined);
-    view.replaceChildren(...render(detail).filter(Boolean));
-    window.scrollTo(0, 0);
-  } catch (error) {
-    if (mine === requestCount) view.replaceChildren(backLink(), el('p', { class: 'problem' }, `Could not open this cassette: ${error.message}`));
-  }
+/** A recorded cassette, by its file relative to the directory (or its id). */
+export function showCassette(key) {
+  return show(`/api/cassettes/${encodeURIComponent(key)}`, () => [backLink('#/', '← All requests')]);
+}
+
+/** A cassette the run `id` replayed, by its file relative to the run's folder. */
+export function showReplayed(id, file) {
+  return show(`/api/runs/${encodeURIComponent(id)}/replayed/${encodeURIComponent(file)}`, () => [backLink(runHash(id), '← This run')]);
+}
+
+function show(url, lead) {
+  return fillView(view, latest, url, { render, lead, failure: 'Could not open this cassette' });
 }
 
 export function hideDetail() {
-  requestCount++;
+  latest.cancel();
   view.hidden = true;
   view.replaceChildren();
 }
 
-function backLink() {
-  return el('a', { class: 'back', href: '#/' }, '← All requests');
+function backLink(href, text) {
+  return el('a', { class: 'back', href }, text);
 }
 
-function render({ file, replay_command: replayCommand, cassette }) {
+function render(detail) {
+  const { file, cassette } = detail;
   if (object(cassette.session).kind === 'process') return renderProcess(file, cassette);
   const session = object(cassette.session);
   const request = object(cassette.request);
   const response = object(cassette.response);
   const events = Array.isArray(cassette.events) ? cassette.events : [];
   return [
-    backLink(),
     detailHead(
       [methodBadge(request.method), el('span', { class: 'path' }, String(request.path ?? '')), statusPill(response.status), el('span', { class: 'duration' }, formatMs(response.duration_ms))],
       [['Recorded', formatTime(session.recorded_at)], ['Route', request.route], ['Service', session.service], ['Environment', session.env], ['Framework', session.framework], ['Node', session.node], ['Session', session.id], ['Cassette', file]]),
     response.error ? errorBox('The handler raised an error', response.error) : null,
-    replayBox(replayCommand),
+    detail.run === undefined ? replayBox(detail.replay_command) : replayedFrom(detail.run, detail.recorded),
     section('Dependency calls', `${events.length} call${events.length === 1 ? '' : 's'}`, waterfall(events, request, response)),
     el('div', { class: 'columns' },
       section('Request', null, exchange(request.query, request.headers, request.body)),
       section('Response', null, exchange(undefined, response.headers, response.body))),
     rawJson(cassette),
   ];
+}
+
+/** Where a replayed cassette came from: the run that wrote it, and the recording it replayed. */
+function replayedFrom(run, recorded) {
+  return el('div', { class: 'replayed-from' },
+    'Written by the replay run ', el('a', { href: runHash(run) }, run),
+    ', replaying the recorded cassette ', el('a', { class: 'recorded-link', href: cassetteHash(recorded) }, recorded), '.');
 }
 
 /** A process cassette: the calls the process made outside its requests, over its run. */
@@ -61,7 +68,6 @@ function renderProcess(file, cassette) {
   const events = Array.isArray(cassette.events) ? cassette.events : [];
   const repeats = events.reduce((n, e) => n + (Number(e.repeats) || 0), 0);
   return [
-    backLink(),
     detailHead(
       [methodBadge('PROCESS'), el('span', { class: 'path' }, 'Calls made outside requests'), el('span', { class: 'duration' }, `ran ${formatMs(stats.total_ms)}`)],
       [['Started', formatTime(session.recorded_at)], ['Process id', session.pid], ['Service', session.service], ['Environment', session.env], ['Node', session.node], ['Session', session.id], ['Cassette', file]]),
@@ -72,7 +78,7 @@ function renderProcess(file, cassette) {
 }
 
 /** The heading (its parts) and the facts under it, as [label, value] pairs. */
-function detailHead(title, facts) {
+export function detailHead(title, facts) {
   return el('div', { class: 'detail-head' }, el('h1', {}, ...title), el('dl', { class: 'facts' }, ...facts.map(([label, value]) => fact(label, value))));
 }
 

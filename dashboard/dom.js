@@ -80,3 +80,54 @@ export function showProblem(message) {
   problem.hidden = !message;
   problem.textContent = message ?? '';
 }
+
+/**
+ * Fetches for one view where only the latest request counts: an answer (or failure) to a fetch
+ * that a newer fetch or `cancel` overtook is dropped, so a slow one never overwrites a newer one.
+ */
+export function latestOnly() {
+  let latest = 0;
+  return {
+    /** `done(answer)` or `failed(error)`, unless overtaken; an error thrown by `done` goes to `failed`. */
+    async fetch(url, done, failed) {
+      const mine = ++latest;
+      try {
+        const answer = await getJson(url);
+        if (mine === latest) done(answer);
+      } catch (error) {
+        if (mine === latest) failed(error);
+      }
+    },
+    cancel() {
+      latest++;
+    },
+  };
+}
+
+/**
+ * Shows `view` filled with `render(answer)` for the API's answer at `url`, under `lead()` (a link
+ * back: made anew each time, since a node is in one place only); `failure` starts the line shown
+ * when it could not be loaded.
+ */
+export function fillView(view, latest, url, { render, failure, lead = () => [] }) {
+  view.hidden = false;
+  view.replaceChildren(...lead(), el('p', { class: 'muted' }, 'Loading…'));
+  return latest.fetch(url, (answer) => {
+    const content = render(answer).filter(Boolean);
+    showProblem(undefined);
+    view.replaceChildren(...lead(), ...content);
+    window.scrollTo(0, 0);
+  }, (error) => view.replaceChildren(...lead(), el('p', { class: 'problem' }, `${failure}: ${error.message}`)));
+}
+
+/** Typing settles this long before a search box's text goes out. */
+const SEARCH_DELAY_MS = 150;
+
+/** Calls `search(text)` with a search box's trimmed text once typing in it settles. */
+export function onSearchInput(box, search) {
+  let timer;
+  box.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => search(box.value.trim()), SEARCH_DELAY_MS);
+  });
+}

@@ -1,11 +1,10 @@
 // The list view: totals, the searchable, filterable table of cassettes, one page at a time.
-import { dependencyChips, el, formatCount, formatMs, formatTime, getJson, methodBadge, showProblem, statusPill } from './dom.js';
+import { dependencyChips, el, formatCount, formatMs, formatTime, getJson, methodBadge, onSearchInput, showProblem, statusPill } from './dom.js';
+import { cassetteHash } from './links.js';
 
 const PAGE_SIZE = 50;
 /** How often the open list asks for cassettes recorded since. */
 const POLL_MS = 5_000;
-/** Typing settles this long before the search goes out. */
-const SEARCH_DELAY_MS = 150;
 
 const view = document.getElementById('list-view');
 const rows = document.getElementById('rows');
@@ -24,13 +23,15 @@ let page = { total: 0, matched: 0, items: [] };
 let requestCount = 0;
 let lastRendered = '';
 let poller;
-let searchTimer;
 
-export function detailHash(file) {
-  return `#/cassette/${encodeURIComponent(file)}`;
-}
-
-export function showList() {
+/** Shows the list; `filters` (URLSearchParams of q, method, status), when given, replace the current ones. */
+export function showList(filters) {
+  if (filters) {
+    query.q = search.value = filters.get('q') ?? '';
+    query.method = methodFilter.value = filters.get('method') ?? '';
+    query.status = statusFilter.value = filters.get('status') ?? '';
+    query.offset = 0;
+  }
   view.hidden = false;
   load();
   clearInterval(poller);
@@ -92,7 +93,7 @@ function render(answer) {
 }
 
 function row(item) {
-  const open = () => { location.hash = detailHash(item.file); };
+  const open = () => { location.hash = cassetteHash(item.file); };
   const isProcess = item.kind === 'process';
   return el('tr', { class: item.failed ? 'failed' : isProcess ? 'process' : undefined, onclick: open },
     el('td', { class: 'col-time', title: item.recorded_at }, formatTime(item.recorded_at)),
@@ -103,7 +104,7 @@ function row(item) {
     el('td', { class: 'col-status' }, isProcess ? el('span', { class: 'muted' }, '—') : statusPill(item.status)),
     el('td', { class: 'col-duration' }, formatMs(item.duration_ms)),
     el('td', { class: 'col-deps' }, dependencyChips(item.events)),
-    el('td', { class: 'col-view' }, el('a', { class: 'button', href: detailHash(item.file), onclick: (event) => event.stopPropagation() }, 'View')));
+    el('td', { class: 'col-view' }, el('a', { class: 'button', href: cassetteHash(item.file), onclick: (event) => event.stopPropagation() }, 'View')));
 }
 
 function changed() {
@@ -112,12 +113,9 @@ function changed() {
 }
 
 export function wireList() {
-  search.addEventListener('input', () => {
-    clearTimeout(searchTimer);
-    searchTimer = setTimeout(() => {
-      query.q = search.value.trim();
-      changed();
-    }, SEARCH_DELAY_MS);
+  onSearchInput(search, (text) => {
+    query.q = text;
+    changed();
   });
   methodFilter.addEventListener('change', () => {
     query.method = methodFilter.value;

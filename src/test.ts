@@ -16,7 +16,7 @@
 import path from 'node:path';
 import { test } from 'node:test';
 import { requestLine } from './cassette/compare.js';
-import { differenceLines, type Style } from './cli/format.js';
+import { differenceLines, PLAIN_STYLE, REPLAY_SIDES } from './cli/format.js';
 import { noiseOf, recordedRequests, runReplay, type ReplayRun, type RequestResult } from './cli/replay-run.js';
 
 export interface ReplayCassettesOptions {
@@ -35,8 +35,6 @@ export interface ReplayCassettesOptions {
   /** How long the app may take to start, and each request to be answered (default 60 s). */
   timeoutMs?: number;
 }
-
-const PLAIN: Style = { bold: String, dim: String, red: String, green: String, yellow: String, cyan: String };
 
 /** Declares one node:test test per request cassette in `cassettes` (a directory, or one file). */
 export function replayCassettes(cassettes: string, options: ReplayCassettesOptions): void {
@@ -63,6 +61,6 @@ export function replayCassettes(cassettes: string, options: ReplayCassettesOptio
 
 function failureMessage(result: RequestResult): string {
   const head = `${requestLine(result.recorded.request)} replayed unlike its recording (${result.file})`;
-  const details = result.problem ? [result.problem] : result.failures.flatMap((difference) => differenceLines(difference, PLAIN, { a: 'recorded', b: 'replay' }));
+  const details = result.problem ? [result.problem] : result.failures.flatMap((difference) => differenceLines(difference, PLAIN_STYLE, REPLAY_SIDES));
   return [head, ...details.map((line) => `  ${line}`)].join('\n');
 }

@@ -1,6 +1,7 @@
 // `timetracer serve`: the dashboard over cassettes recorded from a real app, plus a gzip one, one
-// whose path and bodies hold `<script>`, and a link to a cassette outside the directory. The API
-// and its guards are tested over plain HTTP; the page in a real Chromium through playwright-core:
+// whose path and bodies hold `<script>`, and a link to a cassette outside the directory; and a
+// second one over a regression suite's cassettes and a real `timetracer replay` run of them. The
+// API and its guards are tested over plain HTTP; the page in a real Chromium through playwright-core:
 // the one the @sparticuz/chromium dev dependency ships, or TIMETRACER_TEST_CHROMIUM's.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { APPS, ROOT, readJson, request, startApp, startUpstream, tempDir } from './support/harness.js';
+import { APPS, ROOT, cassetteFiles, readJson, request, startApp, startUpstream, tempDir } from './support/harness.js';
 
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
 
@@ -19,6 +20,26 @@ async function chromiumLaunch() {
   const { default: packaged } = await import('@sparticuz/chromium');
   return { executablePath: await packaged.executablePath(), args: CHROMIUM_FLAGS };
 }
+/** A page in a fresh Chromium profile, closed after the test, with the dialogs it opened and its errors. */
+async function browserPage(t) {
+  const { chromium } = await import('playwright-core');
+  const context = await chromium.launchPersistentContext(tempDir(t, 'timetracer-chromium-'), {
+    ...await chromiumLaunch(),
+    headless: true,
+    viewport: { width: 1360, height: 860 },
+  });
+  t.after(() => context.close());
+  const page = context.pages()[0] ?? await context.newPage();
+  const dialogs = [];
+  const pageErrors = [];
+  page.on('dialog', (dialog) => {
+    dialogs.push(dialog.message());
+    dialog.dismiss();
+  });
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  return { context, page, dialogs, pageErrors };
+}
+
 const SCRIPT = '<script>alert(1)</script>';
 const MARKUP = `${SCRIPT}<img src=x onerror=alert(2)>`;
 const CLI = path.join(ROOT, 'bin', 'timetracer.mjs');
@@ -106,14 +127,18 @@ before(async () => {
   fs.symlinkSync(files.outside, path.join(dir, '2026-01-01', 'GET__outside-secret__feedface.json'));
   fs.symlinkSync(outside, path.join(dir, 'linked-folder'));
 
-  dashboard = await startApp(shared, CLI, { register: false, waitForPort: false, cwd: project, args: ['serve', '--dir', 'cassettes', '--port', '0'] });
-  const line = await dashboard.waitForLine(/^timetracer dashboard: /, 'stdout');
+  dashboard = await startDashboard(project);
+  assert.equal(dashboard.cassettes, 8, 'five recorded, one gzip, one crafted, one process cassette; the linked one is not listed');
+});
+
+/** `timetracer serve --dir cassettes` started in `cwd`, on a free port: its url, port, and the cassettes it found. */
+async function startDashboard(cwd) {
+  const server = await startApp(shared, CLI, { register: false, waitForPort: false, cwd, args: ['serve', '--dir', 'cassettes', '--port', '0'] });
+  const line = await server.waitForLine(/^timetracer dashboard: /, 'stdout');
   const match = /^timetracer dashboard: (http:\/\/127\.0\.0\.1:(\d+)\/) \((\d+) cassettes in cassettes\)$/.exec(line);
   assert.ok(match, line);
-  dashboard.url = match[1];
-  dashboard.port = Number(match[2]);
-  assert.equal(Number(match[3]), 8, 'five recorded, one gzip, one crafted, one process cassette; the linked one is not listed');
-});
+  return Object.assign(server, { url: match[1], port: Number(match[2]), cassettes: Number(match[3]) });
+}
 
 /** The file's key in the API and the page: its path relative to the directory. */
 function keyOf(file) {
@@ -125,9 +150,9 @@ function expectedCommand(file, entry = 'test/apps/plain-http.mjs') {
 }
 
 /** A GET sent as written: node:http keeps `..` and escapes in the target as they are. */
-function rawGet(target, headers = {}) {
+function rawGet(target, headers = {}, port = dashboard.port) {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port: dashboard.port, path: target, headers }, (res) => {
+    http.get({ host: '127.0.0.1', port, path: target, headers }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk) => { text += chunk; });
@@ -260,22 +285,8 @@ test('requests named for another host (DNS rebinding), and methods other than GE
 });
 
 test('the page in Chromium: totals, search, filters, a cassette\'s waterfall, raw JSON and replay command', async (t) => {
-  const { chromium } = await import('playwright-core');
-  const context = await chromium.launchPersistentContext(tempDir(t, 'timetracer-chromium-'), {
-    ...await chromiumLaunch(),
-    headless: true,
-    viewport: { width: 1360, height: 860 },
-  });
-  t.after(() => context.close());
+  const { context, page, dialogs, pageErrors } = await browserPage(t);
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: dashboard.url.replace(/\/$/, '') });
-  const page = context.pages()[0] ?? await context.newPage();
-  const dialogs = [];
-  const pageErrors = [];
-  page.on('dialog', (dialog) => {
-    dialogs.push(dialog.message());
-    dialog.dismiss();
-  });
-  page.on('pageerror', (error) => pageErrors.push(error.message));
   const screenshots = fs.mkdtempSync(path.join(os.tmpdir(), 'timetracer-dashboard-screenshots-'));
 
   const showing = (text) => page.waitForFunction((expected) => document.getElementById('showing').textContent === expected, text);
@@ -372,6 +383,275 @@ test('the page in Chromium: totals, search, filters, a cassette\'s waterfall, ra
 
   t.diagnostic(`screenshot: ${path.join(screenshots, 'list.png')}`);
   t.diagnostic(`screenshot: ${path.join(screenshots, 'detail.png')}`);
+});
+
+/**
+ * The second fixture: a regression suite (test/apps/suite-app.mjs) recorded against a live API,
+ * `/summary` three times, `/profile` twice (the second time the API answered garbage, and the app
+ * a 502), `/price` once; then a real `timetracer replay` of them against the app changed to double
+ * its prices, so `/price` fails. Beside that run: links and folders planted to lead outside.
+ */
+const SUITE_APP = path.join(APPS, 'suite-app.mjs');
+const suite = {};
+
+before(async () => {
+  suite.project = tempDir(shared, 'timetracer-dashboard-runs-');
+  suite.dir = path.join(suite.project, 'cassettes');
+  let garbled = false;
+  const upstream = await startUpstream(shared, (req, res) => {
+    const items = { '/items/1': { id: 1, price: 10 }, '/items/2': { id: 2, price: 5 }, '/users/1': { name: 'Ann' } };
+    res.setHeader('content-type', 'application/json');
+    res.end(garbled ? 'not json' : JSON.stringify(items[req.url] ?? {}));
+  });
+  const recording = await startApp(shared, SUITE_APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: suite.dir, UPSTREAM_URL: upstream.url } });
+  for (const route of ['/summary', '/price', '/summary', '/profile', '/summary']) assert.equal((await request(`${recording.url}${route}`)).status, 200, route);
+  garbled = true;
+  assert.equal((await request(`${recording.url}/profile`)).status, 502);
+  await recording.cassettes(6);
+  await recording.stop();
+
+  const replay = await startApp(shared, CLI, {
+    register: false,
+    waitForPort: false,
+    args: ['replay', suite.dir, '--', process.execPath, SUITE_APP],
+    env: { NO_COLOR: '1', VARIANT: 'changed-response', UPSTREAM_URL: upstream.url },
+  });
+  assert.equal((await replay.exited).code, 1, [...replay.stdout, ...replay.stderr].join('\n'));
+  const runs = path.join(suite.dir, '.timetracer-runs');
+  [suite.runId] = fs.readdirSync(runs);
+  suite.runFolder = path.join(runs, suite.runId);
+  suite.report = readJson(path.join(suite.runFolder, 'report.json'));
+  suite.price = suite.report.results.find((result) => result.request === 'GET /price');
+  suite.profile = suite.report.results.find((result) => result.request === 'GET /profile');
+
+  // Outside the directory: a valid cassette, and a copy of the run.
+  const outside = path.join(suite.project, 'outside');
+  fs.mkdirSync(outside);
+  const secret = readJson(path.join(suite.runFolder, suite.profile.replayed));
+  secret.request.path = '/outside-secret';
+  suite.outsideCassette = path.join(outside, 'GET__outside-secret__feedface.json');
+  fs.writeFileSync(suite.outsideCassette, JSON.stringify(secret));
+  fs.cpSync(suite.runFolder, path.join(outside, 'run'), { recursive: true });
+  // A replayed cassette the report names, swapped for a link out; a link the report does not name.
+  fs.rmSync(path.join(suite.runFolder, suite.profile.replayed));
+  fs.symlinkSync(suite.outsideCassette, path.join(suite.runFolder, suite.profile.replayed));
+  fs.symlinkSync(suite.outsideCassette, path.join(suite.runFolder, 'planted.json'));
+  // An older finished run whose day folder is a link out; a linked run folder; a run whose report
+  // is a link; a run still going (no report yet).
+  suite.olderRun = '2000-01-01T00-00-00-000Z';
+  fs.mkdirSync(path.join(runs, suite.olderRun));
+  fs.writeFileSync(path.join(runs, suite.olderRun, 'report.json'), JSON.stringify({ ...suite.report, started_at: '2000-01-01T00:00:00.000Z', finished_at: '2000-01-01T00:00:01.000Z' }));
+  fs.symlinkSync(path.join(outside, 'run', path.dirname(suite.price.replayed)), path.join(runs, suite.olderRun, path.dirname(suite.price.replayed)));
+  fs.symlinkSync(path.join(outside, 'run'), path.join(runs, 'linked-run'));
+  fs.mkdirSync(path.join(runs, '2098-01-01T00-00-00-000Z'));
+  fs.symlinkSync(path.join(outside, 'run', 'report.json'), path.join(runs, '2098-01-01T00-00-00-000Z', 'report.json'));
+  fs.cpSync(path.join(outside, 'run'), path.join(runs, '2099-01-01T00-00-00-000Z'), { recursive: true });
+  fs.rmSync(path.join(runs, '2099-01-01T00-00-00-000Z', 'report.json'));
+
+  suite.dashboard = await startDashboard(suite.project);
+  assert.equal(suite.dashboard.cassettes, 6, 'the runs\' replayed cassettes are not recordings');
+});
+
+async function suiteJson(target) {
+  const response = await rawGet(target, {}, suite.dashboard.port);
+  assert.equal(response.status, 200, `${target}: ${response.text}`);
+  return JSON.parse(response.text);
+}
+
+test('replay runs: the finished ones listed with their counts, a run\'s report with its differences as the CLI prints them', async () => {
+  const { runs, dir } = await suiteJson('/api/runs');
+  assert.equal(dir, 'cassettes');
+  const listed = { passed: 5, failed: 1, command: [process.execPath, SUITE_APP] };
+  assert.deepEqual(runs, [
+    { id: suite.runId, started_at: suite.report.started_at, finished_at: suite.report.finished_at, ...listed },
+    { id: suite.olderRun, started_at: '2000-01-01T00:00:00.000Z', finished_at: '2000-01-01T00:00:01.000Z', ...listed },
+  ], 'newest first; a linked run folder, a report that is a link and a run with no report yet are not listed');
+
+  const detail = await suiteJson(`/api/runs/${encodeURIComponent(suite.runId)}`);
+  assert.equal(detail.id, suite.runId);
+  assert.deepEqual(detail.report, suite.report, 'the report as written');
+  assert.equal(detail.shown.results.length, suite.report.results.length);
+  const priceAt = suite.report.results.indexOf(suite.price);
+  assert.deepEqual(detail.shown.results[priceAt], { failures: [{ kind: 'body', lines: ['body.price: 10 → 20'] }], allowed: [] });
+  assert.deepEqual(detail.shown.results.filter((_, i) => i !== priceAt).flatMap((shown) => [...shown.failures, ...shown.allowed]), []);
+  assert.deepEqual(suite.report.results.map((result) => [result.request, result.passed, result.status.replayed]).sort(), [
+    ['GET /price', false, 200], ['GET /profile', true, 200], ['GET /profile', true, 502], ['GET /summary', true, 200], ['GET /summary', true, 200], ['GET /summary', true, 200],
+  ]);
+});
+
+test('a replayed cassette is served as written, named as the report names it; nothing else in or out of the run folder is', async () => {
+  const expected = readJson(path.join(suite.runFolder, suite.price.replayed));
+  for (const spelling of [encodeURIComponent(suite.price.replayed), suite.price.replayed.split('/').map(encodeURIComponent).join('/')]) {
+    const replayed = await suiteJson(`/api/runs/${encodeURIComponent(suite.runId)}/replayed/${spelling}`);
+    assert.deepEqual(replayed, { file: suite.price.replayed, run: suite.runId, recorded: suite.price.file, cassette: expected });
+  }
+  assert.equal(expected.response.body.data.price, 20, 'the replay of the changed app');
+
+  const run = `/api/runs/${encodeURIComponent(suite.runId)}`;
+  const targets = [
+    `${run}/replayed/${encodeURIComponent(`../../${suite.price.file}`)}`,
+    `${run}/replayed/../../${suite.price.file}`,
+    `${run}/replayed/%2e%2e%2f%2e%2e%2f${encodeURIComponent(suite.price.file)}`,
+    `${run}/replayed/${encodeURIComponent(path.join(suite.runFolder, suite.price.replayed))}`,
+    `${run}/replayed/${encodeURIComponent(suite.profile.replayed)}`,
+    `${run}/replayed/planted.json`,
+    `${run}/replayed/report.json`,
+    `${run}/replayed/%E0%A4%A`,
+    `${run}/report.json`,
+    `${run}%2F..%2F..%2F${encodeURIComponent(suite.price.file)}`,
+    '/api/runs/..%2F..%2Fcassettes',
+    '/api/runs/..',
+    `/api/runs/${encodeURIComponent(suite.runFolder)}`,
+    `/api/runs/${suite.olderRun}/replayed/${encodeURIComponent(suite.price.replayed)}`,
+    '/api/runs/linked-run',
+    `/api/runs/linked-run/replayed/${encodeURIComponent(suite.price.replayed)}`,
+    '/api/runs/2098-01-01T00-00-00-000Z',
+    '/api/runs/2099-01-01T00-00-00-000Z',
+    `/api/runs/2099-01-01T00-00-00-000Z/replayed/${encodeURIComponent(suite.price.replayed)}`,
+    '/api/runs/%E0%A4%A',
+    '/api/runs/',
+  ];
+  for (const target of targets) {
+    const response = await rawGet(target, {}, suite.dashboard.port);
+    assert.equal(response.status, 404, target);
+    assert.equal(response.headers['content-type'], 'application/json; charset=utf-8', target);
+    assert.match(JSON.parse(response.text).error, /^no such|^not found$/, target);
+    assert.doesNotMatch(response.text, /outside-secret|"schema_version"|"results"/, target);
+  }
+});
+
+/** What /api/routes should say of `dir`, worked out from the cassette files themselves. */
+function expectedRoutes(dir) {
+  const root = fs.realpathSync(dir);
+  const groups = new Map();
+  for (const file of cassetteFiles(dir)) {
+    // The catalog reads no links: a linked file, or one in a linked folder, is not a recording of this directory.
+    if (fs.realpathSync(file) !== path.join(root, path.relative(dir, file))) continue;
+    const bytes = fs.readFileSync(file);
+    const cassette = JSON.parse((file.endsWith('.gz') ? zlib.gunzipSync(bytes) : bytes).toString('utf8'));
+    if (!cassette.request) continue;
+    const key = `${cassette.request.method} ${cassette.request.route ?? cassette.request.path}`;
+    const group = groups.get(key) ?? { count: 0, errors: 0, durations: [], calls: {} };
+    group.count++;
+    if (cassette.response.status >= 500 || cassette.response.status === 0 || cassette.response.error) group.errors++;
+    group.durations.push(cassette.response.duration_ms);
+    for (const event of cassette.events) group.calls[event.type] = (group.calls[event.type] ?? 0) + 1;
+    groups.set(key, group);
+  }
+  // Nearest rank: the smallest duration with at least p% of the requests at or below it.
+  const nearestRank = (values, p) => [...values].sort((a, b) => a - b)[Math.ceil((p / 100) * values.length) - 1];
+  return new Map([...groups].map(([key, group]) => [key, {
+    count: group.count,
+    errors: group.errors,
+    p50_ms: nearestRank(group.durations, 50),
+    p95_ms: nearestRank(group.durations, 95),
+    calls_per_request: Object.fromEntries(Object.entries(group.calls).map(([type, n]) => [type, n / group.count])),
+  }]));
+}
+
+function assertRoutes(answer, expected) {
+  assert.deepEqual(answer.routes.map((route) => route.key).sort(), [...expected.keys()].sort());
+  const counts = answer.routes.map((route) => route.count);
+  assert.deepEqual(counts, [...counts].sort((a, b) => b - a), 'most requests first');
+  for (const route of answer.routes) {
+    const { key, count, errors, p50_ms, p95_ms, calls_per_request } = route;
+    assert.deepEqual({ count, errors, p50_ms, p95_ms, calls_per_request }, expected.get(key), key);
+    assert.equal(key, `${route.method} ${route.route}`);
+    assert.equal(route.error_rate, errors / count, key);
+    assert.equal(route.timeline.requests.length, answer.timeline.requests.length, `${key}: the same time slices as the overall chart`);
+    assert.equal(route.timeline.requests.reduce((a, b) => a + b), count, `${key}: every request in a slice`);
+    assert.equal(route.timeline.errors.reduce((a, b) => a + b), errors, key);
+  }
+  const all = [...expected.values()];
+  assert.equal(answer.requests, all.reduce((n, route) => n + route.count, 0));
+  assert.equal(answer.errors, all.reduce((n, route) => n + route.errors, 0));
+  assert.equal(answer.timeline.requests.reduce((a, b) => a + b), answer.requests);
+  assert.equal(answer.timeline.errors.reduce((a, b) => a + b), answer.errors);
+}
+
+test('routes: requests grouped by method and route, with counts, errors, p50 and p95 and calls as the cassettes hold them', async () => {
+  const suiteRoutes = await suiteJson('/api/routes');
+  assertRoutes(suiteRoutes, expectedRoutes(suite.dir));
+  assert.deepEqual(suiteRoutes.routes.map(({ key, count, errors }) => [key, count, errors]), [['GET /summary', 3, 0], ['GET /profile', 2, 1], ['GET /price', 1, 0]]);
+  assert.deepEqual(suiteRoutes.routes.map((route) => route.calls_per_request), [{ 'http.client': 2 }, { 'http.client': 1 }, { 'http.client': 1 }]);
+  const { span } = suiteRoutes;
+  assert.ok(Date.parse(span.from) <= Date.parse(span.to) && span.bucket_ms === (Date.parse(span.to) - Date.parse(span.from)) / suiteRoutes.timeline.requests.length, JSON.stringify(span));
+
+  const fixture = (await request(`${dashboard.url}api/routes`)).json();
+  assertRoutes(fixture, expectedRoutes(path.join(project, 'cassettes')));
+  assert.equal(fixture.routes.length, 7, 'one a request path (no framework gave a template); the process cassette is not a request');
+  assert.deepEqual(fixture.routes.filter((route) => route.errors).map((route) => route.key), ['GET /crash']);
+  assert.deepEqual([fixture.requests, fixture.errors], [7, 1]);
+
+  const searched = (await request(`${dashboard.url}api/routes?q=VIA-HTTP`)).json();
+  assert.deepEqual(searched.routes.map((route) => route.key), ['GET /via-http/1', 'GET /via-http/7'], 'the list\'s search; equal counts by name');
+  const none = (await request(`${dashboard.url}api/routes?q=${encodeURIComponent('no such thing')}`)).json();
+  assert.deepEqual([none.requests, none.routes, none.span.from, none.timeline.requests], [0, [], null, []]);
+});
+
+test('the runs view in Chromium: the run, its failing request first with what differed, links to the recording and the replay', async (t) => {
+  const { page, dialogs, pageErrors } = await browserPage(t);
+  await page.goto(suite.dashboard.url);
+  await page.click('#tab-runs');
+  await page.waitForSelector('#run-rows tr');
+  const runRows = await page.$$eval('#run-rows tr', (rows) => rows.map((row) => ({
+    result: row.querySelector('.col-outcome').textContent,
+    command: row.querySelector('.col-command').textContent,
+    failed: row.classList.contains('failed'),
+  })));
+  assert.equal(runRows.length, 2);
+  assert.deepEqual(runRows[0], { result: '5 passed / 1 failed', command: `${process.execPath} ${SUITE_APP}`, failed: true });
+
+  await page.click('#run-rows tr:first-child');
+  await page.waitForSelector('#result-rows tr');
+  const results = await page.$$eval('#result-rows > tr:not(.result-detail)', (rows) => rows.map((row) => [row.querySelector('.verdict').textContent, row.querySelector('.col-request .path').textContent]));
+  assert.deepEqual(results[0], ['FAIL', '/price'], 'the failure first');
+  assert.deepEqual(results.map(([verdict]) => verdict), ['FAIL', 'PASS', 'PASS', 'PASS', 'PASS', 'PASS']);
+  assert.deepEqual(await page.$$eval('tr.result-detail.failed .difference', (lines) => lines.map((line) => line.textContent)), ['body.price: 10 → 20']);
+  assert.equal(await page.$eval('#result-rows tr.failed .verdict', (verdict) => getComputedStyle(verdict).backgroundColor), 'rgb(194, 38, 43)', 'in red');
+
+  await page.click('#result-rows tr.failed a.replayed-link');
+  await page.waitForSelector('.replayed-from');
+  assert.equal(await page.textContent('.detail-head h1 .path'), '/price');
+  assert.match(await page.textContent('#detail-view'), /"price": 20/);
+
+  await page.click('a.back');
+  await page.waitForSelector('#result-rows tr.failed a.recorded-link');
+  await page.click('#result-rows tr.failed a.recorded-link');
+  await page.waitForSelector('#replay-command');
+  assert.equal(await page.textContent('.detail-head h1 .path'), '/price');
+  assert.match(await page.textContent('#detail-view'), /"price": 10/);
+  assert.ok((await page.$$eval('.fact dd', (facts) => facts.map((fact) => fact.textContent))).includes(suite.price.file), 'the recorded cassette');
+  assert.deepEqual(dialogs, []);
+  assert.deepEqual(pageErrors, []);
+});
+
+test('the routes view in Chromium: a row per route, charts drawn, recorded markup as text, a click lists the route\'s cassettes', async (t) => {
+  const { page, dialogs, pageErrors } = await browserPage(t);
+  await page.goto(dashboard.url);
+  await page.waitForSelector('#rows tr');
+  await page.click('#tab-routes');
+  await page.waitForSelector('#route-rows tr');
+  const routes = (await request(`${dashboard.url}api/routes`)).json().routes;
+  const rows = await page.$$eval('#route-rows tr', (trs) => trs.map((tr) => `${tr.querySelector('.method').textContent} ${tr.querySelector('.col-route .path').textContent}`));
+  assert.deepEqual(rows, routes.map((route) => route.key));
+  assert.ok(rows.includes(`GET /${SCRIPT}`), 'the crafted path, as text');
+  assert.equal(await page.$$eval('#routes-view script, #routes-view img', (nodes) => nodes.length), 0);
+  assert.equal(await page.$$eval('#route-rows svg.time-chart.small', (charts) => charts.length), routes.length, 'a chart per route');
+  const overall = await page.$eval('#routes-chart svg.time-chart', (chart) => ({
+    width: chart.getBoundingClientRect().width,
+    bars: chart.querySelectorAll('rect.bar-requests').length,
+    errorBars: chart.querySelectorAll('rect.bar-errors').length,
+  }));
+  assert.ok(overall.width > 600, `the overall chart spans the page (${overall.width}px)`);
+  assert.ok(overall.bars >= 1 && overall.errorBars === 1, JSON.stringify(overall));
+
+  await page.click('#route-rows tr:has(.path:text-is("/crash"))');
+  await page.waitForFunction(() => document.getElementById('showing').textContent === 'Showing 1 of 8 cassettes');
+  assert.equal(await page.inputValue('#search'), '/crash');
+  assert.deepEqual(await page.$$eval('#rows .path', (cells) => cells.map((cell) => cell.textContent)), ['/crash']);
+  assert.deepEqual(dialogs, []);
+  assert.deepEqual(pageErrors, []);
 });
 
 test('a cassette recorded while the dashboard runs is in the next list', async (t) => {

@@ -24,6 +24,12 @@ export function terminalStyle(): Style {
   return { bold: paint(1, 22), dim: paint(2, 22), red: paint(31, 39), green: paint(32, 39), yellow: paint(33, 39), cyan: paint(36, 39) };
 }
 
+/** No colour at all: for text that is not printed on a terminal (a test's failure message, the dashboard's lines). */
+export const PLAIN_STYLE: Style = { bold: String, dim: String, red: String, green: String, yellow: String, cyan: String };
+
+/** How a replay's differences name its two sides: the recording, then the replay. */
+export const REPLAY_SIDES = { a: 'recorded', b: 'replay' } as const;
+
 /** `0.4ms`, `12ms`, `1.52s`: short, with the precision that matters at each size. */
 export function formatDuration(ms: number): string {
   if (ms < 10) return `${Number(ms.toFixed(1))}ms`;

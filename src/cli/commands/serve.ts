@@ -16,7 +16,16 @@ Options:
 
 The page lists every cassette with search and filters, and shows each one's request, response,
 dependency calls on a timeline and the command that replays it. Cassettes recorded while it runs
-appear without a restart. Stop it with Ctrl-C.`,
+appear without a restart.
+
+Routes: the requests grouped by method and route template (else path), with their count, error
+rate, p50 and p95 durations, calls per request, and requests and errors over time.
+
+Replay runs: each run of \`timetracer replay D -- <command>\` kept in D/.timetracer-runs, with
+how many requests passed and failed; a run shows its failures first, what differed and why a
+call missed, and opens both the recorded and the replayed cassette.
+
+Stop it with Ctrl-C.`,
   options: {
     dir: { type: 'string' },
     port: { type: 'string' },

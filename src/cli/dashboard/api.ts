@@ -1,25 +1,17 @@
 /**
- * The dashboard's JSON API: pages of cassette summaries and single cassettes. A cassette is only
- * ever found through the catalog, which lists the regular files inside the directory; what the
- * client sends is a key to look up, never a path to open.
+ * The dashboard's JSON API over the recordings: pages of cassette summaries, single cassettes,
+ * and requests by route. A cassette is only ever found through the catalog, which lists the
+ * regular files inside the directory; what the client sends is a key to look up, never a path.
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
-import { statusMatcher, type CassetteCatalog, type CassetteSummary, type CatalogPage } from '../catalog.js';
+import { statusMatcher, type CassetteCatalog, type CatalogPage } from '../catalog.js';
+import { routeReport, type RouteReport } from '../routes.js';
+import { ApiError } from './api-error.js';
+import { readInside } from './read-inside.js';
 
 /** The most summaries one page holds. */
 export const MAX_PAGE_SIZE = 500;
 const DEFAULT_PAGE_SIZE = 50;
-/** Cassettes larger than this (unzipped) are not sent to a browser: `timetracer show` reads them. */
-const MAX_CASSETTE_BYTES = 64 * 1024 * 1024;
-
-/** A request the API refuses: its HTTP status and a message for the client. */
-export class ApiError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
-}
 
 export interface CassettePage extends CatalogPage {
   /** The cassette directory, as given to `serve`. */
@@ -43,6 +35,16 @@ export function listCassettes(catalog: CassetteCatalog, params: URLSearchParams)
   return { dir: catalog.dir, ...page, totals: catalog.totals() };
 }
 
+export interface RoutePage extends RouteReport {
+  dir: string;
+}
+
+/** `GET /api/routes?q=`: the request cassettes the list's search `q` finds (all without it), by route. */
+export function listRoutes(catalog: CassetteCatalog, params: URLSearchParams): RoutePage {
+  const { items } = catalog.query({ text: params.get('q') ?? undefined, limit: Number.MAX_SAFE_INTEGER });
+  return { dir: catalog.dir, ...routeReport(items) };
+}
+
 function wholeNumber(params: URLSearchParams, name: string, min: number, max: number, fallback: number): number {
   const text = params.get(name);
   if (text === null || text === '') return fallback;
@@ -59,51 +61,22 @@ function wholeNumber(params: URLSearchParams, name: string, min: number, max: nu
 export function cassetteDetail(catalog: CassetteCatalog, key: string, cwd: string): string {
   const summary = catalog.find(key);
   if (!summary) throw new ApiError(404, 'no such cassette');
-  const text = readInside(catalog, summary);
-  try {
-    JSON.parse(text);
-  } catch {
-    throw new ApiError(422, 'this cassette is not valid JSON any more');
-  }
-  const head = JSON.stringify({ file: summary.file, replay_command: replayCommand(displayPath(catalog.pathOf(summary), cwd), summary.entry) });
-  return `${head.slice(0, -1)},"cassette":${text}}`;
+  const text = readInside(catalog.dir, summary.file, 'cassette');
+  return withCassette({ file: summary.file, replay_command: replayCommand(displayPath(catalog.pathOf(summary), cwd), summary.entry) }, text);
 }
 
 /**
- * The file's text, read only if it is still a regular file inside the directory: the catalog
- * listed it so, but it may have been swapped for a link, or a folder above it for one, since.
+ * `{...fields, "cassette": <the file's JSON>}`, the cassette's text put in as it is, so its
+ * tagged values reach the page exactly as written; text that is not JSON any more is a 422.
  */
-function readInside(catalog: CassetteCatalog, summary: CassetteSummary): string {
-  const file = catalog.pathOf(summary);
-  let bytes: Buffer;
+export function withCassette(fields: Record<string, string | null>, cassetteText: string): string {
   try {
-    const root = fs.realpathSync(catalog.dir);
-    if (!fs.realpathSync(file).startsWith(root + path.sep)) throw new ApiError(404, 'no such cassette');
-    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-    try {
-      const stat = fs.fstatSync(fd);
-      if (!stat.isFile()) throw new ApiError(404, 'no such cassette');
-      if (stat.size > MAX_CASSETTE_BYTES) throw tooLarge();
-      bytes = fs.readFileSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch (error) {
-    if (error instanceof ApiError) throw error;
-    // Gone since it was listed, or a link put in its place (O_NOFOLLOW refuses it).
-    throw new ApiError(404, 'no such cassette');
+    JSON.parse(cassetteText);
+  } catch {
+    throw new ApiError(422, 'this cassette is not valid JSON any more');
   }
-  if (!file.endsWith('.gz')) return bytes.toString('utf8');
-  try {
-    return zlib.gunzipSync(bytes, { maxOutputLength: MAX_CASSETTE_BYTES }).toString('utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge();
-    throw new ApiError(422, 'this cassette is not valid gzip');
-  }
-}
-
-function tooLarge(): ApiError {
-  return new ApiError(413, `this cassette is larger than ${MAX_CASSETTE_BYTES / 1024 / 1024} MiB; timetracer show prints it`);
+  const head = JSON.stringify(fields).slice(1, -1);
+  return `{${head}${head ? ',' : ''}"cassette":${cassetteText}}`;
 }
 
 /** Relative to where the dashboard was started when it lies below it, else absolute. */

@@ -11,7 +11,9 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { CassetteCatalog } from '../catalog.js';
 import { CliError } from '../command.js';
-import { ApiError, cassetteDetail, listCassettes } from './api.js';
+import { ApiError } from './api-error.js';
+import { cassetteDetail, listCassettes, listRoutes } from './api.js';
+import { RunCatalog } from './runs.js';
 
 /** The page's files in the package's `dashboard/` folder: nothing else is ever served from disk. */
 const STATIC_TYPES: Record<string, string> = {
@@ -21,6 +23,10 @@ const STATIC_TYPES: Record<string, string> = {
   'list.js': 'text/javascript; charset=utf-8',
   'detail.js': 'text/javascript; charset=utf-8',
   'dom.js': 'text/javascript; charset=utf-8',
+  'runs.js': 'text/javascript; charset=utf-8',
+  'routes.js': 'text/javascript; charset=utf-8',
+  'chart.js': 'text/javascript; charset=utf-8',
+  'links.js': 'text/javascript; charset=utf-8',
   'favicon.svg': 'image/svg+xml',
 };
 const STATIC_FOLDER = new URL('../../../../dashboard/', import.meta.url);
@@ -46,11 +52,13 @@ export interface DashboardOptions {
 export class DashboardServer {
   private readonly server: http.Server;
   private readonly files: Map<string, StaticFile>;
+  private readonly runs: RunCatalog;
   /** The host names a request may carry in its Host header (undefined: any, see `listen`). */
   private allowedHosts: Set<string> | undefined;
 
   constructor(private readonly options: DashboardOptions) {
     this.files = loadStaticFiles();
+    this.runs = new RunCatalog(options.catalog.dir);
     this.server = http.createServer((req, res) => this.answer(req, res));
   }
 
@@ -108,15 +116,42 @@ export class DashboardServer {
       sendBytes(res, 200, file.type, file.bytes);
       return;
     }
+    if (pathname.startsWith('/api/')) {
+      this.answerApi(pathname, new URLSearchParams(queryAt < 0 ? '' : target.slice(queryAt + 1)), res);
+      return;
+    }
+    throw new ApiError(404, 'not found');
+  }
+
+  /** Keys in the path are `%2F`-encoded relative files, ids and run folder names, looked up, never opened as paths. */
+  private answerApi(pathname: string, params: URLSearchParams, res: http.ServerResponse): void {
+    const { catalog, cwd } = this.options;
     if (pathname === '/api/cassettes') {
       this.refreshCatalog();
-      sendJson(res, 200, listCassettes(this.options.catalog, new URLSearchParams(queryAt < 0 ? '' : target.slice(queryAt + 1))));
+      sendJson(res, 200, listCassettes(catalog, params));
+      return;
+    }
+    if (pathname === '/api/routes') {
+      this.refreshCatalog();
+      sendJson(res, 200, listRoutes(catalog, params));
+      return;
+    }
+    if (pathname === '/api/runs') {
+      sendJson(res, 200, this.runs.list());
       return;
     }
     const key = /^\/api\/cassettes\/([^/]+)$/.exec(pathname)?.[1];
     if (key !== undefined) {
       this.refreshCatalog();
-      sendBytes(res, 200, 'application/json; charset=utf-8', Buffer.from(cassetteDetail(this.options.catalog, decodeKey(key), this.options.cwd)));
+      sendJsonText(res, cassetteDetail(catalog, decodeKey(key, 'no such cassette'), cwd));
+      return;
+    }
+    const run = /^\/api\/runs\/([^/]+)(?:\/replayed\/(.+))?$/.exec(pathname);
+    if (run) {
+      const id = decodeKey(run[1]!, 'no such run');
+      if (run[2] === undefined) sendJson(res, 200, this.runs.detail(id));
+      // The replayed file as the report names it, its `/` written as is or as %2F.
+      else sendJsonText(res, this.runs.replayed(id, decodeKey(run[2], 'no such replayed cassette in this run')));
       return;
     }
     throw new ApiError(404, 'not found');
@@ -168,17 +203,22 @@ function loadStaticFiles(): Map<string, StaticFile> {
   return files;
 }
 
-/** `%2F`-encoded relative files and plain ids; a malformed escape names nothing. */
-function decodeKey(segment: string): string {
+/** A key from the path, decoded; a malformed escape names nothing, and answers `notFound`. */
+function decodeKey(segment: string, notFound: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw new ApiError(404, 'no such cassette');
+    throw new ApiError(404, notFound);
   }
 }
 
 function sendJson(res: http.ServerResponse, status: number, value: unknown): void {
-  sendBytes(res, status, 'application/json; charset=utf-8', Buffer.from(JSON.stringify(value)));
+  sendJsonText(res, JSON.stringify(value), status);
+}
+
+/** JSON already written as text (a cassette put in as it is stored). */
+function sendJsonText(res: http.ServerResponse, text: string, status = 200): void {
+  sendBytes(res, status, 'application/json; charset=utf-8', Buffer.from(text));
 }
 
 function sendBytes(res: http.ServerResponse, status: number, type: string, bytes: Buffer): void {
