@@ -42,7 +42,7 @@ export function normaliseUrl(url: string, redactor: Redactor): string {
   parsed.hash = '';
   if (DEFAULT_PORTS[parsed.protocol] === parsed.port) parsed.port = '';
   const entries = [...parsed.searchParams.entries()]
-    .map(([key, value]): [string, string] => [key, redactor.isSecret(key) ? REDACTED : value])
+    .map(([key, value]): [string, string] => [key, redactor.isSecretField(key) ? REDACTED : value])
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   parsed.search = entries.length ? new URLSearchParams(entries).toString() : '';
   return parsed.toString();

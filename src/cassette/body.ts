@@ -106,7 +106,7 @@ function redactMultipart(bytes: Buffer, boundary: string, policy: BodyPolicy): B
   const redacted = parts.map((part) => {
     const headEnd = part.indexOf('\r\n\r\n');
     const name = headEnd < 0 ? undefined : /content-disposition:[^\r\n]*\bname="([^"]*)"/i.exec(part.slice(0, headEnd))?.[1];
-    if (name === undefined || !policy.redactor.isSecret(name)) return part;
+    if (name === undefined || !policy.redactor.isSecretField(name)) return part;
     changed = true;
     const tail = part.endsWith('\r\n') ? '\r\n' : '';
     return `${part.slice(0, headEnd + 4)}${REDACTED}${tail}`;

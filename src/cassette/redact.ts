@@ -2,7 +2,7 @@
  * Secrets never reach a cassette: header, JSON field, form field and query parameter values
  * whose name is a secret's are replaced by "[REDACTED]" before anything is written. Names are
  * compared without case and separators (`x-api-key`, `apiKey` and `API_KEY` are one name); a
- * name on the list, or one ending in a word that only names secrets (`sessionToken`,
+ * name on the list, or for fields one ending in a word that only names secrets (`sessionToken`,
  * `new_password`, `webhookSecret`), is a secret's: `password` is redacted, `password_hint` is
  * not. Headers keep their shape: `Bearer [REDACTED]`, `sid=[REDACTED]; Path=/`.
  *
@@ -85,7 +85,17 @@ export class Redactor {
     return this.marker(secret);
   }
 
+  /**
+   * A name on the list, in any spelling: what database columns and Redis hash fields are judged
+   * by. Their values are what the app reads back in replay, and a redacted one it uses as a key
+   * (a session looked up by its token) would no longer find what it found live.
+   */
   isSecret(name: string): boolean {
+    return this.names.has(normalName(name));
+  }
+
+  /** A header, JSON, form or query field: on the list, or ending in a word that only names secrets. */
+  isSecretField(name: string): boolean {
     const normal = normalName(name);
     return this.names.has(normal) || SECRET_NAME_ENDINGS.some((ending) => normal.endsWith(ending));
   }
@@ -118,7 +128,7 @@ export class Redactor {
   headers(headers: Headers): Headers {
     const out: Headers = {};
     for (const [name, value] of Object.entries(headers)) {
-      out[name] = this.isSecret(name) ? (Array.isArray(value) ? value.map((item) => this.headerValue(name, item)) : this.headerValue(name, value)) : value;
+      out[name] = this.isSecretField(name) ? (Array.isArray(value) ? value.map((item) => this.headerValue(name, item)) : this.headerValue(name, value)) : value;
     }
     return out;
   }
@@ -131,7 +141,7 @@ export class Redactor {
       if (node === null || typeof node !== 'object') return node;
       const out: Record<string, unknown> = {};
       for (const [key, item] of Object.entries(node)) {
-        if (this.isSecret(key) && isSecretValue(item)) {
+        if (this.isSecretField(key) && isSecretValue(item)) {
           out[key] = this.mark(typeof item === 'string' ? item : JSON.stringify(item));
           changed = true;
         } else {
@@ -148,7 +158,7 @@ export class Redactor {
     const params = new URLSearchParams(text);
     let changed = false;
     for (const key of new Set(params.keys())) {
-      if (!this.isSecret(key)) continue;
+      if (!this.isSecretField(key)) continue;
       const values = params.getAll(key);
       params.delete(key);
       for (const value of values) params.append(key, this.mark(value));
@@ -167,15 +177,15 @@ export class Redactor {
     if (!this.anyName.test(text) && !text.includes('%')) return text;
     return text
       .replace(/"((?:[^"\\]|\\.)*)"(\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\]\s]+)/g, (whole, name: string, colon: string) =>
-        (this.isSecret(name) ? `"${name}"${colon}"${REDACTED}"` : whole))
+        (this.isSecretField(name) ? `"${name}"${colon}"${REDACTED}"` : whole))
       .replace(/(^|[?&\s])([^=&?\s]+)=([^&\s]*)/g, (whole, lead: string, name: string) =>
-        (this.isSecret(decodeURIComponentSafe(name)) ? `${lead}${name}=${encodeURIComponent(REDACTED)}` : whole));
+        (this.isSecretField(decodeURIComponentSafe(name)) ? `${lead}${name}=${encodeURIComponent(REDACTED)}` : whole));
   }
 
   /** Query parameters: never linked, since replay finds a request's cassette by its query. */
   query(query: Record<string, string | string[]>): Record<string, string | string[]> {
     const out: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(query)) out[name] = this.isSecret(name) ? (Array.isArray(value) ? value.map(() => REDACTED) : REDACTED) : value;
+    for (const [name, value] of Object.entries(query)) out[name] = this.isSecretField(name) ? (Array.isArray(value) ? value.map(() => REDACTED) : REDACTED) : value;
     return out;
   }
 }
