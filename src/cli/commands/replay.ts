@@ -8,7 +8,7 @@ import { requestLine } from '../../cassette/compare.js';
 import type { Cassette } from '../../cassette/schema.js';
 import { displayPath } from '../../log.js';
 import { CliError, defineCommand, integerOption } from '../command.js';
-import { differenceLines, formatStatus, terminalStyle, type Style } from '../format.js';
+import { differenceLines, formatStatus, REPLAY_SIDES, terminalStyle, type Style } from '../format.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildReport, newRunFolder, RUNS_FOLDER, writeReport } from '../replay-report.js';
@@ -188,7 +188,7 @@ function resultLines(result: RequestResult, style: Style): string[] {
 
 /** A failure; a call the recording does not hold shows why it missed (the nearest recorded call). */
 function failureLines(difference: Difference, replayed: Cassette | undefined, style: Style): string[] {
-  const lines = differenceLines(difference, style, { a: 'recorded', b: 'replay' });
+  const lines = differenceLines(difference, style, REPLAY_SIDES);
   if (difference.kind === 'call.added') {
     const miss = replayed?.events.find((event) => event.eid === difference.eid)?.error;
     if (miss) lines.push(`    ${style.dim(miss.message.replace(/^timetracer: /, ''))}`);
