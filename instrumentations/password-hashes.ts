@@ -7,7 +7,7 @@
  * when either side of the check is the redacted one, and checks for real otherwise. Neither the
  * password nor the hash is ever written.
  */
-import { REDACTED } from '../src/cassette/redact.js';
+import { isRedacted } from '../src/cassette/redact.js';
 import { defineInstrumentation, hook, type InstrumentationContext } from '../src/instrumentation.js';
 import { wrapExport } from '../src/loader/wrap.js';
 
@@ -29,7 +29,7 @@ function patch(library: string, exports: Exports, checks: readonly CheckShape[],
     if (typeof patched[check.name] !== 'function') continue;
     patched = wrapExport(patched, check.name, (original) => function checkPassword(this: unknown, ...args: unknown[]) {
       const outcome = (ok: boolean): number => ctx.outcome(library, 'check', () => (ok ? 1 : 0));
-      if (ctx.mode === 'replay' && (args[check.hashAt] === REDACTED || args[check.passwordAt] === REDACTED)) {
+      if (ctx.mode === 'replay' && (isRedacted(args[check.hashAt]) || isRedacted(args[check.passwordAt]))) {
         const ok = outcome(false) === 1;
         return check.async ? answer(args, ok) : ok;
       }

@@ -73,7 +73,8 @@ export function startAgent(config: Config, instrumentations: readonly Instrument
     warn(`${problem}. timetracer stays off.`);
     return;
   }
-  const policy: BodyPolicy = { maxBytes: config.maxBodyBytes, redactor: new Redactor(config.redact) };
+  // One key links a secret alike in the request, the response and the calls (see redact.ts).
+  const policy: BodyPolicy = { maxBytes: config.maxBodyBytes, redactor: new Redactor(config.redact).linking() };
   const started = config.mode === 'record' ? startRecording(config, policy) : startReplaying(config, policy);
   const lifecycle = config.announceListen ? announcing(started) : started;
   hookServer(http.Server.prototype, lifecycle, config.maxBodyBytes);
@@ -100,9 +101,8 @@ function ownReaders(instrumentations: readonly Instrumentation[]): string[] {
   return [timetracer, ...libraries];
 }
 
-/** What cassettes are written with: the inbound request and response redacted with links (see redact.ts). */
 function cassetteContext(config: Config, policy: BodyPolicy): CassetteContext {
-  return { service: config.service, env: config.env, policy: { ...policy, redactor: policy.redactor.linking() }, versions: { node: process.version, timetracer: TIMETRACER_VERSION } };
+  return { service: config.service, env: config.env, policy, versions: { node: process.version, timetracer: TIMETRACER_VERSION } };
 }
 
 function startRecording(config: Config, policy: BodyPolicy): SessionLifecycle {

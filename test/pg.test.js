@@ -156,10 +156,16 @@ test('secrets written into SQL or read back in columns named as secrets are not 
     const text = fs.readFileSync(file, 'utf8');
     for (const secret of ['hunter2-pass', 'key-123-secret']) assert.ok(!text.includes(secret), `${secret} in ${path.basename(file)}`);
   }
+  // Linked: the key read back reads as the key written, and not as the password.
+  const linked = /^\[REDACTED:[0-9a-f]{8}\]$/;
   const insert = readJson(files.find((f) => f.includes('POST__accounts'))).events[0];
-  assert.deepEqual(insert.signature.params, ['ann@example.com', '[REDACTED]', '[REDACTED]']);
+  const [email, password, apiKey] = insert.signature.params;
+  assert.equal(email, 'ann@example.com');
+  assert.match(password, linked);
+  assert.match(apiKey, linked);
+  assert.notEqual(password, apiKey);
   const keys = readJson(files.find((f) => f.includes('accounts_keys'))).events[0];
-  assert.deepEqual(keys.result.results[0].rows, [['ann@example.com', '[REDACTED]']]);
+  assert.deepEqual(keys.result.results[0].rows, [['ann@example.com', apiKey]]);
 
   // Redacted the same way on replay, the calls still match; what the app read back is redacted.
   const replaying = await startApp(t, APP, { env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, DATABASE_URL: UNREACHABLE_DATABASE_URL } });

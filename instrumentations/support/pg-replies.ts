@@ -8,7 +8,7 @@ import { toErrorRecord } from '../../src/cassette/error-record.js';
 import type { DependencyEvent, ErrorRecord, Signature } from '../../src/cassette/schema.js';
 import type { CallOutcome } from '../../src/record/call-log.js';
 import type { Lookup } from '../../src/replay/matcher.js';
-import { REDACTED, type Redactor } from '../../src/cassette/redact.js';
+import { type Redactor } from '../../src/cassette/redact.js';
 import { redactSql } from './sql-secrets.js';
 
 /** PostgreSQL's type id of `boolean`. */
@@ -162,7 +162,7 @@ export class PgRecording {
     for (const set of this.results) {
       // A boolean column (`has_password`) says nothing, and its text must still parse as one.
       const secret = set.fields.flatMap((field, i) => (field.dataTypeID !== PG_BOOL && redactor.isSecret(field.name) ? [i] : []));
-      if (secret.length) set.rows = set.rows.map((row) => row.map((value, i) => (value !== null && secret.includes(i) ? REDACTED : value)));
+      if (secret.length) set.rows = set.rows.map((row) => row.map((value, i) => (value !== null && secret.includes(i) ? redactor.redactValue(value) : value)));
     }
     const result: PgCallResult = { results: this.results, replies: this.replies };
     if (this.notices.length) result.notices = this.notices;

@@ -6,7 +6,7 @@
  * way in. A failed operation keeps its error class, the fields its constructor takes, and `meta`
  * (whose `driverAdapterError` is an Error of its own).
  */
-import { isSecretValue, REDACTED, type Redactor } from '../../src/cassette/redact.js';
+import { isSecretValue, type Redactor } from '../../src/cassette/redact.js';
 import type { ErrorRecord } from '../../src/cassette/schema.js';
 import { fromErrorRecord } from '../../src/cassette/error-record.js';
 
@@ -84,7 +84,7 @@ export function storeValue(value: unknown, redactor?: Redactor): StoredValue {
     seen.add(node);
     try {
       if (Array.isArray(node)) return node.map((item, index) => walk(item, [...path, index]));
-      return Object.fromEntries(Object.entries(node).map(([key, item]) => [key, redactor?.isSecret(key) && isSecretValue(item) ? REDACTED : walk(item, [...path, key])]));
+      return Object.fromEntries(Object.entries(node).map(([key, item]) => [key, redactor?.isSecret(key) && isSecretValue(item) ? redactor.redactValue(item) : walk(item, [...path, key])]));
     } finally {
       seen.delete(node);
     }

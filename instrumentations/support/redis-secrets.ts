@@ -3,7 +3,7 @@
  * (HSET user:1 password x), in what is sent and in what HGET, HMGET and HGETALL read back. The
  * live command is redacted the same way before it is matched, so replay still finds it.
  */
-import { REDACTED, type Redactor } from '../../src/cassette/redact.js';
+import { type Redactor } from '../../src/cassette/redact.js';
 import type { StoredReply } from './redis-replies.js';
 
 function textOf(value: StoredReply | undefined): string | undefined {
@@ -17,23 +17,24 @@ function isSecretField(redactor: Redactor, field: StoredReply | undefined): bool
   return name !== undefined && redactor.isSecret(name);
 }
 
-/** "[REDACTED]" in the form of the value it replaces: bytes stay bytes for the client's transformers. */
-function redacted(value: StoredReply): StoredReply {
-  return value !== null && typeof value === 'object' && ('text' in value || 'bytes' in value) ? { text: REDACTED } : REDACTED;
+/** The secret redacted in the form of the value it replaces: bytes stay bytes for the client's transformers. */
+function redacted(value: StoredReply, redactor: Redactor): StoredReply {
+  const marker = redactor.redactValue(textOf(value) ?? value);
+  return value !== null && typeof value === 'object' && ('text' in value || 'bytes' in value) ? { text: marker } : marker;
 }
 
 /** Field/value pairs, the first field at `firstField`: values of secret fields replaced. */
 function redactPairs(items: StoredReply[], firstField: number, redactor: Redactor): StoredReply[] {
-  return items.map((item, i) => (i > firstField && (i - firstField) % 2 === 1 && isSecretField(redactor, items[i - 1]) ? redacted(item) : item));
+  return items.map((item, i) => (i > firstField && (i - firstField) % 2 === 1 && isSecretField(redactor, items[i - 1]) ? redacted(item, redactor) : item));
 }
 
 export function redactArgs(command: string, args: StoredReply[], redactor: Redactor): StoredReply[] {
   switch (command) {
     case 'auth':
-      return args.map(redacted);
+      return args.map((arg) => redacted(arg, redactor));
     case 'hello': {
       const auth = args.findIndex((arg) => textOf(arg)?.toLowerCase() === 'auth');
-      return auth < 0 ? args : args.map((arg, i) => (i === auth + 1 || i === auth + 2 ? redacted(arg) : arg));
+      return auth < 0 ? args : args.map((arg, i) => (i === auth + 1 || i === auth + 2 ? redacted(arg, redactor) : arg));
     }
     case 'hset':
     case 'hmset':
@@ -48,16 +49,16 @@ export function redactReply(command: string, args: StoredReply[], reply: StoredR
   if (reply === null) return reply;
   switch (command) {
     case 'hget':
-      return isSecretField(redactor, args[1]) ? redacted(reply) : reply;
+      return isSecretField(redactor, args[1]) ? redacted(reply, redactor) : reply;
     case 'hmget':
-      return Array.isArray(reply) ? reply.map((value, i) => (value !== null && isSecretField(redactor, args[i + 1]) ? redacted(value) : value)) : reply;
+      return Array.isArray(reply) ? reply.map((value, i) => (value !== null && isSecretField(redactor, args[i + 1]) ? redacted(value, redactor) : value)) : reply;
     case 'hgetall':
       if (Array.isArray(reply)) return redactPairs(reply, 0, redactor);
       if (typeof reply === 'object' && 'map' in reply) {
-        return { map: reply.map.map(([field, value]) => [field, isSecretField(redactor, field) ? redacted(value) : value]) };
+        return { map: reply.map.map(([field, value]) => [field, isSecretField(redactor, field) ? redacted(value, redactor) : value]) };
       }
       if (typeof reply === 'object' && 'object' in reply) {
-        return { object: Object.fromEntries(Object.entries(reply.object).map(([field, value]) => [field, redactor.isSecret(field) ? redacted(value) : value])) };
+        return { object: Object.fromEntries(Object.entries(reply.object).map(([field, value]) => [field, redactor.isSecret(field) ? redacted(value, redactor) : value])) };
       }
       return reply;
     default:

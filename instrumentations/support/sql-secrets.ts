@@ -4,7 +4,7 @@
  * literal (`token = 'abc'`, as ORMs that inline values write it). Best effort over the SQL
  * shapes apps and ORMs send: comparisons and INSERT column lists.
  */
-import { isSecretValue, REDACTED, type Redactor } from '../../src/cassette/redact.js';
+import { isSecretValue, type Redactor } from '../../src/cassette/redact.js';
 
 const IDENTIFIER = String.raw`(?:[\w$]+\.|"(?:[^"]|"")+"\.)*(?:"((?:[^"]|"")+)"|([A-Za-z_][\w$]*))`;
 const LITERAL = String.raw`'(?:[^']|'')*'`;
@@ -91,7 +91,7 @@ export function redactSql(sql: string, params: readonly unknown[], redactor: Red
   }
   let redactedSql = sql;
   for (const [start, end] of secretLiterals.sort((a, b) => b[0] - a[0])) {
-    redactedSql = `${redactedSql.slice(0, start)}'${REDACTED}'${redactedSql.slice(end)}`;
+    redactedSql = `${redactedSql.slice(0, start)}'${redactor.redactValue(sql.slice(start + 1, end - 1).replace(/''/g, "'"))}'${redactedSql.slice(end)}`;
   }
-  return { sql: redactedSql, params: params.map((value, i) => (secretParams.has(i) && isSecretValue(value) ? REDACTED : value)) };
+  return { sql: redactedSql, params: params.map((value, i) => (secretParams.has(i) && isSecretValue(value) ? redactor.redactValue(value) : value)) };
 }

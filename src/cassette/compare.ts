@@ -114,7 +114,7 @@ function errorView(error: ErrorRecord): JsonValue {
 
 function outcomeView(event: DependencyEvent): JsonObject {
   const view: JsonObject = {};
-  if (event.result !== undefined) view.result = bodiesAsValues(encodeValue(event.result));
+  if (event.result !== undefined) view.result = unlinked(bodiesAsValues(encodeValue(event.result)));
   if (event.error) view.error = errorView(event.error);
   return view;
 }

@@ -41,6 +41,11 @@ export function unlinkSecrets(text: string): string {
   return text.includes('REDACTED') ? text.replace(LINKED_SECRET, (marker: string) => (marker.startsWith('%') ? encodeURIComponent(REDACTED) : REDACTED)) : text;
 }
 
+/** Whether a value is a redacted secret, linked or not: what the app reads where the recording redacted one. */
+export function isRedacted(value: unknown): boolean {
+  return value === REDACTED || (typeof value === 'string' && /^\[REDACTED:[0-9a-f]{8}\]$/.test(value));
+}
+
 /** A value of a secret's name that is redacted: booleans and nulls say nothing, and keep their type. */
 export function isSecretValue(value: unknown): boolean {
   return value !== null && value !== undefined && typeof value !== 'boolean';
@@ -78,6 +83,11 @@ export class Redactor {
     } finally {
       this.collected = outer;
     }
+  }
+
+  /** A secret value as written: `[REDACTED]`, or its link. */
+  redactValue(value: unknown): string {
+    return this.mark(typeof value === 'object' && value !== null ? jsonOrText(value) : String(value));
   }
 
   private mark(secret: string): string {
@@ -195,5 +205,14 @@ function decodeURIComponentSafe(text: string): string {
     return decodeURIComponent(text.replace(/\+/g, ' '));
   } catch {
     return text;
+  }
+}
+
+/** What a secret that is not text is linked by: its JSON, or its text where JSON cannot hold it (a bigint inside). */
+function jsonOrText(value: object): string {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
   }
 }

@@ -16,7 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compareCassettes, requestLine, type Difference } from '../cassette/compare.js';
 import { isProcessCassette, type Cassette } from '../cassette/schema.js';
 import { CorruptCassetteError, isProcessCassetteFile, listCassetteFilesSync, readCassetteFileSync } from '../cassette/store.js';
-import { LiveSecrets, type RequestToSend } from './live-secrets.js';
+import { LiveSecrets, type RequestToSend } from '../replay/live-secrets.js';
 
 export interface ReplayRunOptions {
   /** A cassette file or a directory of them. */

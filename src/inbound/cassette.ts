@@ -12,7 +12,6 @@ import type { InboundExchange } from './server.js';
 export interface CassetteContext {
   service: string;
   env: string;
-  /** How the inbound request and response are redacted: with links (`Redactor.linking`). */
   policy: BodyPolicy;
   versions: { node: string; timetracer: string };
 }

@@ -5,6 +5,7 @@
  * differ, for the miss message.
  */
 import { encodeValue } from '../cassette/codec.js';
+import { unlinkSecrets } from '../cassette/redact.js';
 import type { Body, DependencyEvent, EventType, JsonValue, Signature } from '../cassette/schema.js';
 
 export interface Lookup {
@@ -57,15 +58,19 @@ export function saltedHashIn(signature: Signature): string | undefined {
   return undefined;
 }
 
-function withoutSalts(value: JsonValue): JsonValue {
-  if (typeof value === 'string') return value.includes('$') ? value.replace(SALTED_HASH, ANY_SALTED_HASH) : value;
+/**
+ * A signature as matched: any natively salted hash as any other, and secrets as plain
+ * `[REDACTED]` (the recording process and the replaying one link the same secret differently).
+ */
+function comparable(value: JsonValue): JsonValue {
+  if (typeof value === 'string') return unlinkSecrets(value.includes('$') ? value.replace(SALTED_HASH, ANY_SALTED_HASH) : value);
   if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map(withoutSalts);
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, withoutSalts(item)]));
+  if (Array.isArray(value)) return value.map(comparable);
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, comparable(item)]));
 }
 
 export function matchKey(type: EventType, signature: Signature): string {
-  return `${type}\u0000${stableStringify(withoutSalts(encodeValue(signature)))}`;
+  return `${type}\u0000${stableStringify(comparable(encodeValue(signature)))}`;
 }
 
 /** Recorded events keep their key: a cassette served to many requests is keyed once. */

@@ -32,7 +32,10 @@ export class Replayer implements SessionLifecycle {
   }
 
   attach(session: Session, exchange: InboundExchange): void {
-    const source = new ReplaySource(() => this.library.choose(this.keyOf(exchange)), (lookup, own) => this.library.borrow(lookup, own), { keepCalls: this.output !== undefined });
+    const source = new ReplaySource(() => this.library.choose(this.keyOf(exchange)), (lookup, own) => this.library.borrow(lookup, own), {
+      keepCalls: this.output !== undefined,
+      liveRequest: () => ({ headers: exchange.req.headers, body: exchange.requestBody.result().bytes }),
+    });
     session.replay = source;
     if (this.determinism) session.reads = source.reads;
   }

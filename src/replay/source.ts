@@ -11,6 +11,7 @@ import { toErrorRecord } from '../cassette/error-record.js';
 import type { AnyCassette } from '../cassette/schema.js';
 import type { Choice } from './library.js';
 import { ReadReplayer } from '../determinism/streams.js';
+import { LiveSecrets, type LiveMessage } from './live-secrets.js';
 import { Matcher, type Lookup } from './matcher.js';
 import { describeCall, missReason, ReplayMissError } from './miss.js';
 
@@ -23,6 +24,8 @@ export interface SourceOptions {
   repeatLast?: boolean;
   /** Keep the calls as made, to write the replay as a cassette (TIMETRACER_REPLAY_DIR). */
   keepCalls?: boolean;
+  /** The inbound request as it arrived: what each secret its recording linked stands for now. */
+  liveRequest?: () => LiveMessage;
 }
 
 export class ReplaySource {
@@ -35,6 +38,7 @@ export class ReplaySource {
   readonly calls: DependencyEvent[] = [];
   /** The clock and random values the session's recording read, handed back in order. */
   readonly reads = new ReadReplayer(() => this.chosen().cassette?.reads);
+  private readonly secrets = new LiveSecrets();
 
   /**
    * `borrow`: a recording of the same call made by another session (one that opened a pooled
@@ -50,6 +54,8 @@ export class ReplaySource {
     if (!this.choice) {
       this.choice = this.choose();
       this.matcher = new Matcher(this.choice.cassette?.events ?? []);
+      const recorded = this.choice.cassette?.request;
+      if (recorded && this.options.liveRequest) this.secrets.learn(recorded, this.options.liveRequest());
     }
     return this.choice;
   }
@@ -60,20 +66,29 @@ export class ReplaySource {
     if (event) {
       this.mocked++;
       this.keep(event);
-      return { event };
+      return { event: this.withLiveSecrets(event) };
     }
     const borrowed = this.borrow(lookup, choice.cassette);
     if (borrowed) {
       this.mocked++;
       this.borrowed++;
       this.keep(borrowed);
-      return { event: borrowed };
+      return { event: this.withLiveSecrets(borrowed) };
     }
     this.misses++;
     const reason = missReason(this.matcher!.nearest(lookup), choice.cassette ? undefined : choice.reason);
     const miss = new ReplayMissError(describeCall(lookup.type, lookup.signature), reason);
     this.keep({ eid: 0, type: lookup.type, start_offset_ms: 0, duration_ms: 0, signature: lookup.signature, error: toErrorRecord(miss) });
     return { miss };
+  }
+
+  /**
+   * The recording as the app gets it: a secret the request carried stands in its results as the
+   * request carries it now. What is kept (`calls`) stays as recorded, the live value unwritten.
+   */
+  private withLiveSecrets(event: DependencyEvent): DependencyEvent {
+    const result = this.secrets.result(event.result);
+    return result === event.result ? event : { ...event, result };
   }
 
   private keep(call: DependencyEvent): void {

@@ -1,19 +1,25 @@
 /**
- * A replay run sends recorded requests again, but their secrets were redacted when recorded: a
- * request that sent `Bearer [REDACTED:1f2e3d4c]` cannot be sent as it was. The recording linked
- * each secret (see `Redactor.linking`), so the token a login answered reads the same as the one
- * later requests sent. The run learns, from each live response, the value now standing where the
- * recorded response had a link (`data.access_token`, `set-cookie: sid=…`), and sends later
- * requests that value in place of the link. Links it never saw answered go out as plain
- * `[REDACTED]`, as the app saw them in record's place: password checks against them replay from
- * the recorded outcome.
+ * Secrets were redacted when recorded, but an app that is replayed still uses them. The recording
+ * linked each secret (see `Redactor.linking`): the token a login answered reads the same as the
+ * one later requests sent, and as the session row the database gave back. Two users:
+ * - a replay run learns, from each live response, the value now standing where the recorded
+ *   response had a link (`data.access_token`, `set-cookie: sid=…`), and sends later requests that
+ *   value in place of the link;
+ * - the replaying agent learns, from the live inbound request, the value standing where the
+ *   recorded request had a link, and hands the app recorded results with that value in place of
+ *   the link (a logout that reads its session row back clears the session the client holds).
+ * Links never learned become plain `[REDACTED]`, as the app saw them in record's place: password
+ * checks against them replay from the recorded outcome.
  */
 import { decodeBody, decodeContent } from '../cassette/body.js';
 import { LINKED_SECRET, REDACTED } from '../cassette/redact.js';
 import type { Body, Headers, JsonValue, RecordedRequest, RecordedResponse } from '../cassette/schema.js';
 
-/** A response as the app answered it in the run. */
-export interface LiveResponse {
+/** A recorded request or response: where links stand. */
+export type RecordedMessage = Pick<RecordedRequest | RecordedResponse, 'headers' | 'body'>;
+
+/** The same message as it passed live: a request the app was sent, or a response it answered. */
+export interface LiveMessage {
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
 }
@@ -34,8 +40,8 @@ export class LiveSecrets {
     return this.values.size;
   }
 
-  /** Learns what each link in the recorded response stands for in the live one. */
-  learn(recorded: RecordedResponse, live: LiveResponse): void {
+  /** Learns what each link in the recorded message stands for in the live one. */
+  learn(recorded: RecordedMessage, live: LiveMessage): void {
     for (const [name, value] of Object.entries(recorded.headers)) {
       const candidates = [live.headers[name.toLowerCase()] ?? []].flat();
       for (const item of [value].flat()) {
@@ -66,17 +72,25 @@ export class LiveSecrets {
     return { headers, body: decodeBody(recorded.body && this.filledBody(recorded.body)) };
   }
 
-  private filledBody(body: Body): Body {
-    if (body.encoding === 'base64') return body;
-    if (body.encoding === 'json') return { ...body, data: this.filledJson(body.data as JsonValue) as Body['data'] };
-    return { ...body, data: this.filled(body.data as string) };
+  /**
+   * A recorded call's result with each link replaced, or the result itself when it holds none.
+   * Only plain objects, arrays and strings are walked: bytes, dates and the like hold no link.
+   */
+  result(value: unknown): unknown {
+    return holdsLink(value) ? this.filledValue(value) : value;
   }
 
-  private filledJson(value: JsonValue): JsonValue {
+  private filledValue(value: unknown): unknown {
     if (typeof value === 'string') return this.filled(value);
-    if (Array.isArray(value)) return value.map((item) => this.filledJson(item));
-    if (value === null || typeof value !== 'object') return value;
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, this.filledJson(item)]));
+    if (Array.isArray(value)) return value.map((item) => this.filledValue(item));
+    if (!isPlainObject(value)) return value;
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, this.filledValue(item)]));
+  }
+
+  private filledBody(body: Body): Body {
+    if (body.encoding === 'base64') return body;
+    if (body.encoding === 'json') return { ...body, data: this.filledValue(body.data) as Body['data'] };
+    return { ...body, data: this.filled(body.data as string) };
   }
 
   /** Text with each link replaced: as it stands, or percent-encoded where the link was (form text). */
@@ -119,6 +133,18 @@ export class LiveSecrets {
     });
     return true;
   }
+}
+
+function holdsLink(value: unknown): boolean {
+  if (typeof value === 'string') return hasLink(value);
+  if (Array.isArray(value)) return value.some(holdsLink);
+  return isPlainObject(value) && Object.values(value).some(holdsLink);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
 }
 
 function hasLink(text: string): boolean {
