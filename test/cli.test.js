@@ -3,12 +3,10 @@
 // cassettes recorded long ago.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { APPS, ROOT, cassetteFiles, createDatabase, readJson, request, startApp, startUpstream, tempDir } from './support/harness.js';
+import { APPS, ROOT, cassetteFiles, createDatabase, readJson, request, runNode, startApp, startUpstream, tempDir } from './support/harness.js';
 
 const BIN = path.join(ROOT, 'bin', 'timetracer.mjs');
 const PLAIN_APP = path.join(APPS, 'plain-http.mjs');
@@ -18,17 +16,11 @@ const WATERFALL_BAR = /\|[ █]{30}\|/;
 
 /** Runs the command; resolves with its exit code and output. */
 async function timetracer(args, { cwd = ROOT, env = {}, nodeArgs = [] } = {}) {
-  const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
+  const run = await runNode([...nodeArgs, BIN, ...args], {
     cwd,
     env: { ...process.env, TIMETRACER_DIR: undefined, TIMETRACER_MODE: undefined, NO_COLOR: undefined, ...env, NODE_OPTIONS: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (text) => { stdout += text; });
-  child.stderr.setEncoding('utf8').on('data', (text) => { stderr += text; });
-  const [code] = await once(child, 'close');
-  return { code, stdout, stderr, lines: stdout.split('\n').filter(Boolean) };
+  return { ...run, lines: run.stdout.split('\n').filter(Boolean) };
 }
 
 /** A failure as the command must report it: one line on stderr, nothing on stdout, no stack. */

@@ -3,11 +3,9 @@
 // otherwise, no longer makes a call, or makes one more.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { APPS, ROOT, cassetteFiles, request, startApp, startTripwire, startUpstream, tempDir } from './support/harness.js';
+import { APPS, ROOT, cassetteFiles, request, runNode, startApp, startTripwire, startUpstream, tempDir } from './support/harness.js';
 
 const APP = path.join(APPS, 'suite-app.mjs');
 const LOGIN_APP = path.join(APPS, 'login-app.mjs');
@@ -15,18 +13,10 @@ const CLI = path.join(ROOT, 'bin', 'timetracer.mjs');
 const ITEMS = { '/items/1': { id: 1, price: 10 }, '/items/2': { id: 2, price: 5 }, '/users/1': { name: 'Ann' }, '/users/1/avatar': { url: 'a.png' } };
 
 /** `timetracer replay <dir> [...options] -- node suite-app.mjs` with VARIANT in its environment. */
-async function replaySuite(dir, { variant, options = [], env = {}, app = APP } = {}) {
-  const child = spawn(process.execPath, [CLI, 'replay', dir, ...options, '--', process.execPath, app], {
-    cwd: ROOT,
+function replaySuite(dir, { variant, options = [], env = {}, app = APP } = {}) {
+  return runNode([CLI, 'replay', dir, ...options, '--', process.execPath, app], {
     env: { ...process.env, NO_COLOR: '1', TIMETRACER_MODE: undefined, ...env, ...(variant && { VARIANT: variant }) },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (text) => { stdout += text; });
-  child.stderr.setEncoding('utf8').on('data', (text) => { stderr += text; });
-  const [code] = await once(child, 'close');
-  return { code, stdout, stderr };
 }
 
 /** The three requests recorded against a live API; then the API is stopped, unless `keepApi`. */
@@ -164,10 +154,7 @@ test('bad command lines are one line and exit 2', async (t) => {
     [[path.join(dir, 'nothing'), '--', 'node', 'x.js'], /^timetracer replay: no cassette file or directory at /],
     [[dir, '--', 'node', 'x.js'], /holds no request cassettes$/],
   ]) {
-    const child = spawn(process.execPath, [CLI, 'replay', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (text) => { stderr += text; });
-    const [code] = await once(child, 'close');
+    const { code, stderr } = await runNode([CLI, 'replay', ...args]);
     assert.equal(code, 2, args.join(' '));
     assert.match(stderr.trim(), message);
     assert.equal(stderr.trim().split('\n').length, 1);
@@ -184,10 +171,7 @@ test('timetracer/test: one node:test test per cassette, named by method, route a
   ].join('\n'));
   t.after(() => fs.rmSync(copy, { force: true }));
   // NODE_TEST_CONTEXT would make it report to this runner rather than print TAP.
-  const child = spawn(process.execPath, ['--test', '--test-reporter=tap', copy], { cwd: ROOT, env: { ...process.env, NODE_TEST_CONTEXT: undefined, ...env, VARIANT: 'changed-response' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let tap = '';
-  child.stdout.setEncoding('utf8').on('data', (text) => { tap += text; });
-  const [code] = await once(child, 'close');
+  const { code, stdout: tap } = await runNode(['--test', '--test-reporter=tap', copy], { env: { ...process.env, NODE_TEST_CONTEXT: undefined, ...env, VARIANT: 'changed-response' } });
   assert.equal(code, 1, tap);
   assert.match(tap, /^ok \d+ - GET \/summary → 200 \(GET__summary__[0-9a-f]{8}\.json\)$/m);
   assert.match(tap, /^ok \d+ - GET \/profile → 200 /m);

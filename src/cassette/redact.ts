@@ -6,11 +6,12 @@
  * `new_password`, `webhookSecret`), is a secret's: `password` is redacted, `password_hint` is
  * not. Headers keep their shape: `Bearer [REDACTED]`, `sid=[REDACTED]; Path=/`.
  *
- * The inbound request and response are redacted with links (`linking()`): each secret becomes
- * `[REDACTED:<8 hex>]`, a keyed hash, so the same secret reads the same wherever the recording
- * process wrote it (the token a login answered and the one a later request sends) without the
- * cassette saying anything about the secret itself: the key is random and never leaves the
- * process. A replay run follows these links to send a request the live token.
+ * The agent redacts with links (`linking()`): each secret becomes `[REDACTED:<8 hex>]`, a keyed
+ * hash, so the same secret reads the same wherever the recording process wrote it (the token a
+ * login answered, the one a later request sends, the session row the database read back) without
+ * the cassette saying anything about the secret itself: the key is random and never leaves the
+ * process. Query parameters are never linked: cassettes and calls are found by them. Replay
+ * follows the links (see `replay/live-secrets.ts`).
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Headers } from './schema.js';

@@ -114,6 +114,17 @@ class AppProcess {
   }
 }
 
+/** Runs `node <args>` to its end; resolves with its exit code and output. */
+export async function runNode(args, { cwd = ROOT, env = process.env } = {}) {
+  const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (text) => { stdout += text; });
+  child.stderr.setEncoding('utf8').on('data', (text) => { stderr += text; });
+  const [code] = await once(child, 'close');
+  return { code, stdout, stderr };
+}
+
 /**
  * An HTTP server in the test process standing in for a dependency (`handler` as for
  * http.createServer); HTTPS when given `tls: { key, cert }`.
