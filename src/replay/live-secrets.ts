@@ -33,7 +33,7 @@ export interface RequestToSend {
 const RAW_LINK = /\[REDACTED:([0-9a-f]{8})\]/g;
 
 export class LiveSecrets {
-  /** The live value of each link seen answered, by the link's hash. */
+  /** The live value of each link learned, by the link's hash. */
   private readonly values = new Map<string, string>();
 
   get size(): number {
