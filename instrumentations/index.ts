@@ -1,15 +1,13 @@
-/** Every instrumentation timetracer ships. Adding a library means adding its file here. */
-import type { Instrumentation } from '../src/instrumentation.js';
-import express from './express.js';
-import fastify from './fastify.js';
-import fetch from './fetch.js';
-import http from './http.js';
-import ioredis from './ioredis.js';
-import koa from './koa.js';
-import mongodb from './mongodb.js';
-import passwordHashes from './password-hashes.js';
-import pg from './pg.js';
-import prisma from './prisma.js';
-import undici from './undici.js';
+/** Every instrumentation timetracer ships, one folder each. Adding a library means adding its folder here. */
+import type { Instrumentation } from '../src/plugin.js';
+import express from './express/index.js';
+import fastify from './fastify/index.js';
+import { httpTransports } from './http/index.js';
+import ioredis from './ioredis/index.js';
+import koa from './koa/index.js';
+import mongodb from './mongodb/index.js';
+import passwordHashes from './password-hashes/index.js';
+import pg from './pg/index.js';
+import prisma from './prisma/index.js';
 
-export const instrumentations: readonly Instrumentation[] = [http, fetch, undici, pg, ioredis, mongodb, prisma, express, fastify, koa, passwordHashes];
+export const instrumentations: readonly Instrumentation[] = [...httpTransports, pg, ioredis, mongodb, prisma, express, fastify, koa, passwordHashes];

@@ -71,7 +71,7 @@ test('configuration: defaults, and one sentence naming the variable for a bad va
 });
 
 test('an HTTP call is matched on method, URL with its query in any order, and body hash; never on headers', async () => {
-  const { httpLookup } = await import('../dist/instrumentations/support/http-call.js');
+  const { httpLookup } = await import('../dist/instrumentations/http/call.js');
   const { Redactor } = await import('../dist/src/cassette/redact.js');
   const policy = { maxBytes: 65536, redactor: new Redactor() };
   const call = (url, headers, body = '') => httpLookup('undici', { method: 'post', url, headers, body: { bytes: Buffer.from(body), size: body.length, complete: true } }, policy).signature;

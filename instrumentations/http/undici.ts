@@ -2,14 +2,13 @@
  * The undici package, 6 to 8: `request`, `stream`, `pipeline`, `fetch`, and Client, Pool, Agent,
  * BalancedPool, interceptor compositions and custom dispatchers on top of them. Whatever the
  * entry point, every request ends up at a Client, the one dispatcher that talks to a server; its
- * `dispatch` is where a call is recorded and replayed (support/undici-dispatch.ts), so each call
+ * `dispatch` is where a call is recorded and replayed (dispatch.ts), so each call
  * is seen once, each redirect or retry hop a call of its own. In replay a Client never connects.
  * The global fetch goes through an installed undici's Client too once that undici's global
  * dispatcher is set; the fetch instrumentation then leaves the call to this one.
  */
-import { defineInstrumentation, hook, type InstrumentationContext } from '../src/instrumentation.js';
-import { wrapMethod } from '../src/loader/wrap.js';
-import { recordDispatch, registerInstalledDispatcherClass, replayDispatch, type DispatchHandler, type DispatchOptions } from './support/undici-dispatch.js';
+import { defineInstrumentation, hook, wrapMethod, type InstrumentationContext } from '../../src/plugin.js';
+import { recordDispatch, registerInstalledDispatcherClass, replayDispatch, type DispatchHandler, type DispatchOptions } from './dispatch.js';
 
 const LIB = 'undici';
 const VERSIONS = '>=6 <9';

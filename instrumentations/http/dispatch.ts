@@ -4,13 +4,8 @@
  * callbacks, in both of undici's handler styles; replay answers the handler from the cassette
  * without dispatching at all.
  */
-import { toErrorRecord } from '../../src/cassette/error-record.js';
-import { appendHeader, plainHeaders } from '../../src/cassette/headers.js';
-import type { ErrorRecord, Headers } from '../../src/cassette/schema.js';
-import { BodyTap, toBuffer } from '../../src/inbound/capture.js';
-import type { InstrumentationContext } from '../../src/instrumentation.js';
-import type { RecordedCall } from '../../src/record/call-log.js';
-import { abandonCall, describeHttpCall, UNREAD_RESPONSE, httpLookup, recordedReply, reportFault, type HttpRequestSeen, type RecordedReply, type ReplayedResponse } from './http-call.js';
+import { appendHeader, BodyTap, plainHeaders, toBuffer, toErrorRecord, type ErrorRecord, type Headers, type InstrumentationContext, type RecordedCall } from '../../src/plugin.js';
+import { abandonCall, describeHttpCall, UNREAD_RESPONSE, httpLookup, recordedReply, reportFault, type HttpRequestSeen, type RecordedReply, type ReplayedResponse } from './call.js';
 
 export interface DispatchOptions {
   origin?: string | URL;

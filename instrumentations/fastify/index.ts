@@ -5,7 +5,7 @@
  * is the sign that Fastify is in use.
  */
 import diagnostics from 'node:diagnostics_channel';
-import { defineInstrumentation, hook, type InstrumentationContext } from '../src/instrumentation.js';
+import { defineInstrumentation, hook, type InstrumentationContext } from '../../src/plugin.js';
 
 const FRAMEWORK = 'fastify';
 const HANDLER_CHANNEL = 'fastify.request.handler';

@@ -4,11 +4,7 @@
  * messages back, so pg's own code (row parsing with the app's type parsers, rowMode, result
  * objects, errors, pg-cursor's portal reads) runs exactly as it did live.
  */
-import { toErrorRecord } from '../../src/cassette/error-record.js';
-import type { DependencyEvent, ErrorRecord, Signature } from '../../src/cassette/schema.js';
-import type { CallOutcome } from '../../src/record/call-log.js';
-import type { Lookup } from '../../src/replay/matcher.js';
-import { type Redactor } from '../../src/cassette/redact.js';
+import { toErrorRecord, type CallOutcome, type DependencyEvent, type ErrorRecord, type Lookup, type Redactor, type Signature } from '../../src/plugin.js';
 import { redactSql } from './sql-secrets.js';
 
 /** PostgreSQL's type id of `boolean`. */

@@ -8,17 +8,13 @@
  * run. Replay answers the command with that reply, so the same transformers make the same values
  * (strings, Buffers for the *Buffer commands, numbers, arrays, ReplyError). In replay a client
  * connects without a socket: `connect` makes it ready and sends what waited in its offline queue,
- * `quit` and `disconnect` close it the way ioredis does. Pub/sub: see support/redis-pubsub.ts.
+ * `quit` and `disconnect` close it the way ioredis does. Pub/sub: see pubsub.ts.
  * Redis.Cluster is not covered.
  */
-import type { Redactor } from '../src/cassette/redact.js';
-import type { DependencyEvent, ErrorRecord, Signature } from '../src/cassette/schema.js';
-import { toErrorRecord } from '../src/cassette/error-record.js';
-import { defineInstrumentation, hook, type InstrumentationContext } from '../src/instrumentation.js';
-import { wrapMethod } from '../src/loader/wrap.js';
-import { restoreError, restoreReply, storeArgs, storeReply, type ReplyClasses, type StoredReply } from './support/redis-replies.js';
-import { isSubscription, noteAnswered, noteEmitted, recordMessagesOf, replaySubscription, type PubSubClasses, type PubSubClient } from './support/redis-pubsub.js';
-import { redactArgs, redactReply } from './support/redis-secrets.js';
+import { defineInstrumentation, hook, toErrorRecord, wrapMethod, type DependencyEvent, type ErrorRecord, type InstrumentationContext, type Redactor, type Signature } from '../../src/plugin.js';
+import { restoreError, restoreReply, storeArgs, storeReply, type ReplyClasses, type StoredReply } from './replies.js';
+import { isSubscription, noteAnswered, noteEmitted, recordMessagesOf, replaySubscription, type PubSubClasses, type PubSubClient } from './pubsub.js';
+import { redactArgs, redactReply } from './secrets.js';
 
 /** Set on a command once it has been recorded or looked up: queued commands pass sendCommand twice. */
 const SEEN = Symbol('timetracer.ioredis.seen');

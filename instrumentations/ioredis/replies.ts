@@ -5,8 +5,7 @@
  * text, so cassettes stay readable; other bytes are kept as bytes.
  */
 import { isUtf8 } from 'node:buffer';
-import { fromErrorRecord, toErrorRecord } from '../../src/cassette/error-record.js';
-import type { ErrorRecord } from '../../src/cassette/schema.js';
+import { fromErrorRecord, toErrorRecord, type ErrorRecord } from '../../src/plugin.js';
 
 export type StoredReply =
   | string

@@ -5,7 +5,7 @@
  * go live, the kept bytes are handed to a real connection and the two are joined.
  */
 import net from 'node:net';
-import type { RecordedReply, ReplayedResponse } from './http-call.js';
+import type { RecordedReply, ReplayedResponse } from './call.js';
 
 type WriteCallback = (error?: Error | null) => void;
 

@@ -3,8 +3,7 @@
  * prototype (lib/context.js) is hooked: every request's context is created from it, and Koa
  * calls its `onerror` with each error no middleware handled.
  */
-import { defineInstrumentation, hook, type InstrumentationContext } from '../src/instrumentation.js';
-import { wrapMethod } from '../src/loader/wrap.js';
+import { defineInstrumentation, hook, wrapMethod, type InstrumentationContext } from '../../src/plugin.js';
 
 const FRAMEWORK = 'koa';
 

@@ -6,9 +6,7 @@
  * way in. A failed operation keeps its error class, the fields its constructor takes, and `meta`
  * (whose `driverAdapterError` is an Error of its own).
  */
-import { isSecretValue, type Redactor } from '../../src/cassette/redact.js';
-import type { ErrorRecord } from '../../src/cassette/schema.js';
-import { fromErrorRecord } from '../../src/cassette/error-record.js';
+import { fromErrorRecord, isSecretValue, type ErrorRecord, type Redactor } from '../../src/plugin.js';
 
 /** Where a value sits inside another: keys and array indexes. */
 type Path = Array<string | number>;

@@ -4,9 +4,7 @@
  * request method catches sync throws and, in 5, rejected promises, and hands them to `next`) and
  * the same Route (whose `dispatch` runs the handlers of a matched route).
  */
-import type { Session } from '../src/context.js';
-import { defineInstrumentation, hook, type InstrumentationContext } from '../src/instrumentation.js';
-import { wrapMethod } from '../src/loader/wrap.js';
+import { defineInstrumentation, hook, wrapMethod, type InstrumentationContext, type Session } from '../../src/plugin.js';
 
 const FRAMEWORK = 'express';
 

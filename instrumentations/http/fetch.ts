@@ -2,7 +2,7 @@
  * The global `fetch`. Node's fetch sends every request through undici's global dispatcher; that
  * dispatcher is wrapped (on the first fetch, so that Node's bundled undici is only loaded by apps
  * that use it). Record watches the dispatcher's handler; replay answers the handler from the
- * cassette without dispatching at all (support/undici-dispatch.ts). Redirects are fetch's own
+ * cassette without dispatching at all (dispatch.ts). Redirects are fetch's own
  * business: each hop is one call. When the global dispatcher is an installed undici's (set with
  * its setGlobalDispatcher), the undici instrumentation records the call instead, once.
  *
@@ -11,10 +11,8 @@
  * undici 8, whose fetch reads slot 2 and keeps slot 1 for older undici copies. Every such slot is
  * wrapped, so fetch finds a wrapped dispatcher whichever slot its undici reads, a later one too.
  */
-import { defineInstrumentation, hook, type InstrumentationContext } from '../src/instrumentation.js';
-import { wrapMethod } from '../src/loader/wrap.js';
-import { describeError } from '../src/log.js';
-import { isInstalledUndiciDispatcher, recordDispatch, replayDispatch, type DispatchHandler, type DispatchOptions } from './support/undici-dispatch.js';
+import { defineInstrumentation, describeError, hook, wrapMethod, type InstrumentationContext } from '../../src/plugin.js';
+import { isInstalledUndiciDispatcher, recordDispatch, replayDispatch, type DispatchHandler, type DispatchOptions } from './dispatch.js';
 
 const LIB = 'fetch';
 const DISPATCHER_SLOT = /^undici\.globalDispatcher\.\d+$/;
@@ -97,7 +95,7 @@ function wrapSlots(globals: Globals, slots: readonly symbol[], ctx: Instrumentat
 
 function wrapSlot(globals: Globals, slot: symbol, ctx: InstrumentationContext): void {
   const current = globals[slot] as Dispatcher | undefined;
-  // A dispatcher of an installed undici records its calls itself (instrumentations/undici.ts).
+  // A dispatcher of an installed undici records its calls itself (undici.ts).
   if (!current || typeof current.dispatch !== 'function' || wrapped.has(current) || isInstalledUndiciDispatcher(current)) return;
   let wrapper = wrappers.get(current);
   if (!wrapper) {

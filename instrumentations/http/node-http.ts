@@ -7,15 +7,9 @@ import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import { urlToHttpOptions } from 'node:url';
-import { toErrorRecord } from '../src/cassette/error-record.js';
-import type { ErrorRecord } from '../src/cassette/schema.js';
-import { plainHeaders, sentHeaders } from '../src/cassette/headers.js';
-import { BodyTap, observeEvents, tapReadable, tapWritable } from '../src/inbound/capture.js';
-import { defineInstrumentation, hook, type InstrumentationContext } from '../src/instrumentation.js';
-import type { RecordedCall } from '../src/record/call-log.js';
-import { wrapMethod } from '../src/loader/wrap.js';
-import { abandonCall, describeHttpCall, UNREAD_RESPONSE, httpLookup, recordedReply, reportFault, type HttpRequestSeen, type HttpResponseSeen } from './support/http-call.js';
-import { ReplaySocket } from './support/replay-socket.js';
+import { BodyTap, defineInstrumentation, hook, observeEvents, plainHeaders, sentHeaders, tapReadable, tapWritable, toErrorRecord, wrapMethod, type ErrorRecord, type InstrumentationContext, type RecordedCall } from '../../src/plugin.js';
+import { abandonCall, describeHttpCall, UNREAD_RESPONSE, httpLookup, recordedReply, reportFault, type HttpRequestSeen, type HttpResponseSeen } from './call.js';
+import { ReplaySocket } from './replay-socket.js';
 
 type RequestFunction = (...args: unknown[]) => ClientRequest;
 

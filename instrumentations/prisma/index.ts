@@ -13,13 +13,8 @@
  * covered: `prisma-client-js` (CommonJS) and `prisma-client` (ES modules or CommonJS), which load
  * `@prisma/client/runtime/client.js`, or with `output` set, prisma-client-js's own copy of it.
  */
-import type { Redactor } from '../src/cassette/redact.js';
-import type { DependencyEvent, Signature } from '../src/cassette/schema.js';
-import { toErrorRecord } from '../src/cassette/error-record.js';
-import { defineInstrumentation, hook, type InstrumentationContext } from '../src/instrumentation.js';
-import { wrapExport, wrapMethod } from '../src/loader/wrap.js';
-import { describeError, warn } from '../src/log.js';
-import { restoreFailure, restoreValue, storeFailure, storeValue, type DecimalClass, type PrismaErrorClasses, type StoredFailure, type StoredValue } from './support/prisma-values.js';
+import { defineInstrumentation, describeError, hook, toErrorRecord, warn, wrapExport, wrapMethod, type DependencyEvent, type InstrumentationContext, type Redactor, type Signature } from '../../src/plugin.js';
+import { restoreFailure, restoreValue, storeFailure, storeValue, type DecimalClass, type PrismaErrorClasses, type StoredFailure, type StoredValue } from './values.js';
 
 /** What `_executeRequest` is handed for one operation. */
 interface OperationParams {

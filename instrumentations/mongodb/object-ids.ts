@@ -10,10 +10,8 @@
  * `instanceof`, the prototype and the static methods stay the original's. Ids bson makes while
  * reading a reply are not made anew and do not pass through it.
  */
-import type { DependencyEvent } from '../../src/cassette/schema.js';
-import type { Session } from '../../src/context.js';
-import type { InstrumentationContext } from '../../src/instrumentation.js';
-import type { MongoRequest } from './mongo-documents.js';
+import type { DependencyEvent, InstrumentationContext, Session } from '../../src/plugin.js';
+import type { MongoRequest } from './documents.js';
 
 export interface ObjectIdInstance {
   toHexString(): string;

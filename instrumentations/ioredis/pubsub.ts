@@ -7,9 +7,8 @@
  * commands recorded before them have been answered), emitted the way ioredis emits them.
  */
 import type { EventEmitter } from 'node:events';
-import type { DependencyEvent } from '../../src/cassette/schema.js';
-import type { InstrumentationContext } from '../../src/instrumentation.js';
-import { restoreReply, storeArgs, storeReply, type ReplyClasses, type StoredReply } from './redis-replies.js';
+import type { DependencyEvent, InstrumentationContext } from '../../src/plugin.js';
+import { restoreReply, storeArgs, storeReply, type ReplyClasses, type StoredReply } from './replies.js';
 
 /** The events ioredis always emits for a pushed message (the string ones only with listeners). */
 const MESSAGE_EVENTS: ReadonlyMap<string | symbol, string> = new Map([['messageBuffer', 'message'], ['pmessageBuffer', 'pmessage'], ['smessageBuffer', 'smessage']]);

@@ -3,14 +3,7 @@
  * signature (method, normalised URL, body hash), the request and result as recorded, and the
  * response to hand back on replay.
  */
-import { decodeBody, encodeBody, type BodyPolicy, type CapturedBody } from '../../src/cassette/body.js';
-import { fromErrorRecord } from '../../src/cassette/error-record.js';
-import type { Body, DependencyEvent, ErrorRecord, Headers, HttpClientRequest, HttpClientResult, Signature } from '../../src/cassette/schema.js';
-import { headerValue } from '../../src/cassette/headers.js';
-import { REDACTED, type Redactor } from '../../src/cassette/redact.js';
-import type { CallOutcome, RecordedCall } from '../../src/record/call-log.js';
-import type { Lookup } from '../../src/replay/matcher.js';
-import { describeError, warn } from '../../src/log.js';
+import { decodeBody, describeError, encodeBody, fromErrorRecord, headerValue, REDACTED, warn, type Body, type BodyPolicy, type CallOutcome, type CapturedBody, type DependencyEvent, type ErrorRecord, type Headers, type HttpClientRequest, type HttpClientResult, type Lookup, type RecordedCall, type Redactor, type Signature } from '../../src/plugin.js';
 
 export interface HttpRequestSeen {
   method: string;

@@ -7,9 +7,7 @@
  * when either side of the check is the redacted one, and checks for real otherwise. Neither the
  * password nor the hash is ever written.
  */
-import { isRedacted } from '../src/cassette/redact.js';
-import { defineInstrumentation, hook, type InstrumentationContext } from '../src/instrumentation.js';
-import { wrapExport } from '../src/loader/wrap.js';
+import { defineInstrumentation, hook, isRedacted, wrapExport, type InstrumentationContext } from '../../src/plugin.js';
 
 type Check = (...args: unknown[]) => unknown;
 type Exports = Record<string, Check>;

@@ -5,26 +5,22 @@
  *
  * A command meets the socket in two methods of the driver's Connection: `writeCommand` sends the
  * OP_MSG, `readMany` reads the replies. Record notes the command there, as BSON bytes, and the
- * reply's bytes; both are kept as canonical Extended JSON (support/mongo-documents.ts). Replay
+ * reply's bytes; both are kept as canonical Extended JSON (documents.ts). Replay
  * answers there from the cassette, so the driver above runs unchanged: its sessions, cursors,
  * error classes (a duplicate key is the same MongoServerError) and command monitoring events.
  *
  * Replay needs no server: connections are made without a socket, and the servers' monitors,
- * instead of polling, report the hello of support/mongo-topology.ts. ObjectIds made during a
- * request are replayed too (support/mongo-object-ids.ts), so inserts match and answer the same.
+ * instead of polling, report the hello of topology.ts. ObjectIds made during a
+ * request are replayed too (object-ids.ts), so inserts match and answer the same.
  */
 import net from 'node:net';
-import { fromErrorRecord, toErrorRecord } from '../src/cassette/error-record.js';
-import type { DependencyEvent, ErrorRecord, JsonValue } from '../src/cassette/schema.js';
-import { defineInstrumentation, hook, type InstrumentationContext } from '../src/instrumentation.js';
-import type { RecordedCall } from '../src/record/call-log.js';
-import { wrapMethod } from '../src/loader/wrap.js';
+import { defineInstrumentation, fromErrorRecord, hook, toErrorRecord, wrapMethod, type DependencyEvent, type ErrorRecord, type InstrumentationContext, type JsonValue, type RecordedCall } from '../../src/plugin.js';
 import {
   commandBytes, operationOf, replyError, replyFromJson, replyToJson, signatureOf,
   type BsonLibrary, type Document, type MongoRequest, type MongoResult, type WireMessage,
-} from './support/mongo-documents.js';
-import { noteObjectIds, takeObjectIds, type ObjectIdClass } from './support/mongo-object-ids.js';
-import { replayHello, type TopologyOptions } from './support/mongo-topology.js';
+} from './documents.js';
+import { noteObjectIds, takeObjectIds, type ObjectIdClass } from './object-ids.js';
+import { replayHello, type TopologyOptions } from './topology.js';
 
 /** Record: the command sent on a connection, waiting for its reply. */
 const AWAITING = Symbol('timetracer.mongodb.awaiting');

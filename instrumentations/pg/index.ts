@@ -9,15 +9,8 @@
  * A query belongs to the session it was made in: each query object is adopted when it is made.
  */
 import type { EventEmitter } from 'node:events';
-import { fromErrorRecord } from '../src/cassette/error-record.js';
-import type { Redactor } from '../src/cassette/redact.js';
-import type { ErrorRecord } from '../src/cassette/schema.js';
-import type { Session } from '../src/context.js';
-import { observeEvents } from '../src/inbound/capture.js';
-import { defineInstrumentation, hook, type InstrumentationContext, type ReplayOutcome } from '../src/instrumentation.js';
-import type { RecordedCall } from '../src/record/call-log.js';
-import { wrapMethod } from '../src/loader/wrap.js';
-import { PgPlayback, PgRecording, QUERY_MESSAGES, pgLookup, startupReply, type PgEmit, type PgMessage } from './support/pg-replies.js';
+import { defineInstrumentation, fromErrorRecord, hook, observeEvents, wrapMethod, type ErrorRecord, type InstrumentationContext, type RecordedCall, type Redactor, type ReplayOutcome, type Session } from '../../src/plugin.js';
+import { PgPlayback, PgRecording, QUERY_MESSAGES, pgLookup, startupReply, type PgEmit, type PgMessage } from './replies.js';
 
 const RECORDING = Symbol('timetracer.pg.recording');
 const LOOKUP = Symbol('timetracer.pg.lookup');

@@ -3,8 +3,8 @@
  * (HSET user:1 password x), in what is sent and in what HGET, HMGET and HGETALL read back. The
  * live command is redacted the same way before it is matched, so replay still finds it.
  */
-import { type Redactor } from '../../src/cassette/redact.js';
-import type { StoredReply } from './redis-replies.js';
+import type { Redactor } from '../../src/plugin.js';
+import type { StoredReply } from './replies.js';
 
 function textOf(value: StoredReply | undefined): string | undefined {
   if (typeof value === 'string') return value;

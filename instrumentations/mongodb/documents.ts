@@ -7,8 +7,7 @@
  * the same whatever bson version reads them, so any loaded copy of bson converts them, whichever
  * driver copy (6 or 7, each with its own bson) sent the command.
  */
-import type { Redactor } from '../../src/cassette/redact.js';
-import type { JsonValue, Signature } from '../../src/cassette/schema.js';
+import type { JsonValue, Redactor, Signature } from '../../src/plugin.js';
 
 export type Document = Record<string, unknown>;
 

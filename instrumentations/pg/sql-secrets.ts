@@ -4,7 +4,7 @@
  * literal (`token = 'abc'`, as ORMs that inline values write it). Best effort over the SQL
  * shapes apps and ORMs send: comparisons and INSERT column lists.
  */
-import { isSecretValue, type Redactor } from '../../src/cassette/redact.js';
+import { isSecretValue, type Redactor } from '../../src/plugin.js';
 
 const IDENTIFIER = String.raw`(?:[\w$]+\.|"(?:[^"]|"")+"\.)*(?:"((?:[^"]|"")+)"|([A-Za-z_][\w$]*))`;
 const LITERAL = String.raw`'(?:[^']|'')*'`;
