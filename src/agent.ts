@@ -13,7 +13,7 @@ import { readConfig, type Config } from './config.js';
 import { activeSession, bindEmitter, currentSession, runInSession, runOutsideSessions } from './context.js';
 import type { CassetteContext } from './inbound/cassette.js';
 import { hookServer, type SessionLifecycle } from './inbound/server.js';
-import { codeLocations, type Instrumentation, type InstrumentationContext, type ReplayOutcome } from './instrumentation.js';
+import { codeLocations, connectionOwners, type Instrumentation, type InstrumentationContext, type ReplayOutcome } from './instrumentation.js';
 import { installReadSources } from './determinism/sources.js';
 import { installHooks } from './loader/hooks.js';
 import { describeError, info, setLogLevel, warn } from './log.js';
@@ -24,8 +24,8 @@ import { CassetteLibrary } from './replay/library.js';
 import { Replayer } from './replay/replayer.js';
 import { guardConnections } from './replay/connection-guard.js';
 import { strictReplayPolicy } from './replay/connection-policy.js';
-import { saltedHashIn } from './replay/matcher.js';
-import { ReplayMissError } from './replay/miss.js';
+import { saltedHashIn } from './cassette/call-key.js';
+import { ReplayMissError } from './calls.js';
 import { missOutsideSession } from './replay/source.js';
 import { reportNotAttached } from './unattached.js';
 import { TIMETRACER_VERSION } from './version.js';
@@ -80,7 +80,7 @@ export function startAgent(config: Config, instrumentations: readonly Instrument
   hookServer(http.Server.prototype, lifecycle, config.maxBodyBytes);
   hookServer(https.Server.prototype, lifecycle, config.maxBodyBytes);
   if (config.mode === 'replay' && config.strictReplay) {
-    guardConnections(strictReplayPolicy(instrumentations, { servedFromCassette: (plugin) => isServedFromCassette(config, plugin), allowed: config.allowConnect }));
+    guardConnections(strictReplayPolicy(connectionOwners(instrumentations), { servedFromCassette: (plugin) => isServedFromCassette(config, plugin), allowed: config.allowConnect }));
   }
   installHooks(instrumentations, (instrumentation) => contextFor(instrumentation, config, policy));
   if (config.determinism) {
@@ -159,7 +159,7 @@ function isServedFromCassette(config: Config, plugin: string): boolean {
 
 const saltsSaid = new Set<string>();
 
-/** Replay matches natively salted hashes as any such hash (see matcher.ts): said once per kind. */
+/** Replay matches natively salted hashes as any such hash (see cassette/call-key.ts): said once per kind. */
 function sayOnceIfSalted(signature: Signature): void {
   const kind = saltedHashIn(signature);
   if (!kind || saltsSaid.has(kind)) return;
@@ -206,7 +206,7 @@ function contextFor(instrumentation: Instrumentation, config: Config, policy: Bo
       activeSession()?.replay?.noteMiss();
       return missOutcome(config, new ReplayMissError(call, `${instrumentation.name} is not instrumented: ${problem}`), true);
     },
-    recordings: () => activeSession()?.replay?.chosen().cassette?.events ?? [],
+    recordings: () => activeSession()?.replay?.recordings() ?? [],
     bindToSession(fn) {
       const session = activeSession();
       if (!session) return fn;

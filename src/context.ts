@@ -10,8 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { ReadStream } from './determinism/streams.js';
-import type { CallSink } from './record/call-log.js';
-import type { ReplaySource } from './replay/source.js';
+import type { CallSink, CallSource } from './calls.js';
 
 /** What a framework instrumentation tells about the request it is handling. */
 export interface RequestAnnotations {
@@ -48,7 +47,7 @@ export class Session {
   /** What the session's code reads from the clock and randomness goes through here (none: determinism off). */
   reads: ReadStream | undefined;
   /** Replay mode: where the calls are served from. */
-  replay: ReplaySource | undefined;
+  replay: CallSource | undefined;
   private routeOf: (() => string | undefined) | undefined;
   error: unknown;
   private ended = false;

@@ -12,7 +12,10 @@ export {
 } from './cassette/store.js';
 export { readConfig, type Config, type Mode } from './config.js';
 export { defineInstrumentation, hook, type Hook, type Instrumentation, type InstrumentationContext, type ReplayOutcome } from './instrumentation.js';
-export { Matcher, matchKey, valueDifferences, type Lookup, type Nearest, type ValueDifference } from './replay/matcher.js';
+export { ReplayMissError, REPLAY_MISS, type Lookup } from './calls.js';
+export { matchKey } from './cassette/call-key.js';
+export { valueDifferences, type ValueDifference } from './cassette/differences.js';
+export { Matcher, type Nearest } from './replay/matcher.js';
 export { CassetteLibrary, type RequestKey } from './replay/library.js';
-export { ReplayMissError, REPLAY_MISS, describeCall } from './replay/miss.js';
+export { describeCall } from './replay/miss.js';
 export { TIMETRACER_VERSION } from './version.js';

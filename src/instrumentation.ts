@@ -8,9 +8,8 @@ import type { EventEmitter } from 'node:events';
 import type { BodyPolicy } from './cassette/body.js';
 import type { DependencyEvent, EventType, ReadKind } from './cassette/schema.js';
 import type { RequestAnnotations, Session } from './context.js';
-import type { RecordedCall } from './record/call-log.js';
-import type { Lookup } from './replay/matcher.js';
-import type { ReplayMissError } from './replay/miss.js';
+import type { Lookup, RecordedCall, ReplayMissError } from './calls.js';
+import type { ConnectionOwner } from './replay/connection-guard.js';
 
 export type ReplayOutcome =
   /** Serve this recording. */
@@ -135,6 +134,11 @@ export interface Instrumentation {
  */
 export function codeLocations({ hooks }: Instrumentation): string[] {
   return hooks.flatMap((hook) => ('connectsFrom' in hook ? hook.connectsFrom ?? [] : 'versions' in hook ? [`/node_modules/${hook.module}/`] : []));
+}
+
+/** Where each dependency plugin's code lives, to tell whose connection a socket is. */
+export function connectionOwners(instrumentations: readonly Instrumentation[]): ConnectionOwner[] {
+  return instrumentations.filter((i) => i.role === 'dependency').map((instrumentation) => ({ plugin: instrumentation.name, sources: codeLocations(instrumentation) }));
 }
 
 export function defineInstrumentation(instrumentation: Instrumentation): Instrumentation {

@@ -6,9 +6,8 @@
  * schema's types, error records, redaction, bodies, headers and stream taps.
  */
 export { defineInstrumentation, hook, type Instrumentation, type InstrumentationContext, type ReplayOutcome } from './instrumentation.js';
-export { wrapExport, wrapMethod } from './loader/wrap.js';
-export type { CallOutcome, RecordedCall } from './record/call-log.js';
-export type { Lookup } from './replay/matcher.js';
+export { wrapExport, wrapMethod } from './wrap.js';
+export type { CallOutcome, Lookup, RecordedCall } from './calls.js';
 export type { Session } from './context.js';
 export type { Body, DependencyEvent, ErrorRecord, Headers, HttpClientRequest, HttpClientResult, JsonValue, Signature } from './cassette/schema.js';
 export { fromErrorRecord, toErrorRecord } from './cassette/error-record.js';

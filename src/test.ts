@@ -15,7 +15,7 @@
  */
 import path from 'node:path';
 import { test } from 'node:test';
-import { requestLine } from './cassette/compare.js';
+import { requestLine } from './cli/compare.js';
 import { differenceLines, PLAIN_STYLE, REPLAY_SIDES } from './cli/format.js';
 import { noiseOf, recordedRequests, runReplay, type ReplayRun, type RequestResult } from './cli/replay-run.js';
 

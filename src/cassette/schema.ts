@@ -203,3 +203,8 @@ export interface HttpClientResult {
 }
 
 export type HttpClientEvent = DependencyEvent<HttpClientRequest, HttpClientResult>;
+
+/** Milliseconds as a cassette holds them: to the microsecond. */
+export function roundMs(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

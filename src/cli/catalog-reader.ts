@@ -8,9 +8,27 @@ import os from 'node:os';
 import path from 'node:path';
 import { MessageChannel, Worker, isMainThread, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { isFailure } from '../cassette/failure.js';
-import type { AnyCassette } from '../cassette/schema.js';
+import type { AnyCassette, EventType } from '../cassette/schema.js';
 import { CorruptCassetteError, readCassetteFileSync } from '../cassette/store.js';
-import type { CassetteSummary } from './catalog.js';
+
+export interface CassetteSummary {
+  /** `process`: a process cassette (calls made outside requests); its method reads PROCESS, its path is empty. */
+  kind: 'request' | 'process';
+  id: string;
+  /** Path relative to the directory, with `/` separators. */
+  file: string;
+  recorded_at: string;
+  method: string;
+  path: string;
+  route: string | null;
+  status: number;
+  duration_ms: number;
+  events: Partial<Record<EventType, number>>;
+  failed: boolean;
+  service: string;
+  /** The app's main script, for the replay command. */
+  entry: string | null;
+}
 
 export interface SummariesRead {
   summaries: CassetteSummary[];

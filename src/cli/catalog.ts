@@ -7,30 +7,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { EventType } from '../cassette/schema.js';
 import { isCassetteFile, isCassetteFolder, isProcessCassetteFile } from '../cassette/store.js';
-import { readSummaries } from './catalog-reader.js';
-
-export { summarise } from './catalog-reader.js';
-
-export interface CassetteSummary {
-  /** `process`: a process cassette (calls made outside requests); its method reads PROCESS, its path is empty. */
-  kind: 'request' | 'process';
-  id: string;
-  /** Path relative to the directory, with `/` separators. */
-  file: string;
-  recorded_at: string;
-  method: string;
-  path: string;
-  route: string | null;
-  status: number;
-  duration_ms: number;
-  events: Partial<Record<EventType, number>>;
-  failed: boolean;
-  service: string;
-  /** The app's main script, for the replay command. */
-  entry: string | null;
-}
+import { readSummaries, type CassetteSummary } from './catalog-reader.js';
 
 export interface CatalogQuery {
   /** Text found in the method, path, route, status or file. */

@@ -4,8 +4,8 @@
  */
 import { encodeValue } from '../cassette/codec.js';
 import type { AnyCassette, Body, DependencyEvent, ErrorRecord, Headers } from '../cassette/schema.js';
-import type { Difference } from '../cassette/compare.js';
-import { showValue } from '../replay/matcher.js';
+import type { Difference } from './compare.js';
+import { showValue } from '../cassette/differences.js';
 import { describeCall } from '../replay/miss.js';
 
 export interface Style {

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { requestLine, type Difference } from '../cassette/compare.js';
+import { requestLine, type Difference } from './compare.js';
 import type { Rerecorded, ReplayRun, RequestResult } from './replay-run.js';
 
 /** Where runs are kept, inside the cassette directory: listings of cassettes never look in it. */

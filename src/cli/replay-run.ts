@@ -13,7 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { compareCassettes, requestLine, type Difference } from '../cassette/compare.js';
+import { compareCassettes, requestLine, type Difference } from './compare.js';
 import { isProcessCassette, type Cassette } from '../cassette/schema.js';
 import { CorruptCassetteError, isProcessCassetteFile, listCassetteFilesSync, readCassetteFileSync } from '../cassette/store.js';
 import { LiveSecrets, type RequestToSend } from '../replay/live-secrets.js';

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ReadKind } from '../cassette/schema.js';
-import { markWrapped, wrapMethod } from '../loader/wrap.js';
+import { markWrapped, wrapMethod } from '../wrap.js';
 import { callerFiles } from '../stack.js';
 import type { ReadStream, ReadValue } from './streams.js';
 

@@ -1,9 +1,8 @@
 /** A finished inbound exchange and its calls as a cassette: what record writes, and replay when asked to. */
 import path from 'node:path';
 import type { BodyPolicy } from '../cassette/body.js';
-import { SCHEMA_VERSION, type Cassette, type DependencyEvent, type EventType, type SessionReads } from '../cassette/schema.js';
+import { roundMs, SCHEMA_VERSION, type Cassette, type DependencyEvent, type EventType, type SessionReads } from '../cassette/schema.js';
 import type { Session } from '../context.js';
-import { round } from '../record/call-log.js';
 import { describeRequest, describeResponse } from './describe.js';
 import { encodeValue } from '../cassette/codec.js';
 import { withoutSecretReads } from '../determinism/secret-reads.js';
@@ -43,6 +42,6 @@ export function buildCassette(session: Session, exchange: InboundExchange, event
     response,
     events,
     ...(kept && { reads: kept }),
-    stats: { event_counts: eventCounts, total_ms: round(exchange.durationMs) },
+    stats: { event_counts: eventCounts, total_ms: roundMs(exchange.durationMs) },
   };
 }

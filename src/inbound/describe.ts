@@ -2,7 +2,7 @@
 import { headerValue, plainHeaders, sentHeaders } from '../cassette/headers.js';
 import { encodeBody, type BodyPolicy } from '../cassette/body.js';
 import { toErrorRecord } from '../cassette/error-record.js';
-import type { RecordedRequest, RecordedResponse } from '../cassette/schema.js';
+import { roundMs, type RecordedRequest, type RecordedResponse } from '../cassette/schema.js';
 import type { Session } from '../context.js';
 import type { InboundExchange } from './server.js';
 
@@ -54,7 +54,7 @@ export function describeResponse(exchange: InboundExchange, session: Session, po
 
   const response: RecordedResponse = {
     status: res.headersSent ? res.statusCode : 0,
-    duration_ms: Math.round(exchange.durationMs * 1000) / 1000,
+    duration_ms: roundMs(exchange.durationMs),
     headers: policy.redactor.headers(headers),
     body: encodeBody(exchange.responseBody.result(), {
       contentType: headerValue(headers, 'content-type'),

@@ -6,7 +6,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { bindEmitter, runInSession, runOutsideSessions, type Session } from '../context.js';
 import { BodyTap, tapReadable, tapWritable } from './capture.js';
-import { isWrapped, markWrapped } from '../loader/wrap.js';
+import { isWrapped, markWrapped } from '../wrap.js';
 import { describeError, warn } from '../log.js';
 
 /** One inbound request and its response, as seen on the wire. */

@@ -4,15 +4,8 @@
  * cassette is written, after the response has gone out.
  */
 import { performance } from 'node:perf_hooks';
-import type { DependencyEvent, ErrorRecord, EventType, Signature } from '../cassette/schema.js';
-
-/** What an instrumentation reports about a finished call. */
-export interface CallOutcome {
-  signature: Signature;
-  request?: unknown;
-  result?: unknown;
-  error?: ErrorRecord;
-}
+import type { CallOutcome, CallSink, RecordedCall } from '../calls.js';
+import { roundMs, type DependencyEvent, type EventType } from '../cassette/schema.js';
 
 interface CallSlot {
   type: EventType;
@@ -21,24 +14,6 @@ interface CallSlot {
   describe: (() => CallOutcome) | undefined;
   sofar: (() => CallOutcome) | undefined;
   cancelled: boolean;
-}
-
-export interface RecordedCall {
-  /** Marks the call finished now; `describe` runs later, off the request's path. */
-  end(describe: () => CallOutcome): void;
-  /**
-   * What to record if the call has not finished when the cassette is written (a response whose
-   * body the app never read): the call as far as it went.
-   */
-  sofar(describe: () => CallOutcome): void;
-  /** The call never happened after all (the library refused it before sending anything). */
-  cancel(): void;
-}
-
-/** Where a session's calls are recorded. */
-export interface CallSink {
-  /** Starts timing a call; undefined when it is not to be recorded. */
-  start(type: EventType): RecordedCall | undefined;
 }
 
 /** At most this many calls per session: a long-lived request cannot grow its log without bound. */
@@ -135,8 +110,8 @@ export class CallLog implements CallSink {
     const event: DependencyEvent = {
       eid,
       type: slot.type,
-      start_offset_ms: round(slot.start - this.t0),
-      duration_ms: round(slot.duration ?? performance.now() - slot.start),
+      start_offset_ms: roundMs(slot.start - this.t0),
+      duration_ms: roundMs(slot.duration ?? performance.now() - slot.start),
       signature: { lib: 'unknown' },
     };
     try {
@@ -150,8 +125,4 @@ export class CallLog implements CallSink {
     }
     return event;
   }
-}
-
-export function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
 }

@@ -6,14 +6,14 @@
  * It is bounded: once it holds `maxEvents` calls, a call whose signature it already holds is
  * counted on that call (`repeats`), not stored again, and a call with a new one is left out.
  */
-import { SCHEMA_VERSION, type DependencyEvent, type EventType, type ProcessCassette } from '../cassette/schema.js';
+import { roundMs, SCHEMA_VERSION, type DependencyEvent, type EventType, type ProcessCassette } from '../cassette/schema.js';
 import { Session, setProcessSession } from '../context.js';
 import type { CassetteContext } from '../inbound/cassette.js';
 import { ENTRY } from '../inbound/cassette.js';
 import { describeError, displayPath, info, warn } from '../log.js';
-import { eventKey } from '../replay/matcher.js';
+import { eventKey } from '../cassette/call-key.js';
 import { ReadRecorder } from '../determinism/streams.js';
-import { CallLog, round } from './call-log.js';
+import { CallLog } from './call-log.js';
 import type { CassetteWriter } from './writer.js';
 
 /** How often the process cassette is written again when it has changed. */
@@ -118,7 +118,7 @@ export class ProcessRecorder {
       response: null,
       events,
       ...(reads && { reads }),
-      stats: { event_counts: eventCounts, total_ms: round(this.session.elapsed()) },
+      stats: { event_counts: eventCounts, total_ms: roundMs(this.session.elapsed()) },
     };
   }
 

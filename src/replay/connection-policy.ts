@@ -7,17 +7,11 @@
  * in a [MISS] line, and counted as a miss of the request that made it.
  */
 import { activeSession } from '../context.js';
-import { codeLocations, type Instrumentation } from '../instrumentation.js';
 import { describeError, info, warn } from '../log.js';
 import { describeDestination, matchesAddress, type AddressPattern } from '../net-address.js';
 import { notAttachedProblem } from '../unattached.js';
 import type { Connection, ConnectionOwner, ConnectionPolicy } from './connection-guard.js';
 import { ConnectionRefusedError } from './miss.js';
-
-/** Where each dependency plugin's code lives, to tell whose connection a socket is. */
-function connectionOwners(instrumentations: readonly Instrumentation[]): ConnectionOwner[] {
-  return instrumentations.filter((i) => i.role === 'dependency').map((instrumentation) => ({ plugin: instrumentation.name, sources: codeLocations(instrumentation) }));
-}
 
 export interface StrictReplayOptions {
   servedFromCassette(plugin: string): boolean;
@@ -35,11 +29,12 @@ function refusalReason({ owner, opener, destination }: Connection): string {
     : `replay serves ${owner} without connecting, and this connection came from a path it does not serve`;
 }
 
-export function strictReplayPolicy(instrumentations: readonly Instrumentation[], options: StrictReplayOptions): ConnectionPolicy {
+/** `owners`: where each dependency plugin's code lives, to tell whose connection a socket is. */
+export function strictReplayPolicy(owners: ConnectionOwner[], options: StrictReplayOptions): ConnectionPolicy {
   const said = new Set<string>();
   let faultSaid = false;
   return {
-    owners: connectionOwners(instrumentations),
+    owners,
     refusal(connection) {
       if (options.allowed.some((pattern) => matchesAddress(pattern, connection.destination))) return undefined;
       if (connection.owner !== undefined && !options.servedFromCassette(connection.owner)) return undefined;

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { isProcessCassette, type AnyCassette, type Cassette, type DependencyEvent, type ProcessCassette } from '../cassette/schema.js';
 import { CorruptCassetteError, isProcessCassetteFile, listCassetteFilesSync, readCassetteFileSync } from '../cassette/store.js';
 import { describeError, displayPath } from '../log.js';
-import { eventKey, matchKey, stableStringify, type Lookup } from './matcher.js';
+import type { Lookup } from '../calls.js';
+import { eventKey, matchKey, stableStringify } from '../cassette/call-key.js';
 
 /** What identifies an inbound request when choosing its cassette. */
 export interface RequestKey {

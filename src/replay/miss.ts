@@ -1,8 +1,7 @@
 /** The error a dependency call gets in strict replay when no recording matches it. */
+import { REPLAY_MISS } from '../calls.js';
 import type { DependencyEvent, EventType, Signature } from '../cassette/schema.js';
 import type { Nearest } from './matcher.js';
-
-export const REPLAY_MISS = 'TIMETRACER_REPLAY_MISS';
 
 const MAX_LABEL = 100;
 
@@ -24,15 +23,6 @@ function labelValue(_key: string, value: unknown): unknown {
 
 export function describeEvent(event: DependencyEvent): string {
   return `eid ${event.eid} ${describeCall(event.type, event.signature)}`;
-}
-
-export class ReplayMissError extends Error {
-  override name = 'ReplayMissError';
-  readonly code = REPLAY_MISS;
-
-  constructor(readonly call: string, readonly reason: string) {
-    super(`timetracer: ${call} was not recorded; ${reason}`);
-  }
 }
 
 /**

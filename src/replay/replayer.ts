@@ -15,6 +15,9 @@ import { describeEvent } from './miss.js';
 import { ReplaySource } from './source.js';
 
 export class Replayer implements SessionLifecycle {
+  /** Each request session's source, for the line said at its end. */
+  private readonly sources = new WeakMap<Session, ReplaySource>();
+
   /**
    * `servedFromCassette(plugin)`: false for plugins that go live, whose recordings are not expected
    * to be used. `output`: where each replayed request is written as a cassette (TIMETRACER_REPLAY_DIR).
@@ -37,11 +40,12 @@ export class Replayer implements SessionLifecycle {
       liveRequest: () => ({ headers: exchange.req.headers, body: exchange.requestBody.result().bytes }),
     });
     session.replay = source;
+    this.sources.set(session, source);
     if (this.determinism) session.reads = source.reads;
   }
 
   end(session: Session, exchange: InboundExchange): void {
-    const source = session.replay!;
+    const source = this.sources.get(session)!;
     const choice = source.chosen();
     const unused = source.unused().filter((event) => this.servedFromCassette(event.signature.lib));
     const { method = 'GET' } = exchange.req;

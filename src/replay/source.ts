@@ -6,16 +6,14 @@
  * except that a call made more often than it was recorded (a timer's) gets its last recording
  * again.
  */
-import type { DependencyEvent } from '../cassette/schema.js';
+import { ReplayMissError, type CallSource, type Lookup, type ReplayAnswer } from '../calls.js';
 import { toErrorRecord } from '../cassette/error-record.js';
-import type { AnyCassette } from '../cassette/schema.js';
+import type { AnyCassette, DependencyEvent } from '../cassette/schema.js';
 import type { Choice } from './library.js';
 import { ReadReplayer } from '../determinism/streams.js';
 import { LiveSecrets, type LiveMessage } from './live-secrets.js';
-import { Matcher, type Lookup } from './matcher.js';
-import { describeCall, missReason, ReplayMissError } from './miss.js';
-
-export type SourceAnswer = { event: DependencyEvent } | { miss: ReplayMissError };
+import { Matcher } from './matcher.js';
+import { describeCall, missReason } from './miss.js';
 
 const NO_SESSION = 'it was made beneath a call that is recorded and replayed whole, where nothing is recorded';
 
@@ -28,7 +26,7 @@ export interface SourceOptions {
   liveRequest?: () => LiveMessage;
 }
 
-export class ReplaySource {
+export class ReplaySource implements CallSource {
   private choice: Choice | undefined;
   private matcher: Matcher | undefined;
   mocked = 0;
@@ -60,7 +58,7 @@ export class ReplaySource {
     return this.choice;
   }
 
-  answer(lookup: Lookup): SourceAnswer {
+  answer(lookup: Lookup): ReplayAnswer {
     const choice = this.chosen();
     const event = this.matcher!.take(lookup) ?? (this.options.repeatLast ? this.matcher!.latest(lookup) : undefined);
     if (event) {
@@ -95,9 +93,12 @@ export class ReplaySource {
     if (this.options.keepCalls) this.calls.push(call);
   }
 
-  /** A call refused without a lookup (its plugin is not instrumented): a miss all the same. */
   noteMiss(): void {
     this.misses++;
+  }
+
+  recordings(): readonly DependencyEvent[] {
+    return this.chosen().cassette?.events ?? [];
   }
 
   unused(): DependencyEvent[] {

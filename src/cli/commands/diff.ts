@@ -1,5 +1,5 @@
 /** `timetracer diff`: what differs between two cassettes of a request. Exit 0 same, 1 different, 2 error. */
-import { compareCassettes, requestLine, type Difference } from '../../cassette/compare.js';
+import { compareCassettes, requestLine, type Difference } from '../compare.js';
 import { displayPath } from '../../log.js';
 import type { Cassette } from '../../cassette/schema.js';
 import { CliError, defineCommand } from '../command.js';

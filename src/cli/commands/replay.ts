@@ -3,8 +3,8 @@
  * app in replay mode, sends it every recorded request again, compares every response and every
  * dependency call with the recording, and exits 1 when any differs.
  */
-import type { Difference } from '../../cassette/compare.js';
-import { requestLine } from '../../cassette/compare.js';
+import type { Difference } from '../compare.js';
+import { requestLine } from '../compare.js';
 import type { Cassette } from '../../cassette/schema.js';
 import { displayPath } from '../../log.js';
 import { CliError, defineCommand, integerOption } from '../command.js';

@@ -3,7 +3,7 @@
  * it from disk, where anything may have been put, and lists, renders and looks files up in it
  * only once the parts it uses have the shape it expects.
  */
-import type { Difference } from '../../cassette/compare.js';
+import type { Difference } from '../compare.js';
 import type { ReplayReport, ResultReport } from '../replay-report.js';
 
 type Fields = Record<string, unknown>;

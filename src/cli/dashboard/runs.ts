@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Difference } from '../../cassette/compare.js';
+import type { Difference } from '../compare.js';
 import { differenceLines, PLAIN_STYLE, REPLAY_SIDES } from '../format.js';
 import { REPORT_FILE, RUNS_FOLDER, type ReplayReport } from '../replay-report.js';
 import { ApiError } from './api-error.js';

@@ -5,10 +5,11 @@
  * n-th). Kept apart from the CLI so that a replay run can compare its responses with the recorded
  * ones the same way `timetracer diff` does.
  */
-import { encodeValue } from './codec.js';
-import { unlinkSecrets } from './redact.js';
-import type { Body, Cassette, DependencyEvent, ErrorRecord, JsonObject, JsonValue, RecordedRequest } from './schema.js';
-import { Matcher, valueDifferences, type ValueDifference } from '../replay/matcher.js';
+import { encodeValue } from '../cassette/codec.js';
+import { valueDifferences, type ValueDifference } from '../cassette/differences.js';
+import { unlinkSecrets } from '../cassette/redact.js';
+import type { Body, Cassette, DependencyEvent, ErrorRecord, JsonObject, JsonValue, RecordedRequest } from '../cassette/schema.js';
+import { Matcher } from '../replay/matcher.js';
 import { describeCall } from '../replay/miss.js';
 
 export type Difference =
