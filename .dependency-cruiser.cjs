@@ -21,7 +21,11 @@ const layerRules = LAYERS.slice(0, -1).map(([name, path], i) => ({
   comment: `${name} imports only its own layer and those below it`,
   severity: 'error',
   from: { path },
-  to: { path: LAYERS.slice(i + 1).map(([, above]) => `(${above})`).join('|') },
+  to: {
+    path: LAYERS.slice(i + 1)
+      .map(([, above]) => `(${above})`)
+      .join('|'),
+  },
 }));
 
 module.exports = {

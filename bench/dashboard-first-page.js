@@ -44,7 +44,11 @@ async function start(cold) {
   const teardown = new Teardown();
   try {
     const started = performance.now();
-    const serve = await startApp(teardown, path.join(ROOT, 'bin', 'timetracer.mjs'), { register: false, waitForPort: false, args: ['serve', '--dir', dir, '--port', '0'] });
+    const serve = await startApp(teardown, path.join(ROOT, 'bin', 'timetracer.mjs'), {
+      register: false,
+      waitForPort: false,
+      args: ['serve', '--dir', dir, '--port', '0'],
+    });
     const line = await serve.waitForLine(/^timetracer dashboard: /, 'stdout');
     const startup = performance.now() - started;
     const url = /(http:\S+)/.exec(line)[1];
@@ -72,5 +76,7 @@ process.stdout.write(`timetracer serve on ${total} cassettes in ${dir}, median o
 process.stdout.write('| catalog | start-up (spawn to listening) | first page (limit=50) | first search (q=orders) |\n|:--|--:|--:|--:|\n');
 for (const kind of ['cold', 'warm']) {
   const pick = (name) => `${median(results[kind].map((r) => r[name])).toFixed(0)} ms`;
-  process.stdout.write(`| ${kind === 'cold' ? 'cold (no cache)' : 'warm (cache)'} | ${pick('startup')} | ${pick('firstPage')} | ${pick('firstSearch')} |\n`);
+  process.stdout.write(
+    `| ${kind === 'cold' ? 'cold (no cache)' : 'warm (cache)'} | ${pick('startup')} | ${pick('firstPage')} | ${pick('firstSearch')} |\n`,
+  );
 }

@@ -79,7 +79,19 @@ function jsonHeaders(text) {
   return { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)) };
 }
 
-const STATUS_TEXT = { 200: 'OK', 201: 'Created', 204: 'No Content', 400: 'Bad Request', 402: 'Payment Required', 404: 'Not Found', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable' };
+const STATUS_TEXT = {
+  200: 'OK',
+  201: 'Created',
+  204: 'No Content',
+  400: 'Bad Request',
+  402: 'Payment Required',
+  404: 'Not Found',
+  422: 'Unprocessable Entity',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+};
 
 /**
  * Builds one request's dependency calls in order, each starting a little after the previous one
@@ -109,21 +121,66 @@ class CallLog {
   }
 
   sql(sql, params, rows, { command = `SELECT ${rows.length}`, error } = {}) {
-    const fields = rows.length ? Object.keys(rows[0]).map((name, i) => ({ name, tableID: 16390, columnID: i + 1, dataTypeID: 25, dataTypeSize: -1, dataTypeModifier: -1, format: 'text' })) : [];
+    const fields = rows.length
+      ? Object.keys(rows[0]).map((name, i) => ({
+          name,
+          tableID: 16390,
+          columnID: i + 1,
+          dataTypeID: 25,
+          dataTypeSize: -1,
+          dataTypeModifier: -1,
+          format: 'text',
+        }))
+      : [];
     const outcome = error
       ? { error }
-      : { result: { results: [{ command, fields, rows: rows.map((row) => Object.values(row).map((v) => (v === null ? null : String(v)))) }], replies: [['parseComplete', 'bindComplete', fields.length ? 'rowDescription' : 'noData', ...(rows.length ? [`dataRow*${rows.length}`] : []), 'commandComplete', 'readyForQuery:I']] } };
+      : {
+          result: {
+            results: [{ command, fields, rows: rows.map((row) => Object.values(row).map((v) => (v === null ? null : String(v)))) }],
+            replies: [
+              [
+                'parseComplete',
+                'bindComplete',
+                fields.length ? 'rowDescription' : 'noData',
+                ...(rows.length ? [`dataRow*${rows.length}`] : []),
+                'commandComplete',
+                'readyForQuery:I',
+              ],
+            ],
+          },
+        };
     this.add('db.query', 2.5, { lib: 'pg', sql, params }, undefined, outcome);
   }
 
   http(lib, method, url, status, responseValue, { requestValue, typical = 60, concurrent = false, error } = {}) {
     const requestBody = requestValue === undefined ? null : body(requestValue);
     const signature = { lib, method, url, ...(requestBody && { body_sha256: requestBody.sha256 }) };
-    const request = { headers: { accept: 'application/json', 'user-agent': lib === 'fetch' ? 'node' : 'shop-api/2.3', ...(requestBody && { 'content-type': 'application/json' }) }, body: requestBody };
+    const request = {
+      headers: {
+        accept: 'application/json',
+        'user-agent': lib === 'fetch' ? 'node' : 'shop-api/2.3',
+        ...(requestBody && { 'content-type': 'application/json' }),
+      },
+      body: requestBody,
+    };
     const text = JSON.stringify(responseValue);
     const outcome = error
       ? { error }
-      : { result: { status, status_text: STATUS_TEXT[status] ?? '', headers: { ...jsonHeaders(text), date: 'Tue, 24 Nov 2026 10:00:00 GMT', 'x-request-id': createHash('md5').update(url + this.clock).digest('hex').slice(0, 16) }, body: body(responseValue) } };
+      : {
+          result: {
+            status,
+            status_text: STATUS_TEXT[status] ?? '',
+            headers: {
+              ...jsonHeaders(text),
+              date: 'Tue, 24 Nov 2026 10:00:00 GMT',
+              'x-request-id': createHash('md5')
+                .update(url + this.clock)
+                .digest('hex')
+                .slice(0, 16),
+            },
+            body: body(responseValue),
+          },
+        };
     this.add('http.client', typical, signature, request, outcome, { concurrent });
   }
 
@@ -139,82 +196,164 @@ const SEARCH = 'http://search.internal:9200';
 const GITHUB = 'https://api.github.com';
 
 function product(id, random) {
-  return { id, name: `${random.pick(['Classic', 'Compact', 'Deluxe', 'Eco', 'Travel'])} ${random.pick(['kettle', 'lamp', 'tent', 'speaker', 'novel', 'planter'])}`, price: (random.int(199, 25000) / 100).toFixed(2), stock: random.int(0, 400) };
+  return {
+    id,
+    name: `${random.pick(['Classic', 'Compact', 'Deluxe', 'Eco', 'Travel'])} ${random.pick(['kettle', 'lamp', 'tent', 'speaker', 'novel', 'planter'])}`,
+    price: (random.int(199, 25000) / 100).toFixed(2),
+    stock: random.int(0, 400),
+  };
 }
 
 /** The shop's endpoints: each says what a request to it calls, and what it answers. */
 const ENDPOINTS = [
   {
-    weight: 30, method: 'GET', route: '/api/products',
+    weight: 30,
+    method: 'GET',
+    route: '/api/products',
     build(random, calls) {
       const category = random.pick(CATEGORIES);
       const page = random.int(1, 5);
       const rows = Array.from({ length: random.int(2, 6) }, () => product(random.int(1, 5000), random));
       calls.redis('GET', [`products:${category}:${page}`], null);
-      calls.sql('SELECT id, name, price, stock FROM products WHERE category = $1 ORDER BY name LIMIT 20 OFFSET $2', [category, String((page - 1) * 20)], rows);
+      calls.sql(
+        'SELECT id, name, price, stock FROM products WHERE category = $1 ORDER BY name LIMIT 20 OFFSET $2',
+        [category, String((page - 1) * 20)],
+        rows,
+      );
       calls.redis('SET', [`products:${category}:${page}`, '[cached page]', 'EX', '60'], 'OK');
       return { path: '/api/products', query: { category, page: String(page) }, status: 200, response: { items: rows, page } };
     },
   },
   {
-    weight: 22, method: 'GET', route: '/api/products/:id',
+    weight: 22,
+    method: 'GET',
+    route: '/api/products/:id',
     build(random, calls) {
       const id = random.int(1, 5000);
       const found = random.chance(0.9);
       calls.sql('SELECT id, name, price, stock FROM products WHERE id = $1', [String(id)], found ? [product(id, random)] : []);
-      return { path: `/api/products/${id}`, status: found ? 200 : 404, response: found ? { id, available: true } : { error: 'Product not found' } };
+      return {
+        path: `/api/products/${id}`,
+        status: found ? 200 : 404,
+        response: found ? { id, available: true } : { error: 'Product not found' },
+      };
     },
   },
   {
-    weight: 14, method: 'POST', route: '/api/orders',
+    weight: 14,
+    method: 'POST',
+    route: '/api/orders',
     build(random, calls) {
       const order = { product_id: random.int(1, 5000), quantity: random.int(1, 4), customer: random.pick(NAMES) };
       const amount = random.int(500, 90000);
       calls.sql('BEGIN', [], [], { command: 'BEGIN' });
-      calls.sql('INSERT INTO orders (product_id, quantity, customer) VALUES ($1, $2, $3) RETURNING id', [String(order.product_id), String(order.quantity), order.customer], [{ id: random.int(10000, 99999) }], { command: 'INSERT 0 1' });
+      calls.sql(
+        'INSERT INTO orders (product_id, quantity, customer) VALUES ($1, $2, $3) RETURNING id',
+        [String(order.product_id), String(order.quantity), order.customer],
+        [{ id: random.int(10000, 99999) }],
+        { command: 'INSERT 0 1' },
+      );
       const outcome = random.next();
       if (outcome < 0.05) {
-        calls.http('fetch', 'POST', `${PAYMENTS}/v1/charges`, 0, null, { requestValue: { amount, currency: 'eur' }, typical: 220, error: { name: 'Error', message: 'read ECONNRESET', code: 'ECONNRESET', origin: 'dependency' } });
+        calls.http('fetch', 'POST', `${PAYMENTS}/v1/charges`, 0, null, {
+          requestValue: { amount, currency: 'eur' },
+          typical: 220,
+          error: { name: 'Error', message: 'read ECONNRESET', code: 'ECONNRESET', origin: 'dependency' },
+        });
         calls.sql('ROLLBACK', [], [], { command: 'ROLLBACK' });
-        return { path: '/api/orders', body: order, status: 502, response: { error: 'Payment service unavailable' }, error: { name: 'PaymentError', message: 'charge failed: read ECONNRESET' } };
+        return {
+          path: '/api/orders',
+          body: order,
+          status: 502,
+          response: { error: 'Payment service unavailable' },
+          error: { name: 'PaymentError', message: 'charge failed: read ECONNRESET' },
+        };
       }
       if (outcome < 0.12) {
-        calls.http('fetch', 'POST', `${PAYMENTS}/v1/charges`, 402, { error: { code: 'card_declined', message: 'Your card was declined.' } }, { requestValue: { amount, currency: 'eur' }, typical: 180 });
+        calls.http(
+          'fetch',
+          'POST',
+          `${PAYMENTS}/v1/charges`,
+          402,
+          { error: { code: 'card_declined', message: 'Your card was declined.' } },
+          { requestValue: { amount, currency: 'eur' }, typical: 180 },
+        );
         calls.sql('ROLLBACK', [], [], { command: 'ROLLBACK' });
         return { path: '/api/orders', body: order, status: 402, response: { error: 'Card declined' } };
       }
       const charge = `ch_${createHash('sha1').update(String(random.next())).digest('hex').slice(0, 14)}`;
-      calls.http('fetch', 'POST', `${PAYMENTS}/v1/charges`, 201, { id: charge, amount, currency: 'eur', status: 'succeeded' }, { requestValue: { amount, currency: 'eur' }, typical: 180 });
-      calls.sql('UPDATE orders SET charge_id = $1, status = $2 WHERE id = $3', [charge, 'paid', String(random.int(10000, 99999))], [], { command: 'UPDATE 1' });
+      calls.http(
+        'fetch',
+        'POST',
+        `${PAYMENTS}/v1/charges`,
+        201,
+        { id: charge, amount, currency: 'eur', status: 'succeeded' },
+        { requestValue: { amount, currency: 'eur' }, typical: 180 },
+      );
+      calls.sql('UPDATE orders SET charge_id = $1, status = $2 WHERE id = $3', [charge, 'paid', String(random.int(10000, 99999))], [], {
+        command: 'UPDATE 1',
+      });
       calls.sql('COMMIT', [], [], { command: 'COMMIT' });
       return { path: '/api/orders', body: order, status: 201, response: { ok: true, charge } };
     },
   },
   {
-    weight: 14, method: 'GET', route: '/api/users/:login',
+    weight: 14,
+    method: 'GET',
+    route: '/api/users/:login',
     build(random, calls) {
       const login = random.chance(0.85) ? random.pick(NAMES) : `nonexistent-user-${random.int(1000, 99999)}`;
       const known = NAMES.includes(login);
-      calls.sql('SELECT login, plan, created_at FROM accounts WHERE login = $1', [login], known ? [{ login, plan: random.pick(['free', 'pro']), created_at: '2024-03-02T10:00:00Z' }] : []);
-      calls.http('http', 'GET', `${GITHUB}/users/${login}`, known ? 200 : 404, known ? { login, public_repos: random.int(1, 300), followers: random.int(0, 250000) } : { message: 'Not Found' }, { typical: 110, concurrent: true });
+      calls.sql(
+        'SELECT login, plan, created_at FROM accounts WHERE login = $1',
+        [login],
+        known ? [{ login, plan: random.pick(['free', 'pro']), created_at: '2024-03-02T10:00:00Z' }] : [],
+      );
+      calls.http(
+        'http',
+        'GET',
+        `${GITHUB}/users/${login}`,
+        known ? 200 : 404,
+        known ? { login, public_repos: random.int(1, 300), followers: random.int(0, 250000) } : { message: 'Not Found' },
+        { typical: 110, concurrent: true },
+      );
       // The bug the README's demo shows: an unknown user crashes the handler.
       return known
         ? { path: `/api/users/${login}`, status: 200, response: { login, repos: random.int(1, 300) } }
-        : { path: `/api/users/${login}`, status: 500, response: { error: 'Internal Server Error' }, error: { name: 'TypeError', message: "Cannot read properties of undefined (reading 'slice')" } };
+        : {
+            path: `/api/users/${login}`,
+            status: 500,
+            response: { error: 'Internal Server Error' },
+            error: { name: 'TypeError', message: "Cannot read properties of undefined (reading 'slice')" },
+          };
     },
   },
   {
-    weight: 8, method: 'PUT', route: '/api/users/:login/profile',
+    weight: 8,
+    method: 'PUT',
+    route: '/api/users/:login/profile',
     build(random, calls) {
       const login = random.pick(NAMES);
       const valid = random.chance(0.85);
-      const profile = valid ? { display_name: `${login[0].toUpperCase()}${login.slice(1)}`, bio: 'Building things.' } : { display_name: '' };
-      if (valid) calls.sql('UPDATE accounts SET display_name = $1, bio = $2 WHERE login = $3', [profile.display_name, profile.bio, login], [], { command: 'UPDATE 1' });
-      return { path: `/api/users/${login}/profile`, body: profile, status: valid ? 200 : 422, response: valid ? { ok: true } : { error: 'display_name must not be empty' } };
+      const profile = valid
+        ? { display_name: `${login[0].toUpperCase()}${login.slice(1)}`, bio: 'Building things.' }
+        : { display_name: '' };
+      if (valid)
+        calls.sql('UPDATE accounts SET display_name = $1, bio = $2 WHERE login = $3', [profile.display_name, profile.bio, login], [], {
+          command: 'UPDATE 1',
+        });
+      return {
+        path: `/api/users/${login}/profile`,
+        body: profile,
+        status: valid ? 200 : 422,
+        response: valid ? { ok: true } : { error: 'display_name must not be empty' },
+      };
     },
   },
   {
-    weight: 6, method: 'DELETE', route: '/api/sessions/:id',
+    weight: 6,
+    method: 'DELETE',
+    route: '/api/sessions/:id',
     build(random, calls) {
       const id = createHash('sha1').update(String(random.next())).digest('hex').slice(0, 12);
       const deleted = random.int(0, 1);
@@ -223,13 +362,27 @@ const ENDPOINTS = [
     },
   },
   {
-    weight: 6, method: 'GET', route: '/api/search',
+    weight: 6,
+    method: 'GET',
+    route: '/api/search',
     build(random, calls) {
       const q = random.pick(['kettle', 'camping tent', 'usb-c', 'gift ideas', 'sale', 'garden hose']);
       const down = random.chance(0.06);
       const hits = random.int(0, 40);
-      calls.http('fetch', 'POST', `${SEARCH}/products/_search`, down ? 503 : 200, down ? { error: 'cluster_block_exception' } : { took: random.int(2, 40), hits: { total: hits } }, { requestValue: { query: { match: { name: q } }, size: 20 }, typical: 35 });
-      return { path: '/api/search', query: { q }, status: down ? 503 : 200, response: down ? { error: 'Search is unavailable' } : { q, total: hits } };
+      calls.http(
+        'fetch',
+        'POST',
+        `${SEARCH}/products/_search`,
+        down ? 503 : 200,
+        down ? { error: 'cluster_block_exception' } : { took: random.int(2, 40), hits: { total: hits } },
+        { requestValue: { query: { match: { name: q } }, size: 20 }, typical: 35 },
+      );
+      return {
+        path: '/api/search',
+        query: { q },
+        status: down ? 503 : 200,
+        response: down ? { error: 'Search is unavailable' } : { q, total: hits },
+      };
     },
   },
 ];

@@ -25,7 +25,10 @@ if (!Number.isInteger(rounds) || rounds < 1) {
 
 const MODES = {
   none: { args: [APP], env: {} },
-  record: { args: ['--import', 'timetracer/register', APP], env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: path.join(os.tmpdir(), 'timetracer-module-load-cost') } },
+  record: {
+    args: ['--import', 'timetracer/register', APP],
+    env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: path.join(os.tmpdir(), 'timetracer-module-load-cost') },
+  },
   ...(typeof module.registerHooks === 'function' && { registerHooks: { args: [APP], env: { HOOK: 'registerHooks' } } }),
 };
 
@@ -42,7 +45,9 @@ for (let round = 0; round < rounds; round++) {
 }
 const none = { loading: median(samples.none.loading), total: median(samples.none.total) };
 const cell = (value, base) => `${value} (${(value / base).toFixed(2)}×)`;
-console.log(`Loading ${modules} modules, Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, CPU ms, median of ${rounds} rounds:`);
+console.log(
+  `Loading ${modules} modules, Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, CPU ms, median of ${rounds} rounds:`,
+);
 console.log('| mode | loading the packages | process in all |\n|:--|--:|--:|');
 for (const [mode, { loading, total }] of Object.entries(samples)) {
   console.log(`| ${mode} | ${cell(median(loading), none.loading)} | ${cell(median(total), none.total)} |`);

@@ -72,7 +72,10 @@ async function get({ mode, app }, id) {
 
 /** Records every request once; replay serves these cassettes. Returns each request's response. */
 async function recordForReplay(teardown, databaseUrl, dir) {
-  const recording = await startMode(teardown, 'recording for replay', { register: true, env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, DATABASE_URL: databaseUrl } });
+  const recording = await startMode(teardown, 'recording for replay', {
+    register: true,
+    env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, DATABASE_URL: databaseUrl },
+  });
   const recorded = new Map();
   for (const id of [...warmupIds, ...timedIds]) recorded.set(id, (await get(recording, id)).body);
   await recording.app.cassettes(recorded.size);
@@ -124,10 +127,12 @@ async function main(teardown) {
     }
   }
 
-  const perMode = Object.fromEntries(modes.map(({ mode, times }) => {
-    const msPerRequest = median(times);
-    return [mode, { ms_per_request: msPerRequest, ms_per_query: msPerRequest / QUERIES }];
-  }));
+  const perMode = Object.fromEntries(
+    modes.map(({ mode, times }) => {
+      const msPerRequest = median(times);
+      return [mode, { ms_per_request: msPerRequest, ms_per_query: msPerRequest / QUERIES }];
+    }),
+  );
   const live = perMode.live.ms_per_request;
   for (const figures of Object.values(perMode)) figures.ratio_to_live = figures.ms_per_request / live;
   return {
@@ -147,7 +152,10 @@ function printTable(result) {
   const lines = [
     `pg query cost: ${result.timed_requests_per_mode} requests x ${result.queries_per_request} queries per mode, medians (nproc ${machine.nproc}, node ${machine.node})`,
     `${'mode'.padEnd(10)} ${'ms/request'.padStart(11)} ${'ms/query'.padStart(9)} ${'vs live'.padStart(8)}`,
-    ...Object.entries(modes).map(([mode, f]) => `${mode.padEnd(10)} ${f.ms_per_request.toFixed(2).padStart(11)} ${f.ms_per_query.toFixed(4).padStart(9)} ${f.ratio_to_live.toFixed(2).padStart(8)}`),
+    ...Object.entries(modes).map(
+      ([mode, f]) =>
+        `${mode.padEnd(10)} ${f.ms_per_request.toFixed(2).padStart(11)} ${f.ms_per_query.toFixed(4).padStart(9)} ${f.ratio_to_live.toFixed(2).padStart(8)}`,
+    ),
     `replay minus app alone: ${result.replay_over_app_alone_ms_per_query.toFixed(4)} ms per query (the agent plus pg's own client work: Query, Result, row parsing)`,
     `replayed responses equal to the recorded ones: ${result.replayed_responses_equal_to_recorded}/${result.replayed_responses}`,
   ];

@@ -85,7 +85,7 @@ const SCENARIOS = [
     id: 'b',
     title: 'GET /orders/<id>: 2 pg queries + 1 fetch + 3 ioredis commands',
     script: path.join(ROOT, 'bench', 'apps', 'orders.mjs'),
-    paths: Array.from({ length: 24 }, (_, i) => `/orders/${(i * 37) % ORDERS + 1}`),
+    paths: Array.from({ length: 24 }, (_, i) => `/orders/${((i * 37) % ORDERS) + 1}`),
     databaseSchema: ORDERS_SCHEMA,
     env: ({ upstreamUrl, databaseUrl, redisUrl }) => ({ UPSTREAM_URL: upstreamUrl, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl }),
   },
@@ -111,7 +111,8 @@ const { values: options } = parseArgs({
 });
 const settings = options.quick ? SETTINGS.quick : SETTINGS.full;
 const CONNECTIONS = Number(options.connections);
-if (!Number.isInteger(CONNECTIONS) || CONNECTIONS < 1) throw new Error(`--connections must be a positive integer, got ${options.connections}`);
+if (!Number.isInteger(CONNECTIONS) || CONNECTIONS < 1)
+  throw new Error(`--connections must be a positive integer, got ${options.connections}`);
 const only = new Set(options.only.split(',').map((part) => part.trim()));
 for (const part of only) if (!/^[a-e]$/.test(part)) throw new Error(`--only takes letters among a,b,c,d,e; got ${options.only}`);
 
@@ -163,12 +164,21 @@ function modeOptions(mode, { recordDir, cassetteDir }) {
   // Per-request log lines (record's [OK] lines, replay's lines) off, so stderr does not dominate; warnings still show.
   const quiet = { TIMETRACER_LOG: 'quiet' };
   switch (mode) {
-    case 'none': return { register: false, env: {} };
-    case 'off': return { register: true, env: {} };
-    case 'record': return { register: true, env: { ...quiet, TIMETRACER_MODE: 'record', TIMETRACER_DIR: recordDir } };
-    case 'record-nodet': return { register: true, env: { ...quiet, TIMETRACER_MODE: 'record', TIMETRACER_DIR: recordDir, TIMETRACER_DETERMINISM: 'off' } };
-    case 'sampled': return { register: true, env: { ...quiet, TIMETRACER_MODE: 'record', TIMETRACER_DIR: recordDir, TIMETRACER_SAMPLE_RATE: SAMPLE_RATE } };
-    case 'replay': return { register: true, env: { ...quiet, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: cassetteDir } };
+    case 'none':
+      return { register: false, env: {} };
+    case 'off':
+      return { register: true, env: {} };
+    case 'record':
+      return { register: true, env: { ...quiet, TIMETRACER_MODE: 'record', TIMETRACER_DIR: recordDir } };
+    case 'record-nodet':
+      return { register: true, env: { ...quiet, TIMETRACER_MODE: 'record', TIMETRACER_DIR: recordDir, TIMETRACER_DETERMINISM: 'off' } };
+    case 'sampled':
+      return {
+        register: true,
+        env: { ...quiet, TIMETRACER_MODE: 'record', TIMETRACER_DIR: recordDir, TIMETRACER_SAMPLE_RATE: SAMPLE_RATE },
+      };
+    case 'replay':
+      return { register: true, env: { ...quiet, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: cassetteDir } };
   }
 }
 
@@ -205,13 +215,17 @@ async function recordReference(bench, scenario) {
   const responses = new Map();
   for (const urlPath of scenario.paths) {
     const response = await request(`${app.url}${urlPath}`);
-    if (response.status !== 200) throw new Error(`(${scenario.id}) GET ${urlPath} answered ${response.status}: ${response.text.slice(0, 300)}`);
+    if (response.status !== 200)
+      throw new Error(`(${scenario.id}) GET ${urlPath} answered ${response.status}: ${response.text.slice(0, 300)}`);
     responses.set(urlPath, response.text);
   }
   // On exit the agent writes whatever is still queued.
   await app.stop();
   const written = cassetteFiles(dir).length;
-  if (written !== scenario.paths.length) throw new Error(`(${scenario.id}) recording for replay wrote ${written} cassettes for ${scenario.paths.length} requests:\n${app.stderr.join('\n')}`);
+  if (written !== scenario.paths.length)
+    throw new Error(
+      `(${scenario.id}) recording for replay wrote ${written} cassettes for ${scenario.paths.length} requests:\n${app.stderr.join('\n')}`,
+    );
   return { dir, responses };
 }
 
@@ -220,7 +234,9 @@ async function expectRecordedResponses(app, scenario, mode, reference) {
   for (const [urlPath, recorded] of reference.responses) {
     const response = await request(`${app.url}${urlPath}`);
     if (response.status !== 200 || response.text !== recorded) {
-      throw new Error(`(${scenario.id}) ${mode}: GET ${urlPath} answered ${response.status}, not the recorded response: ${response.text.slice(0, 300)}\n${app.stderr.join('\n')}`);
+      throw new Error(
+        `(${scenario.id}) ${mode}: GET ${urlPath} answered ${response.status}, not the recorded response: ${response.text.slice(0, 300)}\n${app.stderr.join('\n')}`,
+      );
     }
   }
 }
@@ -337,10 +353,13 @@ function summarise(runs) {
     const spread = (Math.max(...throughputs) - Math.min(...throughputs)) / 2 / figures.req_s;
     modes[mode] = { ...figures, req_s_spread: spread, cores, failed, repeats, rounds };
     if (mode === 'record') {
-      modes[mode].cassettes = Object.fromEntries(['answered', 'written_under_load', 'written', 'dropped'].map((key) => [key, rounds.reduce((n, run) => n + run.cassettes[key], 0)]));
+      modes[mode].cassettes = Object.fromEntries(
+        ['answered', 'written_under_load', 'written', 'dropped'].map((key) => [key, rounds.reduce((n, run) => n + run.cassettes[key], 0)]),
+      );
     }
   }
-  for (const mode of MODES) modes[mode].ratio = Object.fromEntries(FIGURES.map((figure) => [figure, modes[mode][figure] / modes.none[figure]]));
+  for (const mode of MODES)
+    modes[mode].ratio = Object.fromEntries(FIGURES.map((figure) => [figure, modes[mode][figure] / modes.none[figure]]));
   return modes;
 }
 
@@ -358,7 +377,10 @@ async function benchThroughput(bench, scenarioDefinition) {
     for (const mode of rotated(MODES, round)) {
       const run = await measureUndisturbedRun(bench, scenario, mode);
       runs[mode].push(run);
-      progress(`(${scenario.id}) round ${round + 1}/${bench.settings.rounds} ${mode.padEnd(7)} ${run.req_s.toFixed(0).padStart(6)} req/s  p50 ${run.p50_ms.toFixed(2)} ms  p99 ${run.p99_ms.toFixed(2)} ms  app ${run.cores.app.toFixed(2)} cores`);
+      progress(
+        `(${scenario.id}) round ${round + 1}/${bench.settings.rounds} ${mode.padEnd(7)} ${run.req_s.toFixed(0).padStart(6)} ` +
+          `req/s  p50 ${run.p50_ms.toFixed(2)} ms  p99 ${run.p99_ms.toFixed(2)} ms  app ${run.cores.app.toFixed(2)} cores`,
+      );
     }
   }
   return { response_bytes: Math.max(...[...reference.responses.values()].map((text) => Buffer.byteLength(text))), modes: summarise(runs) };
@@ -389,7 +411,10 @@ async function benchStartup(bench) {
       const response = await request(`${app.url}${urlPath}`);
       const ms = performance.now() - started;
       await app.stop();
-      if (response.text !== reference.responses.get(urlPath)) throw new Error(`(d) ${mode}: GET ${urlPath} answered ${response.status}, not the recorded response: ${response.text.slice(0, 300)}`);
+      if (response.text !== reference.responses.get(urlPath))
+        throw new Error(
+          `(d) ${mode}: GET ${urlPath} answered ${response.status}, not the recorded response: ${response.text.slice(0, 300)}`,
+        );
       runs[mode].push(ms);
     }
   }
@@ -397,7 +422,9 @@ async function benchStartup(bench) {
   const none = median(runs.none);
   return {
     request: `GET ${urlPath}`,
-    modes: Object.fromEntries(STARTUP_MODES.map((mode) => [mode, { ms: median(runs[mode]), added_ms: median(runs[mode]) - none, runs: runs[mode] }])),
+    modes: Object.fromEntries(
+      STARTUP_MODES.map((mode) => [mode, { ms: median(runs[mode]), added_ms: median(runs[mode]) - none, runs: runs[mode] }]),
+    ),
   };
 }
 
@@ -425,7 +452,8 @@ async function benchMemory(bench) {
       }
     },
   });
-  if (sampleError || exitedEarly(app)) throw new Error(`(e) the app exited during the run (${sampleError?.message ?? 'exit'}):\n${app.stderr.join('\n')}`);
+  if (sampleError || exitedEarly(app))
+    throw new Error(`(e) the app exited during the run (${sampleError?.message ?? 'exit'}):\n${app.stderr.join('\n')}`);
   const writtenUnderLoad = cassetteFiles(recordDir).length;
   // On exit the agent writes whatever is still queued and reports what it dropped.
   const stopping = performance.now();
@@ -437,7 +465,9 @@ async function benchMemory(bench) {
   const at = (share) => samples.find((sample) => sample.answered >= requests * share) ?? samples.at(-1);
   const warm = at(WARM_SHARE);
   const end = samples.at(-1);
-  progress(`(e) ${result.ok} requests in ${result.seconds.toFixed(0)} s; RSS ${warm.rss_mb.toFixed(1)} MB warm, ${end.rss_mb.toFixed(1)} MB at the end; ${written} cassettes`);
+  progress(
+    `(e) ${result.ok} requests in ${result.seconds.toFixed(0)} s; RSS ${warm.rss_mb.toFixed(1)} MB warm, ${end.rss_mb.toFixed(1)} MB at the end; ${written} cassettes`,
+  );
   return {
     requests,
     answered: result.ok,
@@ -462,7 +492,10 @@ function measuredSource() {
   // Only the end trimmed: a porcelain line starts with its status columns, a space among them.
   const git = (...args) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trimEnd();
   try {
-    const changed = git('status', '--porcelain', '--', 'src', 'instrumentations', 'register.mjs').split('\n').filter(Boolean).map((line) => line.slice(3));
+    const changed = git('status', '--porcelain', '--', 'src', 'instrumentations', 'register.mjs')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.slice(3));
     return { commit: git('rev-parse', '--short', 'HEAD'), uncommitted: changed };
   } catch {
     return { commit: 'unknown (not a git checkout)', uncommitted: [] };
@@ -484,13 +517,26 @@ await withTeardown(async (teardown) => {
   };
   const result = {
     measured: measuredSource(),
-    machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.availableParallelism(), node: process.version, os: `${os.type()} ${os.release()}`, load_average_at_start: os.loadavg()[0] },
-    settings: { quick: options.quick, ...settings, connections: CONNECTIONS, pipelining: 1, quiet_machine_cores: QUIET_MACHINE_CORES, max_repeats: MAX_REPEATS },
+    machine: {
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      cores: os.availableParallelism(),
+      node: process.version,
+      os: `${os.type()} ${os.release()}`,
+      load_average_at_start: os.loadavg()[0],
+    },
+    settings: {
+      quick: options.quick,
+      ...settings,
+      connections: CONNECTIONS,
+      pipelining: 1,
+      quiet_machine_cores: QUIET_MACHINE_CORES,
+      max_repeats: MAX_REPEATS,
+    },
     scenarios: [],
   };
   for (const scenario of SCENARIOS.filter(({ id }) => only.has(id))) {
     progress(`(${scenario.id}) ${scenario.title}`);
-    result.scenarios.push({ id: scenario.id, title: scenario.title, ...await benchThroughput(bench, scenario) });
+    result.scenarios.push({ id: scenario.id, title: scenario.title, ...(await benchThroughput(bench, scenario)) });
   }
   if (only.has('d')) result.startup = await benchStartup(bench);
   if (only.has('e')) result.memory = await benchMemory(bench);

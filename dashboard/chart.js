@@ -27,12 +27,28 @@ export function timeChart(timeline, span, size = 'large') {
   for (let i = 0; i < slices; i++) {
     const requests = timeline.requests[i];
     const errors = timeline.errors[i];
-    const bar = svg('g', { class: 'slice' }, svg('title', {}, `${sliceLabel(span, i)}: ${requests} request${requests === 1 ? '' : 's'}, ${errors} error${errors === 1 ? '' : 's'}`));
+    const bar = svg(
+      'g',
+      { class: 'slice' },
+      svg(
+        'title',
+        {},
+        `${sliceLabel(span, i)}: ${requests} request${requests === 1 ? '' : 's'}, ${errors} error${errors === 1 ? '' : 's'}`,
+      ),
+    );
     const x = i * slot + gap / 2;
     const barWidth = Math.max(0.5, slot - gap);
     const tall = (n) => (n / most) * (height - 2);
     // An empty slice keeps a hairline, so the chart shows where time passed with nothing recorded.
-    bar.append(svg('rect', { class: requests ? 'bar-requests' : 'bar-empty', x, y: height - Math.max(1, tall(requests)), width: barWidth, height: Math.max(1, tall(requests)) }));
+    bar.append(
+      svg('rect', {
+        class: requests ? 'bar-requests' : 'bar-empty',
+        x,
+        y: height - Math.max(1, tall(requests)),
+        width: barWidth,
+        height: Math.max(1, tall(requests)),
+      }),
+    );
     if (errors) bar.append(svg('rect', { class: 'bar-errors', x, y: height - tall(errors), width: barWidth, height: tall(errors) }));
     chart.append(bar);
   }

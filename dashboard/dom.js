@@ -71,7 +71,11 @@ export function methodBadge(method) {
 export function dependencyChips(counts) {
   const entries = Object.entries(counts ?? {}).filter(([, n]) => n > 0);
   if (!entries.length) return el('span', { class: 'muted' }, 'none');
-  return el('span', { class: 'chips' }, entries.map(([type, n]) => el('span', { class: `chip t-${type.replace(/[^a-z]/g, '')}` }, `${type} ×${n}`)));
+  return el(
+    'span',
+    { class: 'chips' },
+    entries.map(([type, n]) => el('span', { class: `chip t-${type.replace(/[^a-z]/g, '')}` }, `${type} ×${n}`)),
+  );
 }
 
 /** The line under the page that says what went wrong talking to the server; undefined clears it. */
@@ -112,12 +116,16 @@ export function latestOnly() {
 export function fillView(view, latest, url, { render, failure, lead = () => [] }) {
   view.hidden = false;
   view.replaceChildren(...lead(), el('p', { class: 'muted' }, 'Loading…'));
-  return latest.fetch(url, (answer) => {
-    const content = render(answer).filter(Boolean);
-    showProblem(undefined);
-    view.replaceChildren(...lead(), ...content);
-    window.scrollTo(0, 0);
-  }, (error) => view.replaceChildren(...lead(), el('p', { class: 'problem' }, `${failure}: ${error.message}`)));
+  return latest.fetch(
+    url,
+    (answer) => {
+      const content = render(answer).filter(Boolean);
+      showProblem(undefined);
+      view.replaceChildren(...lead(), ...content);
+      window.scrollTo(0, 0);
+    },
+    (error) => view.replaceChildren(...lead(), el('p', { class: 'problem' }, `${failure}: ${error.message}`)),
+  );
 }
 
 /** Typing settles this long before a search box's text goes out. */

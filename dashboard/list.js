@@ -1,5 +1,16 @@
 // The list view: totals, the searchable, filterable table of cassettes, one page at a time.
-import { dependencyChips, el, formatCount, formatMs, formatTime, getJson, methodBadge, onSearchInput, showProblem, statusPill } from './dom.js';
+import {
+  dependencyChips,
+  el,
+  formatCount,
+  formatMs,
+  formatTime,
+  getJson,
+  methodBadge,
+  onSearchInput,
+  showProblem,
+  statusPill,
+} from './dom.js';
 import { cassetteHash } from './links.js';
 
 const PAGE_SIZE = 50;
@@ -80,9 +91,10 @@ function render(answer) {
 
   rows.replaceChildren(...answer.items.map(row));
   empty.hidden = answer.items.length > 0;
-  empty.textContent = answer.total === 0
-    ? `No cassettes in ${answer.dir ?? 'this directory'} yet. Record some with TIMETRACER_MODE=record node --import timetracer/register app.js`
-    : 'No cassettes match this search.';
+  empty.textContent =
+    answer.total === 0
+      ? `No cassettes in ${answer.dir ?? 'this directory'} yet. Record some with TIMETRACER_MODE=record node --import timetracer/register app.js`
+      : 'No cassettes match this search.';
 
   const first = answer.matched ? query.offset + 1 : 0;
   const last = query.offset + answer.items.length;
@@ -93,18 +105,30 @@ function render(answer) {
 }
 
 function row(item) {
-  const open = () => { location.hash = cassetteHash(item.file); };
+  const open = () => {
+    location.hash = cassetteHash(item.file);
+  };
   const isProcess = item.kind === 'process';
-  return el('tr', { class: item.failed ? 'failed' : isProcess ? 'process' : undefined, onclick: open },
+  return el(
+    'tr',
+    { class: item.failed ? 'failed' : isProcess ? 'process' : undefined, onclick: open },
     el('td', { class: 'col-time', title: item.recorded_at }, formatTime(item.recorded_at)),
     el('td', { class: 'col-method' }, methodBadge(item.method)),
-    el('td', { class: 'col-path', title: item.file },
+    el(
+      'td',
+      { class: 'col-path', title: item.file },
       isProcess ? el('span', { class: 'path muted' }, 'calls made outside requests') : el('span', { class: 'path' }, item.path),
-      item.route && item.route !== item.path ? el('span', { class: 'route' }, item.route) : null),
+      item.route && item.route !== item.path ? el('span', { class: 'route' }, item.route) : null,
+    ),
     el('td', { class: 'col-status' }, isProcess ? el('span', { class: 'muted' }, '—') : statusPill(item.status)),
     el('td', { class: 'col-duration' }, formatMs(item.duration_ms)),
     el('td', { class: 'col-deps' }, dependencyChips(item.events)),
-    el('td', { class: 'col-view' }, el('a', { class: 'button', href: cassetteHash(item.file), onclick: (event) => event.stopPropagation() }, 'View')));
+    el(
+      'td',
+      { class: 'col-view' },
+      el('a', { class: 'button', href: cassetteHash(item.file), onclick: (event) => event.stopPropagation() }, 'View'),
+    ),
+  );
 }
 
 function changed() {

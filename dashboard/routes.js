@@ -30,10 +30,14 @@ export function wireRoutes() {
 
 function load() {
   const q = search.value.trim();
-  return latest.fetch(`/api/routes${q ? `?${new URLSearchParams({ q })}` : ''}`, (answer) => {
-    showProblem(undefined);
-    render(answer);
-  }, (error) => showProblem(`Could not load the routes: ${error.message}`));
+  return latest.fetch(
+    `/api/routes${q ? `?${new URLSearchParams({ q })}` : ''}`,
+    (answer) => {
+      showProblem(undefined);
+      render(answer);
+    },
+    (error) => showProblem(`Could not load the routes: ${error.message}`),
+  );
 }
 
 function render(answer) {
@@ -43,19 +47,30 @@ function render(answer) {
   chart.replaceChildren(...(answer.requests ? [timeChart(answer.timeline, answer.span, 'large')] : []));
   rows.replaceChildren(...answer.routes.map((route) => row(route, answer.span)));
   empty.hidden = answer.routes.length > 0;
-  empty.textContent = search.value.trim() ? 'No recorded requests match this search.' : `No recorded requests in ${answer.dir ?? 'this directory'} yet.`;
+  empty.textContent = search.value.trim()
+    ? 'No recorded requests match this search.'
+    : `No recorded requests in ${answer.dir ?? 'this directory'} yet.`;
 }
 
 function row(route, span) {
-  const open = () => { location.hash = listHash({ q: route.route, method: route.method }); };
-  return el('tr', { class: route.errors ? 'failed' : undefined, onclick: open, title: `Show the ${route.count} cassette${route.count === 1 ? '' : 's'} of ${route.key}` },
+  const open = () => {
+    location.hash = listHash({ q: route.route, method: route.method });
+  };
+  return el(
+    'tr',
+    {
+      class: route.errors ? 'failed' : undefined,
+      onclick: open,
+      title: `Show the ${route.count} cassette${route.count === 1 ? '' : 's'} of ${route.key}`,
+    },
     el('td', { class: 'col-route' }, methodBadge(route.method), ' ', el('span', { class: 'path' }, route.route)),
     el('td', { class: 'col-count' }, formatCount(route.count)),
     el('td', { class: 'col-rate' }, errorRate(route)),
     el('td', { class: 'col-duration' }, formatMs(route.p50_ms)),
     el('td', { class: 'col-duration' }, formatMs(route.p95_ms)),
     el('td', { class: 'col-deps' }, dependencyChips(roundedAverages(route.calls_per_request))),
-    el('td', { class: 'col-spark' }, timeChart(route.timeline, span, 'small')));
+    el('td', { class: 'col-spark' }, timeChart(route.timeline, span, 'small')),
+  );
 }
 
 /** `0%`, or `25% (1)` in red: the share that failed, and how many. */
@@ -66,5 +81,7 @@ function errorRate({ errors, error_rate: rate }) {
 
 /** Averages to show as `×1.5`: one decimal, or two significant digits below one call a request. */
 function roundedAverages(averages) {
-  return Object.fromEntries(Object.entries(averages ?? {}).map(([type, n]) => [type, n >= 1 ? Math.round(n * 10) / 10 : Number(n.toPrecision(2))]));
+  return Object.fromEntries(
+    Object.entries(averages ?? {}).map(([type, n]) => [type, n >= 1 ? Math.round(n * 10) / 10 : Number(n.toPrecision(2))]),
+  );
 }

@@ -39,7 +39,9 @@ const running = new Set();
 /** The app as a child process, started as a user starts it. `env`: what the demo sets. */
 class App {
   constructor(env) {
-    this.command = `${Object.entries(env).map(([name, value]) => `${name}=${value}`).join(' ')} node --import timetracer/register app.js`;
+    this.command = `${Object.entries(env)
+      .map(([name, value]) => `${name}=${value}`)
+      .join(' ')} node --import timetracer/register app.js`;
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TIMETRACER_')));
     this.child = spawn(process.execPath, ['--import', 'timetracer/register', 'app.js'], {
       cwd: APP_DIR,
@@ -72,7 +74,10 @@ class App {
     if (seen.length >= count) return Promise.resolve(seen[count - 1]);
     let matched = seen.length;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the app printed no line matching ${pattern} within ${LINE_TIMEOUT_MS} ms`)), LINE_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`the app printed no line matching ${pattern} within ${LINE_TIMEOUT_MS} ms`)),
+        LINE_TIMEOUT_MS,
+      );
       this.exited.then((code) => {
         clearTimeout(timer);
         reject(new Error(`the app exited (${code}) before printing a line matching ${pattern}`));
@@ -119,12 +124,16 @@ function readLines(stream, onLine) {
 function send(app, requestPath) {
   const start = performance.now();
   return new Promise((resolve, reject) => {
-    http.get(app.url + requestPath, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (text) => { body += text; });
-      response.on('end', () => resolve({ status: response.statusCode, body, ms: performance.now() - start }));
-    }).on('error', reject);
+    http
+      .get(app.url + requestPath, (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (text) => {
+          body += text;
+        });
+        response.on('end', () => resolve({ status: response.statusCode, body, ms: performance.now() - start }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -169,7 +178,8 @@ function printTable(recorded, replayed) {
   const header = ['endpoint', 'record ms', 'replay ms', 'speedup', 'same response'];
   const textColumn = (column) => column === 0 || column === 4;
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
-  const format = (cells) => `| ${cells.map((cell, column) => (textColumn(column) ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join(' | ')} |`;
+  const format = (cells) =>
+    `| ${cells.map((cell, column) => (textColumn(column) ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join(' | ')} |`;
   const rule = widths.map((width, column) => (textColumn(column) ? `:${'-'.repeat(width + 1)}` : `${'-'.repeat(width + 1)}:`));
   console.log(format(header));
   console.log(`|${rule.join('|')}|`);
@@ -202,7 +212,9 @@ async function suite(dir, env) {
   console.log(`  $ ${shown}npx timetracer replay ${dir} -- node app.js`);
   const child = spawn(process.execPath, args, { cwd: APP_DIR, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
-  child.stdout.setEncoding('utf8').on('data', (text) => { output += text; });
+  child.stdout.setEncoding('utf8').on('data', (text) => {
+    output += text;
+  });
   const [code] = await once(child, 'close');
   // The app's own last lines, shown after a failure, are left out here: the report says what happened.
   const lines = output.trimEnd().split('\n');
@@ -257,7 +269,10 @@ async function main() {
     const absoluteDir = path.resolve(APP_DIR, dir);
     const relativeDir = path.relative(process.cwd(), absoluteDir);
     const shownDir = relativeDir && !relativeDir.startsWith('..') ? relativeDir : absoluteDir;
-    console.log(`\nCassettes are in ${shownDir}/. Replay one: cd examples/github-proxy && TIMETRACER_MODE=replay TIMETRACER_CASSETTE=${failing} GITHUB_API=${upstream.url} node --import timetracer/register app.js`);
+    console.log(
+      `\nCassettes are in ${shownDir}/. Replay one: cd examples/github-proxy && TIMETRACER_MODE=replay ` +
+        `TIMETRACER_CASSETTE=${failing} GITHUB_API=${upstream.url} node --import timetracer/register app.js`,
+    );
     if (!allSame) console.log('FAILED: a replayed response differs from the recorded one (see the table).');
     if (!fixWorks) console.log(`FAILED: the fixed app did not answer ${FAILING} with 404 {"error":"User not found"}.`);
     if (!suiteWorks) console.log('FAILED: the suite did not pass against the app as recorded, or did not catch the fix.');
@@ -268,11 +283,15 @@ async function main() {
   }
 }
 
-process.on('exit', () => running.forEach((child) => child.kill('SIGTERM')));
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGTERM');
+});
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
 
 main().then(
-  (ok) => { process.exitCode = ok ? 0 : 1; },
+  (ok) => {
+    process.exitCode = ok ? 0 : 1;
+  },
   (error) => {
     console.error(`demo failed: ${error.message}`);
     process.exitCode = 1;

@@ -10,4 +10,14 @@ import passwordHashes from './password-hashes/index.js';
 import pg from './pg/index.js';
 import prisma from './prisma/index.js';
 
-export const instrumentations: readonly Instrumentation[] = [...httpTransports, pg, ioredis, mongodb, prisma, express, fastify, koa, passwordHashes];
+export const instrumentations: readonly Instrumentation[] = [
+  ...httpTransports,
+  pg,
+  ioredis,
+  mongodb,
+  prisma,
+  express,
+  fastify,
+  koa,
+  passwordHashes,
+];

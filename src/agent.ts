@@ -13,7 +13,13 @@ import { readConfig, type Config } from './config.js';
 import { activeSession, bindEmitter, currentSession, runInSession, runOutsideSessions } from './context.js';
 import type { CassetteContext } from './inbound/cassette.js';
 import { hookServer, type SessionLifecycle } from './inbound/server.js';
-import { codeLocations, connectionOwners, type Instrumentation, type InstrumentationContext, type ReplayOutcome } from './instrumentation.js';
+import {
+  codeLocations,
+  connectionOwners,
+  type Instrumentation,
+  type InstrumentationContext,
+  type ReplayOutcome,
+} from './instrumentation.js';
 import { installReadSources } from './determinism/sources.js';
 import { installHooks } from './loader/hooks.js';
 import { describeError, info, setLogLevel, warn } from './log.js';
@@ -59,7 +65,10 @@ export function start(instrumentations: readonly Instrumentation[]): void {
 }
 
 function unknownPlugins(config: Config, known: ReadonlySet<string>): string | undefined {
-  for (const [variable, names] of [['TIMETRACER_MOCK_PLUGINS', config.mockPlugins], ['TIMETRACER_LIVE_PLUGINS', config.livePlugins]] as const) {
+  for (const [variable, names] of [
+    ['TIMETRACER_MOCK_PLUGINS', config.mockPlugins],
+    ['TIMETRACER_LIVE_PLUGINS', config.livePlugins],
+  ] as const) {
     const unknown = [...(names ?? [])].filter((name) => !known.has(name));
     if (unknown.length) return `${variable} names unknown plugin(s) ${unknown.join(', ')}; use any of: ${[...known].join(', ')}`;
   }
@@ -80,7 +89,12 @@ export function startAgent(config: Config, instrumentations: readonly Instrument
   hookServer(http.Server.prototype, lifecycle, config.maxBodyBytes);
   hookServer(https.Server.prototype, lifecycle, config.maxBodyBytes);
   if (config.mode === 'replay' && config.strictReplay) {
-    guardConnections(strictReplayPolicy(connectionOwners(instrumentations), { servedFromCassette: (plugin) => isServedFromCassette(config, plugin), allowed: config.allowConnect }));
+    guardConnections(
+      strictReplayPolicy(connectionOwners(instrumentations), {
+        servedFromCassette: (plugin) => isServedFromCassette(config, plugin),
+        allowed: config.allowConnect,
+      }),
+    );
   }
   installHooks(instrumentations, (instrumentation) => contextFor(instrumentation, config, policy));
   if (config.determinism) {
@@ -112,10 +126,13 @@ function startRecording(config: Config, policy: BodyPolicy): SessionLifecycle {
   const recorder = new Recorder({ config, context, writer, started: () => processRecorder.started() });
   // A crash still leaves its cassette, with the error that caused it, on the request whose code raised it.
   process.on('uncaughtExceptionMonitor', (error) => currentSession()?.annotate({ error }));
-  onExit(() => {
-    processRecorder.flushSync();
-    recorder.flushSync();
-  }, { alwaysLast: true });
+  onExit(
+    () => {
+      processRecorder.flushSync();
+      recorder.flushSync();
+    },
+    { alwaysLast: true },
+  );
   return recorder;
 }
 
@@ -123,7 +140,10 @@ function startReplaying(config: Config, policy: BodyPolicy): SessionLifecycle {
   const library = CassetteLibrary.load(config.cassette);
   for (const problem of library.problems) warn(problem);
   const processes = library.processCount ? ` and ${library.processCount} process cassette(s)` : '';
-  if (library.size || library.processCount) info(`timetracer replay mode: ${library.size} cassette(s)${processes} from ${config.cassette}${config.strictReplay ? '' : ', unmatched calls go live'}`);
+  if (library.size || library.processCount)
+    info(
+      `timetracer replay mode: ${library.size} cassette(s)${processes} from ${config.cassette}${config.strictReplay ? '' : ', unmatched calls go live'}`,
+    );
   let output: { writer: CassetteWriter; context: CassetteContext } | undefined;
   if (config.replayDir) {
     const writer = new CassetteWriter({ root: config.replayDir, gzip: config.compression === 'gzip' });
@@ -164,7 +184,9 @@ function sayOnceIfSalted(signature: Signature): void {
   const kind = saltedHashIn(signature);
   if (!kind || saltsSaid.has(kind)) return;
   saltsSaid.add(kind);
-  info(`timetracer determinism: calls carry ${kind} hashes; a salt that native code draws itself (as @node-rs/bcrypt does) is out of timetracer's reach, so replay matches any ${kind} hash there`);
+  info(
+    `timetracer determinism: calls carry ${kind} hashes; a salt that native code draws itself (as @node-rs/bcrypt does) is out of timetracer's reach, so replay matches any ${kind} hash there`,
+  );
 }
 
 /** What a plugin that found nothing to patch means for the app's calls, in this mode. */

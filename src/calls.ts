@@ -45,7 +45,10 @@ export class ReplayMissError extends Error {
   override name = 'ReplayMissError';
   readonly code = REPLAY_MISS;
 
-  constructor(readonly call: string, readonly reason: string) {
+  constructor(
+    readonly call: string,
+    readonly reason: string,
+  ) {
     super(`timetracer: ${call} was not recorded; ${reason}`);
   }
 }

@@ -75,13 +75,19 @@ function number(env: Env, name: string, fallback: number, min: number, max: numb
 function list(env: Env, name: string, fallback: readonly string[]): string[] {
   const raw = env[name];
   if (raw === undefined) return [...fallback];
-  return raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
 }
 
 function addresses(env: Env, name: string): AddressPattern[] {
   return list(env, name, []).map((item) => {
     const pattern = parseAddressPattern(item);
-    if (!pattern) throw new ConfigProblem(`${name} lists ${JSON.stringify(item)}, which is not an address; use host:port, [IPv6]:port, *:port, a host alone (any port) or a socket file's path, separated by commas`);
+    if (!pattern)
+      throw new ConfigProblem(
+        `${name} lists ${JSON.stringify(item)}, which is not an address; use host:port, [IPv6]:port, *:port, a host alone (any port) or a socket file's path, separated by commas`,
+      );
     return pattern;
   });
 }
@@ -138,5 +144,7 @@ export function readConfig(env: Env = process.env): ConfigResult {
 
 /** Whether a path is excluded from recording: equal to an excluded path or below it. */
 export function isExcludedPath(config: Config, pathname: string): boolean {
-  return config.excludePaths.some((excluded) => pathname === excluded || pathname.startsWith(excluded.endsWith('/') ? excluded : `${excluded}/`));
+  return config.excludePaths.some(
+    (excluded) => pathname === excluded || pathname.startsWith(excluded.endsWith('/') ? excluded : `${excluded}/`),
+  );
 }

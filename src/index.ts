@@ -7,11 +7,26 @@ export { encodeValue, decodeValue, registerTag, type TagCodec } from './cassette
 export { encodeBody, decodeBody, type BodyPolicy } from './cassette/body.js';
 export { Redactor, REDACTED, BUILT_IN_REDACTED_NAMES } from './cassette/redact.js';
 export {
-  CorruptCassetteError, cassetteRelativePath, isCassetteFile, listCassetteFilesSync, parseCassette,
-  readCassetteFileSync, serialiseCassette, FileStore, type CassetteStore, type SerialisedCassette,
+  CorruptCassetteError,
+  cassetteRelativePath,
+  isCassetteFile,
+  listCassetteFilesSync,
+  parseCassette,
+  readCassetteFileSync,
+  serialiseCassette,
+  FileStore,
+  type CassetteStore,
+  type SerialisedCassette,
 } from './cassette/store.js';
 export { readConfig, type Config, type Mode } from './config.js';
-export { defineInstrumentation, hook, type Hook, type Instrumentation, type InstrumentationContext, type ReplayOutcome } from './instrumentation.js';
+export {
+  defineInstrumentation,
+  hook,
+  type Hook,
+  type Instrumentation,
+  type InstrumentationContext,
+  type ReplayOutcome,
+} from './instrumentation.js';
 export { ReplayMissError, REPLAY_MISS, type Lookup } from './calls.js';
 export { matchKey } from './cassette/call-key.js';
 export { valueDifferences, type ValueDifference } from './cassette/differences.js';

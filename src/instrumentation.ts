@@ -133,12 +133,16 @@ export interface Instrumentation {
  * (`/node_modules/pg/`), and the Node files its builtin targets name (`connectsFrom`).
  */
 export function codeLocations({ hooks }: Instrumentation): string[] {
-  return hooks.flatMap((hook) => ('connectsFrom' in hook ? hook.connectsFrom ?? [] : 'versions' in hook ? [`/node_modules/${hook.module}/`] : []));
+  return hooks.flatMap((hook) =>
+    'connectsFrom' in hook ? (hook.connectsFrom ?? []) : 'versions' in hook ? [`/node_modules/${hook.module}/`] : [],
+  );
 }
 
 /** Where each dependency plugin's code lives, to tell whose connection a socket is. */
 export function connectionOwners(instrumentations: readonly Instrumentation[]): ConnectionOwner[] {
-  return instrumentations.filter((i) => i.role === 'dependency').map((instrumentation) => ({ plugin: instrumentation.name, sources: codeLocations(instrumentation) }));
+  return instrumentations
+    .filter((i) => i.role === 'dependency')
+    .map((instrumentation) => ({ plugin: instrumentation.name, sources: codeLocations(instrumentation) }));
 }
 
 export function defineInstrumentation(instrumentation: Instrumentation): Instrumentation {
@@ -149,6 +153,9 @@ export function defineInstrumentation(instrumentation: Instrumentation): Instrum
  * A hook whose patch states the shape of the exports it expects. The loader cannot know that
  * shape, so this is where the exports are taken to be what the hooked file exports.
  */
-export function hook<Exports>(spec: HookTarget & { patch(exports: Exports, ctx: InstrumentationContext, packageDir?: string): Exports | void }): Hook {
+export function hook<Exports>(
+  // biome-ignore lint/suspicious/noConfusingVoidType: a patch that changes the exports in place returns nothing.
+  spec: HookTarget & { patch(exports: Exports, ctx: InstrumentationContext, packageDir?: string): Exports | void },
+): Hook {
   return { ...spec, patch: (exports, ctx, packageDir) => spec.patch(exports as Exports, ctx, packageDir) };
 }

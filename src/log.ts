@@ -45,7 +45,9 @@ export function formatMs(ms: number): string {
 
 /** `http.client:2,db.query:1`, or `none`. */
 export function formatCounts(counts: Readonly<Record<string, number | undefined>>): string {
-  const parts = Object.entries(counts).filter(([, n]) => n).map(([type, n]) => `${type}:${n}`);
+  const parts = Object.entries(counts)
+    .filter(([, n]) => n)
+    .map(([type, n]) => `${type}:${n}`);
   return parts.length ? parts.join(',') : 'none';
 }
 

@@ -27,5 +27,7 @@ export function parseAddressPattern(text: string): AddressPattern | undefined {
 
 export function matchesAddress(pattern: AddressPattern, destination: Destination): boolean {
   if ('path' in pattern || 'path' in destination) return 'path' in pattern && 'path' in destination && pattern.path === destination.path;
-  return (pattern.host === '*' || pattern.host === destination.host.toLowerCase()) && (pattern.port === '*' || pattern.port === destination.port);
+  return (
+    (pattern.host === '*' || pattern.host === destination.host.toLowerCase()) && (pattern.port === '*' || pattern.port === destination.port)
+  );
 }

@@ -9,7 +9,16 @@ export { defineInstrumentation, hook, type Instrumentation, type Instrumentation
 export { wrapExport, wrapMethod } from './wrap.js';
 export type { CallOutcome, Lookup, RecordedCall } from './calls.js';
 export type { Session } from './context.js';
-export type { Body, DependencyEvent, ErrorRecord, Headers, HttpClientRequest, HttpClientResult, JsonValue, Signature } from './cassette/schema.js';
+export type {
+  Body,
+  DependencyEvent,
+  ErrorRecord,
+  Headers,
+  HttpClientRequest,
+  HttpClientResult,
+  JsonValue,
+  Signature,
+} from './cassette/schema.js';
 export { fromErrorRecord, toErrorRecord } from './cassette/error-record.js';
 export { isRedacted, isSecretValue, REDACTED, type Redactor } from './cassette/redact.js';
 export { decodeBody, encodeBody, type BodyPolicy, type CapturedBody } from './cassette/body.js';

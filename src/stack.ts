@@ -1,7 +1,10 @@
 /** The files on the stack: whose code is calling. */
 
+/** A function on the stack, constructors too: the calls that led to it are the ones asked about. */
+export type StackAnchor = (...args: never[]) => unknown;
+
 /** The files of the calls that led to `below`, innermost first, `depth` of them at most. */
-export function callerFiles(below: Function, depth: number): string[] {
+export function callerFiles(below: StackAnchor, depth: number): string[] {
   const { prepareStackTrace, stackTraceLimit } = Error;
   try {
     Error.stackTraceLimit = depth;

@@ -40,16 +40,17 @@ export interface ReplayCassettesOptions {
 export function replayCassettes(cassettes: string, options: ReplayCassettesOptions): void {
   const requests = recordedRequests(cassettes);
   let run: Promise<ReplayRun> | undefined;
-  const results = (): Promise<ReplayRun> => (run ??= runReplay({
-    cassettes,
-    command: options.start,
-    ignore: [...(options.ignore ?? []), ...noiseOf(cassettes)],
-    allowUnused: options.allowUnused,
-    port: options.port,
-    ready: options.ready,
-    env: options.env,
-    timeoutMs: options.timeoutMs,
-  }));
+  const results = (): Promise<ReplayRun> =>
+    (run ??= runReplay({
+      cassettes,
+      command: options.start,
+      ignore: [...(options.ignore ?? []), ...noiseOf(cassettes)],
+      allowUnused: options.allowUnused,
+      port: options.port,
+      ready: options.ready,
+      env: options.env,
+      timeoutMs: options.timeoutMs,
+    }));
   for (const [i, { file, cassette }] of requests.entries()) {
     const { request, response } = cassette;
     test(`${request.method} ${request.route ?? request.path} → ${response.status || 'no response'} (${path.basename(file)})`, async () => {
@@ -61,6 +62,8 @@ export function replayCassettes(cassettes: string, options: ReplayCassettesOptio
 
 function failureMessage(result: RequestResult): string {
   const head = `${requestLine(result.recorded.request)} replayed unlike its recording (${result.file})`;
-  const details = result.problem ? [result.problem] : result.failures.flatMap((difference) => differenceLines(difference, PLAIN_STYLE, REPLAY_SIDES));
+  const details = result.problem
+    ? [result.problem]
+    : result.failures.flatMap((difference) => differenceLines(difference, PLAIN_STYLE, REPLAY_SIDES));
   return [head, ...details.map((line) => `  ${line}`)].join('\n');
 }

@@ -16,7 +16,9 @@ test('a cancelled call settles the log and leaves no event; an unfinished one is
   unfinished.sofar(outcome(3));
   // Only the unfinished call is pending: the log settles when the grace runs out, not before.
   let settled = false;
-  const waiting = log.settled(50).then(() => { settled = true; });
+  const waiting = log.settled(50).then(() => {
+    settled = true;
+  });
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(settled, false);
   // The grace timer does not keep a process alive (it must not hold the app open): this test does.
@@ -24,8 +26,14 @@ test('a cancelled call settles the log and leaves no event; an unfinished one is
   await waiting;
   clearTimeout(keepAlive);
   const { events, unfinished: left } = log.close();
-  assert.deepEqual(events.map((e) => e.signature.n), [1, 3]);
-  assert.deepEqual(events.map((e) => e.eid), [1, 2]);
+  assert.deepEqual(
+    events.map((e) => e.signature.n),
+    [1, 3],
+  );
+  assert.deepEqual(
+    events.map((e) => e.eid),
+    [1, 2],
+  );
   assert.equal(left, 0);
   assert.equal(log.start('db.query'), undefined, 'a closed log takes no more calls');
 });

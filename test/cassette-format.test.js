@@ -10,7 +10,12 @@ import { decodeBody, encodeBody, TruncatedBodyError } from '../dist/src/cassette
 import { Redactor, unlinkSecrets } from '../dist/src/cassette/redact.js';
 import { BodyTap } from '../dist/src/inbound/capture.js';
 import {
-  CorruptCassetteError, FileStore, cassetteRelativePath, pathSlug, readCassetteFileSync, serialiseCassette,
+  CorruptCassetteError,
+  FileStore,
+  cassetteRelativePath,
+  pathSlug,
+  readCassetteFileSync,
+  serialiseCassette,
 } from '../dist/src/cassette/store.js';
 import { tempDir } from './support/harness.js';
 
@@ -27,7 +32,10 @@ test('typed values survive a trip through JSON with their types', () => {
     bytes: Buffer.from([0, 1, 255]),
     big: 12345678901234567890n,
     floats: new Float64Array([1.5, -2]),
-    map: new Map([['a', 1], [2, new Date(0)]]),
+    map: new Map([
+      ['a', 1],
+      [2, new Date(0)],
+    ]),
     set: new Set(['x']),
     odd: [Number.NaN, Number.POSITIVE_INFINITY, -0, undefined],
     nested: { $tt: 'looks like a tag', v: 1 },
@@ -57,7 +65,11 @@ test('a value with a reference cycle is refused, not written half', () => {
 });
 
 test('JSON bodies are kept as values with secrets redacted; exact names only', () => {
-  const body = encodeBody(captured('{"user":"ann","password":"hunter2","password_hint":"pet","nested":{"Token":"abc"}}'), { contentType: 'application/json' }, policy());
+  const body = encodeBody(
+    captured('{"user":"ann","password":"hunter2","password_hint":"pet","nested":{"Token":"abc"}}'),
+    { contentType: 'application/json' },
+    policy(),
+  );
   assert.equal(body.encoding, 'json');
   assert.deepEqual(body.data, { user: 'ann', password: '[REDACTED]', password_hint: 'pet', nested: { Token: '[REDACTED]' } });
   assert.equal(body.truncated, false);
@@ -81,12 +93,22 @@ test('JSON sent under another content type is still redacted', () => {
 });
 
 test('multipart fields with secret names are redacted; the random boundary does not change the hash', () => {
-  const form = (boundary, password) => [
-    `--${boundary}`, 'Content-Disposition: form-data; name="user"', '', 'ann',
-    `--${boundary}`, 'Content-Type: text/plain', 'Content-Disposition: form-data; name="password"', '', password,
-    `--${boundary}--`, '',
-  ].join('\r\n');
-  const encode = (boundary, password) => encodeBody(captured(form(boundary, password)), { contentType: `multipart/form-data; boundary=${boundary}` }, policy());
+  const form = (boundary, password) =>
+    [
+      `--${boundary}`,
+      'Content-Disposition: form-data; name="user"',
+      '',
+      'ann',
+      `--${boundary}`,
+      'Content-Type: text/plain',
+      'Content-Disposition: form-data; name="password"',
+      '',
+      password,
+      `--${boundary}--`,
+      '',
+    ].join('\r\n');
+  const encode = (boundary, password) =>
+    encodeBody(captured(form(boundary, password)), { contentType: `multipart/form-data; boundary=${boundary}` }, policy());
   const one = encode('----formdata-undici-0123', 'hunter2');
   const two = encode('----formdata-undici-9876', 'other-secret');
   assert.doesNotMatch(one.data, /hunter2/);
@@ -105,7 +127,11 @@ test('JSON that parsing would change (big numbers) is kept as its exact text', (
 
 test('gzip bodies are stored decoded and compressed again on replay', () => {
   const json = { hello: 'world', list: [1, 2, 3] };
-  const body = encodeBody(captured(zlib.gzipSync(JSON.stringify(json))), { contentType: 'application/json', contentEncoding: 'gzip' }, policy());
+  const body = encodeBody(
+    captured(zlib.gzipSync(JSON.stringify(json))),
+    { contentType: 'application/json', contentEncoding: 'gzip' },
+    policy(),
+  );
   assert.equal(body.content_encoding, 'gzip');
   assert.deepEqual(body.data, json);
   assert.deepEqual(JSON.parse(zlib.gunzipSync(decodeBody(body)).toString()), json);
@@ -144,15 +170,49 @@ test('bodies over the limit are truncated, marked, sized and hashed, and refuse 
 test('headers, query parameters and extra names are redacted, headers in their shape', () => {
   const redactor = new Redactor(['x-tenant']);
   assert.deepEqual(
-    redactor.headers({ authorization: 'Bearer t', cookie: 'a=1; b=2', 'set-cookie': ['a=1; Path=/', 'b=2'], 'X-Tenant': 'acme', 'X-Parse-Session-Token': 'r:1', accept: '*/*' }),
-    { authorization: 'Bearer [REDACTED]', cookie: 'a=[REDACTED]; b=[REDACTED]', 'set-cookie': ['a=[REDACTED]; Path=/', 'b=[REDACTED]'], 'X-Tenant': '[REDACTED]', 'X-Parse-Session-Token': '[REDACTED]', accept: '*/*' },
+    redactor.headers({
+      authorization: 'Bearer t',
+      cookie: 'a=1; b=2',
+      'set-cookie': ['a=1; Path=/', 'b=2'],
+      'X-Tenant': 'acme',
+      'X-Parse-Session-Token': 'r:1',
+      accept: '*/*',
+    }),
+    {
+      authorization: 'Bearer [REDACTED]',
+      cookie: 'a=[REDACTED]; b=[REDACTED]',
+      'set-cookie': ['a=[REDACTED]; Path=/', 'b=[REDACTED]'],
+      'X-Tenant': '[REDACTED]',
+      'X-Parse-Session-Token': '[REDACTED]',
+      accept: '*/*',
+    },
   );
   assert.deepEqual(redactor.query({ api_key: 'k', q: 'cats' }), { api_key: '[REDACTED]', q: 'cats' });
 });
 
-test('a name is a secret\'s in any spelling, and when it ends in a word that only names secrets', () => {
-  const { value } = new Redactor().json({ apiKey: 'k1', API_KEY: 'k2', sessionToken: 'r:abc', new_password: 'pw', webhookSecret: 's', hasPassword: true, password_hint: 'pet', max_tokens: 50, token_type: 'bearer' });
-  assert.deepEqual(value, { apiKey: '[REDACTED]', API_KEY: '[REDACTED]', sessionToken: '[REDACTED]', new_password: '[REDACTED]', webhookSecret: '[REDACTED]', hasPassword: true, password_hint: 'pet', max_tokens: 50, token_type: 'bearer' });
+test("a name is a secret's in any spelling, and when it ends in a word that only names secrets", () => {
+  const { value } = new Redactor().json({
+    apiKey: 'k1',
+    API_KEY: 'k2',
+    sessionToken: 'r:abc',
+    new_password: 'pw',
+    webhookSecret: 's',
+    hasPassword: true,
+    password_hint: 'pet',
+    max_tokens: 50,
+    token_type: 'bearer',
+  });
+  assert.deepEqual(value, {
+    apiKey: '[REDACTED]',
+    API_KEY: '[REDACTED]',
+    sessionToken: '[REDACTED]',
+    new_password: '[REDACTED]',
+    webhookSecret: '[REDACTED]',
+    hasPassword: true,
+    password_hint: 'pet',
+    max_tokens: 50,
+    token_type: 'bearer',
+  });
   const cut = new Redactor().textFragment('{"sessionToken":"r:abc","apiKey":"k","n":1');
   assert.equal(cut, '{"sessionToken":"[REDACTED]","apiKey":"[REDACTED]","n":1');
 });
@@ -164,10 +224,21 @@ test('linked redaction writes one secret the same wherever it is, and hashes bod
   const { value } = linking.json({ data: { access_token: 'tok-1', refresh_token: 'tok-2' } });
   const headers = linking.headers({ authorization: 'Bearer tok-1' });
   assert.match(value.data.access_token, marker);
-  assert.equal(headers.authorization, `Bearer ${value.data.access_token}`, 'the token a login answered and the one a later request sends read the same');
+  assert.equal(
+    headers.authorization,
+    `Bearer ${value.data.access_token}`,
+    'the token a login answered and the one a later request sends read the same',
+  );
   assert.notEqual(value.data.access_token, value.data.refresh_token);
-  assert.notEqual(plain.linking().json({ token: 'tok-1' }).value.token, linking.json({ token: 'tok-1' }).value.token, 'another process, another key: a link says nothing about the secret');
-  assert.equal(unlinkSecrets(`a=${encodeURIComponent(value.data.access_token)}&b=${value.data.refresh_token}`), 'a=%5BREDACTED%5D&b=[REDACTED]');
+  assert.notEqual(
+    plain.linking().json({ token: 'tok-1' }).value.token,
+    linking.json({ token: 'tok-1' }).value.token,
+    'another process, another key: a link says nothing about the secret',
+  );
+  assert.equal(
+    unlinkSecrets(`a=${encodeURIComponent(value.data.access_token)}&b=${value.data.refresh_token}`),
+    'a=%5BREDACTED%5D&b=[REDACTED]',
+  );
 
   const sent = { contentType: 'application/json' };
   const body = JSON.stringify({ user: 'ann', password: 'hunter2' });
@@ -180,10 +251,28 @@ test('linked redaction writes one secret the same wherever it is, and hashes bod
 function sampleCassette(overrides = {}) {
   return {
     schema_version: '1.0',
-    session: { id: '88d76871', kind: 'request', recorded_at: '2026-01-23T10:00:00.000Z', service: 's', env: 'test', framework: 'node:http', node: process.version, timetracer: '0' },
+    session: {
+      id: '88d76871',
+      kind: 'request',
+      recorded_at: '2026-01-23T10:00:00.000Z',
+      service: 's',
+      env: 'test',
+      framework: 'node:http',
+      node: process.version,
+      timetracer: '0',
+    },
     request: { method: 'GET', path: '/user/octocat', route: null, query: {}, headers: {}, body: null },
     response: { status: 200, duration_ms: 1, headers: {}, body: null },
-    events: [{ eid: 1, type: 'db.query', start_offset_ms: 0, duration_ms: 1, signature: { lib: 'pg', sql: 'select $1', params: [new Date(0)] }, result: { rows: [{ b: Buffer.from('hi') }] } }],
+    events: [
+      {
+        eid: 1,
+        type: 'db.query',
+        start_offset_ms: 0,
+        duration_ms: 1,
+        signature: { lib: 'pg', sql: 'select $1', params: [new Date(0)] },
+        result: { rows: [{ b: Buffer.from('hi') }] },
+      },
+    ],
     stats: { event_counts: { 'db.query': 1 }, total_ms: 1 },
     ...overrides,
   };
@@ -245,7 +334,10 @@ test('the file store never writes over a cassette already there', async (t) => {
   const twin = sampleCassette({ response: { status: 500, duration_ms: 1, headers: {}, body: null } });
   assert.throws(() => store.writeSync(store.encode(serialiseCassette(twin))), { code: 'EEXIST' });
   assert.equal(readCassetteFileSync(first).response.status, 200, 'the first cassette is intact');
-  assert.deepEqual(fs.readdirSync(path.dirname(first)).filter((name) => name.includes('.tmp')), []);
+  assert.deepEqual(
+    fs.readdirSync(path.dirname(first)).filter((name) => name.includes('.tmp')),
+    [],
+  );
 });
 
 test('the writer gives a cassette whose random name is taken a fresh id', async (t) => {
@@ -274,7 +366,9 @@ test('on exit the writer waits for the cassettes it was handed', async (t) => {
   const announced = [];
   const paths = Array.from({ length: 50 }, (_, i) => `/p${i}`);
   for (const path of paths) {
-    writer.submit(sampleCassette({ request: { method: 'GET', path, route: null, query: {}, headers: {}, body: null } }), (file) => announced.push(file));
+    writer.submit(sampleCassette({ request: { method: 'GET', path, route: null, query: {}, headers: {}, body: null } }), (file) =>
+      announced.push(file),
+    );
   }
   writer.flushSync();
   const written = fs.readdirSync(path.join(dir, '2026-01-23')).filter((name) => name.endsWith('.json'));
@@ -294,7 +388,10 @@ test('when the disk falls behind, the writer drops new cassettes and says how ma
   const announced = [];
   try {
     for (let i = 0; i < 100; i++) {
-      writer.submit(sampleCassette({ request: { method: 'GET', path: `/p${i}`, route: null, query: {}, headers: {}, body: null } }), (file) => announced.push(file));
+      writer.submit(
+        sampleCassette({ request: { method: 'GET', path: `/p${i}`, route: null, query: {}, headers: {}, body: null } }),
+        (file) => announced.push(file),
+      );
     }
     writer.flushSync();
   } finally {

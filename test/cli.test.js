@@ -6,7 +6,18 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { APPS, ROOT, cassetteFiles, createDatabase, readJson, request, runNode, startApp, startUpstream, tempDir } from './support/harness.js';
+import {
+  APPS,
+  ROOT,
+  cassetteFiles,
+  createDatabase,
+  readJson,
+  request,
+  runNode,
+  startApp,
+  startUpstream,
+  tempDir,
+} from './support/harness.js';
 
 const BIN = path.join(ROOT, 'bin', 'timetracer.mjs');
 const PLAIN_APP = path.join(APPS, 'plain-http.mjs');
@@ -42,15 +53,21 @@ before(async () => {
   recorded.dir = tempDir(undefined, 'timetracer-cli-');
   const upstream = await startUpstream(undefined, (req, res) => {
     let body = '';
-    req.on('data', (chunk) => { body += chunk; });
+    req.on('data', (chunk) => {
+      body += chunk;
+    });
     req.on('end', () => {
       res.setHeader('content-type', 'application/json');
       if (req.url === '/echo') res.end(JSON.stringify({ echoed: JSON.parse(body) }));
       else res.end(JSON.stringify({ id: req.url.split('/')[2], name: upstreamName }));
     });
   });
-  const app = await startApp(undefined, PLAIN_APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: recorded.dir, UPSTREAM_URL: upstream.url } });
-  const gzipApp = await startApp(undefined, PLAIN_APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: recorded.dir, TIMETRACER_COMPRESSION: 'gzip', UPSTREAM_URL: REFUSED_URL } });
+  const app = await startApp(undefined, PLAIN_APP, {
+    env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: recorded.dir, UPSTREAM_URL: upstream.url },
+  });
+  const gzipApp = await startApp(undefined, PLAIN_APP, {
+    env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: recorded.dir, TIMETRACER_COMPRESSION: 'gzip', UPSTREAM_URL: REFUSED_URL },
+  });
   try {
     await request(`${app.url}/via-http/1`);
     await request(`${app.url}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":3}' });
@@ -119,7 +136,10 @@ test('list: every cassette, plain and gzip, newest first; filters by status, met
   assert.equal(all.length, 5);
   const times = all.map((s) => s.recorded_at);
   assert.deepEqual(times, [...times].sort().reverse(), 'newest first');
-  assert.ok(all.some((s) => s.file.endsWith('.json.gz')), 'the gzip cassette is listed');
+  assert.ok(
+    all.some((s) => s.file.endsWith('.json.gz')),
+    'the gzip cassette is listed',
+  );
 
   const table = await timetracer(['list', '--dir', recorded.dir]);
   assert.equal(table.code, 0);
@@ -130,7 +150,10 @@ test('list: every cassette, plain and gzip, newest first; filters by status, met
   const failed = JSON.parse((await timetracer(['list', '--dir', recorded.dir, '--status', '5xx', '--json'])).stdout);
   assert.deepEqual(failed.map((s) => s.path).sort(), ['/crash', '/via-http/7']);
   const posts = JSON.parse((await timetracer(['list', '--dir', recorded.dir, '--method', 'post', '--json'])).stdout);
-  assert.deepEqual(posts.map((s) => s.path), ['/echo']);
+  assert.deepEqual(
+    posts.map((s) => s.path),
+    ['/echo'],
+  );
   const viaHttp = JSON.parse((await timetracer(['list', '--dir', recorded.dir, '--path', 'via-http', '--json'])).stdout);
   assert.equal(viaHttp.length, 3);
   const limited = await timetracer(['list', '--dir', recorded.dir, '--limit', '2']);
@@ -151,7 +174,12 @@ test('show: header, request, response and a waterfall line per call; by file or 
   const shown = await timetracer(['show', recorded.post]);
   assert.equal(shown.code, 0, shown.stderr);
   const { session } = readJson(recorded.post);
-  assert.match(shown.lines[0], new RegExp(`^POST /echo  status 200  [\\d.]+m?s  recorded ${session.recorded_at}  service \\S+  id ${session.id}  file \\S+POST__echo__${session.id}\\.json$`));
+  assert.match(
+    shown.lines[0],
+    new RegExp(
+      `^POST /echo  status 200  [\\d.]+m?s  recorded ${session.recorded_at}  service \\S+  id ${session.id}  file \\S+POST__echo__${session.id}\\.json$`,
+    ),
+  );
   const request = shown.stdout.slice(shown.stdout.indexOf('\nRequest\n'), shown.stdout.indexOf('\nResponse\n'));
   assert.match(request, /^ +content-type: application\/json$/m);
   assert.match(request, /^ {2}body +\{\n +"n": 3\n +\}$/m, 'the JSON body pretty-printed');
@@ -160,7 +188,10 @@ test('show: header, request, response and a waterfall line per call; by file or 
   const waterfall = shown.lines.slice(shown.lines.indexOf('Dependency calls (1)') + 1);
   assert.match(waterfall[0], /^ +START +\|0 +\d+ms\| +TOOK +CALL$/);
   assert.equal(waterfall.length, 2);
-  assert.match(waterfall[1], new RegExp(`^ +\\+[\\d.]+m?s  ${WATERFALL_BAR.source}  +[\\d.]+m?s  http\\.client  POST ${recorded.upstream}/echo  200$`));
+  assert.match(
+    waterfall[1],
+    new RegExp(`^ +\\+[\\d.]+m?s  ${WATERFALL_BAR.source}  +[\\d.]+m?s  http\\.client  POST ${recorded.upstream}/echo  200$`),
+  );
   assert.doesNotMatch(shown.stdout, /\x1b\[/, 'no colour when stdout is not a terminal');
 
   const byId = await timetracer(['show', session.id.slice(0, 6), '--dir', recorded.dir]);
@@ -171,8 +202,11 @@ test('show: header, request, response and a waterfall line per call; by file or 
 test('show: a refused call, from a gzip cassette, and a request with no calls', async () => {
   const refused = await timetracer(['show', recorded.refused]);
   assert.equal(refused.code, 0, refused.stderr);
-  assert.match(refused.lines[0], /^GET \/via-http\/7  status 500 /);
-  assert.match(refused.stdout, new RegExp(`^ +\\+[\\d.]+m?s  ${WATERFALL_BAR.source}  +[\\d.]+m?s  http\\.client  GET ${REFUSED_URL}/items/7  ECONNREFUSED$`, 'm'));
+  assert.match(refused.lines[0], /^GET \/via-http\/7 {2}status 500 /);
+  assert.match(
+    refused.stdout,
+    new RegExp(`^ +\\+[\\d.]+m?s  ${WATERFALL_BAR.source}  +[\\d.]+m?s  http\\.client  GET ${REFUSED_URL}/items/7  ECONNREFUSED$`, 'm'),
+  );
   const crash = await timetracer(['show', recorded.crash]);
   assert.match(crash.stdout, /^ {2}body +Error: handler crashed on purpose$/m);
   assert.equal(crash.lines.at(-1), 'Dependency calls: none');
@@ -197,18 +231,23 @@ test('show --raw prints the file as it is (unzipped for gzip); --json the casset
 });
 
 test('show: a pg request, one waterfall line per query with its command tag or error', async (t) => {
-  const database = await createDatabase(t, `
+  const database = await createDatabase(
+    t,
+    `
     CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL, email text UNIQUE NOT NULL, created_at timestamptz NOT NULL, balance numeric(12,2) NOT NULL);
-    INSERT INTO users (name, email, created_at, balance) VALUES ('Ann', 'ann@example.com', now(), 100), ('Bob', 'bob@example.com', now(), 20);`);
+    INSERT INTO users (name, email, created_at, balance) VALUES ('Ann', 'ann@example.com', now(), 100), ('Bob', 'bob@example.com', now(), 20);`,
+  );
   const dir = tempDir(t);
-  const app = await startApp(t, path.join(APPS, 'pg-app.mjs'), { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, DATABASE_URL: database.url } });
+  const app = await startApp(t, path.join(APPS, 'pg-app.mjs'), {
+    env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, DATABASE_URL: database.url },
+  });
   await request(`${app.url}/transfer`, { method: 'POST' });
   await request(`${app.url}/duplicate`);
   const files = await app.cassettes(2);
   await app.stop();
 
   const transfer = await timetracer(['show', files.find((f) => f.includes('transfer'))]);
-  const calls = transfer.lines.filter((line) => WATERFALL_BAR.test(line)).map((line) => line.split(/\|[ █]{30}\| +[\d.]+m?s  /)[1]);
+  const calls = transfer.lines.filter((line) => WATERFALL_BAR.test(line)).map((line) => line.split(/\|[ █]{30}\| +[\d.]+m?s {2}/)[1]);
   assert.deepEqual(calls, [
     'db.query  BEGIN []  BEGIN',
     'db.query  UPDATE users SET balance = balance - $1 WHERE id = $2 ["10.25","1"]  UPDATE 1',
@@ -217,7 +256,10 @@ test('show: a pg request, one waterfall line per query with its command tag or e
     'db.query  COMMIT []  COMMIT',
   ]);
   const duplicate = await timetracer(['show', files.find((f) => f.includes('duplicate'))]);
-  assert.match(duplicate.stdout, /^ +\+.* db\.query  INSERT INTO users .* 23505 duplicate key value violates unique constraint "users_email_key"$/m);
+  assert.match(
+    duplicate.stdout,
+    /^ +\+.* db\.query {2}INSERT INTO users .* 23505 duplicate key value violates unique constraint "users_email_key"$/m,
+  );
 });
 
 test('diff: a cassette against itself is the same, exit 0', async () => {
@@ -230,18 +272,28 @@ test('diff: the same route with a different upstream answer names the body field
   const different = await timetracer(['diff', recorded.ann, recorded.anna]);
   assert.equal(different.code, 1, different.stderr);
   const report = different.lines.slice(2);
-  assert.deepEqual(report, [
-    'body.name: "Ann" → "Anna"',
-    `changed call (eid 1 → 1): http.client GET ${recorded.upstream}/items/1`,
-    '    result.body.name: "Ann" → "Anna"',
-    '2 differences',
-  ], 'date and content-length headers, and the call timings, are not differences');
+  assert.deepEqual(
+    report,
+    [
+      'body.name: "Ann" → "Anna"',
+      `changed call (eid 1 → 1): http.client GET ${recorded.upstream}/items/1`,
+      '    result.body.name: "Ann" → "Anna"',
+      '2 differences',
+    ],
+    'date and content-length headers, and the call timings, are not differences',
+  );
 
   const json = JSON.parse((await timetracer(['diff', recorded.ann, recorded.anna, '--json'])).stdout);
   assert.equal(json.same, false);
   assert.deepEqual(json.differences, [
     { kind: 'body', path: 'body.name', a: 'Ann', b: 'Anna' },
-    { kind: 'call.changed', call: `http.client GET ${recorded.upstream}/items/1`, eid_a: 1, eid_b: 1, changes: [{ path: 'result.body.name', a: 'Ann', b: 'Anna' }] },
+    {
+      kind: 'call.changed',
+      call: `http.client GET ${recorded.upstream}/items/1`,
+      eid_a: 1,
+      eid_b: 1,
+      changes: [{ path: 'result.body.name', a: 'Ann', b: 'Anna' }],
+    },
   ]);
 });
 
@@ -249,7 +301,11 @@ test('diff --ignore: a field by name at any depth, or by path; repeatable or com
   assert.equal((await timetracer(['diff', recorded.ann, recorded.anna, '--ignore', 'name'])).code, 0);
   const byPath = await timetracer(['diff', recorded.ann, recorded.anna, '--ignore', 'body.name', '--json']);
   assert.equal(byPath.code, 1);
-  assert.deepEqual(JSON.parse(byPath.stdout).differences.map((d) => d.kind), ['call.changed'], 'the call result still differs');
+  assert.deepEqual(
+    JSON.parse(byPath.stdout).differences.map((d) => d.kind),
+    ['call.changed'],
+    'the call result still differs',
+  );
   assert.equal((await timetracer(['diff', recorded.ann, recorded.anna, '--ignore', 'body.name,result.body.name'])).code, 0);
   assert.equal((await timetracer(['diff', recorded.ann, recorded.anna, '--ignore', 'body.name', '--ignore', 'result.body.name'])).code, 0);
 });
@@ -265,7 +321,12 @@ test('diff: different requests say so, with the calls added and removed', async 
 test('diff: a replayed request against the cassette it was replayed from', async (t) => {
   const replayDir = tempDir(t);
   const replaying = await startApp(t, PLAIN_APP, {
-    env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: recorded.anna, TIMETRACER_REPLAY_DIR: replayDir, UPSTREAM_URL: recorded.upstream },
+    env: {
+      TIMETRACER_MODE: 'replay',
+      TIMETRACER_CASSETTE: recorded.anna,
+      TIMETRACER_REPLAY_DIR: replayDir,
+      UPSTREAM_URL: recorded.upstream,
+    },
   });
   await request(`${replaying.url}/via-http/1`);
   await replaying.waitForLine(/^ {2}replayed: /, 'stderr');
@@ -306,7 +367,8 @@ test('prune --dry-run lists what would go and deletes nothing; --keep N keeps th
   assert.ok(!removed.includes(newest));
   for (const file of removed) assert.ok(!fs.existsSync(path.join(dir, file)), `${file} is gone`);
   assert.ok(fs.existsSync(path.join(dir, newest)));
-  for (const left of ['notes.txt', '.timetracer-catalog.jsonl', 'GET__linked__0000bbbb.json', 'linked-folder']) assert.ok(fs.lstatSync(path.join(dir, left)), `${left} is left`);
+  for (const left of ['notes.txt', '.timetracer-catalog.jsonl', 'GET__linked__0000bbbb.json', 'linked-folder'])
+    assert.ok(fs.lstatSync(path.join(dir, left)), `${left} is left`);
   assert.ok(fs.existsSync(outsideCassette), 'the cassette behind the link is left');
 });
 
@@ -345,12 +407,21 @@ test('errors are one line on stderr starting with timetracer, a non-zero exit, n
   assertOneLineError(await timetracer(['diff', recorded.ann, recorded.anna, '--bogus']), /^timetracer diff: Unknown option '--bogus'/);
   assertOneLineError(await timetracer(['list', '--dir', path.join(dir, 'missing')]), /^timetracer list: no cassette directory at /);
   assertOneLineError(await timetracer(['list'], { cwd: dir }), /^timetracer list: no cassette directory at \.\/cassettes$/);
-  assertOneLineError(await timetracer(['prune', '--keep', '1', '--dir', path.join(dir, 'missing')]), /^timetracer prune: no cassette directory at /);
+  assertOneLineError(
+    await timetracer(['prune', '--keep', '1', '--dir', path.join(dir, 'missing')]),
+    /^timetracer prune: no cassette directory at /,
+  );
   assertOneLineError(await timetracer(['show', corrupt]), /^timetracer show: \S+GET__broken__0000cccc\.json is not valid JSON/);
   assertOneLineError(await timetracer(['show', notCassette]), /has schema_version undefined; this timetracer reads 1\.0$/);
   assertOneLineError(await timetracer(['show', badGzip]), /is not valid gzip$/);
-  assertOneLineError(await timetracer(['show', 'nothing-here', '--dir', dir]), /^timetracer show: nothing-here: no such cassette file, and no cassette with that id or path in /);
+  assertOneLineError(
+    await timetracer(['show', 'nothing-here', '--dir', dir]),
+    /^timetracer show: nothing-here: no such cassette file, and no cassette with that id or path in /,
+  );
   assertOneLineError(await timetracer(['diff', recorded.ann, corrupt]), /^timetracer diff: \S+ is not valid JSON/);
-  assertOneLineError(await timetracer(['diff', recorded.ann, path.join(dir, 'missing.json')]), /^timetracer diff: \S+missing\.json: no such cassette file/);
+  assertOneLineError(
+    await timetracer(['diff', recorded.ann, path.join(dir, 'missing.json')]),
+    /^timetracer diff: \S+missing\.json: no such cassette file/,
+  );
   assertOneLineError(await timetracer(['show']), /^timetracer show: name one cassette/);
 });

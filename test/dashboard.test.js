@@ -12,7 +12,15 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { APPS, ROOT, cassetteFiles, readJson, request, startApp, startUpstream, tempDir } from './support/harness.js';
 
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+];
 
 /** The browser: TIMETRACER_TEST_CHROMIUM (Debian's /usr/bin/chromium, say), else the one in @sparticuz/chromium. */
 async function chromiumLaunch() {
@@ -24,12 +32,12 @@ async function chromiumLaunch() {
 async function browserPage(t) {
   const { chromium } = await import('playwright-core');
   const context = await chromium.launchPersistentContext(tempDir(t, 'timetracer-chromium-'), {
-    ...await chromiumLaunch(),
+    ...(await chromiumLaunch()),
     headless: true,
     viewport: { width: 1360, height: 860 },
   });
   t.after(() => context.close());
-  const page = context.pages()[0] ?? await context.newPage();
+  const page = context.pages()[0] ?? (await context.newPage());
   const dialogs = [];
   const pageErrors = [];
   page.on('dialog', (dialog) => {
@@ -62,7 +70,9 @@ before(async () => {
   const dir = path.join(project, 'cassettes');
   const upstream = await startUpstream(shared, (req, res) => {
     let body = '';
-    req.on('data', (chunk) => { body += chunk; });
+    req.on('data', (chunk) => {
+      body += chunk;
+    });
     req.on('end', () => {
       res.setHeader('content-type', 'application/json');
       res.end(req.url === '/echo' ? JSON.stringify({ echoed: JSON.parse(body) }) : JSON.stringify({ id: req.url.split('/')[2] }));
@@ -80,7 +90,13 @@ before(async () => {
   await request(`${recording.url}/nothing-here`);
   const recorded = await recording.cassettes(5);
   await recording.stop();
-  for (const [name, part] of [['viaHttp', 'via-http'], ['viaFetch', 'via-fetch'], ['echo', 'POST__echo'], ['crash', 'crash'], ['notFound', 'nothing-here']]) {
+  for (const [name, part] of [
+    ['viaHttp', 'via-http'],
+    ['viaFetch', 'via-fetch'],
+    ['echo', 'POST__echo'],
+    ['crash', 'crash'],
+    ['notFound', 'nothing-here'],
+  ]) {
     files[name] = recorded.find((file) => file.includes(part));
   }
 
@@ -107,14 +123,28 @@ before(async () => {
   const recordedCall = readJson(files.viaHttp).events[0];
   files.process = path.join(dir, '2026-01-02', 'PROCESS__plain-http__0badcafe.json');
   fs.mkdirSync(path.dirname(files.process), { recursive: true });
-  fs.writeFileSync(files.process, `${JSON.stringify({
-    schema_version: '1.0',
-    session: { ...readJson(files.viaHttp).session, id: '0badcafe', kind: 'process', recorded_at: '2026-01-02T08:00:00.000Z', framework: 'process', pid: 4242 },
-    request: null,
-    response: null,
-    events: [{ ...recordedCall, start_offset_ms: 120, repeats: 2 }],
-    stats: { event_counts: { 'http.client': 1 }, total_ms: 60_000 },
-  }, null, 2)}\n`);
+  fs.writeFileSync(
+    files.process,
+    `${JSON.stringify(
+      {
+        schema_version: '1.0',
+        session: {
+          ...readJson(files.viaHttp).session,
+          id: '0badcafe',
+          kind: 'process',
+          recorded_at: '2026-01-02T08:00:00.000Z',
+          framework: 'process',
+          pid: 4242,
+        },
+        request: null,
+        response: null,
+        events: [{ ...recordedCall, start_offset_ms: 120, repeats: 2 }],
+        stats: { event_counts: { 'http.client': 1 }, total_ms: 60_000 },
+      },
+      null,
+      2,
+    )}\n`,
+  );
 
   // A valid cassette outside the directory, reachable only through links inside it.
   const outside = path.join(project, 'outside');
@@ -133,7 +163,12 @@ before(async () => {
 
 /** `timetracer serve --dir cassettes` started in `cwd`, on a free port: its url, port, and the cassettes it found. */
 async function startDashboard(cwd) {
-  const server = await startApp(shared, CLI, { register: false, waitForPort: false, cwd, args: ['serve', '--dir', 'cassettes', '--port', '0'] });
+  const server = await startApp(shared, CLI, {
+    register: false,
+    waitForPort: false,
+    cwd,
+    args: ['serve', '--dir', 'cassettes', '--port', '0'],
+  });
   const line = await server.waitForLine(/^timetracer dashboard: /, 'stdout');
   const match = /^timetracer dashboard: (http:\/\/127\.0\.0\.1:(\d+)\/) \((\d+) cassettes in cassettes\)$/.exec(line);
   assert.ok(match, line);
@@ -152,12 +187,16 @@ function expectedCommand(file, entry = 'test/apps/plain-http.mjs') {
 /** A GET sent as written: node:http keeps `..` and escapes in the target as they are. */
 function rawGet(target, headers = {}, port = dashboard.port) {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: target, headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => { text += chunk; });
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text }));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path: target, headers }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => {
+          text += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -176,22 +215,53 @@ test('the list: totals, newest first, search, method and status filters, pages',
   const times = all.items.map((item) => item.recorded_at);
   assert.deepEqual(times, [...times].sort().reverse(), 'newest first');
   const viaHttp = all.items.find((item) => item.file === keyOf(files.viaHttp));
-  assert.deepEqual({ kind: viaHttp.kind, method: viaHttp.method, path: viaHttp.path, status: viaHttp.status, events: viaHttp.events }, { kind: 'request', method: 'GET', path: '/via-http/1', status: 200, events: { 'http.client': 1 } });
+  assert.deepEqual(
+    { kind: viaHttp.kind, method: viaHttp.method, path: viaHttp.path, status: viaHttp.status, events: viaHttp.events },
+    { kind: 'request', method: 'GET', path: '/via-http/1', status: 200, events: { 'http.client': 1 } },
+  );
   const processItem = all.items.find((item) => item.file === keyOf(files.process));
-  assert.deepEqual({ kind: processItem.kind, method: processItem.method, duration_ms: processItem.duration_ms, failed: processItem.failed }, { kind: 'process', method: 'PROCESS', duration_ms: 60_000, failed: false });
-  assert.deepEqual((await api({ status: 'none' })).items.map((i) => i.path), [], 'a process cassette has no status to filter on');
+  assert.deepEqual(
+    { kind: processItem.kind, method: processItem.method, duration_ms: processItem.duration_ms, failed: processItem.failed },
+    { kind: 'process', method: 'PROCESS', duration_ms: 60_000, failed: false },
+  );
+  assert.deepEqual(
+    (await api({ status: 'none' })).items.map((i) => i.path),
+    [],
+    'a process cassette has no status to filter on',
+  );
 
-  assert.deepEqual((await api({ q: 'VIA-FETCH' })).items.map((i) => i.path), ['/via-fetch/2']);
-  assert.deepEqual((await api({ method: 'post' })).items.map((i) => i.path), ['/echo']);
-  assert.deepEqual((await api({ status: '5xx' })).items.map((i) => i.path), ['/crash']);
-  assert.deepEqual((await api({ status: '404' })).items.map((i) => i.path), ['/nothing-here']);
-  assert.deepEqual((await api({ status: 'error' })).items.map((i) => i.path), ['/crash']);
-  assert.deepEqual((await api({ q: '/via-http/', method: 'GET', status: '2xx' })).items.map((i) => i.path).sort(), ['/via-http/1', '/via-http/7']);
+  assert.deepEqual(
+    (await api({ q: 'VIA-FETCH' })).items.map((i) => i.path),
+    ['/via-fetch/2'],
+  );
+  assert.deepEqual(
+    (await api({ method: 'post' })).items.map((i) => i.path),
+    ['/echo'],
+  );
+  assert.deepEqual(
+    (await api({ status: '5xx' })).items.map((i) => i.path),
+    ['/crash'],
+  );
+  assert.deepEqual(
+    (await api({ status: '404' })).items.map((i) => i.path),
+    ['/nothing-here'],
+  );
+  assert.deepEqual(
+    (await api({ status: 'error' })).items.map((i) => i.path),
+    ['/crash'],
+  );
+  assert.deepEqual((await api({ q: '/via-http/', method: 'GET', status: '2xx' })).items.map((i) => i.path).sort(), [
+    '/via-http/1',
+    '/via-http/7',
+  ]);
 
   const first = await api({ limit: 3 });
   const second = await api({ limit: 3, offset: 3 });
   assert.equal(first.matched, 8);
-  assert.deepEqual([...first.items, ...second.items].map((i) => i.file), all.items.slice(0, 6).map((i) => i.file));
+  assert.deepEqual(
+    [...first.items, ...second.items].map((i) => i.file),
+    all.items.slice(0, 6).map((i) => i.file),
+  );
   assert.equal((await api({ limit: 3, offset: 6 })).items.length, 2);
 });
 
@@ -256,9 +326,12 @@ test('only files inside the directory are ever read: traversal in every spelling
   assert.equal((await rawGet('/static/app.js')).status, 200);
 });
 
-test('recorded markup comes back as data, under a policy that runs only the page\'s own files', async () => {
+test("recorded markup comes back as data, under a policy that runs only the page's own files", async () => {
   const listed = await api({ q: 'script' });
-  assert.deepEqual(listed.items.map((i) => i.path), [`/${SCRIPT}`]);
+  assert.deepEqual(
+    listed.items.map((i) => i.path),
+    [`/${SCRIPT}`],
+  );
   const response = await rawGet(`/api/cassettes/${encodeURIComponent(keyOf(files.crafted))}`);
   assert.equal(response.status, 200);
   assert.equal(response.headers['content-type'], 'application/json; charset=utf-8');
@@ -267,7 +340,10 @@ test('recorded markup comes back as data, under a policy that runs only the page
   const detail = JSON.parse(response.text);
   assert.equal(detail.cassette.response.body.data.html, MARKUP);
   // Both words come from the file: quoted, a pasted command runs nothing but node.
-  assert.equal(detail.replay_command, `TIMETRACER_MODE=replay TIMETRACER_CASSETTE='cassettes/${keyOf(files.crafted)}' node --import timetracer/register '${SCRIPT}.js'`);
+  assert.equal(
+    detail.replay_command,
+    `TIMETRACER_MODE=replay TIMETRACER_CASSETTE='cassettes/${keyOf(files.crafted)}' node --import timetracer/register '${SCRIPT}.js'`,
+  );
 
   const page = await rawGet('/');
   assert.equal(page.status, 200);
@@ -284,7 +360,7 @@ test('requests named for another host (DNS rebinding), and methods other than GE
   assert.equal(posted.status, 405);
 });
 
-test('the page in Chromium: totals, search, filters, a cassette\'s waterfall, raw JSON and replay command', async (t) => {
+test("the page in Chromium: totals, search, filters, a cassette's waterfall, raw JSON and replay command", async (t) => {
   const { context, page, dialogs, pageErrors } = await browserPage(t);
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: dashboard.url.replace(/\/$/, '') });
   const screenshots = fs.mkdtempSync(path.join(os.tmpdir(), 'timetracer-dashboard-screenshots-'));
@@ -292,7 +368,11 @@ test('the page in Chromium: totals, search, filters, a cassette\'s waterfall, ra
   const showing = (text) => page.waitForFunction((expected) => document.getElementById('showing').textContent === expected, text);
   const paths = () => page.$$eval('#rows .path', (cells) => cells.map((cell) => cell.textContent));
   // Waits for these rows: after one filter showing one row, the next may show one row too.
-  const listed = (expected) => page.waitForFunction((want) => JSON.stringify([...document.querySelectorAll('#rows .path')].map((cell) => cell.textContent)) === want, JSON.stringify(expected));
+  const listed = (expected) =>
+    page.waitForFunction(
+      (want) => JSON.stringify([...document.querySelectorAll('#rows .path')].map((cell) => cell.textContent)) === want,
+      JSON.stringify(expected),
+    );
 
   await page.goto(dashboard.url);
   await showing('Showing 8 of 8 cassettes');
@@ -336,18 +416,20 @@ test('the page in Chromium: totals, search, filters, a cassette\'s waterfall, ra
   await page.click(`#rows tr:has(.path:text-is("/via-http/1")) a.button`);
   await page.waitForSelector('.waterfall details.wf-call');
   assert.equal(await page.textContent('.detail-head h1 .path'), '/via-http/1');
-  const calls = await page.$$eval('details.wf-call', (rows) => rows.map((row) => ({
-    signature: row.querySelector('.wf-signature').textContent,
-    barWidth: row.querySelector('.wf-bar').getBoundingClientRect().width,
-    outcome: row.querySelector('.wf-outcome').textContent,
-  })));
+  const calls = await page.$$eval('details.wf-call', (rows) =>
+    rows.map((row) => ({
+      signature: row.querySelector('.wf-signature').textContent,
+      barWidth: row.querySelector('.wf-bar').getBoundingClientRect().width,
+      outcome: row.querySelector('.wf-outcome').textContent,
+    })),
+  );
   assert.equal(calls.length, 1);
   assert.equal(calls[0].signature, `GET ${upstreamUrl}/items/1`);
   assert.ok(calls[0].barWidth >= 3, `the bar is drawn (${calls[0].barWidth}px)`);
   assert.equal(calls[0].outcome, '200');
   await page.click('details.wf-call > summary');
   await page.waitForSelector('details.wf-call[open] .wf-body pre');
-  assert.match(await page.textContent('details.wf-call .wf-body'), /"id": "1"/, 'the call\'s result body');
+  assert.match(await page.textContent('details.wf-call .wf-body'), /"id": "1"/, "the call's result body");
 
   await page.click('details.raw > summary');
   await page.waitForFunction(() => document.querySelector('.raw-json').textContent.length > 0);
@@ -366,7 +448,10 @@ test('the page in Chromium: totals, search, filters, a cassette\'s waterfall, ra
   await page.waitForSelector('.waterfall details.wf-call');
   assert.equal(await page.textContent('.detail-head h1 .path'), 'Calls made outside requests');
   assert.match(await page.textContent('#detail-view'), /1 call, and 2 repeats counted/);
-  assert.equal(await page.$$eval('details.wf-call .wf-signature', (rows) => rows.map((row) => row.textContent).join()), `GET ${upstreamUrl}/items/1`);
+  assert.equal(
+    await page.$$eval('details.wf-call .wf-signature', (rows) => rows.map((row) => row.textContent).join()),
+    `GET ${upstreamUrl}/items/1`,
+  );
 
   // Back to the list, then the crafted cassette's detail: its markup shows as text.
   await page.click('a.back');
@@ -403,8 +488,11 @@ before(async () => {
     res.setHeader('content-type', 'application/json');
     res.end(garbled ? 'not json' : JSON.stringify(items[req.url] ?? {}));
   });
-  const recording = await startApp(shared, SUITE_APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: suite.dir, UPSTREAM_URL: upstream.url } });
-  for (const route of ['/summary', '/price', '/summary', '/profile', '/summary']) assert.equal((await request(`${recording.url}${route}`)).status, 200, route);
+  const recording = await startApp(shared, SUITE_APP, {
+    env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: suite.dir, UPSTREAM_URL: upstream.url },
+  });
+  for (const route of ['/summary', '/price', '/summary', '/profile', '/summary'])
+    assert.equal((await request(`${recording.url}${route}`)).status, 200, route);
   garbled = true;
   assert.equal((await request(`${recording.url}/profile`)).status, 502);
   await recording.cassettes(6);
@@ -440,8 +528,14 @@ before(async () => {
   // is a link; a run still going (no report yet).
   suite.olderRun = '2000-01-01T00-00-00-000Z';
   fs.mkdirSync(path.join(runs, suite.olderRun));
-  fs.writeFileSync(path.join(runs, suite.olderRun, 'report.json'), JSON.stringify({ ...suite.report, started_at: '2000-01-01T00:00:00.000Z', finished_at: '2000-01-01T00:00:01.000Z' }));
-  fs.symlinkSync(path.join(outside, 'run', path.dirname(suite.price.replayed)), path.join(runs, suite.olderRun, path.dirname(suite.price.replayed)));
+  fs.writeFileSync(
+    path.join(runs, suite.olderRun, 'report.json'),
+    JSON.stringify({ ...suite.report, started_at: '2000-01-01T00:00:00.000Z', finished_at: '2000-01-01T00:00:01.000Z' }),
+  );
+  fs.symlinkSync(
+    path.join(outside, 'run', path.dirname(suite.price.replayed)),
+    path.join(runs, suite.olderRun, path.dirname(suite.price.replayed)),
+  );
   fs.symlinkSync(path.join(outside, 'run'), path.join(runs, 'linked-run'));
   fs.mkdirSync(path.join(runs, '2098-01-01T00-00-00-000Z'));
   fs.symlinkSync(path.join(outside, 'run', 'report.json'), path.join(runs, '2098-01-01T00-00-00-000Z', 'report.json'));
@@ -449,7 +543,7 @@ before(async () => {
   fs.rmSync(path.join(runs, '2099-01-01T00-00-00-000Z', 'report.json'));
 
   suite.dashboard = await startDashboard(suite.project);
-  assert.equal(suite.dashboard.cassettes, 6, 'the runs\' replayed cassettes are not recordings');
+  assert.equal(suite.dashboard.cassettes, 6, "the runs' replayed cassettes are not recordings");
 });
 
 async function suiteJson(target) {
@@ -458,14 +552,18 @@ async function suiteJson(target) {
   return JSON.parse(response.text);
 }
 
-test('replay runs: the finished ones listed with their counts, a run\'s report with its differences as the CLI prints them', async () => {
+test("replay runs: the finished ones listed with their counts, a run's report with its differences as the CLI prints them", async () => {
   const { runs, dir } = await suiteJson('/api/runs');
   assert.equal(dir, 'cassettes');
   const listed = { passed: 5, failed: 1, command: [process.execPath, SUITE_APP] };
-  assert.deepEqual(runs, [
-    { id: suite.runId, started_at: suite.report.started_at, finished_at: suite.report.finished_at, ...listed },
-    { id: suite.olderRun, started_at: '2000-01-01T00:00:00.000Z', finished_at: '2000-01-01T00:00:01.000Z', ...listed },
-  ], 'newest first; a linked run folder, a report that is a link and a run with no report yet are not listed');
+  assert.deepEqual(
+    runs,
+    [
+      { id: suite.runId, started_at: suite.report.started_at, finished_at: suite.report.finished_at, ...listed },
+      { id: suite.olderRun, started_at: '2000-01-01T00:00:00.000Z', finished_at: '2000-01-01T00:00:01.000Z', ...listed },
+    ],
+    'newest first; a linked run folder, a report that is a link and a run with no report yet are not listed',
+  );
 
   const detail = await suiteJson(`/api/runs/${encodeURIComponent(suite.runId)}`);
   assert.equal(detail.id, suite.runId);
@@ -473,9 +571,17 @@ test('replay runs: the finished ones listed with their counts, a run\'s report w
   assert.equal(detail.shown.results.length, suite.report.results.length);
   const priceAt = suite.report.results.indexOf(suite.price);
   assert.deepEqual(detail.shown.results[priceAt], { failures: [{ kind: 'body', lines: ['body.price: 10 → 20'] }], allowed: [] });
-  assert.deepEqual(detail.shown.results.filter((_, i) => i !== priceAt).flatMap((shown) => [...shown.failures, ...shown.allowed]), []);
+  assert.deepEqual(
+    detail.shown.results.filter((_, i) => i !== priceAt).flatMap((shown) => [...shown.failures, ...shown.allowed]),
+    [],
+  );
   assert.deepEqual(suite.report.results.map((result) => [result.request, result.passed, result.status.replayed]).sort(), [
-    ['GET /price', false, 200], ['GET /profile', true, 200], ['GET /profile', true, 502], ['GET /summary', true, 200], ['GET /summary', true, 200], ['GET /summary', true, 200],
+    ['GET /price', false, 200],
+    ['GET /profile', true, 200],
+    ['GET /profile', true, 502],
+    ['GET /summary', true, 200],
+    ['GET /summary', true, 200],
+    ['GET /summary', true, 200],
   ]);
 });
 
@@ -540,51 +646,101 @@ function expectedRoutes(dir) {
   }
   // Nearest rank: the smallest duration with at least p% of the requests at or below it.
   const nearestRank = (values, p) => [...values].sort((a, b) => a - b)[Math.ceil((p / 100) * values.length) - 1];
-  return new Map([...groups].map(([key, group]) => [key, {
-    count: group.count,
-    errors: group.errors,
-    p50_ms: nearestRank(group.durations, 50),
-    p95_ms: nearestRank(group.durations, 95),
-    calls_per_request: Object.fromEntries(Object.entries(group.calls).map(([type, n]) => [type, n / group.count])),
-  }]));
+  return new Map(
+    [...groups].map(([key, group]) => [
+      key,
+      {
+        count: group.count,
+        errors: group.errors,
+        p50_ms: nearestRank(group.durations, 50),
+        p95_ms: nearestRank(group.durations, 95),
+        calls_per_request: Object.fromEntries(Object.entries(group.calls).map(([type, n]) => [type, n / group.count])),
+      },
+    ]),
+  );
 }
 
 function assertRoutes(answer, expected) {
   assert.deepEqual(answer.routes.map((route) => route.key).sort(), [...expected.keys()].sort());
   const counts = answer.routes.map((route) => route.count);
-  assert.deepEqual(counts, [...counts].sort((a, b) => b - a), 'most requests first');
+  assert.deepEqual(
+    counts,
+    [...counts].sort((a, b) => b - a),
+    'most requests first',
+  );
   for (const route of answer.routes) {
     const { key, count, errors, p50_ms, p95_ms, calls_per_request } = route;
     assert.deepEqual({ count, errors, p50_ms, p95_ms, calls_per_request }, expected.get(key), key);
     assert.equal(key, `${route.method} ${route.route}`);
     assert.equal(route.error_rate, errors / count, key);
     assert.equal(route.timeline.requests.length, answer.timeline.requests.length, `${key}: the same time slices as the overall chart`);
-    assert.equal(route.timeline.requests.reduce((a, b) => a + b), count, `${key}: every request in a slice`);
-    assert.equal(route.timeline.errors.reduce((a, b) => a + b), errors, key);
+    assert.equal(
+      route.timeline.requests.reduce((a, b) => a + b),
+      count,
+      `${key}: every request in a slice`,
+    );
+    assert.equal(
+      route.timeline.errors.reduce((a, b) => a + b),
+      errors,
+      key,
+    );
   }
   const all = [...expected.values()];
-  assert.equal(answer.requests, all.reduce((n, route) => n + route.count, 0));
-  assert.equal(answer.errors, all.reduce((n, route) => n + route.errors, 0));
-  assert.equal(answer.timeline.requests.reduce((a, b) => a + b), answer.requests);
-  assert.equal(answer.timeline.errors.reduce((a, b) => a + b), answer.errors);
+  assert.equal(
+    answer.requests,
+    all.reduce((n, route) => n + route.count, 0),
+  );
+  assert.equal(
+    answer.errors,
+    all.reduce((n, route) => n + route.errors, 0),
+  );
+  assert.equal(
+    answer.timeline.requests.reduce((a, b) => a + b),
+    answer.requests,
+  );
+  assert.equal(
+    answer.timeline.errors.reduce((a, b) => a + b),
+    answer.errors,
+  );
 }
 
 test('routes: requests grouped by method and route, with counts, errors, p50 and p95 and calls as the cassettes hold them', async () => {
   const suiteRoutes = await suiteJson('/api/routes');
   assertRoutes(suiteRoutes, expectedRoutes(suite.dir));
-  assert.deepEqual(suiteRoutes.routes.map(({ key, count, errors }) => [key, count, errors]), [['GET /summary', 3, 0], ['GET /profile', 2, 1], ['GET /price', 1, 0]]);
-  assert.deepEqual(suiteRoutes.routes.map((route) => route.calls_per_request), [{ 'http.client': 2 }, { 'http.client': 1 }, { 'http.client': 1 }]);
+  assert.deepEqual(
+    suiteRoutes.routes.map(({ key, count, errors }) => [key, count, errors]),
+    [
+      ['GET /summary', 3, 0],
+      ['GET /profile', 2, 1],
+      ['GET /price', 1, 0],
+    ],
+  );
+  assert.deepEqual(
+    suiteRoutes.routes.map((route) => route.calls_per_request),
+    [{ 'http.client': 2 }, { 'http.client': 1 }, { 'http.client': 1 }],
+  );
   const { span } = suiteRoutes;
-  assert.ok(Date.parse(span.from) <= Date.parse(span.to) && span.bucket_ms === (Date.parse(span.to) - Date.parse(span.from)) / suiteRoutes.timeline.requests.length, JSON.stringify(span));
+  assert.ok(
+    Date.parse(span.from) <= Date.parse(span.to) &&
+      span.bucket_ms === (Date.parse(span.to) - Date.parse(span.from)) / suiteRoutes.timeline.requests.length,
+    JSON.stringify(span),
+  );
 
   const fixture = (await request(`${dashboard.url}api/routes`)).json();
   assertRoutes(fixture, expectedRoutes(path.join(project, 'cassettes')));
   assert.equal(fixture.routes.length, 7, 'one a request path (no framework gave a template); the process cassette is not a request');
-  assert.deepEqual(fixture.routes.filter((route) => route.errors).map((route) => route.key), ['GET /crash']);
+  assert.deepEqual(
+    fixture.routes.filter((route) => route.errors).map((route) => route.key),
+    ['GET /crash'],
+  );
   assert.deepEqual([fixture.requests, fixture.errors], [7, 1]);
 
   const searched = (await request(`${dashboard.url}api/routes?q=VIA-HTTP`)).json();
-  assert.deepEqual(searched.routes.map((route) => route.key), ['GET /via-http/1', 'GET /via-http/7'], 'the list\'s search; equal counts by name');
+  assert.deepEqual(
+    searched.routes.map((route) => route.key),
+    ['GET /via-http/1', 'GET /via-http/7'],
+    "the list's search; equal counts by name",
+  );
   const none = (await request(`${dashboard.url}api/routes?q=${encodeURIComponent('no such thing')}`)).json();
   assert.deepEqual([none.requests, none.routes, none.span.from, none.timeline.requests], [0, [], null, []]);
 });
@@ -594,21 +750,34 @@ test('the runs view in Chromium: the run, its failing request first with what di
   await page.goto(suite.dashboard.url);
   await page.click('#tab-runs');
   await page.waitForSelector('#run-rows tr');
-  const runRows = await page.$$eval('#run-rows tr', (rows) => rows.map((row) => ({
-    result: row.querySelector('.col-outcome').textContent,
-    command: row.querySelector('.col-command').textContent,
-    failed: row.classList.contains('failed'),
-  })));
+  const runRows = await page.$$eval('#run-rows tr', (rows) =>
+    rows.map((row) => ({
+      result: row.querySelector('.col-outcome').textContent,
+      command: row.querySelector('.col-command').textContent,
+      failed: row.classList.contains('failed'),
+    })),
+  );
   assert.equal(runRows.length, 2);
   assert.deepEqual(runRows[0], { result: '5 passed / 1 failed', command: `${process.execPath} ${SUITE_APP}`, failed: true });
 
   await page.click('#run-rows tr:first-child');
   await page.waitForSelector('#result-rows tr');
-  const results = await page.$$eval('#result-rows > tr:not(.result-detail)', (rows) => rows.map((row) => [row.querySelector('.verdict').textContent, row.querySelector('.col-request .path').textContent]));
+  const results = await page.$$eval('#result-rows > tr:not(.result-detail)', (rows) =>
+    rows.map((row) => [row.querySelector('.verdict').textContent, row.querySelector('.col-request .path').textContent]),
+  );
   assert.deepEqual(results[0], ['FAIL', '/price'], 'the failure first');
-  assert.deepEqual(results.map(([verdict]) => verdict), ['FAIL', 'PASS', 'PASS', 'PASS', 'PASS', 'PASS']);
-  assert.deepEqual(await page.$$eval('tr.result-detail.failed .difference', (lines) => lines.map((line) => line.textContent)), ['body.price: 10 → 20']);
-  assert.equal(await page.$eval('#result-rows tr.failed .verdict', (verdict) => getComputedStyle(verdict).backgroundColor), 'rgb(194, 38, 43)', 'in red');
+  assert.deepEqual(
+    results.map(([verdict]) => verdict),
+    ['FAIL', 'PASS', 'PASS', 'PASS', 'PASS', 'PASS'],
+  );
+  assert.deepEqual(await page.$$eval('tr.result-detail.failed .difference', (lines) => lines.map((line) => line.textContent)), [
+    'body.price: 10 → 20',
+  ]);
+  assert.equal(
+    await page.$eval('#result-rows tr.failed .verdict', (verdict) => getComputedStyle(verdict).backgroundColor),
+    'rgb(194, 38, 43)',
+    'in red',
+  );
 
   await page.click('#result-rows tr.failed a.replayed-link');
   await page.waitForSelector('.replayed-from');
@@ -621,20 +790,28 @@ test('the runs view in Chromium: the run, its failing request first with what di
   await page.waitForSelector('#replay-command');
   assert.equal(await page.textContent('.detail-head h1 .path'), '/price');
   assert.match(await page.textContent('#detail-view'), /"price": 10/);
-  assert.ok((await page.$$eval('.fact dd', (facts) => facts.map((fact) => fact.textContent))).includes(suite.price.file), 'the recorded cassette');
+  assert.ok(
+    (await page.$$eval('.fact dd', (facts) => facts.map((fact) => fact.textContent))).includes(suite.price.file),
+    'the recorded cassette',
+  );
   assert.deepEqual(dialogs, []);
   assert.deepEqual(pageErrors, []);
 });
 
-test('the routes view in Chromium: a row per route, charts drawn, recorded markup as text, a click lists the route\'s cassettes', async (t) => {
+test("the routes view in Chromium: a row per route, charts drawn, recorded markup as text, a click lists the route's cassettes", async (t) => {
   const { page, dialogs, pageErrors } = await browserPage(t);
   await page.goto(dashboard.url);
   await page.waitForSelector('#rows tr');
   await page.click('#tab-routes');
   await page.waitForSelector('#route-rows tr');
   const routes = (await request(`${dashboard.url}api/routes`)).json().routes;
-  const rows = await page.$$eval('#route-rows tr', (trs) => trs.map((tr) => `${tr.querySelector('.method').textContent} ${tr.querySelector('.col-route .path').textContent}`));
-  assert.deepEqual(rows, routes.map((route) => route.key));
+  const rows = await page.$$eval('#route-rows tr', (trs) =>
+    trs.map((tr) => `${tr.querySelector('.method').textContent} ${tr.querySelector('.col-route .path').textContent}`),
+  );
+  assert.deepEqual(
+    rows,
+    routes.map((route) => route.key),
+  );
   assert.ok(rows.includes(`GET /${SCRIPT}`), 'the crafted path, as text');
   assert.equal(await page.$$eval('#routes-view script, #routes-view img', (nodes) => nodes.length), 0);
   assert.equal(await page.$$eval('#route-rows svg.time-chart.small', (charts) => charts.length), routes.length, 'a chart per route');
@@ -674,9 +851,15 @@ test('bad command lines are one line and exit 2', async (t) => {
   const busy = await startUpstream(t, (req, res) => res.end());
   const cases = [
     [['--dir', path.join(project, 'no-such-dir')], /^timetracer serve: no cassette directory at .*no-such-dir$/],
-    [['--dir', path.join(project, 'cassettes'), '--port', 'abc'], /^timetracer serve: --port must be a whole number of at least 0, not "abc"$/],
+    [
+      ['--dir', path.join(project, 'cassettes'), '--port', 'abc'],
+      /^timetracer serve: --port must be a whole number of at least 0, not "abc"$/,
+    ],
     [['--dir', path.join(project, 'cassettes'), '--port', '70000'], /^timetracer serve: --port must be at most 65535, not 70000$/],
-    [['--dir', path.join(project, 'cassettes'), '--port', String(busy.port)], new RegExp(`^timetracer serve: cannot listen on 127\\.0\\.0\\.1:${busy.port}: the port is in use$`)],
+    [
+      ['--dir', path.join(project, 'cassettes'), '--port', String(busy.port)],
+      new RegExp(`^timetracer serve: cannot listen on 127\\.0\\.0\\.1:${busy.port}: the port is in use$`),
+    ],
     [['--nonsense'], /^timetracer serve: Unknown option '--nonsense'; see timetracer serve --help$/],
   ];
   for (const [args, expected] of cases) {

@@ -18,8 +18,12 @@ async function runDemo(t, dir) {
   });
   t.after(() => child.kill());
   let output = '';
-  child.stdout.setEncoding('utf8').on('data', (text) => { output += text; });
-  child.stderr.setEncoding('utf8').on('data', (text) => { output += text; });
+  child.stdout.setEncoding('utf8').on('data', (text) => {
+    output += text;
+  });
+  child.stderr.setEncoding('utf8').on('data', (text) => {
+    output += text;
+  });
   const [code] = await once(child, 'close');
   return { code, output };
 }
@@ -28,7 +32,10 @@ async function runDemo(t, dir) {
 function tableRows(output) {
   const rows = new Map();
   for (const line of output.split('\n')) {
-    const cells = line.split('|').slice(1, -1).map((cell) => cell.trim());
+    const cells = line
+      .split('|')
+      .slice(1, -1)
+      .map((cell) => cell.trim());
     if (cells.length !== 5 || !cells[0].startsWith('/')) continue;
     rows.set(cells[0], { record: Number(cells[1]), replay: Number(cells[2]), same: cells[4] });
   }
@@ -52,6 +59,9 @@ test('npm run demo records, replays offline with the same responses, and shows t
 
   // The suite: every request passes against the app as recorded; the fix fails the one it changes.
   assert.match(output, /^ {4}4 passed, 0 failed$/m);
-  assert.match(output, /^ {6}FAIL  GET \/user\/nonexistent-user-12345  500 → 404\n {12}status: 500 → 404\n {12}body\.error: "Internal Server Error" → "User not found"$/m);
+  assert.match(
+    output,
+    /^ {6}FAIL {2}GET \/user\/nonexistent-user-12345 {2}500 → 404\n {12}status: 500 → 404\n {12}body\.error: "Internal Server Error" → "User not found"$/m,
+  );
   assert.match(output, /^ {4}3 passed, 1 failed$/m);
 });

@@ -6,7 +6,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { APPS, REDIS_URL, cassetteFiles, createDatabase, readJson, redisKeyPrefix, request, startApp, startTripwire, tempDir } from './support/harness.js';
+import {
+  APPS,
+  REDIS_URL,
+  cassetteFiles,
+  createDatabase,
+  readJson,
+  redisKeyPrefix,
+  request,
+  startApp,
+  startTripwire,
+  tempDir,
+} from './support/harness.js';
 
 const APP = path.join(APPS, 'determinism-app.mjs');
 const COUNT_READS = path.join(APPS, 'preload', 'count-reads.mjs');
@@ -14,11 +25,16 @@ const SCHEMA = `CREATE TABLE accounts (
   id uuid PRIMARY KEY, short_id text NOT NULL, email text NOT NULL, js_hash text NOT NULL, native_hash text NOT NULL, rust_hash text NOT NULL,
   signed_claims text NOT NULL, created_at timestamptz NOT NULL, lucky double precision NOT NULL, web_id uuid NOT NULL, nonce text NOT NULL
 )`;
-const SALTED_HASH_LINE = 'timetracer determinism: calls carry bcrypt hashes; a salt that native code draws itself (as @node-rs/bcrypt does) is out of timetracer\'s reach, so replay matches any bcrypt hash there';
-const SIGN_UPS = [{ email: 'ann@example.com', password: 'pw-ann' }, { email: 'bob@example.com', password: 'pw-bob' }];
+const SALTED_HASH_LINE =
+  "timetracer determinism: calls carry bcrypt hashes; a salt that native code draws itself (as @node-rs/bcrypt does) is out of timetracer's reach, so replay matches any bcrypt hash there";
+const SIGN_UPS = [
+  { email: 'ann@example.com', password: 'pw-ann' },
+  { email: 'bob@example.com', password: 'pw-bob' },
+];
 
 async function session(app) {
-  const post = (urlPath, body) => request(`${app.url}${urlPath}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const post = (urlPath, body) =>
+    request(`${app.url}${urlPath}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const responses = [];
   for (const body of SIGN_UPS) responses.push(await post('/signup', body));
   responses.push(await request(`${app.url}/accounts`));
@@ -56,28 +72,51 @@ async function stoppedServices(t, env) {
 
 test('ids, timestamps, tokens, salts and random values replay as recorded, so every call matches and every response is the same', async (t) => {
   const { env, dir, live, reads } = await recorded(t);
-  assert.deepEqual(live.map(([status]) => status), [200, 200, 200, 200, 200]);
+  assert.deepEqual(
+    live.map(([status]) => status),
+    [200, 200, 200, 200, 200],
+  );
   const [ann] = [JSON.parse(live[0][1])];
   assert.match(ann.id, /^[0-9a-f-]{36}$/);
   assert.equal(ann.claims.exp - ann.claims.iat, 3600);
 
   // What each file read, in the cassette: the app's own file, and the libraries it called.
-  const signup = cassetteFiles(dir).map(readJson).find((cassette) => cassette.request.path === '/signup' && cassette.request.body?.data?.email === ann.email);
+  const signup = cassetteFiles(dir)
+    .map(readJson)
+    .find((cassette) => cassette.request.path === '/signup' && cassette.request.body?.data?.email === ann.email);
   const readers = Object.keys(signup.reads).sort();
-  assert.deepEqual(readers.map((file) => file.split('/').slice(0, 2).join('/')), ['node_modules/bcrypt', 'node_modules/bcryptjs', 'node_modules/jsonwebtoken', 'node_modules/nanoid', 'node_modules/uuid', 'test/apps'], readers.join());
+  assert.deepEqual(
+    readers.map((file) => file.split('/').slice(0, 2).join('/')),
+    ['node_modules/bcrypt', 'node_modules/bcryptjs', 'node_modules/jsonwebtoken', 'node_modules/nanoid', 'node_modules/uuid', 'test/apps'],
+    readers.join(),
+  );
   assert.deepEqual(Object.keys(signup.reads['test/apps/determinism-app.mjs']).sort(), ['bytes', 'clock', 'random', 'uuid']);
   assert.equal(signup.reads[readers.find((file) => file.startsWith('node_modules/uuid/'))].uuid[0], ann.id);
-  assert.ok(Object.keys(signup.reads).every((file) => !file.includes('dist/src') && !file.includes('ioredis') && !file.includes('/pg')), 'timetracer\'s own reads and the drivers\' are not in it');
+  assert.ok(
+    Object.keys(signup.reads).every((file) => !file.includes('dist/src') && !file.includes('ioredis') && !file.includes('/pg')),
+    "timetracer's own reads and the drivers' are not in it",
+  );
 
   // A password checked against a hash read back under a column named as a secret: the hash is
   // redacted, and the check's outcome kept instead, so the login replays.
-  assert.deepEqual(live.slice(-2).map(([, text]) => JSON.parse(text)), [{ ok: true }, { ok: false }]);
-  const logins = cassetteFiles(dir).map(readJson).filter((cassette) => cassette.request.path === '/login');
-  assert.ok(logins.every((cassette) => !JSON.stringify(cassette).includes('$2b$')), 'no hash written');
+  assert.deepEqual(
+    live.slice(-2).map(([, text]) => JSON.parse(text)),
+    [{ ok: true }, { ok: false }],
+  );
+  const logins = cassetteFiles(dir)
+    .map(readJson)
+    .filter((cassette) => cassette.request.path === '/login');
+  assert.ok(
+    logins.every((cassette) => !JSON.stringify(cassette).includes('$2b$')),
+    'no hash written',
+  );
   assert.deepEqual(logins.map((cassette) => cassette.reads.bcrypt.check).sort(), [[0], [1]]);
 
   const stopped = await stoppedServices(t, env);
-  const replaying = await startApp(t, APP, { preload: [COUNT_READS], env: { ...stopped.env, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir } });
+  const replaying = await startApp(t, APP, {
+    preload: [COUNT_READS],
+    env: { ...stopped.env, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir },
+  });
   assert.deepEqual(await session(replaying), live, 'the same responses, byte for byte');
   await replaying.waitForLine(/^timetracer replay POST \/login /, 'stderr', { count: 2 });
   const lines = replaying.stderr.filter((line) => /^timetracer replay (POST|GET) /.test(line));
@@ -103,9 +142,14 @@ test('reads past the recording are live and said once per request; TIMETRACER_DE
   assert.match(line, /matched=OK live-reads=2 runtime=/);
   assert.equal(more.stderr[more.stderr.indexOf(line) + 1], '  determinism: 2 clock reads past the recording, answered live');
 
-  const off = await startApp(t, APP, { env: { ...stopped.env, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, TIMETRACER_DETERMINISM: 'off' } });
+  const off = await startApp(t, APP, {
+    env: { ...stopped.env, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, TIMETRACER_DETERMINISM: 'off' },
+  });
   const [status] = (await session(off))[0];
   assert.equal(status, 500, 'the first call carrying a new id misses');
-  await off.waitForLine(/^timetracer \[MISS\] redis rpush \S+ not recorded; nearest: eid 1, args\[1\] "[0-9a-f-]{36}" != recorded "[0-9a-f-]{36}"$/, 'stderr');
+  await off.waitForLine(
+    /^timetracer \[MISS\] redis rpush \S+ not recorded; nearest: eid 1, args\[1\] "[0-9a-f-]{36}" != recorded "[0-9a-f-]{36}"$/,
+    'stderr',
+  );
   assert.deepEqual(stopped.connections(), { postgres: 0, redis: 0 });
 });

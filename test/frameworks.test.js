@@ -11,10 +11,50 @@ import { APPS, cassetteFiles, readJson, request, startApp, startUpstream, tempDi
 // unrouted: the framework is named even for a request no route matched (Fastify's channel only
 // covers route handlers, so its 404s stay plain node:http).
 const FRAMEWORKS = [
-  { name: 'Express 4', script: path.join(APPS, 'express4', 'app.cjs'), pkg: 'express', major: 4, framework: 'express', client: 'http', crash: 'express 4 handler crashed', mounted: true, unrouted: true },
-  { name: 'Express 5', script: path.join(APPS, 'express5.mjs'), pkg: 'express', major: 5, framework: 'express', client: 'fetch', crash: 'express 5 handler rejected', mounted: true, unrouted: true },
-  { name: 'Fastify 5', script: path.join(APPS, 'fastify.cjs'), pkg: 'fastify', major: 5, framework: 'fastify', client: 'http', crash: 'fastify handler rejected', mounted: false, unrouted: false },
-  { name: 'Koa 2', script: path.join(APPS, 'koa.mjs'), pkg: 'koa', major: 2, framework: 'koa', client: 'fetch', crash: 'koa middleware rejected', mounted: false, unrouted: true },
+  {
+    name: 'Express 4',
+    script: path.join(APPS, 'express4', 'app.cjs'),
+    pkg: 'express',
+    major: 4,
+    framework: 'express',
+    client: 'http',
+    crash: 'express 4 handler crashed',
+    mounted: true,
+    unrouted: true,
+  },
+  {
+    name: 'Express 5',
+    script: path.join(APPS, 'express5.mjs'),
+    pkg: 'express',
+    major: 5,
+    framework: 'express',
+    client: 'fetch',
+    crash: 'express 5 handler rejected',
+    mounted: true,
+    unrouted: true,
+  },
+  {
+    name: 'Fastify 5',
+    script: path.join(APPS, 'fastify.cjs'),
+    pkg: 'fastify',
+    major: 5,
+    framework: 'fastify',
+    client: 'http',
+    crash: 'fastify handler rejected',
+    mounted: false,
+    unrouted: false,
+  },
+  {
+    name: 'Koa 2',
+    script: path.join(APPS, 'koa.mjs'),
+    pkg: 'koa',
+    major: 2,
+    framework: 'koa',
+    client: 'fetch',
+    crash: 'koa middleware rejected',
+    mounted: false,
+    unrouted: true,
+  },
 ];
 
 const ITEM = { name: 'widget', qty: 2 };
@@ -23,7 +63,9 @@ const ITEM = { name: 'widget', qty: 2 };
 function requestsFor({ mounted, unrouted }) {
   return [
     { method: 'GET', path: '/user/ada', route: '/user/:name', upstream: { method: 'GET', path: '/users/ada' } },
-    ...(mounted ? [{ method: 'GET', path: '/v1/user/grace', route: '/v1/user/:name', upstream: { method: 'GET', path: '/users/grace' } }] : []),
+    ...(mounted
+      ? [{ method: 'GET', path: '/v1/user/grace', route: '/v1/user/:name', upstream: { method: 'GET', path: '/users/grace' } }]
+      : []),
     { method: 'POST', path: '/items', route: '/items', body: ITEM, upstream: { method: 'POST', path: '/items' } },
     { method: 'GET', path: '/crash', route: '/crash', crash: true },
     ...(unrouted ? [{ method: 'GET', path: '/nowhere', route: null }] : []),
@@ -31,7 +73,10 @@ function requestsFor({ mounted, unrouted }) {
 }
 
 function send(app, { method, path: urlPath, body }) {
-  return request(`${app.url}${urlPath}`, body === undefined ? { method } : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return request(
+    `${app.url}${urlPath}`,
+    body === undefined ? { method } : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+  );
 }
 
 async function sendAll(app, requests) {
@@ -44,7 +89,9 @@ async function sendAll(app, requests) {
 function frameworkUpstream(t) {
   return startUpstream(t, (req, res) => {
     let body = '';
-    req.on('data', (chunk) => { body += chunk; });
+    req.on('data', (chunk) => {
+      body += chunk;
+    });
     req.on('end', () => {
       res.setHeader('content-type', 'application/json');
       if (req.method === 'POST' && req.url === '/items') res.end(JSON.stringify({ id: 7, stored: JSON.parse(body) }));
@@ -92,7 +139,11 @@ for (const fw of FRAMEWORKS) {
         assert.equal(cassette.events.length, 1, label);
         const [event] = cassette.events;
         assert.equal(event.type, 'http.client', label);
-        assert.deepEqual([event.signature.lib, event.signature.method, event.signature.url], [fw.client, spec.upstream.method, `${upstream.url}${spec.upstream.path}`], label);
+        assert.deepEqual(
+          [event.signature.lib, event.signature.method, event.signature.url],
+          [fw.client, spec.upstream.method, `${upstream.url}${spec.upstream.path}`],
+          label,
+        );
         assert.deepEqual(event.result.body.data, answer, label);
         if (spec.body !== undefined) assert.deepEqual(event.request.body.data, spec.body, `${label}: the body sent on`);
       } else if (spec.crash) {
@@ -104,16 +155,30 @@ for (const fw of FRAMEWORKS) {
         assert.equal(cassette.response.error, undefined, label);
       }
     }
-    assert.ok(recording.stderr.some((line) => line.startsWith('timetracer [ERROR] recorded GET /crash ')), recording.stderr.join('\n'));
-    assert.ok(recording.stderr.some((line) => line.startsWith('timetracer [OK] recorded GET /user/ada ')), recording.stderr.join('\n'));
+    assert.ok(
+      recording.stderr.some((line) => line.startsWith('timetracer [ERROR] recorded GET /crash ')),
+      recording.stderr.join('\n'),
+    );
+    assert.ok(
+      recording.stderr.some((line) => line.startsWith('timetracer [OK] recorded GET /user/ada ')),
+      recording.stderr.join('\n'),
+    );
 
     await upstream.close();
-    const replaying = await startApp(t, fw.script, { env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, UPSTREAM_URL: upstream.url } });
+    const replaying = await startApp(t, fw.script, {
+      env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, UPSTREAM_URL: upstream.url },
+    });
     const replayed = await sendAll(replaying, requests);
-    assert.deepEqual(replayed.map((r) => [r.status, r.text]), live.map((r) => [r.status, r.text]));
+    assert.deepEqual(
+      replayed.map((r) => [r.status, r.text]),
+      live.map((r) => [r.status, r.text]),
+    );
     for (const spec of requests) {
       const mocked = spec.upstream ? 1 : 0;
-      await replaying.waitForLine(new RegExp(`^timetracer replay ${spec.method} ${spec.path} mocked=${mocked} matched=OK runtime=\\d+ms$`), 'stderr');
+      await replaying.waitForLine(
+        new RegExp(`^timetracer replay ${spec.method} ${spec.path} mocked=${mocked} matched=OK runtime=\\d+ms$`),
+        'stderr',
+      );
     }
   });
 }

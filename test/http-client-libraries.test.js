@@ -19,7 +19,10 @@ const CLIENTS = [
   ['/s3', '@aws-sdk/client-s3', ['http', 'http', 'http']],
 ];
 
-const LIST = '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>bucket</Name><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated><Contents><Key>notes.txt</Key><Size>8</Size></Contents></ListBucketResult>';
+const LIST =
+  '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult ' +
+  'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>bucket</Name><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys>' +
+  '<IsTruncated>false</IsTruncated><Contents><Key>notes.txt</Key><Size>8</Size></Contents></ListBucketResult>';
 
 /** A stand-in for the API and for S3's path-style object API. */
 async function api(t) {
@@ -59,7 +62,11 @@ test('HTTP clients: each recorded against a local server, then replayed with it 
     await t.test(name, async () => {
       assert.equal(live[i].status, 200, live[i].text);
       const cassette = readJson(files.find((f) => readJson(f).request.path === route));
-      assert.deepEqual(cassette.events.map((e) => e.signature.lib), libs, 'its calls, each once');
+      assert.deepEqual(
+        cassette.events.map((e) => e.signature.lib),
+        libs,
+        'its calls, each once',
+      );
       const replayed = await request(`${replaying.url}${route}`);
       assert.deepEqual([replayed.status, replayed.text], [live[i].status, live[i].text], 'the same response with the server stopped');
       const line = await replaying.waitForLine(new RegExp(`^timetracer replay GET ${route} `));

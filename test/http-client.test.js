@@ -36,7 +36,9 @@ function upstreamHandler() {
     };
     let body = '';
     req.setEncoding('utf8');
-    req.on('data', (chunk) => { body += chunk; });
+    req.on('data', (chunk) => {
+      body += chunk;
+    });
     req.on('end', () => {
       switch (kind) {
         case 'items':
@@ -98,8 +100,9 @@ async function refusedUrl() {
 /** The cassette recorded for a request path (with query), out of those written. */
 function cassetteFor(cassettes, pathWithQuery) {
   const url = new URL(pathWithQuery, 'http://app');
-  const found = cassettes.filter((c) => c.request.path === url.pathname
-    && JSON.stringify(c.request.query) === JSON.stringify(Object.fromEntries(url.searchParams)));
+  const found = cassettes.filter(
+    (c) => c.request.path === url.pathname && JSON.stringify(c.request.query) === JSON.stringify(Object.fromEntries(url.searchParams)),
+  );
   assert.equal(found.length, 1, `one cassette for ${pathWithQuery}`);
   return found[0];
 }
@@ -109,8 +112,27 @@ function selfSignedCertificate(t) {
   const dir = tempDir(t, 'timetracer-tls-');
   const keyFile = path.join(dir, 'key.pem');
   const certFile = path.join(dir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+    ],
+    { stdio: 'ignore' },
+  );
   return { keyFile, certFile, key: fs.readFileSync(keyFile), cert: fs.readFileSync(certFile) };
 }
 
@@ -156,7 +178,7 @@ async function replay(t, { app, env = {}, cassette, paths, concurrent = false, s
 async function recordThenReplay(t, { upstreams, ...options }) {
   const recorded = await record(t, options);
   for (const upstream of upstreams) await upstream.close();
-  return { ...recorded, ...await replay(t, { ...options, cassette: recorded.dir }) };
+  return { ...recorded, ...(await replay(t, { ...options, cassette: recorded.dir })) };
 }
 
 /** A pattern matching exactly this line. */
@@ -171,9 +193,20 @@ function answers(responses) {
 test('node:http request and get with the global agent record each call and replay it offline', async (t) => {
   const upstream = await startUpstream(t, upstreamHandler());
   const paths = ['/global/request?id=7', '/global/get?id=8'];
-  const { live, replayed, cassettes, replaying } = await recordThenReplay(t, { app: CJS_APP, upstreams: [upstream], env: { UPSTREAM_URL: upstream.url }, paths });
-  assert.deepEqual(answers(live).map(([, a]) => a.body.id), ['7', '8']);
-  for (const [p, id] of [[paths[0], '7'], [paths[1], '8']]) {
+  const { live, replayed, cassettes, replaying } = await recordThenReplay(t, {
+    app: CJS_APP,
+    upstreams: [upstream],
+    env: { UPSTREAM_URL: upstream.url },
+    paths,
+  });
+  assert.deepEqual(
+    answers(live).map(([, a]) => a.body.id),
+    ['7', '8'],
+  );
+  for (const [p, id] of [
+    [paths[0], '7'],
+    [paths[1], '8'],
+  ]) {
     const { events } = cassetteFor(cassettes, p);
     assert.equal(events.length, 1);
     const [event] = events;
@@ -195,15 +228,27 @@ test('a keep-alive agent: sequential calls over one socket, within one inbound r
   const upstream = await startUpstream(t, upstreamHandler());
   const paths = ['/keepalive?id=a', '/keepalive?id=b'];
   // At once: the agent has one socket, so one request's calls queue for the socket the other's free.
-  const { live, replayed, cassettes } = await recordThenReplay(t, { app: CJS_APP, upstreams: [upstream], env: { UPSTREAM_URL: upstream.url }, paths, concurrent: true });
+  const { live, replayed, cassettes } = await recordThenReplay(t, {
+    app: CJS_APP,
+    upstreams: [upstream],
+    env: { UPSTREAM_URL: upstream.url },
+    paths,
+    concurrent: true,
+  });
   const calls = live.flatMap((r) => r.json());
   assert.equal(calls.length, 6);
   // The scenario is real: all six calls went over the one kept-alive socket.
   assert.equal(new Set(calls.map((c) => c.body.conn)).size, 1);
   for (const id of ['a', 'b']) {
     const { events } = cassetteFor(cassettes, `/keepalive?id=${id}`);
-    assert.deepEqual(events.map((e) => e.signature.url), [1, 2, 3].map((n) => `${upstream.url}/items/${id}-${n}`));
-    assert.deepEqual(events.map((e) => e.result.body.data.id), [1, 2, 3].map((n) => `${id}-${n}`));
+    assert.deepEqual(
+      events.map((e) => e.signature.url),
+      [1, 2, 3].map((n) => `${upstream.url}/items/${id}-${n}`),
+    );
+    assert.deepEqual(
+      events.map((e) => e.result.body.data.id),
+      [1, 2, 3].map((n) => `${id}-${n}`),
+    );
   }
   assert.deepEqual(answers(replayed), answers(live));
 });
@@ -211,7 +256,12 @@ test('a keep-alive agent: sequential calls over one socket, within one inbound r
 test('node:http bodies: a chunked request body written in parts, a streamed chunked response, a gzip response the app decodes', async (t) => {
   const upstream = await startUpstream(t, upstreamHandler());
   const paths = ['/chunked-upload', '/stream', '/gzip'];
-  const { live, replayed, cassettes } = await recordThenReplay(t, { app: CJS_APP, upstreams: [upstream], env: { UPSTREAM_URL: upstream.url }, paths });
+  const { live, replayed, cassettes } = await recordThenReplay(t, {
+    app: CJS_APP,
+    upstreams: [upstream],
+    env: { UPSTREAM_URL: upstream.url },
+    paths,
+  });
   const [upload, stream, gzip] = live.map((r) => r.json());
   assert.deepEqual(upload.body, { method: 'POST', body: { parts: [1, 2, 3] }, transferEncoding: 'chunked' });
   assert.deepEqual(stream, { status: 200, body: 'one\ntwo\nthree\n', encoding: 'chunked' });
@@ -234,7 +284,12 @@ test('node:http bodies: a chunked request body written in parts, a streamed chun
 
 test('node:http HEAD, 204 and 304 responses replay with their recorded headers and no body', async (t) => {
   const upstream = await startUpstream(t, upstreamHandler());
-  const { live, replayed, cassettes } = await recordThenReplay(t, { app: CJS_APP, upstreams: [upstream], env: { UPSTREAM_URL: upstream.url }, paths: ['/statuses'] });
+  const { live, replayed, cassettes } = await recordThenReplay(t, {
+    app: CJS_APP,
+    upstreams: [upstream],
+    env: { UPSTREAM_URL: upstream.url },
+    paths: ['/statuses'],
+  });
   const [head, noContent, notModified] = live[0].json();
   assert.equal(head.status, 200);
   assert.equal(head.body, '');
@@ -242,7 +297,14 @@ test('node:http HEAD, 204 and 304 responses replay with their recorded headers a
   assert.equal(noContent.status, 204);
   assert.equal(notModified.status, 304);
   assert.equal(notModified.etag, '"v1"');
-  assert.deepEqual(cassetteFor(cassettes, '/statuses').events.map((e) => [e.signature.method, e.result.status, e.result.body]), [['HEAD', 200, null], ['DELETE', 204, null], ['GET', 304, null]]);
+  assert.deepEqual(
+    cassetteFor(cassettes, '/statuses').events.map((e) => [e.signature.method, e.result.status, e.result.body]),
+    [
+      ['HEAD', 200, null],
+      ['DELETE', 204, null],
+      ['GET', 304, null],
+    ],
+  );
   assert.deepEqual(answers(replayed), answers(live));
 });
 
@@ -250,11 +312,17 @@ test('node:http errors: a refused connection, an app-side timeout and the app gi
   const upstream = await startUpstream(t, upstreamHandler());
   const timeouts = ['/timeout?ms=150', '/timeout?ms=150&via=option', '/timeout?ms=150&via=agent'];
   const paths = ['/refused', ...timeouts, '/abort?by=req', '/abort?by=res'];
-  const { live, replayed, cassettes } = await recordThenReplay(t, { app: CJS_APP, upstreams: [upstream], env: { UPSTREAM_URL: upstream.url, REFUSED_URL: await refusedUrl() }, paths });
+  const { live, replayed, cassettes } = await recordThenReplay(t, {
+    app: CJS_APP,
+    upstreams: [upstream],
+    env: { UPSTREAM_URL: upstream.url, REFUSED_URL: await refusedUrl() },
+    paths,
+  });
   const [refused, ...timedOut] = live.slice(0, 4).map((r) => r.json());
   const [abortedByReq, abortedByRes] = live.slice(4).map((r) => r.json());
   assert.equal(refused.error.code, 'ECONNREFUSED');
-  for (const answer of timedOut) assert.deepEqual(answer, { error: { name: 'Error', code: 'ECONNRESET', message: 'socket hang up' }, waitedEnough: true });
+  for (const answer of timedOut)
+    assert.deepEqual(answer, { error: { name: 'Error', code: 'ECONNRESET', message: 'socket hang up' }, waitedEnough: true });
   assert.deepEqual(abortedByReq, { status: 200, events: ['data first part\n', 'aborted', 'error ECONNRESET'] });
   assert.deepEqual(abortedByRes, { status: 200, events: ['data first part\n', 'aborted'] });
 
@@ -264,7 +332,11 @@ test('node:http errors: a refused connection, an app-side timeout and the app gi
   assert.equal(refusedEvent.result, undefined);
   for (const p of timeouts) {
     const [event] = cassetteFor(cassettes, p).events;
-    assert.deepEqual([event.signature.url, event.error.code, event.error.origin, event.result], [`${upstream.url}/hang`, 'ECONNRESET', 'app', undefined], p);
+    assert.deepEqual(
+      [event.signature.url, event.error.code, event.error.origin, event.result],
+      [`${upstream.url}/hang`, 'ECONNRESET', 'app', undefined],
+      p,
+    );
     assert.ok(event.duration_ms >= 150, p);
   }
   for (const p of paths.slice(4)) {
@@ -287,7 +359,12 @@ test('node:https to an HTTPS upstream with a self-signed certificate trusted thr
   assert.deepEqual(event.signature, { lib: 'http', method: 'GET', url: `${upstream.url}/items/9` });
   assert.equal(event.result.body.data.id, '9');
 
-  const lenient = await replay(t, { app: CJS_APP, env: { ...env, TIMETRACER_STRICT_REPLAY: 'false' }, cassette: files[0], paths: ['/https?id=10'] });
+  const lenient = await replay(t, {
+    app: CJS_APP,
+    env: { ...env, TIMETRACER_STRICT_REPLAY: 'false' },
+    cassette: files[0],
+    paths: ['/https?id=10'],
+  });
   assert.equal(lenient.replayed[0].json().body.id, '10');
 
   await upstream.close();
@@ -321,7 +398,12 @@ test('an inbound https server is recorded like http, with its node:https and fet
 test('fetch: GET, POST with a JSON body, a redirect (one event per hop), HEAD and a gzip response', async (t) => {
   const upstream = await startUpstream(t, upstreamHandler());
   const paths = ['/get?id=1', '/post?id=2', '/redirect?id=3', '/head', '/gzip'];
-  const { live, replayed, cassettes } = await recordThenReplay(t, { app: FETCH_APP, upstreams: [upstream], env: { UPSTREAM_URL: upstream.url }, paths });
+  const { live, replayed, cassettes } = await recordThenReplay(t, {
+    app: FETCH_APP,
+    upstreams: [upstream],
+    env: { UPSTREAM_URL: upstream.url },
+    paths,
+  });
   const [get, post, redirect, head, gzip] = live.map((r) => r.json());
   assert.equal(get.body.id, '1');
   assert.deepEqual(post.body, { method: 'POST', body: { hello: 'world', id: '2' }, transferEncoding: null });
@@ -338,10 +420,13 @@ test('fetch: GET, POST with a JSON body, a redirect (one event per hop), HEAD an
   assert.equal(postEvent.signature.body_sha256, postEvent.request.body.sha256);
   assert.deepEqual(postEvent.request.body.data, { hello: 'world', id: '2' });
   assert.equal(postEvent.request.headers['content-type'], 'application/json');
-  assert.deepEqual(cassetteFor(cassettes, paths[2]).events.map((e) => [e.signature.url, e.result.status, e.result.headers.location]), [
-    [`${upstream.url}/redirect/3`, 302, '/items/3'],
-    [`${upstream.url}/items/3`, 200, undefined],
-  ]);
+  assert.deepEqual(
+    cassetteFor(cassettes, paths[2]).events.map((e) => [e.signature.url, e.result.status, e.result.headers.location]),
+    [
+      [`${upstream.url}/redirect/3`, 302, '/items/3'],
+      [`${upstream.url}/items/3`, 200, undefined],
+    ],
+  );
   const [gzipEvent] = cassetteFor(cassettes, paths[4]).events;
   assert.deepEqual([gzipEvent.result.body.content_encoding, gzipEvent.result.body.data], ['gzip', { compressed: true, items: [1, 2, 3] }]);
 
@@ -350,10 +435,24 @@ test('fetch: GET, POST with a JSON body, a redirect (one event per hop), HEAD an
 
 test('fetch: concurrent calls in one inbound request replay by signature and n-th occurrence though they completed in another order', async (t) => {
   const upstream = await startUpstream(t, upstreamHandler());
-  const { live, replayed, cassettes } = await recordThenReplay(t, { app: FETCH_APP, upstreams: [upstream], env: { UPSTREAM_URL: upstream.url }, paths: ['/all'] });
+  const { live, replayed, cassettes } = await recordThenReplay(t, {
+    app: FETCH_APP,
+    upstreams: [upstream],
+    env: { UPSTREAM_URL: upstream.url },
+    paths: ['/all'],
+  });
   const bodies = live[0].json().map((r) => r.body);
-  assert.deepEqual(bodies.slice(0, 3).map((b) => b.id), ['first', 'second', 'all']);
-  assert.deepEqual(bodies.slice(3).map((b) => b.count).sort(), [1, 2]);
+  assert.deepEqual(
+    bodies.slice(0, 3).map((b) => b.id),
+    ['first', 'second', 'all'],
+  );
+  assert.deepEqual(
+    bodies
+      .slice(3)
+      .map((b) => b.count)
+      .sort(),
+    [1, 2],
+  );
   const events = cassetteFor(cassettes, '/all').events;
   const ended = (suffix) => {
     const event = events.find((e) => e.signature.url.endsWith(suffix));
@@ -368,11 +467,23 @@ test('fetch: concurrent calls in one inbound request replay by signature and n-t
 test('fetch errors: a refused connection, an AbortSignal.timeout and an AbortController abort mid-body replay as the same errors', async (t) => {
   const upstream = await startUpstream(t, upstreamHandler());
   const paths = ['/refused', '/timeout?ms=150', '/abort'];
-  const { live, replayed, cassettes } = await recordThenReplay(t, { app: FETCH_APP, upstreams: [upstream], env: { UPSTREAM_URL: upstream.url, REFUSED_URL: await refusedUrl() }, paths });
+  const { live, replayed, cassettes } = await recordThenReplay(t, {
+    app: FETCH_APP,
+    upstreams: [upstream],
+    env: { UPSTREAM_URL: upstream.url, REFUSED_URL: await refusedUrl() },
+    paths,
+  });
   const [refused, timedOut, aborted] = live.map((r) => r.json());
   assert.deepEqual([refused.error.message, refused.error.cause.code], ['fetch failed', 'ECONNREFUSED']);
-  assert.deepEqual(timedOut, { error: { name: 'TimeoutError', code: 23, message: 'The operation was aborted due to timeout' }, waitedEnough: true });
-  assert.deepEqual(aborted, { status: 200, first: 'first part\n', error: { name: 'AbortError', code: 20, message: 'This operation was aborted' } });
+  assert.deepEqual(timedOut, {
+    error: { name: 'TimeoutError', code: 23, message: 'The operation was aborted due to timeout' },
+    waitedEnough: true,
+  });
+  assert.deepEqual(aborted, {
+    status: 200,
+    first: 'first part\n',
+    error: { name: 'AbortError', code: 20, message: 'This operation was aborted' },
+  });
 
   const [refusedEvent] = cassetteFor(cassettes, paths[0]).events;
   assert.deepEqual([refusedEvent.error.code, refusedEvent.error.origin, refusedEvent.result], ['ECONNREFUSED', 'dependency', undefined]);
@@ -386,7 +497,10 @@ test('fetch errors: a refused connection, an AbortSignal.timeout and an AbortCon
   assert.deepEqual(answers(replayed), answers(live));
 });
 
-for (const [app, lib] of [[CJS_APP, 'node:http'], [FETCH_APP, 'fetch']]) {
+for (const [app, lib] of [
+  [CJS_APP, 'node:http'],
+  [FETCH_APP, 'fetch'],
+]) {
   test(`${lib}: a call unlike any recorded fails with TIMETRACER_REPLAY_MISS naming the difference, or goes live with TIMETRACER_STRICT_REPLAY=false`, async (t) => {
     const upstream = await startUpstream(t, upstreamHandler());
     const env = { UPSTREAM_URL: upstream.url };
@@ -404,12 +518,19 @@ for (const [app, lib] of [[CJS_APP, 'node:http'], [FETCH_APP, 'fetch']]) {
     await strict.replaying.waitForLine(exactLine(`  unused: eid 1 ${call}`), 'stderr');
     const lines = strict.replaying.timetracerLines;
     assert.ok(lines.includes(`timetracer [MISS] ${call} not recorded; nearest: eid 1, body.n 4 != recorded 3`), lines.join('\n'));
-    assert.ok(lines.some((l) => /^timetracer replay GET \/miss mocked=0 matched=MISS misses=1 unused=1 runtime=\d+ms$/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /^timetracer replay GET \/miss mocked=0 matched=MISS misses=1 unused=1 runtime=\d+ms$/.test(l)),
+      lines.join('\n'),
+    );
 
     // Not strict: the same miss reaches the running upstream, which echoes what it got.
     const lenient = await replay(t, { app, env: { ...env, TIMETRACER_STRICT_REPLAY: 'false' }, cassette: files[0], paths: ['/miss?n=4'] });
     assert.deepEqual(lenient.replayed[0].json().body, { method: 'POST', body: { n: 4 }, transferEncoding: null });
-    assert.ok(lenient.replaying.timetracerLines.includes(`timetracer [MISS] ${call} not recorded; nearest: eid 1, body.n 4 != recorded 3; going live`));
+    assert.ok(
+      lenient.replaying.timetracerLines.includes(
+        `timetracer [MISS] ${call} not recorded; nearest: eid 1, body.n 4 != recorded 3; going live`,
+      ),
+    );
   });
 }
 
@@ -417,18 +538,27 @@ test('200 concurrent inbound requests sharing sockets never mix their calls, and
   const upstream = await startUpstream(t, upstreamHandler());
   const ids = Array.from({ length: 200 }, (_, i) => i);
   const paths = ids.map((i) => `/c/${i}`);
-  const { live, replayed, cassettes } = await recordThenReplay(t, { app: CONCURRENCY_APP, upstreams: [upstream], env: { UPSTREAM_URL: upstream.url }, paths, concurrent: true });
+  const { live, replayed, cassettes } = await recordThenReplay(t, {
+    app: CONCURRENCY_APP,
+    upstreams: [upstream],
+    env: { UPSTREAM_URL: upstream.url },
+    paths,
+    concurrent: true,
+  });
   assert.equal(cassettes.length, 200);
   // The scenario is real: the 600 calls went over far fewer connections than requests.
   const connections = new Set(live.flatMap((r) => [r.json().viaHttp.conn, r.json().viaFetch.conn]));
   assert.ok(connections.size < 100, `${connections.size} connections`);
   for (const i of ids) {
     const { events } = cassetteFor(cassettes, `/c/${i}`);
-    assert.deepEqual(events.map((e) => [e.signature.lib, e.signature.url]), [
-      ['http', `${upstream.url}/items/http-${i}`],
-      ['fetch', `${upstream.url}/items/fetch-${i}`],
-      ['http', `${upstream.url}/echo`],
-    ]);
+    assert.deepEqual(
+      events.map((e) => [e.signature.lib, e.signature.url]),
+      [
+        ['http', `${upstream.url}/items/http-${i}`],
+        ['fetch', `${upstream.url}/items/fetch-${i}`],
+        ['http', `${upstream.url}/echo`],
+      ],
+    );
     const mentioned = JSON.stringify(events).match(/(?:http|fetch|post)-\d+/g);
     assert.deepEqual([...new Set(mentioned)].sort(), [`fetch-${i}`, `http-${i}`, `post-${i}`], `cassette of request ${i}`);
   }

@@ -17,14 +17,23 @@ test('the n-th identical call gets the n-th recording, whatever order the calls 
   const lookup = (params) => ({ type: 'db.query', signature: { params, sql: 'select $1', lib: 'pg' } });
   assert.equal(matcher.take(lookup(['b'])).result, 'only b', 'field order in the signature does not matter');
   assert.equal(matcher.take(lookup(['a'])).result, 'first a');
-  assert.equal(matcher.unused().map((e) => e.eid).join(), '3');
+  assert.equal(
+    matcher
+      .unused()
+      .map((e) => e.eid)
+      .join(),
+    '3',
+  );
   assert.equal(matcher.take(lookup(['a'])).result, 'second a');
   assert.equal(matcher.take(lookup(['a'])), undefined, 'a call made more often than recorded misses');
 });
 
 test('typed values in signatures match by value', () => {
   const matcher = new Matcher([event(1, { lib: 'pg', sql: 'q', params: [new Date(5), Buffer.from('x')] }, 'ok')]);
-  assert.equal(matcher.take({ type: 'db.query', signature: { lib: 'pg', sql: 'q', params: [new Date(5), Buffer.from('x')] } })?.result, 'ok');
+  assert.equal(
+    matcher.take({ type: 'db.query', signature: { lib: 'pg', sql: 'q', params: [new Date(5), Buffer.from('x')] } })?.result,
+    'ok',
+  );
 });
 
 test('a miss names the nearest recording and the fields that differ', () => {
@@ -41,12 +50,21 @@ test('a miss names the nearest recording and the fields that differ', () => {
     signature: { lib: 'fetch', method: 'POST', url: 'http://x/a', body_sha256: 'aaa' },
     body: { encoding: 'json', data: { n: 4, keep: true }, truncated: false, size_bytes: 1, sha256: 'aaa' },
   };
-  const http = new Matcher([{
-    eid: 3, type: 'http.client', start_offset_ms: 0, duration_ms: 1,
-    signature: { lib: 'fetch', method: 'POST', url: 'http://x/a', body_sha256: 'bbb' },
-    request: { headers: {}, body: { encoding: 'json', data: { n: 3, keep: true }, truncated: false, size_bytes: 1, sha256: 'bbb' } },
-  }]);
-  assert.equal(missReason(http.nearest(bodyLookup), undefined), 'nearest: eid 3, body.n 4 != recorded 3', 'body fields say more than hashes');
+  const http = new Matcher([
+    {
+      eid: 3,
+      type: 'http.client',
+      start_offset_ms: 0,
+      duration_ms: 1,
+      signature: { lib: 'fetch', method: 'POST', url: 'http://x/a', body_sha256: 'bbb' },
+      request: { headers: {}, body: { encoding: 'json', data: { n: 3, keep: true }, truncated: false, size_bytes: 1, sha256: 'bbb' } },
+    },
+  ]);
+  assert.equal(
+    missReason(http.nearest(bodyLookup), undefined),
+    'nearest: eid 3, body.n 4 != recorded 3',
+    'body fields say more than hashes',
+  );
   assert.equal(missReason(new Matcher([]).nearest(lookup), undefined), 'no call of this kind was recorded in the cassette');
 });
 
@@ -74,12 +92,18 @@ test('an HTTP call is matched on method, URL with its query in any order, and bo
   const { httpLookup } = await import('../dist/instrumentations/http/call.js');
   const { Redactor } = await import('../dist/src/cassette/redact.js');
   const policy = { maxBytes: 65536, redactor: new Redactor() };
-  const call = (url, headers, body = '') => httpLookup('undici', { method: 'post', url, headers, body: { bytes: Buffer.from(body), size: body.length, complete: true } }, policy).signature;
+  const call = (url, headers, body = '') =>
+    httpLookup('undici', { method: 'post', url, headers, body: { bytes: Buffer.from(body), size: body.length, complete: true } }, policy)
+      .signature;
   const recorded = call('HTTPS://API.example.com:443/items?b=2&a=1#top', { authorization: 'Bearer one', 'x-request-id': '1' }, '{"n":1}');
   const live = call('https://api.example.com/items?a=1&b=2', { authorization: 'Bearer two', 'x-request-id': '2' }, '{"n":1}');
   assert.deepEqual(live, recorded);
   assert.deepEqual(Object.keys(recorded).sort(), ['body_sha256', 'lib', 'method', 'url']);
   assert.equal(recorded.url, 'https://api.example.com/items?a=1&b=2');
   assert.notDeepEqual(call('https://api.example.com/items?a=1&b=2', {}, '{"n":2}'), recorded, 'another body is another call');
-  assert.equal(call('https://api.example.com/items?token=abc', {}).url, 'https://api.example.com/items?token=%5BREDACTED%5D', 'a secret query parameter is redacted before matching');
+  assert.equal(
+    call('https://api.example.com/items?token=abc', {}).url,
+    'https://api.example.com/items?token=%5BREDACTED%5D',
+    'a secret query parameter is redacted before matching',
+  );
 });

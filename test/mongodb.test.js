@@ -44,7 +44,10 @@ const STEPS = [
 ];
 
 async function send(app, [method, url, body]) {
-  const response = await request(`${app.url}${url}`, body ? { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : { method });
+  const response = await request(
+    `${app.url}${url}`,
+    body ? { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : { method },
+  );
   return { status: response.status, body: response.json() };
 }
 
@@ -74,7 +77,8 @@ for (const { major, script } of VERSIONS) {
     await recording.stop();
 
     // What the driver and Mongoose handed the app live, which replay must hand back too.
-    const [ann, , duplicate, annRead, patched, list, stats, bulk, transfer, author, duplicateAuthor, , , posts, deletedPost, unreachable] = live;
+    const [ann, , duplicate, annRead, patched, list, stats, bulk, transfer, author, duplicateAuthor, , , posts, deletedPost, unreachable] =
+      live;
     assert.equal(ann.status, 201);
     assert.match(ann.body.id, /^[0-9a-f]{24}$/);
     assert.equal(ann.body.idType, 'ObjectId');
@@ -87,7 +91,11 @@ for (const { major, script } of VERSIONS) {
     assert.deepEqual(annRead.body.balance, { type: 'Decimal128', value: '1234.56' });
     assert.deepEqual(annRead.body.visits, { type: 'Long', value: '0' });
     assert.deepEqual(annRead.body.avatar, { type: 'Binary', value: Buffer.from('Ann').toString('base64') });
-    assert.deepEqual(patched.body, { matched: 1, modified: 1, after: { _id: { type: 'ObjectId', value: ann.body.id }, name: 'Ann B', visits: { type: 'Number', value: '2' } } });
+    assert.deepEqual(patched.body, {
+      matched: 1,
+      modified: 1,
+      after: { _id: { type: 'ObjectId', value: ann.body.id }, name: 'Ann B', visits: { type: 'Number', value: '2' } },
+    });
     assert.deepEqual(list.body, { sorted: [{ name: 'Ann B' }, { name: 'Bob' }], inBatches: ['bob@example.com', 'ann@example.com'] });
     assert.equal(stats.body.count, 2);
     assert.deepEqual(stats.body.emails, ['ann@example.com', 'bob@example.com']);
@@ -97,7 +105,13 @@ for (const { major, script } of VERSIONS) {
     assert.equal(author.status, 201);
     assert.equal(duplicateAuthor.status, 409);
     assert.equal(duplicateAuthor.body.code, 11000);
-    assert.deepEqual(posts.body.posts.map((p) => [p.title, p.likes, p.author, p.authorIsDocument]), [['A Wizard of Earthsea', 2, 'Le Guin', true], ['The Dispossessed', 2, 'Le Guin', true]]);
+    assert.deepEqual(
+      posts.body.posts.map((p) => [p.title, p.likes, p.author, p.authorIsDocument]),
+      [
+        ['A Wizard of Earthsea', 2, 'Le Guin', true],
+        ['The Dispossessed', 2, 'Le Guin', true],
+      ],
+    );
     assert.deepEqual(posts.body.first, { title: 'A Wizard of Earthsea', idIsObjectId: true });
     assert.deepEqual(deletedPost.body, { deletedCount: 1, left: 1 });
     assert.equal(unreachable.status, 503);
@@ -116,32 +130,66 @@ for (const { major, script } of VERSIONS) {
     assert.deepEqual(document.born, { $date: { $numberLong: String(Date.parse(born)) } });
     assert.deepEqual(document.balance, { $numberDecimal: '1234.56' });
     assert.deepEqual(document.visits, { $numberLong: '0' });
-    for (const driverField of ['lsid', 'txnNumber', '$clusterTime', '$db']) assert.ok(!(driverField in insert.signature.command), `${driverField} is left out`);
+    for (const driverField of ['lsid', 'txnNumber', '$clusterTime', '$db'])
+      assert.ok(!(driverField in insert.signature.command), `${driverField} is left out`);
     assert.deepEqual(insert.result.reply.n, { $numberInt: '1' });
     const duplicateInsert = cassette('POST', '/users', 2).events[0];
     assert.equal(duplicateInsert.error.code, 11000);
     assert.match(duplicateInsert.error.message, /^E11000 duplicate key error/);
     assert.deepEqual(operations(cassette('GET', '/users')), ['find', 'find', 'getMore'], 'the second cursor reads its rest with getMore');
     assert.deepEqual(operations(cassette('GET', '/stats')), ['aggregate', 'count', 'distinct', 'aggregate', 'ping']);
-    assert.deepEqual(operations(cassette('POST', '/bulk')), ['insert', 'insert', 'update', 'delete', 'update', 'update', 'findAndModify', 'delete']);
+    assert.deepEqual(operations(cassette('POST', '/bulk')), [
+      'insert',
+      'insert',
+      'update',
+      'delete',
+      'update',
+      'update',
+      'findAndModify',
+      'delete',
+    ]);
     const transaction = cassette('POST', '/transfer').events;
-    assert.deepEqual(transaction.map((e) => e.signature.operation), ['update', 'update', 'commitTransaction', 'find']);
+    assert.deepEqual(
+      transaction.map((e) => e.signature.operation),
+      ['update', 'update', 'commitTransaction', 'find'],
+    );
     assert.equal(transaction[0].signature.command.startTransaction, true, 'transactions are recorded as the driver issues them');
-    assert.deepEqual(operations(cassette('GET', '/posts')), ['find', 'find', 'find', 'aggregate'], 'populate reads the authors with a query of its own');
+    assert.deepEqual(
+      operations(cassette('GET', '/posts')),
+      ['find', 'find', 'find', 'aggregate'],
+      'populate reads the authors with a query of its own',
+    );
     const hungUp = cassette('GET', '/unreachable').events;
-    assert.deepEqual(hungUp.map((e) => [e.signature.operation, e.error?.name]), [['find', 'MongoNetworkError'], ['find', 'MongoNetworkError']], 'the driver retried the read once');
-    assert.equal(cassettes.filter((c) => c.events.some((e) => ['hello', 'isMaster', 'ismaster', 'endSessions'].includes(e.signature.operation))).length, 0, 'connection set-up is not part of any request');
+    assert.deepEqual(
+      hungUp.map((e) => [e.signature.operation, e.error?.name]),
+      [
+        ['find', 'MongoNetworkError'],
+        ['find', 'MongoNetworkError'],
+      ],
+      'the driver retried the read once',
+    );
+    assert.equal(
+      cassettes.filter((c) => c.events.some((e) => ['hello', 'isMaster', 'ismaster', 'endSessions'].includes(e.signature.operation)))
+        .length,
+      0,
+      'connection set-up is not part of any request',
+    );
 
     // Replay: nothing listens where the app points.
     await server.close();
-    const replaying = await startApp(t, script, { env: { ...env, MONGO_URL: UNREACHABLE_MONGO_URL, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir } });
+    const replaying = await startApp(t, script, {
+      env: { ...env, MONGO_URL: UNREACHABLE_MONGO_URL, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir },
+    });
     const replayed = await run(replaying);
     for (const [i, response] of replayed.entries()) assert.deepEqual(response, live[i], `${STEPS[i](live).slice(0, 2).join(' ')}`);
     await replaying.waitForLine(/^timetracer replay POST \/shutdown /);
     const lines = replaying.stderr.filter((l) => /^timetracer replay (GET|POST|PATCH|DELETE) /.test(l));
     assert.equal(lines.length, STEPS.length);
     for (const line of lines) assert.match(line, /matched=OK/);
-    assert.ok(!replaying.stderr.some((l) => /MISS|ECONNREFUSED|MongoServerSelectionError/.test(l)), `no miss, no connection attempted:\n${replaying.stderr.join('\n')}`);
+    assert.ok(
+      !replaying.stderr.some((l) => /MISS|ECONNREFUSED|MongoServerSelectionError/.test(l)),
+      `no miss, no connection attempted:\n${replaying.stderr.join('\n')}`,
+    );
   });
 }
 
@@ -158,7 +206,9 @@ test('a MongoDB command whose filter differs from the recording misses, naming w
   await server.close();
 
   // One cassette file serves every request, whatever its path.
-  const replaying = await startApp(t, script, { env: { ...env, MONGO_URL: UNREACHABLE_MONGO_URL, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: file } });
+  const replaying = await startApp(t, script, {
+    env: { ...env, MONGO_URL: UNREACHABLE_MONGO_URL, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: file },
+  });
   const other = '65a1b2c3d4e5f60718293a4c';
   const missed = await send(replaying, ['GET', `/users/${other}`]);
   assert.equal(missed.status, 500);
@@ -172,7 +222,10 @@ test('MongoDB: document fields named as secrets are not written, in commands or 
   const env = { MONGO_DB: mongoDb(), TIMETRACER_REDACT: 'email' };
   const { script } = VERSIONS[1];
   const recording = await startApp(t, script, { env: { ...env, MONGO_URL: server.url, TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir } });
-  const steps = [() => ['POST', '/users', { name: 'Ann', email: 'ann@example.com', born, balance: '1' }], ([ann]) => ['GET', `/users/${ann.body.id}`]];
+  const steps = [
+    () => ['POST', '/users', { name: 'Ann', email: 'ann@example.com', born, balance: '1' }],
+    ([ann]) => ['GET', `/users/${ann.body.id}`],
+  ];
   const live = [];
   for (const step of steps) live.push(await send(recording, step(live)));
   const files = await recording.cassettes(2);
@@ -181,7 +234,9 @@ test('MongoDB: document fields named as secrets are not written, in commands or 
   assert.equal(live[1].body.email, 'ann@example.com');
   for (const file of files) assert.ok(!fs.readFileSync(file, 'utf8').includes('ann@example.com'), `${path.basename(file)} holds no email`);
 
-  const replaying = await startApp(t, script, { env: { ...env, MONGO_URL: UNREACHABLE_MONGO_URL, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir } });
+  const replaying = await startApp(t, script, {
+    env: { ...env, MONGO_URL: UNREACHABLE_MONGO_URL, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir },
+  });
   const replayed = [];
   for (const step of steps) replayed.push(await send(replaying, step(replayed)));
   assert.deepEqual(replayed[0], live[0], 'the insert matched: the same id comes back');

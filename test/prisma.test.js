@@ -29,7 +29,18 @@ const TABLES = `
     "authorId" INTEGER NOT NULL REFERENCES "User" (id) ON DELETE RESTRICT ON UPDATE CASCADE);
 `;
 
-const ROUTES = ['/create', '/duplicate', '/read', '/update', '/transaction/array', '/transaction/interactive', '/raw', '/missing', '/delete', '/disconnect'];
+const ROUTES = [
+  '/create',
+  '/duplicate',
+  '/read',
+  '/update',
+  '/transaction/array',
+  '/transaction/interactive',
+  '/raw',
+  '/missing',
+  '/delete',
+  '/disconnect',
+];
 
 /**
  * Generates a major's three clients: prisma-client-js into its @prisma/client and into
@@ -38,15 +49,42 @@ const ROUTES = ['/create', '/duplicate', '/read', '/update', '/transaction/array
 function generate(major) {
   const dir = path.join(APPS, `prisma${major}`);
   const packages = major === 6 ? path.join(dir, 'node_modules') : path.join(ROOT, 'node_modules');
-  const env = { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: process.execPath, PRISMA_QUERY_ENGINE_LIBRARY: process.execPath, CHECKPOINT_DISABLE: '1', PRISMA_HIDE_UPDATE_MESSAGE: '1', DATABASE_URL: UNREACHABLE_DATABASE_URL };
+  const env = {
+    ...process.env,
+    PRISMA_SCHEMA_ENGINE_BINARY: process.execPath,
+    PRISMA_QUERY_ENGINE_LIBRARY: process.execPath,
+    CHECKPOINT_DISABLE: '1',
+    PRISMA_HIDE_UPDATE_MESSAGE: '1',
+    DATABASE_URL: UNREACHABLE_DATABASE_URL,
+  };
   const generated = path.join(dir, 'generated');
   fs.rmSync(generated, { recursive: true, force: true });
-  execFileSync(process.execPath, [path.join(packages, 'prisma', 'build', 'index.js'), 'generate', '--schema', 'schema.prisma'], { cwd: dir, env, stdio: 'pipe' });
+  execFileSync(process.execPath, [path.join(packages, 'prisma', 'build', 'index.js'), 'generate', '--schema', 'schema.prisma'], {
+    cwd: dir,
+    env,
+    stdio: 'pipe',
+  });
   fs.writeFileSync(path.join(generated, 'package.json'), '{ "type": "module" }\n');
-  execFileSync(process.execPath, [
-    path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '--outDir', path.join(generated, 'js'), '--rootDir', path.join(generated, 'ts'),
-    '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck', '--noCheck', path.join(generated, 'ts', 'client.ts'),
-  ], { stdio: 'pipe' });
+  execFileSync(
+    process.execPath,
+    [
+      path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '--outDir',
+      path.join(generated, 'js'),
+      '--rootDir',
+      path.join(generated, 'ts'),
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'es2022',
+      '--skipLibCheck',
+      '--noCheck',
+      path.join(generated, 'ts', 'client.ts'),
+    ],
+    { stdio: 'pipe' },
+  );
 }
 
 generate(6);
@@ -105,16 +143,42 @@ for (const { major, generator, script } of VARIANTS) {
     assert.deepEqual(created.visits, { type: 'bigint', value: '9007199254740993' });
     assert.deepEqual(created.avatar.value, Buffer.from('Ann').toString('base64'));
     assert.deepEqual(created.prefs, { theme: 'dark', tags: ['a', 'b'] });
-    assert.deepEqual(created.posts.map((p) => p.title), ['Earthsea', 'Tehanu']);
-    assert.deepEqual([duplicate.class, duplicate.known, duplicate.code, duplicate.modelName], ['PrismaClientKnownRequestError', true, 'P2002', 'User']);
+    assert.deepEqual(
+      created.posts.map((p) => p.title),
+      ['Earthsea', 'Tehanu'],
+    );
+    assert.deepEqual(
+      [duplicate.class, duplicate.known, duplicate.code, duplicate.modelName],
+      ['PrismaClientKnownRequestError', true, 'P2002', 'User'],
+    );
     assert.match(duplicate.clientVersion, new RegExp(`^${major}\\.`));
     assert.deepEqual(duplicate.adapterError, [true, 'UniqueConstraintViolation'], 'meta.driverAdapterError is an Error with its cause');
-    assert.deepEqual(read.unique, { name: 'Ann', balance: { type: 'Decimal', value: '1234.56' }, visits: { type: 'bigint', value: '9007199254740993' }, posts: [{ title: 'Tehanu' }] });
-    assert.deepEqual(read.many.map((p) => [p.title, p.author.email]), [['Tehanu', 'ann@example.com'], ['Earthsea', 'ann@example.com']]);
-    assert.deepEqual(updated, { updated: { visits: { type: 'bigint', value: '9007199254740994' }, balance: { type: 'Decimal', value: '0.44' } }, upsertCreated: { name: 'Bob' }, upsertUpdated: { name: 'Bobby' } });
+    assert.deepEqual(read.unique, {
+      name: 'Ann',
+      balance: { type: 'Decimal', value: '1234.56' },
+      visits: { type: 'bigint', value: '9007199254740993' },
+      posts: [{ title: 'Tehanu' }],
+    });
+    assert.deepEqual(
+      read.many.map((p) => [p.title, p.author.email]),
+      [
+        ['Tehanu', 'ann@example.com'],
+        ['Earthsea', 'ann@example.com'],
+      ],
+    );
+    assert.deepEqual(updated, {
+      updated: { visits: { type: 'bigint', value: '9007199254740994' }, balance: { type: 'Decimal', value: '0.44' } },
+      upsertCreated: { name: 'Bob' },
+      upsertUpdated: { name: 'Bobby' },
+    });
     assert.deepEqual(array, [2, { count: 1 }, 2]);
-    assert.deepEqual(interactive.posts.map((p) => p.title), ['Bob writes']);
-    assert.deepEqual(raw.rows, [{ email: 'ann@example.com', visits: { type: 'bigint', value: '9007199254740994' }, balance: { type: 'Decimal', value: '0.44' } }]);
+    assert.deepEqual(
+      interactive.posts.map((p) => p.title),
+      ['Bob writes'],
+    );
+    assert.deepEqual(raw.rows, [
+      { email: 'ann@example.com', visits: { type: 'bigint', value: '9007199254740994' }, balance: { type: 'Decimal', value: '0.44' } },
+    ]);
     assert.equal(raw.changed, 1);
     assert.deepEqual([missing.class, missing.code], ['PrismaClientKnownRequestError', 'P2025']);
     assert.deepEqual(deleted, { posts: 1, user: { email: 'bob@example.com' } });
@@ -124,28 +188,50 @@ for (const { major, generator, script } of VARIANTS) {
     const cassette = (route) => cassettes.find((c) => c.request.path === route);
     const events = cassettes.flatMap((c) => c.events);
     assert.equal(events.length, 18);
-    assert.deepEqual([...new Set(events.map((e) => `${e.type} ${e.signature.lib}`))], ['db.query prisma'], 'no pg event beside the Prisma ones');
+    assert.deepEqual(
+      [...new Set(events.map((e) => `${e.type} ${e.signature.lib}`))],
+      ['db.query prisma'],
+      'no pg event beside the Prisma ones',
+    );
     const [create] = cassette('/create').events;
     assert.deepEqual([create.signature.model, create.signature.action], ['User', 'create']);
     assert.equal(create.signature.args.data.balance, '1234.56');
     assert.deepEqual(create.result.decimals, [['balance']]);
-    assert.deepEqual(cassette('/transaction/array').events.map((e) => e.signature.action), ['count', 'updateMany', 'count'], 'one event per operation of the batch');
-    assert.deepEqual(cassette('/transaction/interactive').events.map((e) => e.signature.action), ['findUniqueOrThrow', 'create', 'findUnique']);
+    assert.deepEqual(
+      cassette('/transaction/array').events.map((e) => e.signature.action),
+      ['count', 'updateMany', 'count'],
+      'one event per operation of the batch',
+    );
+    assert.deepEqual(
+      cassette('/transaction/interactive').events.map((e) => e.signature.action),
+      ['findUniqueOrThrow', 'create', 'findUnique'],
+    );
     const [query, execute] = cassette('/raw').events;
-    assert.deepEqual([query.signature.action, query.signature.args.text], ['queryRaw', 'SELECT email, visits, balance FROM "User" WHERE visits > $1 ORDER BY email']);
+    assert.deepEqual(
+      [query.signature.action, query.signature.args.text],
+      ['queryRaw', 'SELECT email, visits, balance FROM "User" WHERE visits > $1 ORDER BY email'],
+    );
     assert.equal(execute.signature.action, 'executeRaw');
     const [failed] = cassette('/duplicate').events;
-    assert.deepEqual([failed.error.name, failed.error.code, failed.result.error_class], ['PrismaClientKnownRequestError', 'P2002', 'PrismaClientKnownRequestError']);
+    assert.deepEqual(
+      [failed.error.name, failed.error.code, failed.result.error_class],
+      ['PrismaClientKnownRequestError', 'P2002', 'PrismaClientKnownRequestError'],
+    );
 
     // Replay: PostgreSQL unreachable.
-    const replaying = await startApp(t, script, { env: { DATABASE_URL: UNREACHABLE_DATABASE_URL, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir } });
+    const replaying = await startApp(t, script, {
+      env: { DATABASE_URL: UNREACHABLE_DATABASE_URL, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir },
+    });
     const replayed = await run(replaying);
     for (const [i, response] of replayed.entries()) assert.deepEqual(response, live[i], ROUTES[i]);
     await replaying.waitForLine(/^timetracer replay GET \/disconnect /);
     const lines = replaying.stderr.filter((l) => /^timetracer replay GET /.test(l));
     assert.equal(lines.length, ROUTES.length);
     for (const line of lines) assert.match(line, /matched=OK/);
-    assert.ok(!replaying.stderr.some((l) => /MISS|ECONNREFUSED/.test(l)), `no miss, no connection attempted:\n${replaying.stderr.join('\n')}`);
+    assert.ok(
+      !replaying.stderr.some((l) => /MISS|ECONNREFUSED/.test(l)),
+      `no miss, no connection attempted:\n${replaying.stderr.join('\n')}`,
+    );
   });
 }
 
@@ -169,10 +255,16 @@ test('Prisma: fields named as secrets are not written, in arguments or in rows r
   assert.match(create.signature.args.data.name, /^\[REDACTED:[0-9a-f]{8}\]$/);
   assert.equal(create.result.value.name, create.signature.args.data.name);
 
-  const replaying = await startApp(t, script, { env: { ...env, DATABASE_URL: UNREACHABLE_DATABASE_URL, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir } });
+  const replaying = await startApp(t, script, {
+    env: { ...env, DATABASE_URL: UNREACHABLE_DATABASE_URL, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir },
+  });
   const created = (await request(`${replaying.url}/create`)).json();
   const read = (await request(`${replaying.url}/read`)).json();
-  assert.deepEqual({ ...read.unique, name: 'Ann' }, live[1].unique, 'the app reads back "[REDACTED]" where it read the name, and nothing else changes');
+  assert.deepEqual(
+    { ...read.unique, name: 'Ann' },
+    live[1].unique,
+    'the app reads back "[REDACTED]" where it read the name, and nothing else changes',
+  );
   assert.equal(read.unique.name, '[REDACTED]');
   assert.equal(created.posts.length, 2);
   await replaying.waitForLine(/^timetracer replay GET \/read /);

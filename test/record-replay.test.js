@@ -7,7 +7,9 @@ import { APPS, ROOT, readJson, request, startApp, startUpstream, tempDir } from 
 function itemsUpstream(t) {
   return startUpstream(t, (req, res) => {
     let body = '';
-    req.on('data', (chunk) => { body += chunk; });
+    req.on('data', (chunk) => {
+      body += chunk;
+    });
     req.on('end', () => {
       res.setHeader('content-type', 'application/json');
       if (req.url === '/echo') res.end(JSON.stringify({ echoed: JSON.parse(body) }));
@@ -38,7 +40,10 @@ test('records node:http and fetch calls, then replays them with the upstream sto
   assert.equal(viaHttp.events[0].type, 'http.client');
   assert.equal(viaHttp.events[0].signature.url, `${upstream.url}/items/1`);
   assert.deepEqual(viaHttp.events[0].result.body.data, { id: '1', name: 'item 1' });
-  assert.match(recording.stderr.join('\n'), /timetracer \[OK\] recorded GET \/via-http\/1 id=[0-9a-f]{4} status=200 total=\d+ms deps=http\.client:1/);
+  assert.match(
+    recording.stderr.join('\n'),
+    /timetracer \[OK\] recorded GET \/via-http\/1 id=[0-9a-f]{4} status=200 total=\d+ms deps=http\.client:1/,
+  );
 
   await upstream.close();
   const replaying = await startApp(t, path.join(APPS, 'plain-http.mjs'), {
@@ -49,7 +54,10 @@ test('records node:http and fetch calls, then replays them with the upstream sto
     await request(`${replaying.url}/via-fetch/2`),
     await request(`${replaying.url}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":3}' }),
   ];
-  assert.deepEqual(replayed.map((r) => [r.status, r.text]), live.map((r) => [r.status, r.text]));
+  assert.deepEqual(
+    replayed.map((r) => [r.status, r.text]),
+    live.map((r) => [r.status, r.text]),
+  );
   // The upstream is stopped: a call that reached the network would have failed with ECONNREFUSED.
   await replaying.waitForLine(/^timetracer replay POST \/echo mocked=1 matched=OK runtime=\d+ms$/);
 });
@@ -73,7 +81,11 @@ test('TIMETRACER_LIVE_PLUGINS lets one library go live while the others replay',
   const replaying = await startApp(t, path.join(APPS, 'plain-http.mjs'), {
     env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, TIMETRACER_LIVE_PLUGINS: 'fetch', UPSTREAM_URL: upstream.url },
   });
-  assert.deepEqual((await request(`${replaying.url}/via-http/1`)).json(), { id: '1', generation: 'recorded' }, 'node:http served from the cassette');
+  assert.deepEqual(
+    (await request(`${replaying.url}/via-http/1`)).json(),
+    { id: '1', generation: 'recorded' },
+    'node:http served from the cassette',
+  );
   assert.deepEqual((await request(`${replaying.url}/via-fetch/2`)).json(), { id: '2', generation: 'live' }, 'fetch went to the upstream');
   // The fetch recording was not expected to be used, so it is not reported as unused.
   await replaying.waitForLine(/^timetracer replay GET \/via-fetch\/2 mocked=0 matched=OK runtime=\d+ms$/);
@@ -94,7 +106,9 @@ test('TIMETRACER_REPLAY_DIR writes each replayed request as a cassette, naming t
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ id: req.url.split('/')[2] }));
   });
-  const recording = await startApp(t, path.join(APPS, 'plain-http.mjs'), { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
+  const recording = await startApp(t, path.join(APPS, 'plain-http.mjs'), {
+    env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url },
+  });
   await request(`${recording.url}/via-fetch/5`);
   const [recorded] = await recording.cassettes(1);
   await recording.stop();
@@ -105,11 +119,15 @@ test('TIMETRACER_REPLAY_DIR writes each replayed request as a cassette, naming t
   });
   await request(`${replaying.url}/via-fetch/5`);
   await request(`${replaying.url}/via-http/6`);
-  const written = (await replaying.waitForLine(/^ {2}replayed: /, 'stderr', { count: 2 }), replaying.stderr.filter((l) => l.startsWith('  replayed: ')));
+  await replaying.waitForLine(/^ {2}replayed: /, 'stderr', { count: 2 });
+  const written = replaying.stderr.filter((l) => l.startsWith('  replayed: '));
   const [served, missed] = written.map((line) => readJson(path.resolve(ROOT, line.slice('  replayed: '.length))));
   assert.equal(path.resolve(ROOT, served.session.replay_of), recorded);
   assert.deepEqual(served.response.body, readJson(recorded).response.body);
-  assert.deepEqual(served.events.map((e) => [e.eid, e.signature.url]), [[1, `${upstream.url}/items/5`]]);
+  assert.deepEqual(
+    served.events.map((e) => [e.eid, e.signature.url]),
+    [[1, `${upstream.url}/items/5`]],
+  );
   assert.equal(missed.session.replay_of, undefined, 'no cassette was recorded for /via-http/6');
   assert.equal(missed.response.status, 500);
   assert.equal(missed.events[0].error.code, 'TIMETRACER_REPLAY_MISS');

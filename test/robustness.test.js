@@ -28,10 +28,23 @@ test('a bad configuration value prints one line and the app runs as without the 
   const upstream = await dataUpstream(t);
   const dir = tempDir(t);
   for (const [env, line] of [
-    [{ TIMETRACER_MODE: 'recrod' }, 'timetracer [WARN] TIMETRACER_MODE="recrod" is not valid; use one of: off, record, replay. timetracer stays off.'],
-    [{ TIMETRACER_MODE: 'record', TIMETRACER_SAMPLE_RATE: 'half' }, 'timetracer [WARN] TIMETRACER_SAMPLE_RATE="half" is not valid; use a number from 0 to 1. timetracer stays off.'],
-    [{ TIMETRACER_MODE: 'replay', TIMETRACER_ALLOW_CONNECT: '127.0.0.1:5432,db:port' }, 'timetracer [WARN] TIMETRACER_ALLOW_CONNECT lists "db:port", which is not an address; use host:port, [IPv6]:port, *:port, a host alone (any port) or a socket file\'s path, separated by commas. timetracer stays off.'],
-    [{ TIMETRACER_MODE: 'replay', TIMETRACER_LIVE_PLUGINS: 'postgres' }, /^timetracer \[WARN\] TIMETRACER_LIVE_PLUGINS names unknown plugin\(s\) postgres; use any of: http, fetch, undici, pg, ioredis, mongodb, prisma\. timetracer stays off\.$/],
+    [
+      { TIMETRACER_MODE: 'recrod' },
+      'timetracer [WARN] TIMETRACER_MODE="recrod" is not valid; use one of: off, record, replay. timetracer stays off.',
+    ],
+    [
+      { TIMETRACER_MODE: 'record', TIMETRACER_SAMPLE_RATE: 'half' },
+      'timetracer [WARN] TIMETRACER_SAMPLE_RATE="half" is not valid; use a number from 0 to 1. timetracer stays off.',
+    ],
+    [
+      { TIMETRACER_MODE: 'replay', TIMETRACER_ALLOW_CONNECT: '127.0.0.1:5432,db:port' },
+      'timetracer [WARN] TIMETRACER_ALLOW_CONNECT lists "db:port", which is not an address; use host:port, [IPv6]:port, ' +
+        "*:port, a host alone (any port) or a socket file's path, separated by commas. timetracer stays off.",
+    ],
+    [
+      { TIMETRACER_MODE: 'replay', TIMETRACER_LIVE_PLUGINS: 'postgres' },
+      /^timetracer \[WARN\] TIMETRACER_LIVE_PLUGINS names unknown plugin\(s\) postgres; use any of: http, fetch, undici, pg, ioredis, mongodb, prisma\. timetracer stays off\.$/,
+    ],
   ]) {
     const app = await startApp(t, APP, { env: { ...env, TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
     const response = await request(`${app.url}/data?id=7`);
@@ -56,10 +69,15 @@ test('a missing or corrupt cassette gives one clear line; the app keeps serving'
   const corrupt = path.join(dir, 'corrupt.json');
   fs.writeFileSync(corrupt, '{"schema_version": "1.0", "session": ');
   for (const [cassette, line] of [
-    [path.join(dir, 'nowhere.json'), `timetracer [WARN] TIMETRACER_CASSETTE=${path.join(dir, 'nowhere.json')}: no such file or directory; every dependency call will be a miss`],
+    [
+      path.join(dir, 'nowhere.json'),
+      `timetracer [WARN] TIMETRACER_CASSETTE=${path.join(dir, 'nowhere.json')}: no such file or directory; every dependency call will be a miss`,
+    ],
     [corrupt, /^timetracer \[WARN\] .*corrupt\.json is not valid JSON \(.*\); every dependency call will be a miss$/],
   ]) {
-    const app = await startApp(t, APP, { env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: cassette, UPSTREAM_URL: 'http://127.0.0.1:45678' } });
+    const app = await startApp(t, APP, {
+      env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: cassette, UPSTREAM_URL: 'http://127.0.0.1:45678' },
+    });
     const response = await request(`${app.url}/data`);
     assert.equal(response.status, 500, 'the dependency call failed and the app handled it');
     assert.match(response.text, /app error: fetch failed \(TIMETRACER_REPLAY_MISS\)/);
@@ -83,10 +101,22 @@ test('bad files in a cassette directory are each skipped with a line saying why;
   const deep = (depth) => '['.repeat(depth) + ']'.repeat(depth);
   const bad = {
     'broken.json': ['not json at all', /is not valid JSON/],
-    'method-number.json': [variant((c) => ({ ...c, request: { ...c.request, method: 5 } })), /is not a usable cassette: request\.method is not a string$/],
-    'recorded-at-number.json': [variant((c) => ({ ...c, session: { ...c.session, recorded_at: 1764900000000 } })), /is not a usable cassette: session\.recorded_at is not a string$/],
-    'event-without-lib.json': [variant((c) => ({ ...c, events: [{ ...c.events[0], signature: {} }] })), /is not a usable cassette: events\[0\]\.signature\.lib is not a string$/],
-    'deep.json': [variant((c) => ({ ...c, events: [{ ...c.events[0], result: '@DEEP@' }] })).replace('"@DEEP@"', deep(5000)), /is not a usable cassette: nests deeper than 200 levels$/],
+    'method-number.json': [
+      variant((c) => ({ ...c, request: { ...c.request, method: 5 } })),
+      /is not a usable cassette: request\.method is not a string$/,
+    ],
+    'recorded-at-number.json': [
+      variant((c) => ({ ...c, session: { ...c.session, recorded_at: 1764900000000 } })),
+      /is not a usable cassette: session\.recorded_at is not a string$/,
+    ],
+    'event-without-lib.json': [
+      variant((c) => ({ ...c, events: [{ ...c.events[0], signature: {} }] })),
+      /is not a usable cassette: events\[0\]\.signature\.lib is not a string$/,
+    ],
+    'deep.json': [
+      variant((c) => ({ ...c, events: [{ ...c.events[0], result: '@DEEP@' }] })).replace('"@DEEP@"', deep(5000)),
+      /is not a usable cassette: nests deeper than 200 levels$/,
+    ],
     'bomb.json.gz': [zlib.gzipSync(Buffer.alloc(100 * 1024 * 1024, ' ')), /bomb\.json\.gz unzips to more than 64 MiB$/],
   };
   for (const [name, [content]] of Object.entries(bad)) fs.writeFileSync(path.join(dir, name), content);
@@ -108,7 +138,9 @@ test('an unwritable cassette directory loses no response; one line says why', as
   const upstream = await dataUpstream(t);
   const blocker = path.join(tempDir(t), 'a-file');
   fs.writeFileSync(blocker, 'not a directory');
-  const app = await startApp(t, APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: path.join(blocker, 'cassettes'), UPSTREAM_URL: upstream.url } });
+  const app = await startApp(t, APP, {
+    env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: path.join(blocker, 'cassettes'), UPSTREAM_URL: upstream.url },
+  });
   for (let i = 0; i < 5; i++) {
     const response = await request(`${app.url}/data?id=${i}`);
     assert.equal(response.status, 200);
@@ -118,7 +150,10 @@ test('an unwritable cassette directory loses no response; one line says why', as
   await app.stop();
   const warnings = app.stderr.filter((l) => l.includes('[WARN]'));
   assert.equal(warnings.length, 2, warnings.join('\n'));
-  assert.match(warnings[0], /^timetracer \[WARN\] could not write a cassette \(ENOTDIR: .*\); the app carries on, cassettes are not being kept$/);
+  assert.match(
+    warnings[0],
+    /^timetracer \[WARN\] could not write a cassette \(ENOTDIR: .*\); the app carries on, cassettes are not being kept$/,
+  );
   assert.equal(warnings[1], 'timetracer [WARN] 5 cassette(s) could not be written');
 });
 
@@ -146,7 +181,9 @@ test('a handler that crashes the process still leaves its cassette, with the err
 test('secrets are redacted in request, response and dependency data', async (t) => {
   const upstream = await dataUpstream(t);
   const dir = tempDir(t);
-  const app = await startApp(t, APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url, TIMETRACER_REDACT: 'user' } });
+  const app = await startApp(t, APP, {
+    env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url, TIMETRACER_REDACT: 'user' },
+  });
   await request(`${app.url}/login?token=query-token-value`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: 'Basic inbound-auth-value', cookie: 'sid=inbound-cookie-value' },
@@ -154,7 +191,15 @@ test('secrets are redacted in request, response and dependency data', async (t) 
   });
   const [file] = await app.cassettes(1);
   const text = fs.readFileSync(file, 'utf8');
-  for (const secret of ['query-token-value', 'inbound-auth-value', 'inbound-cookie-value', 'hunter2-password', 'abc123secret', 'upstream-token-value', 'ann-the-user']) {
+  for (const secret of [
+    'query-token-value',
+    'inbound-auth-value',
+    'inbound-cookie-value',
+    'hunter2-password',
+    'abc123secret',
+    'upstream-token-value',
+    'ann-the-user',
+  ]) {
     assert.ok(!text.includes(secret), `${secret} must not be written`);
   }
   const cassette = JSON.parse(text);
@@ -186,7 +231,9 @@ test('excluded paths, errors-only and sampling decide what is kept', async (t) =
     const app = await startApp(t, APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url, ...env } });
     for (const route of ['/health', '/data', '/fail']) await request(`${app.url}${route}`);
     await app.stop();
-    const paths = cassetteFiles(dir).map((file) => readJson(file).request.path).sort();
+    const paths = cassetteFiles(dir)
+      .map((file) => readJson(file).request.path)
+      .sort();
     assert.deepEqual(paths, kept, JSON.stringify(env));
   }
 });
@@ -194,7 +241,9 @@ test('excluded paths, errors-only and sampling decide what is kept', async (t) =
 test('gzip cassettes are written and replayed', async (t) => {
   const upstream = await dataUpstream(t);
   const dir = tempDir(t);
-  const recording = await startApp(t, APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, TIMETRACER_COMPRESSION: 'gzip', UPSTREAM_URL: upstream.url } });
+  const recording = await startApp(t, APP, {
+    env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, TIMETRACER_COMPRESSION: 'gzip', UPSTREAM_URL: upstream.url },
+  });
   const live = await request(`${recording.url}/data?id=9`);
   const [file] = await recording.cassettes(1);
   assert.ok(file.endsWith('.json.gz'));
@@ -223,10 +272,13 @@ test('a response whose body the app never reads is recorded as far as it came, a
   await recording.stop();
   const [file] = cassetteFiles(dir);
   const events = readJson(file).events;
-  assert.deepEqual(events.map((e) => [e.signature.lib, e.result.status, e.error.name, e.error.origin]), [
-    ['http', 200, 'UnreadResponse', 'app'],
-    ['fetch', 200, 'UnreadResponse', 'app'],
-  ]);
+  assert.deepEqual(
+    events.map((e) => [e.signature.lib, e.result.status, e.error.name, e.error.origin]),
+    [
+      ['http', 200, 'UnreadResponse', 'app'],
+      ['fetch', 200, 'UnreadResponse', 'app'],
+    ],
+  );
   await upstream.close();
   const replaying = await startApp(t, APP, { env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, UPSTREAM_URL: upstream.url } });
   assert.equal((await request(`${replaying.url}/status-only`)).text, live.text);

@@ -13,7 +13,12 @@ const NODE_FOR_UNDICI_8 = major > 22 || (major === 22 && minor >= 19);
 
 const VERSIONS = [
   { major: 6, script: path.join(APPS, 'undici6', 'app.mjs') },
-  { major: 8, script: path.join(APPS, 'undici8.mjs'), skip: !NODE_FOR_UNDICI_8 && `undici 8 needs Node 22.19 or later; this is ${process.version} (CI runs this test under Node 22, 24 and 26)` },
+  {
+    major: 8,
+    script: path.join(APPS, 'undici8.mjs'),
+    skip:
+      !NODE_FOR_UNDICI_8 && `undici 8 needs Node 22.19 or later; this is ${process.version} (CI runs this test under Node 22, 24 and 26)`,
+  },
 ];
 
 /** Each route, and the calls it makes: each is recorded once, whatever the layers above the Client. */
@@ -42,11 +47,12 @@ const ROUTES = [
  *   fetch keeps Node's own dispatcher and the fetch instrumentation records its call.
  */
 const BUNDLED_UNDICI_MAJOR = Number(process.versions.undici.split('.')[0]);
-const sharesHandlerApi = (undiciMajor) => (undiciMajor >= 8) === (BUNDLED_UNDICI_MAJOR >= 8);
+const sharesHandlerApi = (undiciMajor) => undiciMajor >= 8 === BUNDLED_UNDICI_MAJOR >= 8;
 const sharesGlobalDispatcher = (undiciMajor) => undiciMajor >= 7 || BUNDLED_UNDICI_MAJOR < 8;
 const routesFor = (undiciMajor) => (sharesHandlerApi(undiciMajor) ? [...ROUTES, ['/fetch-with-dispatcher', ['GET /json']]] : ROUTES);
 /** The libraries a route's calls are recorded by, sorted. */
-const libsOf = (undiciMajor, route, calls) => (route === '/global' && !sharesGlobalDispatcher(undiciMajor) ? ['fetch', 'undici'] : calls.map(() => 'undici'));
+const libsOf = (undiciMajor, route, calls) =>
+  route === '/global' && !sharesGlobalDispatcher(undiciMajor) ? ['fetch', 'undici'] : calls.map(() => 'undici');
 
 /** 1 KB of bytes that are not text. */
 const BINARY = Buffer.from(Array.from({ length: 1024 }, (_, i) => (i * 151 + 7) % 256));
@@ -118,19 +124,35 @@ async function recordThenReplay(t, script, routes) {
 for (const { major: undiciMajor, script, skip } of VERSIONS) {
   test(`undici ${undiciMajor}: every entry point is recorded once per call and replayed with the server stopped`, { skip }, async (t) => {
     const routes = routesFor(undiciMajor);
-    const { live, replayed, cassette, replaying } = await recordThenReplay(t, script, routes.map(([route]) => route));
-    assert.deepEqual(live.map((r) => r.status), routes.map(() => 200));
+    const { live, replayed, cassette, replaying } = await recordThenReplay(
+      t,
+      script,
+      routes.map(([route]) => route),
+    );
+    assert.deepEqual(
+      live.map((r) => r.status),
+      routes.map(() => 200),
+    );
     const throughCustom = sharesGlobalDispatcher(undiciMajor);
-    assert.deepEqual(JSON.parse(live[ROUTES.findIndex(([r]) => r === '/global')].text), { viaRequest: { hello: 'world' }, viaGlobalFetch: { hello: 'world' }, dispatched: throughCustom ? 2 : 1 }, `the global fetch went ${throughCustom ? 'through' : 'around'} the custom global dispatcher`);
+    assert.deepEqual(
+      JSON.parse(live[ROUTES.findIndex(([r]) => r === '/global')].text),
+      { viaRequest: { hello: 'world' }, viaGlobalFetch: { hello: 'world' }, dispatched: throughCustom ? 2 : 1 },
+      `the global fetch went ${throughCustom ? 'through' : 'around'} the custom global dispatcher`,
+    );
     assert.equal(JSON.parse(live[ROUTES.findIndex(([r]) => r === '/error')].text).error.code, 'ECONNREFUSED');
     for (const [route, calls] of routes) {
       const { events } = cassette(route);
       const seen = events.map((e) => `${e.signature.method} ${e.signature.url.replace(/^[a-z]+:\/\/[^/]+/, '')}`);
       assert.deepEqual(seen.sort(), [...calls].sort(), `${route}: each call once`);
       assert.ok(events.every((e) => e.type === 'http.client'));
-      assert.deepEqual(events.map((e) => e.signature.lib).sort(), libsOf(undiciMajor, route, calls), `${route}: recorded by the instrumentation of the undici that made each call`);
+      assert.deepEqual(
+        events.map((e) => e.signature.lib).sort(),
+        libsOf(undiciMajor, route, calls),
+        `${route}: recorded by the instrumentation of the undici that made each call`,
+      );
     }
-    for (const [i, [route]] of routes.entries()) assert.deepEqual([replayed[i].status, replayed[i].text], [live[i].status, live[i].text], route);
+    for (const [i, [route]] of routes.entries())
+      assert.deepEqual([replayed[i].status, replayed[i].text], [live[i].status, live[i].text], route);
     await replaying.waitForLine(new RegExp(`^timetracer replay GET ${routes.at(-1)[0]} `));
     const lines = replaying.stderr.filter((l) => l.startsWith('timetracer replay GET'));
     assert.equal(lines.length, routes.length);
@@ -142,12 +164,18 @@ for (const { major: undiciMajor, script, skip } of VERSIONS) {
     const { live, replayed, cassette } = await recordThenReplay(t, script, routes);
     const got = Object.fromEntries(routes.map((route, i) => [route, JSON.parse(live[i].text)]));
     assert.deepEqual(got['/binary'], { length: 1024, sha256: createHash('sha256').update(BINARY).digest('hex') });
-    assert.deepEqual(got['/encodings'], ['gzip', 'br', 'deflate'].map((coding) => ({ hello: 'world', coding })));
+    assert.deepEqual(
+      got['/encodings'],
+      ['gzip', 'br', 'deflate'].map((coding) => ({ hello: 'world', coding })),
+    );
     assert.equal(got['/chunked'], 'one two three');
     assert.equal(got['/upload'].body, 'streamed request body');
     assert.deepEqual(got['/large'], { length: LARGE.length });
     assert.deepEqual(got['/sse'].events, ['data: event 1', 'data: event 2', 'data: event 3']);
-    assert.deepEqual(got['/statuses'], [{ statusCode: 404, text: 'status 404' }, { statusCode: 503, text: 'status 503' }]);
+    assert.deepEqual(got['/statuses'], [
+      { statusCode: 404, text: 'status 404' },
+      { statusCode: 503, text: 'status 503' },
+    ]);
     assert.ok(['ENOTFOUND', 'EAI_AGAIN'].includes(got['/dns'].code), JSON.stringify(got['/dns']));
     assert.deepEqual(got['/timeout'], { name: 'HeadersTimeoutError', code: 'UND_ERR_HEADERS_TIMEOUT' });
     assert.equal(got['/abort'].name, 'AbortError');

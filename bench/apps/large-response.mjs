@@ -15,7 +15,13 @@ function reportRows() {
   const rows = [];
   let bytes = 2;
   for (let id = 1; ; id++) {
-    const row = JSON.stringify({ id, sku: `SKU-${String(id).padStart(6, '0')}`, name: `product ${id}`, price: ((id * 37) % 10_000) / 100, stock: (id * 7919) % 500 });
+    const row = JSON.stringify({
+      id,
+      sku: `SKU-${String(id).padStart(6, '0')}`,
+      name: `product ${id}`,
+      price: ((id * 37) % 10_000) / 100,
+      stock: (id * 7919) % 500,
+    });
     if (bytes + row.length + 1 > BODY_BYTES - 200) return `[${rows.join(',')}]`;
     rows.push(row);
     bytes += row.length + 1;

@@ -16,9 +16,13 @@ const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
 const redis = new Redis(process.env.REDIS_URL, { maxRetriesPerRequest: 1 });
 
 async function order(id) {
-  const { rows: [found] } = await pool.query('SELECT id, customer, item_id, quantity FROM orders WHERE id = $1', [id]);
+  const {
+    rows: [found],
+  } = await pool.query('SELECT id, customer, item_id, quantity FROM orders WHERE id = $1', [id]);
   if (!found) return { status: 404, body: { error: 'no such order' } };
-  const { rows: [item] } = await pool.query('SELECT id, name, price FROM items WHERE id = $1', [found.item_id]);
+  const {
+    rows: [item],
+  } = await pool.query('SELECT id, name, price FROM items WHERE id = $1', [found.item_id]);
   const customer = await (await fetch(`${UPSTREAM_URL}/users/${found.customer}`)).json();
   const [status, views, flags] = await Promise.all([
     redis.get(`order:${id}:status`),

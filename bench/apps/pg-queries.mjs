@@ -42,9 +42,7 @@ async function rowsWithoutPg(sql, params) {
   return [itemRow(params[0])];
 }
 
-const run = process.env.BENCH_WITHOUT_PG === '1'
-  ? rowsWithoutPg
-  : async (sql, params) => (await pool.query(sql, params)).rows;
+const run = process.env.BENCH_WITHOUT_PG === '1' ? rowsWithoutPg : async (sql, params) => (await pool.query(sql, params)).rows;
 
 function seedOf(requestId) {
   return createHash('sha256').update(requestId).digest().readUInt32BE(0);

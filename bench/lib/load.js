@@ -14,22 +14,25 @@ import autocannon from 'autocannon';
 export function drive(url, { paths, connections, seconds, amount, latencies, onTick }) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const instance = autocannon({
-      url,
-      connections,
-      pipelining: 1,
-      ...(amount ? { amount } : { duration: seconds }),
-      requests: paths.map((path) => ({ method: 'GET', path })),
-    }, (error, result) => {
-      if (error) return reject(error);
-      resolve({
-        seconds: (performance.now() - started) / 1000,
-        ok: result['2xx'],
-        notOk: result.non2xx,
-        // Connection errors, timeouts included.
-        errors: result.errors,
-      });
-    });
+    const instance = autocannon(
+      {
+        url,
+        connections,
+        pipelining: 1,
+        ...(amount ? { amount } : { duration: seconds }),
+        requests: paths.map((path) => ({ method: 'GET', path })),
+      },
+      (error, result) => {
+        if (error) return reject(error);
+        resolve({
+          seconds: (performance.now() - started) / 1000,
+          ok: result['2xx'],
+          notOk: result.non2xx,
+          // Connection errors, timeouts included.
+          errors: result.errors,
+        });
+      },
+    );
     if (latencies) {
       instance.on('response', (_client, status, _bytes, ms) => {
         if (status >= 200 && status < 300) latencies.push(ms);

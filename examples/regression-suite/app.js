@@ -24,8 +24,19 @@ async function order({ symbol, quantity }) {
   if (!Number.isInteger(quantity) || quantity <= 0) return { status: 400, body: { error: 'quantity must be a whole number above 0' } };
   const current = await price(symbol);
   if (current === undefined) return { status: 404, body: { error: `no such symbol: ${symbol}` } };
-  const placed = { id: randomUUID(), symbol, quantity, price: current, total: Math.round(current * quantity * 100) / 100, placed_at: new Date().toISOString() };
-  const response = await fetch(`${PRICES_URL}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(placed) });
+  const placed = {
+    id: randomUUID(),
+    symbol,
+    quantity,
+    price: current,
+    total: Math.round(current * quantity * 100) / 100,
+    placed_at: new Date().toISOString(),
+  };
+  const response = await fetch(`${PRICES_URL}/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(placed),
+  });
   return { status: response.status, body: await response.json() };
 }
 

@@ -24,9 +24,17 @@ function start(args, env = {}) {
 
 fs.rmSync(cassettes, { recursive: true, force: true });
 const prices = await start([here('./price-service.js')]);
-const app = await start(['--import', 'timetracer/register', here('./app.js')], { TIMETRACER_MODE: 'record', TIMETRACER_DIR: cassettes, PORT: '0' });
+const app = await start(['--import', 'timetracer/register', here('./app.js')], {
+  TIMETRACER_MODE: 'record',
+  TIMETRACER_DIR: cassettes,
+  PORT: '0',
+});
 const send = async (method, path, body) => {
-  const response = await fetch(`${app.url}${path}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body && JSON.stringify(body) });
+  const response = await fetch(`${app.url}${path}`, {
+    method,
+    headers: body ? { 'content-type': 'application/json' } : {},
+    body: body && JSON.stringify(body),
+  });
   console.log(`${method} ${path} → ${response.status} ${await response.text()}`);
 };
 await send('GET', '/quotes/ACME');

@@ -36,20 +36,35 @@ export default defineInstrumentation({
   name: 'express',
   role: 'framework',
   hooks: [
-    hook<LayerClass<'handle_request'>>({ module: 'express', versions: '>=4 <5', file: 'lib/router/layer.js', patch: (Layer, ctx) => patchLayer(Layer, 'handle_request', ctx) }),
+    hook<LayerClass<'handle_request'>>({
+      module: 'express',
+      versions: '>=4 <5',
+      file: 'lib/router/layer.js',
+      patch: (Layer, ctx) => patchLayer(Layer, 'handle_request', ctx),
+    }),
     hook<RouteClass>({ module: 'express', versions: '>=4 <5', file: 'lib/router/route.js', patch: patchRoute }),
-    hook<LayerClass<'handleRequest'>>({ module: 'router', versions: '>=2 <3', file: 'lib/layer.js', patch: (Layer, ctx) => patchLayer(Layer, 'handleRequest', ctx) }),
+    hook<LayerClass<'handleRequest'>>({
+      module: 'router',
+      versions: '>=2 <3',
+      file: 'lib/layer.js',
+      patch: (Layer, ctx) => patchLayer(Layer, 'handleRequest', ctx),
+    }),
     hook<RouteClass>({ module: 'router', versions: '>=2 <3', file: 'lib/route.js', patch: patchRoute }),
   ],
 });
 
 function patchLayer<Method extends string>(Layer: LayerClass<Method>, method: Method, ctx: InstrumentationContext): void {
-  wrapMethod(Layer.prototype, method, (original) => function handleRequest(this: unknown, req: RoutedRequest, res: unknown, next: Next) {
-    const session = ctx.session();
-    if (!session || typeof next !== 'function') return original.call(this, req, res, next);
-    session.annotate({ framework: FRAMEWORK });
-    return original.call(this, req, res, reportingErrors(next, session));
-  });
+  wrapMethod(
+    Layer.prototype,
+    method,
+    (original) =>
+      function handleRequest(this: unknown, req: RoutedRequest, res: unknown, next: Next) {
+        const session = ctx.session();
+        if (!session || typeof next !== 'function') return original.call(this, req, res, next);
+        session.annotate({ framework: FRAMEWORK });
+        return original.call(this, req, res, reportingErrors(next, session));
+      },
+  );
 }
 
 /**
@@ -70,13 +85,18 @@ function reportingErrors(next: Next, session: Session): Next {
  * template is put together when the cassette is written, where a fault cannot reach the app.
  */
 function patchRoute(Route: RouteClass, ctx: InstrumentationContext): void {
-  wrapMethod(Route.prototype, 'dispatch', (original) => function dispatch(this: Route, req: RoutedRequest, res: unknown, done: Next) {
-    const session = ctx.session();
-    if (session) {
-      const baseUrl = req?.baseUrl;
-      const path = this.path;
-      session.annotate({ framework: FRAMEWORK, route: () => `${baseUrl ?? ''}${String(path)}` });
-    }
-    return original.call(this, req, res, done);
-  });
+  wrapMethod(
+    Route.prototype,
+    'dispatch',
+    (original) =>
+      function dispatch(this: Route, req: RoutedRequest, res: unknown, done: Next) {
+        const session = ctx.session();
+        if (session) {
+          const baseUrl = req?.baseUrl;
+          const path = this.path;
+          session.annotate({ framework: FRAMEWORK, route: () => `${baseUrl ?? ''}${String(path)}` });
+        }
+        return original.call(this, req, res, done);
+      },
+  );
 }

@@ -3,7 +3,28 @@
  * signature (method, normalised URL, body hash), the request and result as recorded, and the
  * response to hand back on replay.
  */
-import { decodeBody, describeError, encodeBody, fromErrorRecord, headerValue, REDACTED, warn, type Body, type BodyPolicy, type CallOutcome, type CapturedBody, type DependencyEvent, type ErrorRecord, type Headers, type HttpClientRequest, type HttpClientResult, type Lookup, type RecordedCall, type Redactor, type Signature } from '../../src/plugin.js';
+import {
+  decodeBody,
+  describeError,
+  encodeBody,
+  fromErrorRecord,
+  headerValue,
+  REDACTED,
+  warn,
+  type Body,
+  type BodyPolicy,
+  type CallOutcome,
+  type CapturedBody,
+  type DependencyEvent,
+  type ErrorRecord,
+  type Headers,
+  type HttpClientRequest,
+  type HttpClientResult,
+  type Lookup,
+  type RecordedCall,
+  type Redactor,
+  type Signature,
+} from '../../src/plugin.js';
 
 export interface HttpRequestSeen {
   method: string;
@@ -42,10 +63,14 @@ export function normaliseUrl(url: string, redactor: Redactor): string {
 }
 
 function encodeRequestBody(request: HttpRequestSeen, policy: BodyPolicy): Body | null {
-  return encodeBody(request.body, {
-    contentType: headerValue(request.headers, 'content-type'),
-    contentEncoding: headerValue(request.headers, 'content-encoding'),
-  }, policy);
+  return encodeBody(
+    request.body,
+    {
+      contentType: headerValue(request.headers, 'content-type'),
+      contentEncoding: headerValue(request.headers, 'content-encoding'),
+    },
+    policy,
+  );
 }
 
 function signatureOf(lib: string, request: HttpRequestSeen, body: Body | null, redactor: Redactor): Signature {
@@ -55,7 +80,13 @@ function signatureOf(lib: string, request: HttpRequestSeen, body: Body | null, r
 }
 
 /** Record: what the event holds. Runs when the cassette is written, not during the call. */
-export function describeHttpCall(lib: string, request: HttpRequestSeen, response: HttpResponseSeen | undefined, error: ErrorRecord | undefined, policy: BodyPolicy): CallOutcome {
+export function describeHttpCall(
+  lib: string,
+  request: HttpRequestSeen,
+  response: HttpResponseSeen | undefined,
+  error: ErrorRecord | undefined,
+  policy: BodyPolicy,
+): CallOutcome {
   const body = encodeRequestBody(request, policy);
   const outcome: CallOutcome = {
     signature: signatureOf(lib, request, body, policy.redactor),
@@ -66,10 +97,14 @@ export function describeHttpCall(lib: string, request: HttpRequestSeen, response
       status: response.status,
       status_text: response.statusText,
       headers: policy.redactor.headers(response.headers),
-      body: encodeBody(response.body, {
-        contentType: headerValue(response.headers, 'content-type'),
-        contentEncoding: headerValue(response.headers, 'content-encoding'),
-      }, policy),
+      body: encodeBody(
+        response.body,
+        {
+          contentType: headerValue(response.headers, 'content-type'),
+          contentEncoding: headerValue(response.headers, 'content-encoding'),
+        },
+        policy,
+      ),
     } satisfies HttpClientResult;
   }
   if (error) outcome.error = error;
@@ -119,11 +154,17 @@ export interface RecordedReply {
 /** What to hand back for a recorded `http.client` event, for a call made with `method`. */
 export function recordedReply(event: DependencyEvent, method: string): RecordedReply {
   const result = event.result as HttpClientResult | undefined;
-  const end: ReplayEnd = !event.error ? { kind: 'complete' }
-    : event.error.origin === 'app' ? { kind: 'hold' }
+  const end: ReplayEnd = !event.error
+    ? { kind: 'complete' }
+    : event.error.origin === 'app'
+      ? { kind: 'hold' }
       : { kind: 'fail', error: fromErrorRecord(event.error) };
   if (!result) {
-    if (end.kind === 'complete') return { response: undefined, end: { kind: 'fail', error: new Error('timetracer: the recorded call has neither a response nor an error') } };
+    if (end.kind === 'complete')
+      return {
+        response: undefined,
+        end: { kind: 'fail', error: new Error('timetracer: the recorded call has neither a response nor an error') },
+      };
     return { response: undefined, end };
   }
   try {
@@ -171,7 +212,9 @@ export function reportFault(action: 'record' | 'replay', call: string, fault: un
   call = call.replace(/\?\S*/, '');
   if (!reportedFaults.has(`${action} ${cause}`)) {
     reportedFaults.add(`${action} ${cause}`);
-    warn(`could not ${action} ${call} (${cause}); ${action === 'record' ? 'the call goes on unrecorded' : 'the call fails with this error'}`);
+    warn(
+      `could not ${action} ${call} (${cause}); ${action === 'record' ? 'the call goes on unrecorded' : 'the call fails with this error'}`,
+    );
   }
   return asError(fault);
 }

@@ -4,8 +4,28 @@
  * callbacks, in both of undici's handler styles; replay answers the handler from the cassette
  * without dispatching at all.
  */
-import { appendHeader, BodyTap, plainHeaders, toBuffer, toErrorRecord, type ErrorRecord, type Headers, type InstrumentationContext, type RecordedCall } from '../../src/plugin.js';
-import { abandonCall, describeHttpCall, UNREAD_RESPONSE, httpLookup, recordedReply, reportFault, type HttpRequestSeen, type RecordedReply, type ReplayedResponse } from './call.js';
+import {
+  appendHeader,
+  BodyTap,
+  plainHeaders,
+  toBuffer,
+  toErrorRecord,
+  type ErrorRecord,
+  type Headers,
+  type InstrumentationContext,
+  type RecordedCall,
+} from '../../src/plugin.js';
+import {
+  abandonCall,
+  describeHttpCall,
+  UNREAD_RESPONSE,
+  httpLookup,
+  recordedReply,
+  reportFault,
+  type HttpRequestSeen,
+  type RecordedReply,
+  type ReplayedResponse,
+} from './call.js';
 
 export interface DispatchOptions {
   origin?: string | URL;
@@ -41,9 +61,7 @@ export interface DispatchHandler {
   onResponseError?(controller: DispatchController, error: unknown): void;
 }
 
-export 
-
-/** The Dispatcher classes of installed undici packages (their calls are recorded at their Client). */
+export /** The Dispatcher classes of installed undici packages (their calls are recorded at their Client). */
 const installedDispatcherClasses = new Set<abstract new (...args: never[]) => object>();
 
 export function registerInstalledDispatcherClass(Dispatcher: abstract new (...args: never[]) => object): void {
@@ -67,7 +85,8 @@ function headersOf(raw: unknown): Headers {
   const headers: Headers = {};
   if (!raw) return headers;
   if (Array.isArray(raw)) {
-    if (raw.length && Array.isArray(raw[0])) for (const [name, value] of raw as Array<[string, string]>) appendHeader(headers, name, String(value));
+    if (raw.length && Array.isArray(raw[0]))
+      for (const [name, value] of raw as Array<[string, string]>) appendHeader(headers, name, String(value));
     else for (let i = 0; i + 1 < raw.length; i += 2) appendHeader(headers, String(raw[i]), String(raw[i + 1]));
     return headers;
   }
@@ -130,7 +149,13 @@ function callLabel(options: DispatchOptions): string {
   return `${options.method} ${String(options.origin ?? '')}${options.path}`;
 }
 
-export function recordDispatch(lib: string, dispatch: Dispatch, options: DispatchOptions, handler: DispatchHandler, ctx: InstrumentationContext): boolean {
+export function recordDispatch(
+  lib: string,
+  dispatch: Dispatch,
+  options: DispatchOptions,
+  handler: DispatchHandler,
+  ctx: InstrumentationContext,
+): boolean {
   const call = ctx.record('http.client');
   if (!call) return dispatch(options, handler);
   let watched: [DispatchOptions, DispatchHandler];
@@ -144,7 +169,13 @@ export function recordDispatch(lib: string, dispatch: Dispatch, options: Dispatc
 }
 
 /** Record: the dispatch to make instead, whose body and handler are watched until the call ends. */
-function watchDispatch(lib: string, call: RecordedCall, options: DispatchOptions, handler: DispatchHandler, ctx: InstrumentationContext): [DispatchOptions, DispatchHandler] {
+function watchDispatch(
+  lib: string,
+  call: RecordedCall,
+  options: DispatchOptions,
+  handler: DispatchHandler,
+  ctx: InstrumentationContext,
+): [DispatchOptions, DispatchHandler] {
   const requestBody = new BodyTap(ctx.bodies.maxBytes);
   const responseBody = new BodyTap(ctx.bodies.maxBytes);
   const request = { method: options.method, url: urlOf(options), headers: headersOf(options.headers) };
@@ -163,14 +194,19 @@ function watchDispatch(lib: string, call: RecordedCall, options: DispatchOptions
     finished = true;
     const record = error === undefined ? undefined : toErrorRecord(error, abortedByApp ? 'app' : 'dependency');
     if (error === undefined) call.end(describe(record));
-    else void sent.unsent().catch(() => undefined).then(() => call.end(describe(record)));
+    else
+      void sent
+        .unsent()
+        .catch(() => undefined)
+        .then(() => call.end(describe(record)));
   };
   // Should the app never read the body to its end, the call is recorded as far as it came.
   const responded = (): void => call.sofar(() => describe(UNREAD_RESPONSE)());
-  const observeAbort = <A extends (reason?: unknown) => void>(abort: A) => ((reason?: unknown) => {
-    abortedByApp = true;
-    abort(reason);
-  }) as A;
+  const observeAbort = <A extends (reason?: unknown) => void>(abort: A) =>
+    ((reason?: unknown) => {
+      abortedByApp = true;
+      abort(reason);
+    }) as A;
   // What each handler callback tells, in both of undici's handler styles. A fault here is ours:
   // it is reported and the callback still reaches the handler.
   const observers: Record<string, (...args: never[]) => void> = {
@@ -199,9 +235,14 @@ function watchDispatch(lib: string, call: RecordedCall, options: DispatchOptions
         return (abort: (reason?: unknown) => void, ...rest: unknown[]) => method.call(target, observeAbort(abort), ...rest);
       }
       if (property === 'onRequestStart') {
-        return (controller: DispatchController, ...rest: unknown[]) => method.call(target, new Proxy(controller, {
-          get: (c, p) => (p === 'abort' ? observeAbort(c.abort.bind(c)) : Reflect.get(c, p)),
-        }), ...rest);
+        return (controller: DispatchController, ...rest: unknown[]) =>
+          method.call(
+            target,
+            new Proxy(controller, {
+              get: (c, p) => (p === 'abort' ? observeAbort(c.abort.bind(c)) : Reflect.get(c, p)),
+            }),
+            ...rest,
+          );
       }
       const observe = typeof property === 'string' ? observers[property] : undefined;
       // Called on the handler itself, not this proxy: undici's own handlers keep private fields.
@@ -219,20 +260,36 @@ function watchDispatch(lib: string, call: RecordedCall, options: DispatchOptions
   return [{ ...options, body: sent.body }, observed];
 }
 
-export function replayDispatch(lib: string, dispatch: Dispatch, options: DispatchOptions, handler: DispatchHandler, ctx: InstrumentationContext): boolean {
+export function replayDispatch(
+  lib: string,
+  dispatch: Dispatch,
+  options: DispatchOptions,
+  handler: DispatchHandler,
+  ctx: InstrumentationContext,
+): boolean {
   const answer = responderFor(handler);
-  void collectBody(options.body).then((body) => {
-    try {
-      const tap = new BodyTap(ctx.bodies.maxBytes);
-      tap.add(body);
-      const outcome = ctx.replay(httpLookup(lib, { method: options.method, url: urlOf(options), headers: headersOf(options.headers), body: tap.result() }, ctx.bodies));
-      if (outcome.kind === 'miss') answer.fail(outcome.error);
-      else if (outcome.kind === 'live') dispatch({ ...options, body: body.length ? body : null }, handler);
-      else serveRecorded(answer, recordedReply(outcome.event, options.method));
-    } catch (fault) {
-      answer.fail(reportFault('replay', callLabel(options), fault));
-    }
-  }, (error: unknown) => answer.fail(error))
+  void collectBody(options.body)
+    .then(
+      (body) => {
+        try {
+          const tap = new BodyTap(ctx.bodies.maxBytes);
+          tap.add(body);
+          const outcome = ctx.replay(
+            httpLookup(
+              lib,
+              { method: options.method, url: urlOf(options), headers: headersOf(options.headers), body: tap.result() },
+              ctx.bodies,
+            ),
+          );
+          if (outcome.kind === 'miss') answer.fail(outcome.error);
+          else if (outcome.kind === 'live') dispatch({ ...options, body: body.length ? body : null }, handler);
+          else serveRecorded(answer, recordedReply(outcome.event, options.method));
+        } catch (fault) {
+          answer.fail(reportFault('replay', callLabel(options), fault));
+        }
+      },
+      (error: unknown) => answer.fail(error),
+    )
     // Should undici's own handler throw on what we hand it, that must not become an unhandled rejection.
     .catch((fault: unknown) => reportFault('replay', callLabel(options), fault));
   return true;

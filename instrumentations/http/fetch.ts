@@ -33,14 +33,19 @@ export default defineInstrumentation({
       patch(globals, ctx) {
         if (ctx.mode === 'replay' && !ctx.replaying) return;
         const attach = attacher(globals, ctx);
-        wrapMethod(globals, 'fetch', (original) => function fetch(this: unknown, input: Parameters<typeof original>[0], init?: Parameters<typeof original>[1]) {
-          const problem = attach();
-          if (problem && ctx.mode === 'replay') {
-            const outcome = ctx.unserved(callLabel(input, init), problem);
-            if (outcome.kind === 'miss') return Promise.reject(new TypeError('fetch failed', { cause: outcome.error }));
-          }
-          return original.call(this, input, init);
-        } as typeof original);
+        wrapMethod(
+          globals,
+          'fetch',
+          (original) =>
+            function fetch(this: unknown, input: Parameters<typeof original>[0], init?: Parameters<typeof original>[1]) {
+              const problem = attach();
+              if (problem && ctx.mode === 'replay') {
+                const outcome = ctx.unserved(callLabel(input, init), problem);
+                if (outcome.kind === 'miss') return Promise.reject(new TypeError('fetch failed', { cause: outcome.error }));
+              }
+              return original.call(this, input, init);
+            } as typeof original,
+        );
       },
     }),
   ],
@@ -108,9 +113,8 @@ function wrapSlot(globals: Globals, slot: symbol, ctx: InstrumentationContext): 
 
 function wrapDispatcher(target: Dispatcher, ctx: InstrumentationContext): Dispatcher {
   const dispatch = (options: DispatchOptions, handler: DispatchHandler): boolean => target.dispatch(options, handler);
-  const wrappedDispatch = (options: DispatchOptions, handler: DispatchHandler) => (ctx.mode === 'record'
-    ? recordDispatch(LIB, dispatch, options, handler, ctx)
-    : replayDispatch(LIB, dispatch, options, handler, ctx));
+  const wrappedDispatch = (options: DispatchOptions, handler: DispatchHandler) =>
+    ctx.mode === 'record' ? recordDispatch(LIB, dispatch, options, handler, ctx) : replayDispatch(LIB, dispatch, options, handler, ctx);
   return new Proxy(target, {
     get(dispatcher, property) {
       if (property === 'dispatch') return wrappedDispatch;

@@ -7,8 +7,31 @@ import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import { urlToHttpOptions } from 'node:url';
-import { BodyTap, defineInstrumentation, hook, observeEvents, plainHeaders, sentHeaders, tapReadable, tapWritable, toErrorRecord, wrapMethod, type ErrorRecord, type InstrumentationContext, type RecordedCall } from '../../src/plugin.js';
-import { abandonCall, describeHttpCall, UNREAD_RESPONSE, httpLookup, recordedReply, reportFault, type HttpRequestSeen, type HttpResponseSeen } from './call.js';
+import {
+  BodyTap,
+  defineInstrumentation,
+  hook,
+  observeEvents,
+  plainHeaders,
+  sentHeaders,
+  tapReadable,
+  tapWritable,
+  toErrorRecord,
+  wrapMethod,
+  type ErrorRecord,
+  type InstrumentationContext,
+  type RecordedCall,
+} from '../../src/plugin.js';
+import {
+  abandonCall,
+  describeHttpCall,
+  UNREAD_RESPONSE,
+  httpLookup,
+  recordedReply,
+  reportFault,
+  type HttpRequestSeen,
+  type HttpResponseSeen,
+} from './call.js';
 import { ReplaySocket } from './replay-socket.js';
 
 type RequestFunction = (...args: unknown[]) => ClientRequest;
@@ -32,17 +55,27 @@ export default defineInstrumentation({
 });
 
 function patchModule(module: HttpModule, protocol: string, ctx: InstrumentationContext): void {
-  wrapMethod(module, 'request', (original) => function request(this: unknown, ...args: unknown[]): ClientRequest {
-    if (ctx.mode === 'record') return recordRequest(original, this, args, protocol, ctx);
-    if (ctx.replaying) return replayRequest(original, this, args, protocol, ctx);
-    return original.apply(this, args);
-  });
+  wrapMethod(
+    module,
+    'request',
+    (original) =>
+      function request(this: unknown, ...args: unknown[]): ClientRequest {
+        if (ctx.mode === 'record') return recordRequest(original, this, args, protocol, ctx);
+        if (ctx.replaying) return replayRequest(original, this, args, protocol, ctx);
+        return original.apply(this, args);
+      },
+  );
   // Node's `get` calls its module's own `request`, not the export: wrap it the same way.
-  wrapMethod(module, 'get', () => function get(...args: unknown[]): ClientRequest {
-    const req = module.request(...args);
-    req.end();
-    return req;
-  });
+  wrapMethod(
+    module,
+    'get',
+    () =>
+      function get(...args: unknown[]): ClientRequest {
+        const req = module.request(...args);
+        req.end();
+        return req;
+      },
+  );
 }
 
 interface RequestArgs {
@@ -95,7 +128,13 @@ function onResponse(req: ClientRequest, ctx: InstrumentationContext, listener: (
   ctx.bind(req);
 }
 
-function recordRequest(original: RequestFunction, self: unknown, args: unknown[], protocol: string, ctx: InstrumentationContext): ClientRequest {
+function recordRequest(
+  original: RequestFunction,
+  self: unknown,
+  args: unknown[],
+  protocol: string,
+  ctx: InstrumentationContext,
+): ClientRequest {
   const req = original.apply(self, args);
   const call = ctx.record('http.client');
   if (!call) return req;
@@ -152,7 +191,12 @@ function watchCall(req: ClientRequest, call: RecordedCall, url: string, ctx: Ins
     else if (event === 'close' && !response) finish(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
   });
   onResponse(req, ctx, (res) => {
-    response = { status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: plainHeaders(res.headers), body: new BodyTap(ctx.bodies.maxBytes) };
+    response = {
+      status: res.statusCode ?? 0,
+      statusText: res.statusMessage ?? '',
+      headers: plainHeaders(res.headers),
+      body: new BodyTap(ctx.bodies.maxBytes),
+    };
     // Should the app never read the body to its end, the call is recorded as far as it came.
     call.sofar(() => describe(UNREAD_RESPONSE)());
     tapReadable(res, response.body, () => finish());
@@ -164,7 +208,13 @@ function watchCall(req: ClientRequest, call: RecordedCall, url: string, ctx: Ins
   });
 }
 
-function replayRequest(original: RequestFunction, self: unknown, args: unknown[], protocol: string, ctx: InstrumentationContext): ClientRequest {
+function replayRequest(
+  original: RequestFunction,
+  self: unknown,
+  args: unknown[],
+  protocol: string,
+  ctx: InstrumentationContext,
+): ClientRequest {
   const parsed = parseArgs(args);
   const url = targetUrl(parsed, protocol);
   const socket = new ReplaySocket();
@@ -176,9 +226,10 @@ function replayRequest(original: RequestFunction, self: unknown, args: unknown[]
     // Applies the timeout to the socket as net.connect and the agents do.
     createConnection: ({ timeout }: RequestOptions) => (timeout ? socket.setTimeout(timeout) : socket),
   };
-  const req = parsed.input === undefined
-    ? original.call(self, options, parsed.callback)
-    : original.call(self, parsed.input, options, parsed.callback);
+  const req =
+    parsed.input === undefined
+      ? original.call(self, options, parsed.callback)
+      : original.call(self, parsed.input, options, parsed.callback);
   const requestBody = new BodyTap(ctx.bodies.maxBytes);
   tapWritable(req, requestBody);
   observeEvents(req, (event) => {
@@ -202,7 +253,7 @@ type AgentOptions = tls.ConnectionOptions & { timeout?: number };
 /** What the app's agent was made with (`new https.Agent({ ca, timeout })`). */
 function agentOptionsOf(options: RequestOptions): AgentOptions {
   const agent = options.agent as { options?: AgentOptions } | false | undefined;
-  return (agent && agent.options) || {};
+  return agent ? (agent.options ?? {}) : {};
 }
 
 function connectLive(args: RequestArgs, protocol: string): net.Socket {
@@ -212,6 +263,13 @@ function connectLive(args: RequestArgs, protocol: string): net.Socket {
   const host = options.hostname ?? options.host ?? 'localhost';
   const port = Number(options.port ?? options.defaultPort ?? (scheme === 'https:' ? 443 : 80));
   // `path` is the request's; to tls.connect it would name a unix socket.
-  if (scheme === 'https:') return tls.connect({ ...options, path: undefined, host, port, servername: options.servername ?? (net.isIP(host) ? undefined : host) } as tls.ConnectionOptions);
+  if (scheme === 'https:')
+    return tls.connect({
+      ...options,
+      path: undefined,
+      host,
+      port,
+      servername: options.servername ?? (net.isIP(host) ? undefined : host),
+    } as tls.ConnectionOptions);
   return net.connect({ host, port });
 }

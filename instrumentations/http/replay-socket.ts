@@ -64,8 +64,8 @@ export class ReplaySocket extends net.Socket {
 
   private flushToLive(callback: WriteCallback): void {
     const chunks = this.written.splice(0);
-    if (chunks.length === 0) return callback();
-    this.live!.write(Buffer.concat(chunks), callback);
+    if (chunks.length === 0) callback();
+    else this.live!.write(Buffer.concat(chunks), callback);
   }
 }
 

@@ -8,7 +8,13 @@
  * dispatcher is set; the fetch instrumentation then leaves the call to this one.
  */
 import { defineInstrumentation, hook, wrapMethod, type InstrumentationContext } from '../../src/plugin.js';
-import { recordDispatch, registerInstalledDispatcherClass, replayDispatch, type DispatchHandler, type DispatchOptions } from './dispatch.js';
+import {
+  recordDispatch,
+  registerInstalledDispatcherClass,
+  replayDispatch,
+  type DispatchHandler,
+  type DispatchOptions,
+} from './dispatch.js';
 
 const LIB = 'undici';
 const VERSIONS = '>=6 <9';
@@ -37,12 +43,19 @@ function isTunnel(options: DispatchOptions): boolean {
 
 function patchClient(Client: { prototype: Client }, ctx: InstrumentationContext): void {
   if (ctx.mode === 'replay' && !ctx.replaying) return;
-  wrapMethod(Client.prototype, 'dispatch', (dispatch) => function (this: Client, options: DispatchOptions, handler: DispatchHandler) {
-    if (isTunnel(options)) return dispatch.call(this, options, handler);
-    const send = (o: DispatchOptions, h: DispatchHandler): boolean => dispatch.call(this, o, h);
-    const addressed = options.origin ? options : { ...options, origin: originOf(this) };
-    return ctx.mode === 'record' ? recordDispatch(LIB, send, addressed, handler, ctx) : replayDispatch(LIB, send, addressed, handler, ctx);
-  });
+  wrapMethod(
+    Client.prototype,
+    'dispatch',
+    (dispatch) =>
+      function (this: Client, options: DispatchOptions, handler: DispatchHandler) {
+        if (isTunnel(options)) return dispatch.call(this, options, handler);
+        const send = (o: DispatchOptions, h: DispatchHandler): boolean => dispatch.call(this, o, h);
+        const addressed = options.origin ? options : { ...options, origin: originOf(this) };
+        return ctx.mode === 'record'
+          ? recordDispatch(LIB, send, addressed, handler, ctx)
+          : replayDispatch(LIB, send, addressed, handler, ctx);
+      },
+  );
 }
 
 export default defineInstrumentation({
@@ -51,7 +64,10 @@ export default defineInstrumentation({
   hooks: [
     hook<{ prototype: Client }>({ module: 'undici', versions: VERSIONS, file: 'lib/dispatcher/client.js', patch: patchClient }),
     hook<abstract new (...args: never[]) => object>({
-      module: 'undici', versions: VERSIONS, file: 'lib/dispatcher/dispatcher.js', patch(Dispatcher) {
+      module: 'undici',
+      versions: VERSIONS,
+      file: 'lib/dispatcher/dispatcher.js',
+      patch(Dispatcher) {
         registerInstalledDispatcherClass(Dispatcher);
       },
     }),

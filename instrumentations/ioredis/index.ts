@@ -11,9 +11,27 @@
  * `quit` and `disconnect` close it the way ioredis does. Pub/sub: see pubsub.ts.
  * Redis.Cluster is not covered.
  */
-import { defineInstrumentation, hook, toErrorRecord, wrapMethod, type DependencyEvent, type ErrorRecord, type InstrumentationContext, type Redactor, type Signature } from '../../src/plugin.js';
+import {
+  defineInstrumentation,
+  hook,
+  toErrorRecord,
+  wrapMethod,
+  type DependencyEvent,
+  type ErrorRecord,
+  type InstrumentationContext,
+  type Redactor,
+  type Signature,
+} from '../../src/plugin.js';
 import { restoreError, restoreReply, storeArgs, storeReply, type ReplyClasses, type StoredReply } from './replies.js';
-import { isSubscription, noteAnswered, noteEmitted, recordMessagesOf, replaySubscription, type PubSubClasses, type PubSubClient } from './pubsub.js';
+import {
+  isSubscription,
+  noteAnswered,
+  noteEmitted,
+  recordMessagesOf,
+  replaySubscription,
+  type PubSubClasses,
+  type PubSubClient,
+} from './pubsub.js';
 import { redactArgs, redactReply } from './secrets.js';
 
 /** Set on a command once it has been recorded or looked up: queued commands pass sendCommand twice. */
@@ -77,7 +95,16 @@ type RedisResult = { reply: StoredReply } | { error_class: string };
 const CONNECTION_SETUP = new Set(['auth', 'hello', 'select', 'info', 'client', 'readonly']);
 
 /** What a RESP2 connection in subscriber mode may send (ioredis's VALID_IN_SUBSCRIBER_MODE). */
-const SUBSCRIBER_MODE_COMMANDS = new Set(['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe', 'ping', 'quit']);
+const SUBSCRIBER_MODE_COMMANDS = new Set([
+  'subscribe',
+  'psubscribe',
+  'unsubscribe',
+  'punsubscribe',
+  'ssubscribe',
+  'sunsubscribe',
+  'ping',
+  'quit',
+]);
 
 const classes: PubSubClasses = { errors: new Map() };
 let eventHandlers: EventHandlers | undefined;
@@ -95,34 +122,52 @@ function recordCommand(client: RedisClient, command: Command, ctx: Instrumentati
   const signature = signatureOf(command, redactor);
   const { resolve, reject } = command;
   command.resolve = (reply: unknown) => {
-    call.end(() => ({ signature, result: { reply: redactReply(command.name, signature.args, storeReply(reply), redactor) } satisfies RedisResult }));
+    call.end(() => ({
+      signature,
+      result: { reply: redactReply(command.name, signature.args, storeReply(reply), redactor) } satisfies RedisResult,
+    }));
     return resolve.call(command, reply);
   };
   command.reject = (error: unknown) => {
     // Refused before anything was sent (closed client, offline queue off): no call to replay.
     if (command[SENDING]) call.cancel();
-    else call.end(() => ({ signature, error: toErrorRecord(error), result: { error_class: (error as Error)?.constructor?.name ?? 'Error' } satisfies RedisResult }));
+    else
+      call.end(() => ({
+        signature,
+        error: toErrorRecord(error),
+        result: { error_class: (error as Error)?.constructor?.name ?? 'Error' } satisfies RedisResult,
+      }));
     return reject.call(command, error);
   };
 }
 
 function recordCommands(Redis: RedisClass, ctx: InstrumentationContext): void {
-  wrapMethod(Redis.prototype, 'sendCommand', (send) => function sendCommand(this: RedisClient, command: Command, stream?: unknown) {
-    if (!command[SEEN]) {
-      command[SEEN] = true;
-      recordCommand(this, command, ctx);
-    }
-    command[SENDING] = true;
-    try {
-      return send.call(this, command, stream);
-    } finally {
-      command[SENDING] = false;
-    }
-  });
-  wrapMethod(Redis.prototype, 'emit', (emit) => function (this: RedisClient, event: string | symbol, ...args: unknown[]) {
-    noteEmitted(this, event, args);
-    return emit.call(this, event, ...args);
-  });
+  wrapMethod(
+    Redis.prototype,
+    'sendCommand',
+    (send) =>
+      function sendCommand(this: RedisClient, command: Command, stream?: unknown) {
+        if (!command[SEEN]) {
+          command[SEEN] = true;
+          recordCommand(this, command, ctx);
+        }
+        command[SENDING] = true;
+        try {
+          return send.call(this, command, stream);
+        } finally {
+          command[SENDING] = false;
+        }
+      },
+  );
+  wrapMethod(
+    Redis.prototype,
+    'emit',
+    (emit) =>
+      function (this: RedisClient, event: string | symbol, ...args: unknown[]) {
+        noteEmitted(this, event, args);
+        return emit.call(this, event, ...args);
+      },
+  );
 }
 
 /** Replay: the recorded reply (or error) for a command, delivered as a reply from the socket would be. */
@@ -131,7 +176,9 @@ function answer(client: RedisClient, command: Command, ctx: InstrumentationConte
   const outcome = ctx.replay({ type: 'redis', signature: signatureOf(command, ctx.bodies.redactor) }, { canGoLive: false });
   setImmediate(() => {
     if (outcome.kind !== 'recorded') {
-      command.reject(outcome.kind === 'miss' ? outcome.error : new Error('timetracer: a replayed Redis connection cannot reach the server'));
+      command.reject(
+        outcome.kind === 'miss' ? outcome.error : new Error('timetracer: a replayed Redis connection cannot reach the server'),
+      );
       return;
     }
     settle(client, command, outcome.event, ctx);
@@ -208,37 +255,53 @@ function connectWithoutSocket(client: RedisClient): Promise<void> {
 
 function replayCommands(Redis: RedisClass, ctx: InstrumentationContext): void {
   const prototype = Redis.prototype;
-  wrapMethod(prototype, 'sendCommand', (send) => function sendCommand(this: RedisClient, command: Command, stream?: unknown) {
-    if (this.status !== 'ready') {
-      // Queued (or refused) by ioredis itself, exactly as live; answered when it is sent again.
-      if (!command[SEEN]) {
+  wrapMethod(
+    prototype,
+    'sendCommand',
+    (send) =>
+      function sendCommand(this: RedisClient, command: Command, stream?: unknown) {
+        if (this.status !== 'ready') {
+          // Queued (or refused) by ioredis itself, exactly as live; answered when it is sent again.
+          if (!command[SEEN]) {
+            command[SEEN] = true;
+            command[ANSWER] = ctx.bindToSession(() => answer(this, command, ctx));
+          }
+          return send.call(this, command, stream);
+        }
+        // In RESP2 subscriber mode ioredis refuses most commands before sending anything.
+        if (this.condition?.subscriber && this.options.protocol !== 3 && !SUBSCRIBER_MODE_COMMANDS.has(command.name))
+          return send.call(this, command, stream);
+        if (command.name === 'quit') quit(this, command);
+        else if (command[ANSWER]) command[ANSWER]();
+        else answer(this, command, ctx);
         command[SEEN] = true;
-        command[ANSWER] = ctx.bindToSession(() => answer(this, command, ctx));
-      }
-      return send.call(this, command, stream);
-    }
-    // In RESP2 subscriber mode ioredis refuses most commands before sending anything.
-    if (this.condition?.subscriber && this.options.protocol !== 3 && !SUBSCRIBER_MODE_COMMANDS.has(command.name)) return send.call(this, command, stream);
-    if (command.name === 'quit') quit(this, command);
-    else if (command[ANSWER]) command[ANSWER]();
-    else answer(this, command, ctx);
-    command[SEEN] = true;
-    return command.promise;
-  });
-  wrapMethod(prototype, 'connect', () => function connect(this: RedisClient, callback?: (error: Error | null) => void) {
-    const connected = connectWithoutSocket(this);
-    if (callback) connected.then(() => callback(null), callback);
-    return connected;
-  });
-  wrapMethod(prototype, 'disconnect', (disconnect) => function (this: RedisClient, reconnect = false) {
-    if (this.status === 'wait') return disconnect.call(this, reconnect);
-    if (!reconnect) this.manuallyClosing = true;
-    if (this.reconnectTimeout && !reconnect) {
-      clearTimeout(this.reconnectTimeout);
-      this.reconnectTimeout = null;
-    }
-    closeWithoutSocket(this);
-  });
+        return command.promise;
+      },
+  );
+  wrapMethod(
+    prototype,
+    'connect',
+    () =>
+      function connect(this: RedisClient, callback?: (error: Error | null) => void) {
+        const connected = connectWithoutSocket(this);
+        if (callback) connected.then(() => callback(null), callback);
+        return connected;
+      },
+  );
+  wrapMethod(
+    prototype,
+    'disconnect',
+    (disconnect) =>
+      function (this: RedisClient, reconnect = false) {
+        if (this.status === 'wait') return disconnect.call(this, reconnect);
+        if (!reconnect) this.manuallyClosing = true;
+        if (this.reconnectTimeout && !reconnect) {
+          clearTimeout(this.reconnectTimeout);
+          this.reconnectTimeout = null;
+        }
+        closeWithoutSocket(this);
+      },
+  );
 }
 
 const VERSIONS = '>=5 <7';
@@ -260,28 +323,42 @@ export default defineInstrumentation({
     }),
     // What replay needs of ioredis's own: its error class, RESP3 verbatim strings, subscriptions, close handling.
     hook<{ ReplyError: ErrorClass }>({
-      module: 'ioredis', versions: VERSIONS, patch(exports) {
+      module: 'ioredis',
+      versions: VERSIONS,
+      patch(exports) {
         classes.errors.set('ReplyError', exports.ReplyError);
       },
     }),
     hook<{ SimpleError: ErrorClass; BlobError: ErrorClass }>({
-      module: 'ioredis', versions: '>=6 <7', file: 'built/resp/errors.js', patch(exports) {
+      module: 'ioredis',
+      versions: '>=6 <7',
+      file: 'built/resp/errors.js',
+      patch(exports) {
         classes.errors.set('SimpleError', exports.SimpleError);
         classes.errors.set('BlobError', exports.BlobError);
       },
     }),
     hook<{ VerbatimString: ReplyClasses['verbatimString'] }>({
-      module: 'ioredis', versions: '>=6 <7', file: 'built/resp/verbatim-string.js', patch(exports) {
+      module: 'ioredis',
+      versions: '>=6 <7',
+      file: 'built/resp/verbatim-string.js',
+      patch(exports) {
         classes.verbatimString = exports.VerbatimString;
       },
     }),
     hook<{ default: PubSubClasses['subscriptionSet'] }>({
-      module: 'ioredis', versions: VERSIONS, file: 'built/SubscriptionSet.js', patch(exports) {
+      module: 'ioredis',
+      versions: VERSIONS,
+      file: 'built/SubscriptionSet.js',
+      patch(exports) {
         classes.subscriptionSet = exports.default;
       },
     }),
     hook<EventHandlers>({
-      module: 'ioredis', versions: VERSIONS, file: 'built/redis/event_handler.js', patch(exports) {
+      module: 'ioredis',
+      versions: VERSIONS,
+      file: 'built/redis/event_handler.js',
+      patch(exports) {
         eventHandlers = exports;
       },
     }),

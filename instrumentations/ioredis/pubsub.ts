@@ -11,7 +11,11 @@ import type { DependencyEvent, InstrumentationContext } from '../../src/plugin.j
 import { restoreReply, storeArgs, storeReply, type ReplyClasses, type StoredReply } from './replies.js';
 
 /** The events ioredis always emits for a pushed message (the string ones only with listeners). */
-const MESSAGE_EVENTS: ReadonlyMap<string | symbol, string> = new Map([['messageBuffer', 'message'], ['pmessageBuffer', 'pmessage'], ['smessageBuffer', 'smessage']]);
+const MESSAGE_EVENTS: ReadonlyMap<string | symbol, string> = new Map([
+  ['messageBuffer', 'message'],
+  ['pmessageBuffer', 'pmessage'],
+  ['smessageBuffer', 'smessage'],
+]);
 const SUBSCRIBE = new Set(['subscribe', 'psubscribe', 'ssubscribe']);
 const UNSUBSCRIBE = new Set(['unsubscribe', 'punsubscribe', 'sunsubscribe']);
 
@@ -43,7 +47,10 @@ export function recordMessagesOf(client: PubSubClient, ctx: InstrumentationConte
     const call = ctx.record('redis');
     // A message names its channel (pmessage: its pattern and channel), then carries its payload.
     const names = args.slice(0, kind === 'pmessage' ? 2 : 1);
-    call?.end(() => ({ signature: { lib: 'ioredis', command: kind, args: storeArgs(names) }, result: { reply: storeReply([kind, ...args]) } }));
+    call?.end(() => ({
+      signature: { lib: 'ioredis', command: kind, args: storeArgs(names) },
+      result: { reply: storeReply([kind, ...args]) },
+    }));
   });
 }
 
@@ -60,7 +67,14 @@ function textOf(value: StoredReply | undefined): string | undefined {
 }
 
 /** Replay: (un)subscribing changes the client's subscriptions as the server's replies would, then subscribed messages come. */
-export function replaySubscription(client: PubSubClient, name: string, channels: unknown[], count: unknown, ctx: InstrumentationContext, classes: PubSubClasses): void {
+export function replaySubscription(
+  client: PubSubClient,
+  name: string,
+  channels: unknown[],
+  count: unknown,
+  ctx: InstrumentationContext,
+  classes: PubSubClasses,
+): void {
   const condition = client.condition;
   if (!condition) return;
   if (SUBSCRIBE.has(name)) {
@@ -99,7 +113,8 @@ function stateOf(session: object): SessionMessages {
   return state;
 }
 
-const isMessage = (event: DependencyEvent): boolean => event.type === 'redis' && [...MESSAGE_EVENTS.values()].includes(event.signature.command as string);
+const isMessage = (event: DependencyEvent): boolean =>
+  event.type === 'redis' && [...MESSAGE_EVENTS.values()].includes(event.signature.command as string);
 
 function subscribedTo(client: PubSubClient, event: DependencyEvent): boolean {
   const subscriber = client.condition?.subscriber;
@@ -120,7 +135,9 @@ export function noteAnswered(event: DependencyEvent, ctx: InstrumentationContext
 }
 
 function deliverDue(state: SessionMessages, recordings: readonly DependencyEvent[]): void {
-  const due = state.waiting.filter(({ event }) => recordings.every((before) => before.eid >= event.eid || isMessage(before) || state.answered.has(before.eid)));
+  const due = state.waiting.filter(({ event }) =>
+    recordings.every((before) => before.eid >= event.eid || isMessage(before) || state.answered.has(before.eid)),
+  );
   state.waiting = state.waiting.filter((item) => !due.includes(item));
   // After the answer's own callbacks, as a message on another connection would come.
   for (const { deliver } of due) setImmediate(deliver);

@@ -25,7 +25,9 @@ function redacted(value: StoredReply, redactor: Redactor): StoredReply {
 
 /** Field/value pairs, the first field at `firstField`: values of secret fields replaced. */
 function redactPairs(items: StoredReply[], firstField: number, redactor: Redactor): StoredReply[] {
-  return items.map((item, i) => (i > firstField && (i - firstField) % 2 === 1 && isSecretField(redactor, items[i - 1]) ? redacted(item, redactor) : item));
+  return items.map((item, i) =>
+    i > firstField && (i - firstField) % 2 === 1 && isSecretField(redactor, items[i - 1]) ? redacted(item, redactor) : item,
+  );
 }
 
 export function redactArgs(command: string, args: StoredReply[], redactor: Redactor): StoredReply[] {
@@ -51,14 +53,20 @@ export function redactReply(command: string, args: StoredReply[], reply: StoredR
     case 'hget':
       return isSecretField(redactor, args[1]) ? redacted(reply, redactor) : reply;
     case 'hmget':
-      return Array.isArray(reply) ? reply.map((value, i) => (value !== null && isSecretField(redactor, args[i + 1]) ? redacted(value, redactor) : value)) : reply;
+      return Array.isArray(reply)
+        ? reply.map((value, i) => (value !== null && isSecretField(redactor, args[i + 1]) ? redacted(value, redactor) : value))
+        : reply;
     case 'hgetall':
       if (Array.isArray(reply)) return redactPairs(reply, 0, redactor);
       if (typeof reply === 'object' && 'map' in reply) {
         return { map: reply.map.map(([field, value]) => [field, isSecretField(redactor, field) ? redacted(value, redactor) : value]) };
       }
       if (typeof reply === 'object' && 'object' in reply) {
-        return { object: Object.fromEntries(Object.entries(reply.object).map(([field, value]) => [field, redactor.isSecret(field) ? redacted(value, redactor) : value])) };
+        return {
+          object: Object.fromEntries(
+            Object.entries(reply.object).map(([field, value]) => [field, redactor.isSecret(field) ? redacted(value, redactor) : value]),
+          ),
+        };
       }
       return reply;
     default:

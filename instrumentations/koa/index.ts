@@ -26,11 +26,16 @@ function patch(proto: ContextPrototype, ctx: InstrumentationContext): void {
   // Koa's createContext assigns `context.state = {}` to every new context: the earliest per-request moment.
   onFirstAssignment(proto, 'state', () => ctx.annotate({ framework: FRAMEWORK }));
   onFirstAssignment(proto, '_matchedRoute', (context) => ctx.annotate({ framework: FRAMEWORK, route: () => routeOf(context) }));
-  wrapMethod(proto, 'onerror', (onerror) => function onerrorReported(this: KoaContext, err: unknown) {
-    // Koa also calls it with null once the response is finished.
-    if (err !== null && err !== undefined) ctx.annotate({ framework: FRAMEWORK, error: err });
-    return onerror.call(this, err);
-  });
+  wrapMethod(
+    proto,
+    'onerror',
+    (onerror) =>
+      function onerrorReported(this: KoaContext, err: unknown) {
+        // Koa also calls it with null once the response is finished.
+        if (err !== null && err !== undefined) ctx.annotate({ framework: FRAMEWORK, error: err });
+        return onerror.call(this, err);
+      },
+  );
 }
 
 /** The template as it stands when the cassette is written: nested routers assign it again. */
@@ -45,7 +50,7 @@ function routeOf(context: KoaContext): string | undefined {
  * behave as without the agent.
  */
 function onFirstAssignment(proto: object, key: string, onAssign: (context: KoaContext) => void): void {
-  if (Object.prototype.hasOwnProperty.call(proto, key)) return;
+  if (Object.hasOwn(proto, key)) return;
   Object.defineProperty(proto, key, {
     configurable: true,
     enumerable: false,

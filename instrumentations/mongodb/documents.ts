@@ -84,14 +84,14 @@ function documentSequenceItems(value: unknown): unknown[] | undefined {
 export function signatureOf(bson: BsonLibrary, databaseName: string, bytes: Uint8Array, redactor: Redactor): MongoSignature {
   const command = bson.deserialize(bytes, EXACT_TYPES);
   const operation = operationOf(command);
-  const target = operation === 'getMore' ? command['collection'] : command[operation];
+  const target = operation === 'getMore' ? command.collection : command[operation];
   for (const field of DRIVER_FIELDS) delete command[field];
-  const readConcern = command['readConcern'];
+  const readConcern = command.readConcern;
   if (readConcern && typeof readConcern === 'object') {
     const rest = { ...(readConcern as Document) };
-    delete rest['afterClusterTime'];
-    if (Object.keys(rest).length) command['readConcern'] = rest;
-    else delete command['readConcern'];
+    delete rest.afterClusterTime;
+    if (Object.keys(rest).length) command.readConcern = rest;
+    else delete command.readConcern;
   }
   return {
     lib: 'mongodb',
@@ -115,14 +115,14 @@ export function replyFromJson(bson: BsonLibrary, reply: JsonValue): Uint8Array {
 
 /** A failed reply (`ok: 0`) or the first write error in it, as the cassette shows the call's error. */
 export function replyError(reply: Document): { message: string; code?: number; codeName?: string } | undefined {
-  if (Number(reply['ok']) === 0) {
-    return { message: String(reply['errmsg'] ?? 'command failed'), code: numberOf(reply['code']), codeName: stringOf(reply['codeName']) };
+  if (Number(reply.ok) === 0) {
+    return { message: String(reply.errmsg ?? 'command failed'), code: numberOf(reply.code), codeName: stringOf(reply.codeName) };
   }
-  const writeErrors = reply['writeErrors'];
+  const writeErrors = reply.writeErrors;
   const first = Array.isArray(writeErrors) ? (writeErrors[0] as Document | undefined) : undefined;
-  const problem = first ?? (reply['writeConcernError'] as Document | undefined);
+  const problem = first ?? (reply.writeConcernError as Document | undefined);
   if (!problem) return undefined;
-  return { message: String(problem['errmsg'] ?? 'write failed'), code: numberOf(problem['code']), codeName: stringOf(problem['codeName']) };
+  return { message: String(problem.errmsg ?? 'write failed'), code: numberOf(problem.code), codeName: stringOf(problem.codeName) };
 }
 
 function numberOf(value: unknown): number | undefined {

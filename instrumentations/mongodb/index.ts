@@ -14,10 +14,30 @@
  * request are replayed too (object-ids.ts), so inserts match and answer the same.
  */
 import net from 'node:net';
-import { defineInstrumentation, fromErrorRecord, hook, toErrorRecord, wrapMethod, type DependencyEvent, type ErrorRecord, type InstrumentationContext, type JsonValue, type RecordedCall } from '../../src/plugin.js';
 import {
-  commandBytes, operationOf, replyError, replyFromJson, replyToJson, signatureOf,
-  type BsonLibrary, type Document, type MongoRequest, type MongoResult, type WireMessage,
+  defineInstrumentation,
+  fromErrorRecord,
+  hook,
+  toErrorRecord,
+  wrapMethod,
+  type DependencyEvent,
+  type ErrorRecord,
+  type InstrumentationContext,
+  type JsonValue,
+  type RecordedCall,
+} from '../../src/plugin.js';
+import {
+  commandBytes,
+  operationOf,
+  replyError,
+  replyFromJson,
+  replyToJson,
+  signatureOf,
+  type BsonLibrary,
+  type Document,
+  type MongoRequest,
+  type MongoResult,
+  type WireMessage,
 } from './documents.js';
 import { noteObjectIds, takeObjectIds, type ObjectIdClass } from './object-ids.js';
 import { replayHello, type TopologyOptions } from './topology.js';
@@ -113,28 +133,39 @@ function isCommand(message: WireMessage): boolean {
 // ---------------------------------------------------------------- record
 
 function recordCommands(Connection: { prototype: Connection }, ctx: InstrumentationContext): void {
-  wrapMethod(Connection.prototype, 'writeCommand', (writeCommand) => async function (this: Connection, message: WireMessage, options: unknown) {
-    // A command whose reply the driver never read (it gave up in between: an abort, a timeout)
-    // has no outcome to record, and must not take the next command's reply for its own.
-    this[AWAITING]?.call.cancel();
-    this[AWAITING] = undefined;
-    const sent = bson && isCommand(message) && !CONNECTION_SETUP.has(operationOf(message.command)) ? startCall(message, ctx) : undefined;
-    if (!sent) return writeCommand.call(this, message, options);
-    try {
-      await writeCommand.call(this, message, options);
-    } catch (error) {
-      endCall(sent, undefined, error, ctx);
-      throw error;
-    }
-    if (message.moreToCome) endCall(sent, undefined, undefined, ctx);
-    else this[AWAITING] = sent;
-  });
-  wrapMethod(Connection.prototype, 'readMany', (readMany) => function (this: Connection, options: unknown) {
-    const sent = this[AWAITING];
-    this[AWAITING] = undefined;
-    const replies = readMany.call(this, options);
-    return sent ? recordReply(replies, sent, ctx) : replies;
-  });
+  wrapMethod(
+    Connection.prototype,
+    'writeCommand',
+    (writeCommand) =>
+      async function (this: Connection, message: WireMessage, options: unknown) {
+        // A command whose reply the driver never read (it gave up in between: an abort, a timeout)
+        // has no outcome to record, and must not take the next command's reply for its own.
+        this[AWAITING]?.call.cancel();
+        this[AWAITING] = undefined;
+        const sent =
+          bson && isCommand(message) && !CONNECTION_SETUP.has(operationOf(message.command)) ? startCall(message, ctx) : undefined;
+        if (!sent) return writeCommand.call(this, message, options);
+        try {
+          await writeCommand.call(this, message, options);
+        } catch (error) {
+          endCall(sent, undefined, error, ctx);
+          throw error;
+        }
+        if (message.moreToCome) endCall(sent, undefined, undefined, ctx);
+        else this[AWAITING] = sent;
+      },
+  );
+  wrapMethod(
+    Connection.prototype,
+    'readMany',
+    (readMany) =>
+      function (this: Connection, options: unknown) {
+        const sent = this[AWAITING];
+        this[AWAITING] = undefined;
+        const replies = readMany.call(this, options);
+        return sent ? recordReply(replies, sent, ctx) : replies;
+      },
+  );
 }
 
 /** Starts recording a command; undefined outside a request, or if the command cannot be taken down (the driver then fails it itself). */
@@ -149,7 +180,11 @@ function startCall(message: WireMessage, ctx: InstrumentationContext): SentComma
   }
 }
 
-async function* recordReply(replies: AsyncGenerator<WireResponse>, sent: SentCommand, ctx: InstrumentationContext): AsyncGenerator<WireResponse> {
+async function* recordReply(
+  replies: AsyncGenerator<WireResponse>,
+  sent: SentCommand,
+  ctx: InstrumentationContext,
+): AsyncGenerator<WireResponse> {
   let ended = false;
   try {
     for await (const reply of replies) {
@@ -178,24 +213,40 @@ function endCall(sent: SentCommand, reply: Uint8Array | undefined, error: unknow
 }
 
 function serverErrorRecord({ message, code, codeName }: NonNullable<ReturnType<typeof replyError>>): ErrorRecord {
-  return { name: 'MongoServerError', message, ...(code !== undefined && { code }), ...(codeName && { fields: { codeName } }), origin: 'dependency' };
+  return {
+    name: 'MongoServerError',
+    message,
+    ...(code !== undefined && { code }),
+    ...(codeName && { fields: { codeName } }),
+    origin: 'dependency',
+  };
 }
 
 // ---------------------------------------------------------------- replay
 
 function replayCommands(Connection: { prototype: Connection }, ctx: InstrumentationContext, errorClasses: DriverErrorClasses): void {
-  wrapMethod(Connection.prototype, 'writeCommand', () => async function (this: Connection, message: WireMessage) {
-    this[ANSWER] = answerFor(this, message, ctx, errorClasses);
-  });
-  wrapMethod(Connection.prototype, 'readMany', () => async function* (this: Connection): AsyncGenerator<WireResponse> {
-    const answer = this[ANSWER];
-    this[ANSWER] = undefined;
-    // A reply arrives on a later turn of the event loop, as one read from a socket would.
-    await new Promise((resolve) => setImmediate(resolve));
-    if (!answer) throw new Error('timetracer: a replayed MongoDB connection was read before anything was sent');
-    if ('error' in answer) throw answer.error;
-    yield { moreToCome: false, parse: () => answer.bytes };
-  });
+  wrapMethod(
+    Connection.prototype,
+    'writeCommand',
+    () =>
+      async function (this: Connection, message: WireMessage) {
+        this[ANSWER] = answerFor(this, message, ctx, errorClasses);
+      },
+  );
+  wrapMethod(
+    Connection.prototype,
+    'readMany',
+    () =>
+      async function* (this: Connection): AsyncGenerator<WireResponse> {
+        const answer = this[ANSWER];
+        this[ANSWER] = undefined;
+        // A reply arrives on a later turn of the event loop, as one read from a socket would.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (!answer) throw new Error('timetracer: a replayed MongoDB connection was read before anything was sent');
+        if ('error' in answer) throw answer.error;
+        yield { moreToCome: false, parse: () => answer.bytes };
+      },
+  );
 }
 
 function answerFor(connection: Connection, message: WireMessage, ctx: InstrumentationContext, errorClasses: DriverErrorClasses): Answer {
@@ -203,7 +254,8 @@ function answerFor(connection: Connection, message: WireMessage, ctx: Instrument
   if (!library || !isCommand(message)) return { error: cannotReachServer() };
   const operation = operationOf(message.command);
   if (HELLO.has(operation)) return { bytes: library.serialize(connection.hello ?? { ok: 1 }) };
-  if (operation === 'endSessions' || (ctx.session()?.kind !== 'request' && ANSWERED_OUTSIDE_REQUESTS.has(operation))) return { bytes: library.serialize({ ok: 1 }) };
+  if (operation === 'endSessions' || (ctx.session()?.kind !== 'request' && ANSWERED_OUTSIDE_REQUESTS.has(operation)))
+    return { bytes: library.serialize({ ok: 1 }) };
   const signature = signatureOf(library, message.databaseName, commandBytes(message), ctx.bodies.redactor);
   const outcome = ctx.replay({ type: 'mongodb', signature }, { canGoLive: false });
   if (outcome.kind === 'miss') return { error: outcome.error };
@@ -247,13 +299,14 @@ function connectWithoutSocket(module: ConnectModule): void {
 
 /** Replay: a server's monitor reports the replayed hello instead of polling the server. */
 function monitorWithoutServer(Monitor: { prototype: Monitor }): void {
-  const reportHello = () => function (this: Monitor) {
-    setImmediate(() => {
-      if (this.server.s.state === 'closing' || this.server.s.state === 'closed') return;
-      const reply = helloOf(this.address, this.server.topology.s.options);
-      this.emit('serverHeartbeatSucceeded', { connectionId: this.address, duration: 0, reply, awaited: false });
-    });
-  };
+  const reportHello = () =>
+    function (this: Monitor) {
+      setImmediate(() => {
+        if (this.server.s.state === 'closing' || this.server.s.state === 'closed') return;
+        const reply = helloOf(this.address, this.server.topology.s.options);
+        this.emit('serverHeartbeatSucceeded', { connectionId: this.address, duration: 0, reply, awaited: false });
+      });
+    };
   wrapMethod(Monitor.prototype, 'connect', reportHello);
   wrapMethod(Monitor.prototype, 'requestCheck', reportHello);
 }
@@ -332,7 +385,10 @@ export default defineInstrumentation({
       versions: VERSIONS,
       file: 'lib/error.js',
       patch(exports, _ctx, packageDir) {
-        errorClassesOf.set(packageDir, new Map(['MongoNetworkError', 'MongoNetworkTimeoutError'].map((name) => [name, exports[name] as ErrorClass])));
+        errorClassesOf.set(
+          packageDir,
+          new Map(['MongoNetworkError', 'MongoNetworkTimeoutError'].map((name) => [name, exports[name] as ErrorClass])),
+        );
       },
     }),
   ],

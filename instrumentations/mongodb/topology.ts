@@ -21,7 +21,12 @@ let connectionIds = 0;
  * The hello reply of the server at `address` among `hosts` (all seeds, in order). For a load
  * balancer, `serviceId` is what the driver pins connections by.
  */
-export function replayHello(address: string, hosts: readonly string[], options: TopologyOptions, serviceId?: () => unknown): Record<string, unknown> {
+export function replayHello(
+  address: string,
+  hosts: readonly string[],
+  options: TopologyOptions,
+  serviceId?: () => unknown,
+): Record<string, unknown> {
   const hello: Record<string, unknown> = {
     helloOk: true,
     maxBsonObjectSize: 16 * 1024 * 1024,
@@ -40,10 +45,17 @@ export function replayHello(address: string, hosts: readonly string[], options: 
     Object.assign(hello, { isWritablePrimary: true, msg: 'isdbgrid', serviceId: serviceId?.() });
   } else if (options.replicaSet) {
     const isPrimary = address === primary;
-    Object.assign(hello, { isWritablePrimary: isPrimary, secondary: !isPrimary, setName: options.replicaSet, hosts: [...hosts], primary, me: address });
+    Object.assign(hello, {
+      isWritablePrimary: isPrimary,
+      secondary: !isPrimary,
+      setName: options.replicaSet,
+      hosts: [...hosts],
+      primary,
+      me: address,
+    });
   } else {
     Object.assign(hello, { isWritablePrimary: true, msg: 'isdbgrid' });
   }
-  hello['ismaster'] = hello['isWritablePrimary'];
+  hello.ismaster = hello.isWritablePrimary;
   return hello;
 }

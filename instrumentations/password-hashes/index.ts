@@ -25,29 +25,38 @@ function patch(library: string, exports: Exports, checks: readonly CheckShape[],
   let patched = exports;
   for (const check of checks) {
     if (typeof patched[check.name] !== 'function') continue;
-    patched = wrapExport(patched, check.name, (original) => function checkPassword(this: unknown, ...args: unknown[]) {
-      const outcome = (ok: boolean): number => ctx.outcome(library, 'check', () => (ok ? 1 : 0));
-      if (ctx.mode === 'replay' && (isRedacted(args[check.hashAt]) || isRedacted(args[check.passwordAt]))) {
-        const ok = outcome(false) === 1;
-        return check.async ? answer(args, ok) : ok;
-      }
-      const callback = args.at(-1);
-      if (check.async && typeof callback === 'function') {
-        const given = callback as (error: unknown, ok: unknown) => void;
-        args[args.length - 1] = (error: unknown, ok: unknown) => {
-          if (!error) outcome(ok === true);
-          given(error, ok);
-        };
-        return original.apply(this, args);
-      }
-      const result = original.apply(this, args);
-      if (!check.async) {
-        outcome(result === true);
-        return result;
-      }
-      if (result instanceof Promise) return result.then((ok: unknown) => (outcome(ok === true), ok));
-      return result;
-    });
+    patched = wrapExport(
+      patched,
+      check.name,
+      (original) =>
+        function checkPassword(this: unknown, ...args: unknown[]) {
+          const outcome = (ok: boolean): number => ctx.outcome(library, 'check', () => (ok ? 1 : 0));
+          if (ctx.mode === 'replay' && (isRedacted(args[check.hashAt]) || isRedacted(args[check.passwordAt]))) {
+            const ok = outcome(false) === 1;
+            return check.async ? answer(args, ok) : ok;
+          }
+          const callback = args.at(-1);
+          if (check.async && typeof callback === 'function') {
+            const given = callback as (error: unknown, ok: unknown) => void;
+            args[args.length - 1] = (error: unknown, ok: unknown) => {
+              if (!error) outcome(ok === true);
+              given(error, ok);
+            };
+            return original.apply(this, args);
+          }
+          const result = original.apply(this, args);
+          if (!check.async) {
+            outcome(result === true);
+            return result;
+          }
+          if (result instanceof Promise)
+            return result.then((ok: unknown) => {
+              outcome(ok === true);
+              return ok;
+            });
+          return result;
+        },
+    );
   }
   return patched;
 }
@@ -69,12 +78,26 @@ export default defineInstrumentation({
   name: 'password-hashes',
   role: 'outcome',
   hooks: [
-    hook<Exports>({ module: 'argon2', versions: '>=0.26 <1', patch: (exports, ctx) => patch('argon2', exports, [{ name: 'verify', passwordAt: 1, hashAt: 0, async: true }], ctx) }),
+    hook<Exports>({
+      module: 'argon2',
+      versions: '>=0.26 <1',
+      patch: (exports, ctx) => patch('argon2', exports, [{ name: 'verify', passwordAt: 1, hashAt: 0, async: true }], ctx),
+    }),
     hook<Exports>({ module: 'bcrypt', versions: '>=5 <7', patch: (exports, ctx) => patch('bcrypt', exports, BCRYPT_CHECKS, ctx) }),
     hook<Exports>({
       module: '@node-rs/bcrypt',
       versions: '>=1 <3',
-      patch: (exports, ctx) => patch('@node-rs/bcrypt', exports, [...BCRYPT_CHECKS, { name: 'verify', passwordAt: 0, hashAt: 1, async: true }, { name: 'verifySync', passwordAt: 0, hashAt: 1, async: false }], ctx),
+      patch: (exports, ctx) =>
+        patch(
+          '@node-rs/bcrypt',
+          exports,
+          [
+            ...BCRYPT_CHECKS,
+            { name: 'verify', passwordAt: 0, hashAt: 1, async: true },
+            { name: 'verifySync', passwordAt: 0, hashAt: 1, async: false },
+          ],
+          ctx,
+        ),
     }),
   ],
 });

@@ -9,7 +9,19 @@
  * A query belongs to the session it was made in: each query object is adopted when it is made.
  */
 import type { EventEmitter } from 'node:events';
-import { defineInstrumentation, fromErrorRecord, hook, observeEvents, wrapMethod, type ErrorRecord, type InstrumentationContext, type RecordedCall, type Redactor, type ReplayOutcome, type Session } from '../../src/plugin.js';
+import {
+  defineInstrumentation,
+  fromErrorRecord,
+  hook,
+  observeEvents,
+  wrapMethod,
+  type ErrorRecord,
+  type InstrumentationContext,
+  type RecordedCall,
+  type Redactor,
+  type ReplayOutcome,
+  type Session,
+} from '../../src/plugin.js';
 import { PgPlayback, PgRecording, QUERY_MESSAGES, pgLookup, startupReply, type PgEmit, type PgMessage } from './replies.js';
 
 const RECORDING = Symbol('timetracer.pg.recording');
@@ -112,7 +124,12 @@ export default defineInstrumentation({
   role: 'dependency',
   hooks: [
     hook<QueryClass>({ module: 'pg', versions: '>=8 <9', file: 'lib/query.js', patch: adoptingQueryClass }),
-    hook<{ prototype: Client }>({ module: 'pg', versions: '>=8 <9', file: 'lib/client.js', patch: (Client, ctx) => patchClient(Client.prototype, ctx) }),
+    hook<{ prototype: Client }>({
+      module: 'pg',
+      versions: '>=8 <9',
+      file: 'lib/client.js',
+      patch: (Client, ctx) => patchClient(Client.prototype, ctx),
+    }),
     hook<{ prototype: Connection }>({
       module: 'pg',
       versions: '>=8 <9',
@@ -122,8 +139,18 @@ export default defineInstrumentation({
         else if (ctx.replaying) replayConnection(Connection.prototype, ctx);
       },
     }),
-    hook<{ prototype: { connect(...args: unknown[]): unknown } }>({ module: 'pg-pool', versions: '>=2 <4', patch: (Pool, ctx) => patchPool(Pool.prototype, ctx) }),
-    hook<{ DatabaseError?: DatabaseErrorClass }>({ module: 'pg-protocol', versions: '>=1 <2', patch: (protocol) => { DatabaseError = protocol.DatabaseError; } }),
+    hook<{ prototype: { connect(...args: unknown[]): unknown } }>({
+      module: 'pg-pool',
+      versions: '>=2 <4',
+      patch: (Pool, ctx) => patchPool(Pool.prototype, ctx),
+    }),
+    hook<{ DatabaseError?: DatabaseErrorClass }>({
+      module: 'pg-protocol',
+      versions: '>=1 <2',
+      patch: (protocol) => {
+        DatabaseError = protocol.DatabaseError;
+      },
+    }),
   ],
 });
 
@@ -135,7 +162,9 @@ function adopt(query: Submittable, ctx: InstrumentationContext): void {
     const call = ctx.record('db.query');
     if (call) query[RECORDING] = { call, replies: new PgRecording(), session: ctx.session() };
   } else if (ctx.replaying) {
-    query[LOOKUP] = ctx.bindToSession((sql: string, params: unknown[]) => ctx.replay(pgLookup(sql, params, ctx.bodies.redactor), { canGoLive: false }));
+    query[LOOKUP] = ctx.bindToSession((sql: string, params: unknown[]) =>
+      ctx.replay(pgLookup(sql, params, ctx.bodies.redactor), { canGoLive: false }),
+    );
   }
   // Rows, 'end' and stream data are emitted from the connection: keep them in the session.
   if (typeof (query as Partial<EventEmitter>).emit === 'function') ctx.bind(query as unknown as EventEmitter);
@@ -168,28 +197,43 @@ function isSubmittable(value: unknown): value is Submittable {
 
 function patchClient(client: Client, ctx: InstrumentationContext): void {
   const bound = (value: unknown): unknown => (typeof value === 'function' ? ctx.bindToSession(value as () => unknown) : value);
-  wrapMethod(client, 'query', (query) => function queryInSession(this: Client, config: unknown, values?: unknown, callback?: unknown) {
-    this.connection[OWNER] = this;
-    if (isSubmittable(config)) {
-      adopt(config, ctx);
-      if (typeof config.callback === 'function') config.callback = bound(config.callback);
-    } else if (typeof config === 'object' && config !== null && typeof (config as { callback?: unknown }).callback === 'function') {
-      config = { ...config, callback: bound((config as { callback: unknown }).callback) };
-    }
-    // Callbacks are called from the connection's context: bring them back to the caller's session.
-    return query.call(this, config, bound(values), bound(callback));
-  });
-  wrapMethod(client, 'connect', (connect) => function connectOwned(this: Client, ...args: unknown[]) {
-    this.connection[OWNER] = this;
-    return connect.apply(this, args.map(bound));
-  });
+  wrapMethod(
+    client,
+    'query',
+    (query) =>
+      function queryInSession(this: Client, config: unknown, values?: unknown, callback?: unknown) {
+        this.connection[OWNER] = this;
+        if (isSubmittable(config)) {
+          adopt(config, ctx);
+          if (typeof config.callback === 'function') config.callback = bound(config.callback);
+        } else if (typeof config === 'object' && config !== null && typeof (config as { callback?: unknown }).callback === 'function') {
+          config = { ...config, callback: bound((config as { callback: unknown }).callback) };
+        }
+        // Callbacks are called from the connection's context: bring them back to the caller's session.
+        return query.call(this, config, bound(values), bound(callback));
+      },
+  );
+  wrapMethod(
+    client,
+    'connect',
+    (connect) =>
+      function connectOwned(this: Client, ...args: unknown[]) {
+        this.connection[OWNER] = this;
+        return connect.apply(this, args.map(bound));
+      },
+  );
 }
 
 /** Pool#connect: its callback runs where a client came free, maybe in another request. */
 function patchPool(pool: { connect(...args: unknown[]): unknown }, ctx: InstrumentationContext): void {
-  wrapMethod(pool, 'connect', (connect) => function connectInSession(this: unknown, callback?: unknown) {
-    return connect.call(this, typeof callback === 'function' ? ctx.bindToSession(callback as () => unknown) : callback);
-  });
+  wrapMethod(
+    pool,
+    'connect',
+    (connect) =>
+      function connectInSession(this: unknown, callback?: unknown) {
+        return connect.call(this, typeof callback === 'function' ? ctx.bindToSession(callback as () => unknown) : callback);
+      },
+  );
 }
 
 function activeQuery(connection: Connection): Submittable | undefined {
@@ -237,39 +281,64 @@ function recordConnection(connection: Connection, redactor: Redactor): void {
     recording.replies.sent(statement);
     self[ANSWERING] = recording;
   };
-  wrapMethod(connection, 'query', (query) => function recordedQuery(this: Connection, text: string) {
-    query.call(this, text);
-    track.query(this, text);
-    sending(this);
-  });
-  wrapMethod(connection, 'parse', (parse) => function recordedParse(this: Connection, statement: { text: string; name?: string }) {
-    parse.call(this, statement);
-    track.parse(this, statement);
-  });
-  wrapMethod(connection, 'bind', (bind) => function recordedBind(this: Connection, config: BindConfig) {
-    bind.call(this, config);
-    track.bind(this, config);
-  });
+  wrapMethod(
+    connection,
+    'query',
+    (query) =>
+      function recordedQuery(this: Connection, text: string) {
+        query.call(this, text);
+        track.query(this, text);
+        sending(this);
+      },
+  );
+  wrapMethod(
+    connection,
+    'parse',
+    (parse) =>
+      function recordedParse(this: Connection, statement: { text: string; name?: string }) {
+        parse.call(this, statement);
+        track.parse(this, statement);
+      },
+  );
+  wrapMethod(
+    connection,
+    'bind',
+    (bind) =>
+      function recordedBind(this: Connection, config: BindConfig) {
+        bind.call(this, config);
+        track.bind(this, config);
+      },
+  );
   for (const trigger of ['flush', 'sync'] as const) {
-    wrapMethod(connection, trigger, (send) => function recordedTrigger(this: Connection) {
-      send.call(this);
-      sending(this);
-    });
+    wrapMethod(
+      connection,
+      trigger,
+      (send) =>
+        function recordedTrigger(this: Connection) {
+          send.call(this);
+          sending(this);
+        },
+    );
   }
-  wrapMethod(connection, 'connect', (connect) => function observedConnect(this: Connection, port?: unknown, host?: unknown) {
-    const parameters: Record<string, string> = {};
-    observeEvents(this, (event, args) => {
-      // Start-up ends at the first ReadyForQuery; ParameterStatus after it reports a SET.
-      if (!this[SERVER_PARAMETERS] && event === 'parameterStatus') {
-        const { parameterName, parameterValue } = args[0] as { parameterName: string; parameterValue: string };
-        parameters[parameterName] = parameterValue;
-      } else if (!this[SERVER_PARAMETERS] && event === 'readyForQuery') {
-        this[SERVER_PARAMETERS] = parameters;
-      }
-      received(this, String(event), args[0], redactor);
-    });
-    return connect.call(this, port, host);
-  });
+  wrapMethod(
+    connection,
+    'connect',
+    (connect) =>
+      function observedConnect(this: Connection, port?: unknown, host?: unknown) {
+        const parameters: Record<string, string> = {};
+        observeEvents(this, (event, args) => {
+          // Start-up ends at the first ReadyForQuery; ParameterStatus after it reports a SET.
+          if (!this[SERVER_PARAMETERS] && event === 'parameterStatus') {
+            const { parameterName, parameterValue } = args[0] as { parameterName: string; parameterValue: string };
+            parameters[parameterName] = parameterValue;
+          } else if (!this[SERVER_PARAMETERS] && event === 'readyForQuery') {
+            this[SERVER_PARAMETERS] = parameters;
+          }
+          received(this, String(event), args[0], redactor);
+        });
+        return connect.call(this, port, host);
+      },
+  );
 }
 
 /** Record: the first query a session sends keeps the server parameters of its connection. */
@@ -324,11 +393,18 @@ function replayConnection(connection: Connection, ctx: InstrumentationContext): 
     let state = self[PLAYBACK];
     if (!state) {
       const statement = track.take(self) ?? { sql: '', params: [] };
-      const lookup = activeQuery(self)?.[LOOKUP] ?? ((sql: string, params: unknown[]) => ctx.replay(pgLookup(sql, params, ctx.bodies.redactor), { canGoLive: false }));
+      const lookup =
+        activeQuery(self)?.[LOOKUP] ??
+        ((sql: string, params: unknown[]) => ctx.replay(pgLookup(sql, params, ctx.bodies.redactor), { canGoLive: false }));
       const outcome = lookup(statement.sql, statement.params);
-      state = outcome.kind === 'recorded'
-        ? { playback: new PgPlayback(outcome.event, databaseError), error: undefined, errorSent: false }
-        : { playback: undefined, error: outcome.kind === 'miss' ? outcome.error : new Error('timetracer: pg calls cannot go live during replay'), errorSent: false };
+      state =
+        outcome.kind === 'recorded'
+          ? { playback: new PgPlayback(outcome.event, databaseError), error: undefined, errorSent: false }
+          : {
+              playback: undefined,
+              error: outcome.kind === 'miss' ? outcome.error : new Error('timetracer: pg calls cannot go live during replay'),
+              errorSent: false,
+            };
       self[PLAYBACK] = state;
     }
     const messages = state.playback?.next();

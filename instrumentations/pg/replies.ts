@@ -4,7 +4,15 @@
  * messages back, so pg's own code (row parsing with the app's type parsers, rowMode, result
  * objects, errors, pg-cursor's portal reads) runs exactly as it did live.
  */
-import { toErrorRecord, type CallOutcome, type DependencyEvent, type ErrorRecord, type Lookup, type Redactor, type Signature } from '../../src/plugin.js';
+import {
+  toErrorRecord,
+  type CallOutcome,
+  type DependencyEvent,
+  type ErrorRecord,
+  type Lookup,
+  type Redactor,
+  type Signature,
+} from '../../src/plugin.js';
 import { redactSql } from './sql-secrets.js';
 
 /** PostgreSQL's type id of `boolean`. */
@@ -59,8 +67,19 @@ export type PgEmit = [event: string, message: PgMessage | Error];
 
 /** The backend messages that belong to a query's exchange (not notifications or start-up). */
 export const QUERY_MESSAGES = new Set([
-  'parseComplete', 'bindComplete', 'closeComplete', 'noData', 'parameterDescription', 'rowDescription', 'dataRow',
-  'portalSuspended', 'commandComplete', 'emptyQuery', 'errorMessage', 'notice', 'readyForQuery',
+  'parseComplete',
+  'bindComplete',
+  'closeComplete',
+  'noData',
+  'parameterDescription',
+  'rowDescription',
+  'dataRow',
+  'portalSuspended',
+  'commandComplete',
+  'emptyQuery',
+  'errorMessage',
+  'notice',
+  'readyForQuery',
 ]);
 
 /** SQL with its whitespace runs made one space, and secrets written into it redacted. */
@@ -85,7 +104,25 @@ function fieldOf(raw: Record<string, unknown>): PgField {
   };
 }
 
-const NOTICE_FIELDS = ['severity', 'code', 'detail', 'hint', 'position', 'internalPosition', 'internalQuery', 'where', 'schema', 'table', 'column', 'dataType', 'constraint', 'file', 'line', 'routine', 'message'];
+const NOTICE_FIELDS = [
+  'severity',
+  'code',
+  'detail',
+  'hint',
+  'position',
+  'internalPosition',
+  'internalQuery',
+  'where',
+  'schema',
+  'table',
+  'column',
+  'dataType',
+  'constraint',
+  'file',
+  'line',
+  'routine',
+  'message',
+];
 
 /** Record: one query's exchange with the server, built as its messages arrive. */
 export class PgRecording {
@@ -158,7 +195,10 @@ export class PgRecording {
     for (const set of this.results) {
       // A boolean column (`has_password`) says nothing, and its text must still parse as one.
       const secret = set.fields.flatMap((field, i) => (field.dataTypeID !== PG_BOOL && redactor.isSecret(field.name) ? [i] : []));
-      if (secret.length) set.rows = set.rows.map((row) => row.map((value, i) => (value !== null && secret.includes(i) ? redactor.redactValue(value) : value)));
+      if (secret.length)
+        set.rows = set.rows.map((row) =>
+          row.map((value, i) => (value !== null && secret.includes(i) ? redactor.redactValue(value) : value)),
+        );
     }
     const result: PgCallResult = { results: this.results, replies: this.replies };
     if (this.notices.length) result.notices = this.notices;
@@ -177,7 +217,9 @@ export function startupReply(events: readonly DependencyEvent[]): PgEmit[] {
   const recorded = events.find((event) => event.signature.lib === 'pg' && (event.result as PgCallResult | undefined)?.server_parameters);
   const parameters = (recorded?.result as PgCallResult | undefined)?.server_parameters ?? {};
   return [
-    ...Object.entries(parameters).map(([parameterName, parameterValue]): PgEmit => ['parameterStatus', { name: 'parameterStatus', parameterName, parameterValue }]),
+    ...Object.entries(parameters).map(
+      ([parameterName, parameterValue]): PgEmit => ['parameterStatus', { name: 'parameterStatus', parameterName, parameterValue }],
+    ),
     ['backendKeyData', { name: 'backendKeyData', processID: 0, secretKey: 0 }],
     ['readyForQuery', { name: 'readyForQuery', status: 'I' }],
   ];
@@ -191,7 +233,10 @@ export class PgPlayback {
   private notice = 0;
   private readonly result: PgCallResult;
 
-  constructor(private readonly event: DependencyEvent, private readonly makeError: (record: ErrorRecord) => Error) {
+  constructor(
+    private readonly event: DependencyEvent,
+    private readonly makeError: (record: ErrorRecord) => Error,
+  ) {
     this.result = (event.result as PgCallResult | undefined) ?? { results: [], replies: [] };
   }
 

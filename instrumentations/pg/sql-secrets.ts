@@ -7,7 +7,7 @@
 import { isSecretValue, type Redactor } from '../../src/plugin.js';
 
 const IDENTIFIER = String.raw`(?:[\w$]+\.|"(?:[^"]|"")+"\.)*(?:"((?:[^"]|"")+)"|([A-Za-z_][\w$]*))`;
-const LITERAL = String.raw`'(?:[^']|'')*'`;
+const LITERAL = "'(?:[^']|'')*'";
 const COMPARISON = new RegExp(String.raw`${IDENTIFIER}\s*(=|<>|!=)\s*(\$\d+|${LITERAL})`, 'g');
 const INSERT = /\binsert\s+into\s+[^(]+\(([^)]*)\)\s*values\s*/gi;
 
@@ -20,7 +20,9 @@ function splitList(text: string): string[] {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (quote) {
-      if (ch === quote) quote = text[i + 1] === quote ? (i++, quote) : undefined;
+      // A doubled quote stands for one: the quoted run goes on.
+      if (ch === quote && text[i + 1] === quote) i++;
+      else if (ch === quote) quote = undefined;
     } else if (ch === "'" || ch === '"') quote = ch;
     else if (ch === '(') depth++;
     else if (ch === ')') depth--;
@@ -49,7 +51,8 @@ function valueTuples(sql: string, from: number): Array<{ start: number; text: st
     for (; end < sql.length; end++) {
       const ch = sql[end];
       if (quote) {
-        if (ch === quote) quote = sql[end + 1] === quote ? (end++, quote) : undefined;
+        if (ch === quote && sql[end + 1] === quote) end++;
+        else if (ch === quote) quote = undefined;
       } else if (ch === "'" || ch === '"') quote = ch;
       else if (ch === '(') depth++;
       else if (ch === ')' && --depth === 0) break;
@@ -93,5 +96,8 @@ export function redactSql(sql: string, params: readonly unknown[], redactor: Red
   for (const [start, end] of secretLiterals.sort((a, b) => b[0] - a[0])) {
     redactedSql = `${redactedSql.slice(0, start)}'${redactor.redactValue(sql.slice(start + 1, end - 1).replace(/''/g, "'"))}'${redactedSql.slice(end)}`;
   }
-  return { sql: redactedSql, params: params.map((value, i) => (secretParams.has(i) && isSecretValue(value) ? redactor.redactValue(value) : value)) };
+  return {
+    sql: redactedSql,
+    params: params.map((value, i) => (secretParams.has(i) && isSecretValue(value) ? redactor.redactValue(value) : value)),
+  };
 }

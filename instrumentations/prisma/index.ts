@@ -13,8 +13,29 @@
  * covered: `prisma-client-js` (CommonJS) and `prisma-client` (ES modules or CommonJS), which load
  * `@prisma/client/runtime/client.js`, or with `output` set, prisma-client-js's own copy of it.
  */
-import { defineInstrumentation, describeError, hook, toErrorRecord, warn, wrapExport, wrapMethod, type DependencyEvent, type InstrumentationContext, type Redactor, type Signature } from '../../src/plugin.js';
-import { restoreFailure, restoreValue, storeFailure, storeValue, type DecimalClass, type PrismaErrorClasses, type StoredFailure, type StoredValue } from './values.js';
+import {
+  defineInstrumentation,
+  describeError,
+  hook,
+  toErrorRecord,
+  warn,
+  wrapExport,
+  wrapMethod,
+  type DependencyEvent,
+  type InstrumentationContext,
+  type Redactor,
+  type Signature,
+} from '../../src/plugin.js';
+import {
+  restoreFailure,
+  restoreValue,
+  storeFailure,
+  storeValue,
+  type DecimalClass,
+  type PrismaErrorClasses,
+  type StoredFailure,
+  type StoredValue,
+} from './values.js';
 
 /** What `_executeRequest` is handed for one operation. */
 interface OperationParams {
@@ -73,9 +94,14 @@ function rawQuery(args: unknown): { text: string; values: unknown[] } | undefine
 function engineOutsideSessions(engine: Engine, ctx: InstrumentationContext): void {
   const prototype = Object.getPrototypeOf(engine) as Engine;
   for (const name of ['start', 'stop', 'transaction', 'request', 'requestBatch'] as const) {
-    wrapMethod(prototype, name, (method) => function (this: Engine, ...args: unknown[]) {
-      return ctx.outsideSession(() => (method as (...a: unknown[]) => Promise<unknown>).apply(this, args));
-    } as Engine[typeof name]);
+    wrapMethod(
+      prototype,
+      name,
+      (method) =>
+        function (this: Engine, ...args: unknown[]) {
+          return ctx.outsideSession(() => (method as (...a: unknown[]) => Promise<unknown>).apply(this, args));
+        } as Engine[typeof name],
+    );
   }
 }
 
@@ -86,65 +112,85 @@ function engineWithoutDatabase(engine: Engine): void {
   const prototype = Object.getPrototypeOf(engine) as Engine;
   wrapMethod(prototype, 'start', () => async function start() {});
   wrapMethod(prototype, 'stop', () => async function stop() {});
-  wrapMethod(prototype, 'transaction', () => async function transaction(action: string) {
-    return action === 'start' ? { id: `timetracer-replay-${++transactionIds}` } : undefined;
-  });
+  wrapMethod(
+    prototype,
+    'transaction',
+    () =>
+      async function transaction(action: string) {
+        return action === 'start' ? { id: `timetracer-replay-${++transactionIds}` } : undefined;
+      },
+  );
 }
 
 function recordOperations(Client: { prototype: PrismaClient }, ctx: InstrumentationContext): void {
   const patchEngine = (engine: Engine) => engineOutsideSessions(engine, ctx);
   adoptEngine(Client, patchEngine);
   const { redactor } = ctx.bodies;
-  wrapMethod(Client.prototype, '_executeRequest', (execute) => async function (this: PrismaClient, params: OperationParams) {
-    adopt(this, patchEngine);
-    const call = ctx.record('db.query');
-    if (!call) return execute.call(this, params);
-    let signature: PrismaSignature;
-    try {
-      signature = signatureOf(params, redactor);
-    } catch (error) {
-      call.cancel();
-      warn(`could not take down a Prisma ${params.clientMethod} call (${describeError(error)}); it is not recorded`);
-      return execute.call(this, params);
-    }
-    let result: unknown;
-    try {
-      result = await execute.call(this, params);
-    } catch (error) {
-      call.end(() => ({ signature, error: toErrorRecord(error, 'dependency'), result: storeFailure(error, redactor) }));
-      throw error;
-    }
-    try {
-      // Copied now: the app owns the result and may change it before the cassette is written.
-      const stored = storeValue(result, redactor);
-      call.end(() => ({ signature, result: stored }));
-    } catch (error) {
-      call.cancel();
-      warn(`could not take down the result of a Prisma ${params.clientMethod} call (${describeError(error)}); it is not recorded`);
-    }
-    return result;
-  });
+  wrapMethod(
+    Client.prototype,
+    '_executeRequest',
+    (execute) =>
+      async function (this: PrismaClient, params: OperationParams) {
+        adopt(this, patchEngine);
+        const call = ctx.record('db.query');
+        if (!call) return execute.call(this, params);
+        let signature: PrismaSignature;
+        try {
+          signature = signatureOf(params, redactor);
+        } catch (error) {
+          call.cancel();
+          warn(`could not take down a Prisma ${params.clientMethod} call (${describeError(error)}); it is not recorded`);
+          return execute.call(this, params);
+        }
+        let result: unknown;
+        try {
+          result = await execute.call(this, params);
+        } catch (error) {
+          call.end(() => ({ signature, error: toErrorRecord(error, 'dependency'), result: storeFailure(error, redactor) }));
+          throw error;
+        }
+        try {
+          // Copied now: the app owns the result and may change it before the cassette is written.
+          const stored = storeValue(result, redactor);
+          call.end(() => ({ signature, result: stored }));
+        } catch (error) {
+          call.cancel();
+          warn(`could not take down the result of a Prisma ${params.clientMethod} call (${describeError(error)}); it is not recorded`);
+        }
+        return result;
+      },
+  );
 }
 
 function replayOperations(Client: { prototype: PrismaClient }, ctx: InstrumentationContext, runtime: Runtime): void {
   adoptEngine(Client, engineWithoutDatabase);
-  wrapMethod(Client.prototype, '_executeRequest', () => async function (this: PrismaClient, params: OperationParams) {
-    const outcome = ctx.replay({ type: 'db.query', signature: signatureOf(params, ctx.bodies.redactor) }, { canGoLive: false });
-    if (outcome.kind === 'miss') throw outcome.error;
-    if (outcome.kind === 'live') throw new Error('timetracer: a replayed Prisma Client cannot reach the database');
-    const event = outcome.event as DependencyEvent<unknown, StoredValue | StoredFailure>;
-    if (event.error) throw restoreFailure(event.error, event.result as StoredFailure | undefined, runtime);
-    return restoreValue(event.result as StoredValue, runtime.Decimal);
-  });
+  wrapMethod(
+    Client.prototype,
+    '_executeRequest',
+    () =>
+      async function (this: PrismaClient, params: OperationParams) {
+        const outcome = ctx.replay({ type: 'db.query', signature: signatureOf(params, ctx.bodies.redactor) }, { canGoLive: false });
+        if (outcome.kind === 'miss') throw outcome.error;
+        if (outcome.kind === 'live') throw new Error('timetracer: a replayed Prisma Client cannot reach the database');
+        const event = outcome.event as DependencyEvent<unknown, StoredValue | StoredFailure>;
+        if (event.error) throw restoreFailure(event.error, event.result as StoredFailure | undefined, runtime);
+        return restoreValue(event.result as StoredValue, runtime.Decimal);
+      },
+  );
 }
 
 /** Patches the engine's class when a client first uses its engine: the runtime does not export that class. */
 function adoptEngine(Client: { prototype: PrismaClient }, patchEngine: (engine: Engine) => void): void {
   for (const name of ['$connect', '$disconnect', '_transactionWithCallback'] as const) {
-    wrapMethod(Client.prototype, name, (method) => function (this: PrismaClient, ...args: unknown[]) {
-      adopt(this, patchEngine);
-      return (method as (...a: unknown[]) => Promise<unknown>).apply(this, args);
-    } as PrismaClient[typeof name]);
+    wrapMethod(
+      Client.prototype,
+      name,
+      (method) =>
+        function (this: PrismaClient, ...args: unknown[]) {
+          adopt(this, patchEngine);
+          return (method as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+        } as PrismaClient[typeof name],
+    );
   }
 }
 
@@ -166,7 +212,7 @@ function adopt(client: PrismaClient, patchEngine: (engine: Engine) => void): voi
  * not what timetracer knows is handed over as it is, and said so.
  */
 function instrumentRuntime(runtime: Runtime, ctx: InstrumentationContext): Runtime {
-  return wrapExport(runtime, 'getPrismaClient', (getPrismaClient) => function (config: unknown) {
+  return wrapExport(runtime, 'getPrismaClient', (getPrismaClient) => (config: unknown) => {
     const Client = getPrismaClient(config);
     try {
       if (ctx.mode === 'record') recordOperations(Client, ctx);

@@ -34,7 +34,10 @@ export type DecimalClass = new (text: string) => unknown;
 
 /** The Prisma error classes replay rebuilds, each with the arguments its constructor takes. */
 export interface PrismaErrorClasses {
-  PrismaClientKnownRequestError?: new (message: string, fields: { code: unknown; clientVersion: unknown; meta: unknown; batchRequestIdx: unknown }) => Error;
+  PrismaClientKnownRequestError?: new (
+    message: string,
+    fields: { code: unknown; clientVersion: unknown; meta: unknown; batchRequestIdx: unknown },
+  ) => Error;
   PrismaClientUnknownRequestError?: new (message: string, fields: { clientVersion: unknown; batchRequestIdx: unknown }) => Error;
   PrismaClientValidationError?: new (message: string, fields: { clientVersion: unknown }) => Error;
   PrismaClientInitializationError?: new (message: string, clientVersion: unknown, errorCode: unknown) => Error;
@@ -82,7 +85,12 @@ export function storeValue(value: unknown, redactor?: Redactor): StoredValue {
     seen.add(node);
     try {
       if (Array.isArray(node)) return node.map((item, index) => walk(item, [...path, index]));
-      return Object.fromEntries(Object.entries(node).map(([key, item]) => [key, redactor?.isSecret(key) && isSecretValue(item) ? redactor.redactValue(item) : walk(item, [...path, key])]));
+      return Object.fromEntries(
+        Object.entries(node).map(([key, item]) => [
+          key,
+          redactor?.isSecret(key) && isSecretValue(item) ? redactor.redactValue(item) : walk(item, [...path, key]),
+        ]),
+      );
     } finally {
       seen.delete(node);
     }
@@ -100,7 +108,10 @@ export function restoreValue({ value, decimals }: StoredValue, Decimal: DecimalC
       root = new Decimal(String(root));
       continue;
     }
-    const parent = path.slice(0, -1).reduce<unknown>((node, key) => (node as Record<string | number, unknown>)[key], root) as Record<string | number, unknown>;
+    const parent = path.slice(0, -1).reduce<unknown>((node, key) => (node as Record<string | number, unknown>)[key], root) as Record<
+      string | number,
+      unknown
+    >;
     const key = path[path.length - 1]!;
     parent[key] = new Decimal(String(parent[key]));
   }
@@ -108,14 +119,21 @@ export function restoreValue({ value, decimals }: StoredValue, Decimal: DecimalC
 }
 
 export function storeFailure(error: unknown, redactor: Redactor): StoredFailure {
-  const { constructor, clientVersion, batchRequestIdx, errorCode, meta } = (error ?? {}) as Record<string, unknown>;
-  const failure: StoredFailure = { error_class: (constructor as { name?: string } | undefined)?.name ?? 'Error' };
+  const { constructor: errorClass, clientVersion, batchRequestIdx, errorCode, meta } = (error ?? {}) as Record<string, unknown>;
+  const failure: StoredFailure = { error_class: (errorClass as { name?: string } | undefined)?.name ?? 'Error' };
   if (typeof clientVersion === 'string') failure.client_version = clientVersion;
   if (typeof batchRequestIdx === 'number') failure.batch_request_idx = batchRequestIdx;
   if (typeof errorCode === 'string') failure.error_code = errorCode;
   if (meta && typeof meta === 'object') {
-    const errors = Object.entries(meta).filter(([, item]) => item instanceof Error).map(([key]) => key);
-    const plain = Object.fromEntries(Object.entries(meta).map(([key, item]) => [key, item instanceof Error ? { name: item.name, message: item.message, cause: item.cause } : item]));
+    const errors = Object.entries(meta)
+      .filter(([, item]) => item instanceof Error)
+      .map(([key]) => key);
+    const plain = Object.fromEntries(
+      Object.entries(meta).map(([key, item]) => [
+        key,
+        item instanceof Error ? { name: item.name, message: item.message, cause: item.cause } : item,
+      ]),
+    );
     failure.meta = storeValue(plain, redactor).value;
     if (errors.length) failure.meta_errors = errors;
   }
@@ -129,16 +147,19 @@ export function restoreFailure(record: ErrorRecord, failure: StoredFailure | und
   const batchRequestIdx = failure?.batch_request_idx;
   switch (failure?.error_class) {
     case 'PrismaClientKnownRequestError':
-      if (classes.PrismaClientKnownRequestError) return new classes.PrismaClientKnownRequestError(message, { code, clientVersion, meta: restoreMeta(failure), batchRequestIdx });
+      if (classes.PrismaClientKnownRequestError)
+        return new classes.PrismaClientKnownRequestError(message, { code, clientVersion, meta: restoreMeta(failure), batchRequestIdx });
       break;
     case 'PrismaClientUnknownRequestError':
-      if (classes.PrismaClientUnknownRequestError) return new classes.PrismaClientUnknownRequestError(message, { clientVersion, batchRequestIdx });
+      if (classes.PrismaClientUnknownRequestError)
+        return new classes.PrismaClientUnknownRequestError(message, { clientVersion, batchRequestIdx });
       break;
     case 'PrismaClientValidationError':
       if (classes.PrismaClientValidationError) return new classes.PrismaClientValidationError(message, { clientVersion });
       break;
     case 'PrismaClientInitializationError':
-      if (classes.PrismaClientInitializationError) return new classes.PrismaClientInitializationError(message, clientVersion, failure.error_code);
+      if (classes.PrismaClientInitializationError)
+        return new classes.PrismaClientInitializationError(message, clientVersion, failure.error_code);
       break;
     case 'PrismaClientRustPanicError':
       if (classes.PrismaClientRustPanicError) return new classes.PrismaClientRustPanicError(message, clientVersion);

@@ -34,10 +34,13 @@ const CODINGS: Record<string, ContentCoding> = { gzip: 'gzip', 'x-gzip': 'gzip',
 function decompress(coding: ContentCoding, bytes: Buffer, partial: boolean): Buffer {
   const flush = partial ? { finishFlush: zlib.constants.Z_SYNC_FLUSH } : {};
   switch (coding) {
-    case 'gzip': return zlib.gunzipSync(bytes, flush);
+    case 'gzip':
+      return zlib.gunzipSync(bytes, flush);
     // "deflate" in HTTP is zlib-wrapped, but servers send raw deflate too.
-    case 'deflate': return bytes[0] !== undefined && (bytes[0] & 0x0f) === 8 ? zlib.inflateSync(bytes, flush) : zlib.inflateRawSync(bytes, flush);
-    case 'br': return zlib.brotliDecompressSync(bytes, partial ? { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH } : {});
+    case 'deflate':
+      return bytes[0] !== undefined && (bytes[0] & 0x0f) === 8 ? zlib.inflateSync(bytes, flush) : zlib.inflateRawSync(bytes, flush);
+    case 'br':
+      return zlib.brotliDecompressSync(bytes, partial ? { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH } : {});
   }
 }
 
@@ -46,7 +49,11 @@ function decompress(coding: ContentCoding, bytes: Buffer, partial: boolean): Buf
  * from; as they came when the coding is unknown or the stream is not one (mislabelled, cut off).
  * `partial`: the bytes are the start of a longer stream.
  */
-export function decodeContent(bytes: Buffer, contentEncoding: string | undefined, partial = false): { bytes: Buffer; decodedFrom?: ContentCoding } {
+export function decodeContent(
+  bytes: Buffer,
+  contentEncoding: string | undefined,
+  partial = false,
+): { bytes: Buffer; decodedFrom?: ContentCoding } {
   const coding = contentEncoding ? CODINGS[contentEncoding.trim().toLowerCase()] : undefined;
   if (!coding) return { bytes };
   try {
@@ -58,9 +65,12 @@ export function decodeContent(bytes: Buffer, contentEncoding: string | undefined
 
 function compress(coding: ContentCoding, bytes: Buffer): Buffer {
   switch (coding) {
-    case 'gzip': return zlib.gzipSync(bytes);
-    case 'deflate': return zlib.deflateSync(bytes);
-    case 'br': return zlib.brotliCompressSync(bytes);
+    case 'gzip':
+      return zlib.gzipSync(bytes);
+    case 'deflate':
+      return zlib.deflateSync(bytes);
+    case 'br':
+      return zlib.brotliCompressSync(bytes);
   }
 }
 
@@ -160,7 +170,9 @@ function classify(raw: Buffer, contentType: string, policy: BodyPolicy): Stored 
   }
   if (isFormType(contentType)) {
     const redacted = policy.redactor.formText(text);
-    return redacted === text ? { encoding: 'utf8', data: text, bytes } : { encoding: 'utf8', data: redacted, bytes: Buffer.from(redacted), hashed: unlinkedBytes(redacted) };
+    return redacted === text
+      ? { encoding: 'utf8', data: text, bytes }
+      : { encoding: 'utf8', data: redacted, bytes: Buffer.from(redacted), hashed: unlinkedBytes(redacted) };
   }
   return { encoding: 'utf8', data: text, bytes, hashed };
 }
@@ -177,7 +189,9 @@ export function encodeBody(captured: CapturedBody, meta: BodyMeta, policy: BodyP
     data: stored.data as Body['data'],
     truncated: false,
     size_bytes: captured.size,
-    sha256: createHash('sha256').update(stored.hashed ?? stored.bytes).digest('hex'),
+    sha256: createHash('sha256')
+      .update(stored.hashed ?? stored.bytes)
+      .digest('hex'),
   };
   if (stored.layout) body.json_layout = stored.layout;
   if (stored.bytes.length > policy.maxBytes) {
@@ -191,7 +205,13 @@ export function encodeBody(captured: CapturedBody, meta: BodyMeta, policy: BodyP
 }
 
 /** The start of a body too long to keep whole: text or base64, with what secrets it shows removed. */
-function truncatedBody(head: Buffer, captured: CapturedBody, contentType: string, decodedFrom: ContentCoding | undefined, policy: BodyPolicy): Body {
+function truncatedBody(
+  head: Buffer,
+  captured: CapturedBody,
+  contentType: string,
+  decodedFrom: ContentCoding | undefined,
+  policy: BodyPolicy,
+): Body {
   const text = !isBinaryType(contentType) && isUtf8(textStart(head));
   const body: Body = {
     encoding: text ? 'utf8' : 'base64',
@@ -235,8 +255,11 @@ export function decodeBody(body: Body | null, { asFarAsKept = false } = {}): Buf
       `the body was truncated when recorded (${body.size_bytes} bytes, TIMETRACER_MAX_BODY_KB too small); record again with a larger limit`,
     );
   }
-  const bytes = body.encoding === 'json' ? Buffer.from(serialiseJson(body.data, body.json_layout))
-    : body.encoding === 'base64' ? Buffer.from(body.data as string, 'base64')
-      : Buffer.from(body.data as string, 'utf8');
+  const bytes =
+    body.encoding === 'json'
+      ? Buffer.from(serialiseJson(body.data, body.json_layout))
+      : body.encoding === 'base64'
+        ? Buffer.from(body.data as string, 'base64')
+        : Buffer.from(body.data as string, 'utf8');
   return body.content_encoding ? compress(body.content_encoding, bytes) : bytes;
 }

@@ -11,7 +11,10 @@ import type { DependencyEvent, EventType, JsonValue, Signature } from './schema.
 export function stableStringify(value: JsonValue): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
-  return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${stableStringify(value[k] as JsonValue)}`).join(',')}}`;
+  return `{${Object.keys(value)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${stableStringify(value[k] as JsonValue)}`)
+    .join(',')}}`;
 }
 
 /**
@@ -67,4 +70,3 @@ export function eventKey(event: DependencyEvent): string {
   if (key === undefined) eventKeys.set(event, (key = matchKey(event.type, event.signature)));
   return key;
 }
-

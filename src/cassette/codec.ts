@@ -22,8 +22,17 @@ export class CodecError extends Error {
 }
 
 const TYPED_ARRAYS = {
-  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
-  Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
 } as const;
 type TypedArrayName = keyof typeof TYPED_ARRAYS;
 
@@ -78,9 +87,16 @@ function encode(value: unknown, seen: Set<object>): JsonValue {
   try {
     if (Array.isArray(object)) return object.map((item) => encode(item, seen));
     if (object instanceof Map) {
-      return tagged('Map', [...object].map(([k, v]) => [encode(k, seen), encode(v, seen)]));
+      return tagged(
+        'Map',
+        [...object].map(([k, v]) => [encode(k, seen), encode(v, seen)]),
+      );
     }
-    if (object instanceof Set) return tagged('Set', [...object].map((item) => encode(item, seen)));
+    if (object instanceof Set)
+      return tagged(
+        'Set',
+        [...object].map((item) => encode(item, seen)),
+      );
     const out: { [key: string]: JsonValue } = {};
     for (const key of Object.keys(object)) {
       const item = (object as Record<string, unknown>)[key];
@@ -113,17 +129,24 @@ function decodeTag(tag: string, v: JsonValue): unknown {
   const custom = tags.get(tag);
   if (custom) return custom.decode(v);
   switch (tag) {
-    case 'Number': return Number(v);
-    case 'BigInt': return BigInt(v as string);
-    case 'undefined': return undefined;
-    case 'Date': return new Date(v === null ? Number.NaN : (v as string));
-    case 'Buffer': return Buffer.from(v as string, 'base64');
+    case 'Number':
+      return Number(v);
+    case 'BigInt':
+      return BigInt(v as string);
+    case 'undefined':
+      return undefined;
+    case 'Date':
+      return new Date(v === null ? Number.NaN : (v as string));
+    case 'Buffer':
+      return Buffer.from(v as string, 'base64');
     case 'ArrayBuffer': {
       const bytes = Buffer.from(v as string, 'base64');
       return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
     }
-    case 'Map': return new Map((v as JsonValue[][]).map(([k, item]) => [decodeValue(k!), decodeValue(item!)]));
-    case 'Set': return new Set((v as JsonValue[]).map(decodeValue));
+    case 'Map':
+      return new Map((v as JsonValue[][]).map(([k, item]) => [decodeValue(k!), decodeValue(item!)]));
+    case 'Set':
+      return new Set((v as JsonValue[]).map(decodeValue));
     case 'Object': {
       const out: Record<string, unknown> = {};
       for (const [key, item] of Object.entries(v as Record<string, JsonValue>)) out[key] = decodeValue(item);

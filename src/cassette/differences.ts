@@ -26,7 +26,12 @@ export interface ValueDifference {
  * Paths where `a` and `b` differ, leaves only. `skip(path, key)`: what to leave out of the
  * comparison, asked for every object field and array item with its full path.
  */
-export function valueDifferences(a: JsonValue | undefined, b: JsonValue | undefined, at: string, skip?: (path: string, key: string | number) => boolean): ValueDifference[] {
+export function valueDifferences(
+  a: JsonValue | undefined,
+  b: JsonValue | undefined,
+  at: string,
+  skip?: (path: string, key: string | number) => boolean,
+): ValueDifference[] {
   if (stableStringify(a ?? null) === stableStringify(b ?? null) && (a === undefined) === (b === undefined)) return [];
   if (Array.isArray(a) && Array.isArray(b)) {
     const out: ValueDifference[] = [];
@@ -49,11 +54,11 @@ export function valueDifferences(a: JsonValue | undefined, b: JsonValue | undefi
 
 /** Paths where `live` and `recorded` differ, as readable lines (`lib` fields left out: they name the plugin, not the call). */
 export function diffValues(live: JsonValue | undefined, recorded: JsonValue | undefined, at: string): string[] {
-  return valueDifferences(live, recorded, at, (_path, key) => key === 'lib')
-    .map((d) => `${d.path || 'value'} ${showValue(d.a)} != recorded ${showValue(d.b)}`);
+  return valueDifferences(live, recorded, at, (_path, key) => key === 'lib').map(
+    (d) => `${d.path || 'value'} ${showValue(d.a)} != recorded ${showValue(d.b)}`,
+  );
 }
 
 function isObject(value: JsonValue | undefined): value is { [key: string]: JsonValue } {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
-

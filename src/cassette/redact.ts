@@ -21,12 +21,37 @@ export const REDACTED = '[REDACTED]';
 export const LINKED_SECRET = /\[REDACTED:([0-9a-f]{8})\]|%5BREDACTED%3A([0-9a-f]{8})%5D/g;
 
 export const BUILT_IN_REDACTED_NAMES: readonly string[] = [
-  'authorization', 'proxy-authorization', 'cookie', 'set-cookie',
-  'x-api-key', 'api-key', 'api_key', 'apikey', 'x-auth-token', 'x-access-token', 'x-csrf-token',
-  'password', 'passwd', 'pwd', 'secret', 'client_secret', 'token', 'access_token', 'refresh_token',
-  'id_token', 'auth_token', 'session_token', 'private_key',
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'x-api-key',
+  'api-key',
+  'api_key',
+  'apikey',
+  'x-auth-token',
+  'x-access-token',
+  'x-csrf-token',
+  'password',
+  'passwd',
+  'pwd',
+  'secret',
+  'client_secret',
+  'token',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'auth_token',
+  'session_token',
+  'private_key',
   // Signed URLs (S3, Google Cloud Storage, Azure SAS) carry their credentials as query parameters.
-  'x-amz-security-token', 'x-amz-signature', 'x-amz-credential', 'x-goog-signature', 'x-goog-credential', 'sig', 'signature',
+  'x-amz-security-token',
+  'x-amz-signature',
+  'x-amz-credential',
+  'x-goog-signature',
+  'x-goog-credential',
+  'sig',
+  'signature',
 ];
 
 /** Words that, ending a name, make it a secret's whatever comes before (`x-parse-session-token`). */
@@ -39,7 +64,9 @@ function normalName(name: string): string {
 
 /** The text with every linked marker made plain `[REDACTED]` (in percent-encoded text too). */
 export function unlinkSecrets(text: string): string {
-  return text.includes('REDACTED') ? text.replace(LINKED_SECRET, (marker: string) => (marker.startsWith('%') ? encodeURIComponent(REDACTED) : REDACTED)) : text;
+  return text.includes('REDACTED')
+    ? text.replace(LINKED_SECRET, (marker: string) => (marker.startsWith('%') ? encodeURIComponent(REDACTED) : REDACTED))
+    : text;
 }
 
 /** Whether a value is a redacted secret, linked or not: what the app reads where the recording redacted one. */
@@ -61,17 +88,33 @@ export class Redactor {
   private collected: string[] | undefined;
 
   /** `mark`: what a secret value becomes. */
-  constructor(private readonly extraNames: readonly string[] = [], private readonly marker: (secret: string) => string = () => REDACTED) {
+  constructor(
+    private readonly extraNames: readonly string[] = [],
+    private readonly marker: (secret: string) => string = () => REDACTED,
+  ) {
     this.names = new Set([...BUILT_IN_REDACTED_NAMES, ...extraNames].map(normalName));
     // Each name's longest word, found in any spelling of it (`api_key`, `apiKey` hold `api`).
-    const words = [...BUILT_IN_REDACTED_NAMES, ...extraNames, 'api_key', 'private_key', 'passw'].map((name) => name.split(/[-_.\s]+/).sort((a, b) => b.length - a.length)[0]!.toLowerCase());
-    this.anyName = new RegExp([...new Set(words)].filter(Boolean).map((word) => word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'i');
+    const words = [...BUILT_IN_REDACTED_NAMES, ...extraNames, 'api_key', 'private_key', 'passw'].map((name) =>
+      name
+        .split(/[-_.\s]+/)
+        .sort((a, b) => b.length - a.length)[0]!
+        .toLowerCase(),
+    );
+    this.anyName = new RegExp(
+      [...new Set(words)]
+        .filter(Boolean)
+        .map((word) => word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+        .join('|'),
+      'i',
+    );
   }
 
   /** The same names, each secret written as a link (see above), under a key of this process's. */
   linking(): Redactor {
     const key = randomBytes(32);
-    return new Redactor(this.extraNames, (secret) => (secret ? `[REDACTED:${createHmac('sha256', key).update(secret).digest('hex').slice(0, 8)}]` : secret));
+    return new Redactor(this.extraNames, (secret) =>
+      secret ? `[REDACTED:${createHmac('sha256', key).update(secret).digest('hex').slice(0, 8)}]` : secret,
+    );
   }
 
   /** What `describe` returns, and the secret values redacted while it ran (it runs synchronously). */
@@ -120,7 +163,10 @@ export class Redactor {
         return scheme ? `${scheme[1]}${scheme[2]}${this.mark(scheme[3]!)}` : this.mark(value);
       }
       case 'cookie':
-        return value.split(';').map((pair) => this.cookiePair(pair)).join(';');
+        return value
+          .split(';')
+          .map((pair) => this.cookiePair(pair))
+          .join(';');
       case 'set-cookie': {
         const end = value.indexOf(';');
         return end < 0 ? this.cookiePair(value) : `${this.cookiePair(value.slice(0, end))}${value.slice(end)}`;
@@ -139,7 +185,11 @@ export class Redactor {
   headers(headers: Headers): Headers {
     const out: Headers = {};
     for (const [name, value] of Object.entries(headers)) {
-      out[name] = this.isSecretField(name) ? (Array.isArray(value) ? value.map((item) => this.headerValue(name, item)) : this.headerValue(name, value)) : value;
+      out[name] = this.isSecretField(name)
+        ? Array.isArray(value)
+          ? value.map((item) => this.headerValue(name, item))
+          : this.headerValue(name, value)
+        : value;
     }
     return out;
   }
@@ -188,15 +238,18 @@ export class Redactor {
     if (!this.anyName.test(text) && !text.includes('%')) return text;
     return text
       .replace(/"((?:[^"\\]|\\.)*)"(\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\]\s]+)/g, (whole, name: string, colon: string) =>
-        (this.isSecretField(name) ? `"${name}"${colon}"${REDACTED}"` : whole))
+        this.isSecretField(name) ? `"${name}"${colon}"${REDACTED}"` : whole,
+      )
       .replace(/(^|[?&\s])([^=&?\s]+)=([^&\s]*)/g, (whole, lead: string, name: string) =>
-        (this.isSecretField(decodeURIComponentSafe(name)) ? `${lead}${name}=${encodeURIComponent(REDACTED)}` : whole));
+        this.isSecretField(decodeURIComponentSafe(name)) ? `${lead}${name}=${encodeURIComponent(REDACTED)}` : whole,
+      );
   }
 
   /** Query parameters: never linked, since replay finds a request's cassette by its query. */
   query(query: Record<string, string | string[]>): Record<string, string | string[]> {
     const out: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(query)) out[name] = this.isSecretField(name) ? (Array.isArray(value) ? value.map(() => REDACTED) : REDACTED) : value;
+    for (const [name, value] of Object.entries(query))
+      out[name] = this.isSecretField(name) ? (Array.isArray(value) ? value.map(() => REDACTED) : REDACTED) : value;
     return out;
   }
 }

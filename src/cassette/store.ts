@@ -109,7 +109,10 @@ function encodableEvent(event: DependencyEvent): DependencyEvent {
     return event;
   } catch (error) {
     const { result: _result, request: _request, ...rest } = event;
-    return { ...rest, error: { name: 'TimetracerRecordError', message: `this call's data could not be written: ${(error as Error).message}` } };
+    return {
+      ...rest,
+      error: { name: 'TimetracerRecordError', message: `this call's data could not be written: ${(error as Error).message}` },
+    };
   }
 }
 
@@ -150,7 +153,8 @@ export const MAX_CASSETTE_BYTES = 64 * 1024 * 1024;
 export function readCassetteTextSync(file: string): string {
   let bytes: Buffer;
   try {
-    if (fs.statSync(file).size > MAX_CASSETTE_BYTES) throw new CorruptCassetteError(`${file} is larger than ${MAX_CASSETTE_BYTES / 1024 / 1024} MiB`);
+    if (fs.statSync(file).size > MAX_CASSETTE_BYTES)
+      throw new CorruptCassetteError(`${file} is larger than ${MAX_CASSETTE_BYTES / 1024 / 1024} MiB`);
     bytes = fs.readFileSync(file);
   } catch (error) {
     if (error instanceof CorruptCassetteError) throw error;
@@ -162,7 +166,9 @@ export function readCassetteTextSync(file: string): string {
       bytes = zlib.gunzipSync(bytes, { maxOutputLength: MAX_CASSETTE_BYTES });
     } catch (error) {
       const tooLarge = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
-      throw new CorruptCassetteError(tooLarge ? `${file} unzips to more than ${MAX_CASSETTE_BYTES / 1024 / 1024} MiB` : `${file} is not valid gzip`);
+      throw new CorruptCassetteError(
+        tooLarge ? `${file} unzips to more than ${MAX_CASSETTE_BYTES / 1024 / 1024} MiB` : `${file} is not valid gzip`,
+      );
     }
   }
   return bytes.toString('utf8');
@@ -190,7 +196,10 @@ export function listCassetteFilesSync(dir: string, { recursive = true } = {}): s
 export class FileStore implements CassetteStore {
   private readonly madeDirs = new Set<string>();
 
-  constructor(private readonly root: string, private readonly gzip: boolean) {}
+  constructor(
+    private readonly root: string,
+    private readonly gzip: boolean,
+  ) {}
 
   encode({ name, text }: SerialisedCassette): EncodedCassette {
     return this.gzip ? { name: `${name}.gz`, bytes: zlib.gzipSync(text) } : { name, bytes: Buffer.from(text) };

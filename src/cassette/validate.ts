@@ -15,9 +15,18 @@ const isObject = (value: unknown): value is Record<string, unknown> => value !==
 
 const string: Check = (value) => (typeof value === 'string' ? undefined : 'is not a string');
 const number: Check = (value) => (typeof value === 'number' && Number.isFinite(value) ? undefined : 'is not a number');
-const optional = (check: Check): Check => (value) => (value === undefined ? undefined : check(value));
-const nullable = (check: Check): Check => (value) => (value === null ? undefined : check(value));
-const oneOf = (...allowed: readonly unknown[]): Check => (value) => (allowed.includes(value) ? undefined : `is not one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
+const optional =
+  (check: Check): Check =>
+  (value) =>
+    value === undefined ? undefined : check(value);
+const nullable =
+  (check: Check): Check =>
+  (value) =>
+    value === null ? undefined : check(value);
+const oneOf =
+  (...allowed: readonly unknown[]): Check =>
+  (value) =>
+    allowed.includes(value) ? undefined : `is not one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`;
 
 /** A child's problem under `step` (`.method`, `[3]`): a path that goes on, or what is wrong there. */
 const under = (step: string, problem: string): string => (/^[.[]/.test(problem) ? `${step}${problem}` : `${step} ${problem}`);
@@ -57,20 +66,56 @@ function list(check: Check): Check {
   };
 }
 
-const stringOrStrings: Check = (value) => (typeof value === 'string' || (Array.isArray(value) && value.every((v) => typeof v === 'string')) ? undefined : 'is not a string or a list of strings');
+const stringOrStrings: Check = (value) =>
+  typeof value === 'string' || (Array.isArray(value) && value.every((v) => typeof v === 'string'))
+    ? undefined
+    : 'is not a string or a list of strings';
 const headers = record(stringOrStrings);
-const body = nullable(shape({ encoding: oneOf('json', 'utf8', 'base64'), truncated: optional(oneOf(true, false)), size_bytes: optional(number), sha256: optional(string) }));
+const body = nullable(
+  shape({
+    encoding: oneOf('json', 'utf8', 'base64'),
+    truncated: optional(oneOf(true, false)),
+    size_bytes: optional(number),
+    sha256: optional(string),
+  }),
+);
 const errorRecord = optional(shape({ name: string, message: string }));
 
-const session = (kind: Check): Check => shape({ id: string, kind, recorded_at: string, service: optional(string), framework: optional(string) });
-const events = list(shape({ eid: optional(number), type: string, start_offset_ms: optional(number), duration_ms: optional(number), signature: shape({ lib: string }), error: errorRecord, repeats: optional(number) }));
+const session = (kind: Check): Check =>
+  shape({ id: string, kind, recorded_at: string, service: optional(string), framework: optional(string) });
+const events = list(
+  shape({
+    eid: optional(number),
+    type: string,
+    start_offset_ms: optional(number),
+    duration_ms: optional(number),
+    signature: shape({ lib: string }),
+    error: errorRecord,
+    repeats: optional(number),
+  }),
+);
 
-const reads = optional(record(record(list((value) => (typeof value === 'number' || typeof value === 'string' || value === null ? undefined : 'is not a number, a string or null')))));
+const reads = optional(
+  record(
+    record(
+      list((value) =>
+        typeof value === 'number' || typeof value === 'string' || value === null ? undefined : 'is not a number, a string or null',
+      ),
+    ),
+  ),
+);
 
 const requestCassette: Check = shape({
   schema_version: oneOf(SCHEMA_VERSION),
   session: session(optional(oneOf('request'))),
-  request: shape({ method: string, path: string, route: optional(nullable(string)), query: record(stringOrStrings), headers: optional(headers), body: optional(body) }),
+  request: shape({
+    method: string,
+    path: string,
+    route: optional(nullable(string)),
+    query: record(stringOrStrings),
+    headers: optional(headers),
+    body: optional(body),
+  }),
   response: shape({ status: number, duration_ms: optional(number), headers: optional(headers), body: optional(body), error: errorRecord }),
   events,
   reads,

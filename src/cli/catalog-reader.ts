@@ -60,7 +60,17 @@ export function summarise(cassette: AnyCassette, file: string): CassetteSummary 
     service: cassette.session.service,
     entry: cassette.session.entry ?? null,
   };
-  if (!cassette.request) return { ...common, kind: 'process', method: 'PROCESS', path: '', route: null, status: 0, duration_ms: cassette.stats.total_ms, failed: false };
+  if (!cassette.request)
+    return {
+      ...common,
+      kind: 'process',
+      method: 'PROCESS',
+      path: '',
+      route: null,
+      status: 0,
+      duration_ms: cassette.stats.total_ms,
+      failed: false,
+    };
   return {
     ...common,
     kind: 'request',

@@ -114,10 +114,11 @@ export class CassetteCatalog {
     const method = query.method?.trim().toUpperCase();
     const status = query.status ? statusMatcher(query.status) : undefined;
     const since = query.since?.toISOString();
-    const matches = (s: CassetteSummary): boolean => (!method || s.method === method)
-      && (!status || status(s))
-      && (!since || s.recorded_at >= since)
-      && (!text || this.searchText(s).includes(text));
+    const matches = (s: CassetteSummary): boolean =>
+      (!method || s.method === method) &&
+      (!status || status(s)) &&
+      (!since || s.recorded_at >= since) &&
+      (!text || this.searchText(s).includes(text));
     const offset = Math.max(0, query.offset ?? 0);
     const limit = Math.max(0, query.limit ?? 50);
     const items: CassetteSummary[] = [];
@@ -190,7 +191,13 @@ export class CassetteCatalog {
     try {
       if (rewrite) {
         const temp = `${this.cachePath()}.${process.pid}.tmp`;
-        fs.writeFileSync(temp, this.summaries.filter((s) => s.kind !== 'process').map((s) => `${JSON.stringify(s)}\n`).join(''));
+        fs.writeFileSync(
+          temp,
+          this.summaries
+            .filter((s) => s.kind !== 'process')
+            .map((s) => `${JSON.stringify(s)}\n`)
+            .join(''),
+        );
         fs.renameSync(temp, this.cachePath());
       } else if (added.length) {
         fs.appendFileSync(this.cachePath(), added.map((s) => `${JSON.stringify(s)}\n`).join(''));

@@ -21,7 +21,10 @@ export interface Command {
 
 /** A failure to report as one line (`timetracer <command>: <message>`) with its exit code. */
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 2) {
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
     super(message);
   }
 }
@@ -31,7 +34,10 @@ export function defineCommand(command: Command): Command {
 }
 
 /** Parses argv for a command; unknown or malformed options become a CliError. */
-export function parse(command: Command, argv: readonly string[]): { values: Record<string, string | boolean | string[] | boolean[] | undefined>; positionals: string[] } {
+export function parse(
+  command: Command,
+  argv: readonly string[],
+): { values: Record<string, string | boolean | string[] | boolean[] | undefined>; positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({
       args: [...argv],
@@ -41,7 +47,9 @@ export function parse(command: Command, argv: readonly string[]): { values: Reco
     });
     return { values, positionals };
   } catch (error) {
-    throw new CliError(`${(error as Error).message.replace(/\. To specify a positional argument.*$/, '')}; see timetracer ${command.name} --help`);
+    throw new CliError(
+      `${(error as Error).message.replace(/\. To specify a positional argument.*$/, '')}; see timetracer ${command.name} --help`,
+    );
   }
 }
 
@@ -49,7 +57,8 @@ export function parse(command: Command, argv: readonly string[]): { values: Reco
 export function integerOption(value: unknown, name: string, { min = 0, fallback }: { min?: number; fallback: number }): number {
   if (value === undefined) return fallback;
   const number = Number(value);
-  if (!Number.isInteger(number) || number < min) throw new CliError(`--${name} must be a whole number of at least ${min}, not ${JSON.stringify(value)}`);
+  if (!Number.isInteger(number) || number < min)
+    throw new CliError(`--${name} must be a whole number of at least ${min}, not ${JSON.stringify(value)}`);
   return number;
 }
 

@@ -20,7 +20,10 @@ export interface Style {
 /** Colours for stdout: on when it is a terminal and NO_COLOR (https://no-color.org) is unset or empty. */
 export function terminalStyle(): Style {
   const on = process.stdout.isTTY === true && !process.env.NO_COLOR;
-  const paint = (open: number, close: number) => (text: string): string => (on && text ? `\x1b[${open}m${text}\x1b[${close}m` : text);
+  const paint =
+    (open: number, close: number) =>
+    (text: string): string =>
+      on && text ? `\x1b[${open}m${text}\x1b[${close}m` : text;
   return { bold: paint(1, 22), dim: paint(2, 22), red: paint(31, 39), green: paint(32, 39), yellow: paint(33, 39), cyan: paint(36, 39) };
 }
 
@@ -56,7 +59,13 @@ export function formatError(error: ErrorRecord): string {
 
 /** One line of a message: a multi-line one (Prisma's: the call's code frame, then the cause) by its last. */
 function lastLine(message: string): string {
-  return message.split('\n').map((line) => line.trim()).filter(Boolean).at(-1) ?? '';
+  return (
+    message
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean)
+      .at(-1) ?? ''
+  );
 }
 
 /** `name: value` lines; a repeated header gives one line per value. */
@@ -86,7 +95,9 @@ function callOutcome(event: DependencyEvent): string {
   if (typeof result?.command === 'string') return result.command;
   // Databases that answer one call with several result sets (pg: `BEGIN; INSERT ...`) tag each.
   if (Array.isArray(result?.results)) {
-    const tags = (result.results as Array<{ command?: unknown } | null>).map((set) => set?.command).filter((tag): tag is string => typeof tag === 'string');
+    const tags = (result.results as Array<{ command?: unknown } | null>)
+      .map((set) => set?.command)
+      .filter((tag): tag is string => typeof tag === 'string');
     if (tags.length) return tags.join(', ');
   }
   return 'ok';
@@ -109,22 +120,25 @@ export function waterfallLines(cassette: AnyCassette, style: Style): string[] {
   const typeWidth = Math.max(0, ...events.map((e) => e.type.length));
   const scale = `0${formatDuration(total).padStart(BAR_WIDTH - 1)}`;
   const heading = style.dim(['START'.padStart(8), `|${scale}|`, 'TOOK'.padStart(7), 'CALL'].join('  '));
-  return [heading, ...events.map((event) => {
-    const start = Math.min(cell(event.start_offset_ms), BAR_WIDTH - 1);
-    const end = Math.max(start + 1, cell(event.start_offset_ms + event.duration_ms));
-    const bar = `${' '.repeat(start)}${'█'.repeat(end - start)}${' '.repeat(BAR_WIDTH - end)}`;
-    const signature = describeCall(event.type, event.signature).slice(event.type.length + 1);
-    const outcome = callOutcome(event);
-    return [
-      `+${formatDuration(event.start_offset_ms)}`.padStart(8),
-      `|${event.error ? style.red(bar) : style.cyan(bar)}|`,
-      formatDuration(event.duration_ms).padStart(7),
-      event.type.padEnd(typeWidth),
-      signature,
-      event.error ? style.red(outcome) : outcome,
-      ...(event.repeats ? [style.dim(`(and ${event.repeats} more time${event.repeats === 1 ? '' : 's'})`)] : []),
-    ].join('  ');
-  })];
+  return [
+    heading,
+    ...events.map((event) => {
+      const start = Math.min(cell(event.start_offset_ms), BAR_WIDTH - 1);
+      const end = Math.max(start + 1, cell(event.start_offset_ms + event.duration_ms));
+      const bar = `${' '.repeat(start)}${'█'.repeat(end - start)}${' '.repeat(BAR_WIDTH - end)}`;
+      const signature = describeCall(event.type, event.signature).slice(event.type.length + 1);
+      const outcome = callOutcome(event);
+      return [
+        `+${formatDuration(event.start_offset_ms)}`.padStart(8),
+        `|${event.error ? style.red(bar) : style.cyan(bar)}|`,
+        formatDuration(event.duration_ms).padStart(7),
+        event.type.padEnd(typeWidth),
+        signature,
+        event.error ? style.red(outcome) : outcome,
+        ...(event.repeats ? [style.dim(`(and ${event.repeats} more time${event.repeats === 1 ? '' : 's'})`)] : []),
+      ].join('  ');
+    }),
+  ];
 }
 
 const SHOWN_PER_CALL = 5;
@@ -143,7 +157,9 @@ export function differenceLines(difference: Difference, style: Style, sides: { a
       const more = difference.changes.length - SHOWN_PER_CALL;
       return [
         `${style.yellow('changed call')} (eid ${difference.eid_a} → ${difference.eid_b}): ${difference.call}`,
-        ...difference.changes.slice(0, SHOWN_PER_CALL).map((change) => `    ${change.path || 'value'}: ${showValue(change.a)} → ${showValue(change.b)}`),
+        ...difference.changes
+          .slice(0, SHOWN_PER_CALL)
+          .map((change) => `    ${change.path || 'value'}: ${showValue(change.a)} → ${showValue(change.b)}`),
         ...(more > 0 ? [style.dim(`    … and ${more} more`)] : []),
       ];
     }

@@ -40,7 +40,8 @@ export class CassetteLocator {
     if (stat?.isFile()) return name;
     if (stat?.isDirectory()) throw new CliError(`${name} is a directory; name a cassette file or id`);
     const root = this.dir ?? process.env.TIMETRACER_DIR ?? './cassettes';
-    if (!statOf(root)?.isDirectory()) throw new CliError(`${name}: no such cassette file (and no cassette directory at ${root} to look it up by id)`);
+    if (!statOf(root)?.isDirectory())
+      throw new CliError(`${name}: no such cassette file (and no cassette directory at ${root} to look it up by id)`);
     this.catalog ??= openCatalog(root);
     const found = this.catalog.find(name) ?? this.byIdPrefix(name);
     if (!found) throw new CliError(`${name}: no such cassette file, and no cassette with that id or path in ${root}`);
@@ -51,7 +52,8 @@ export class CassetteLocator {
     const wanted = prefix.toLowerCase();
     if (!wanted) return undefined;
     const matches = this.catalog!.query({ text: wanted, limit: Number.POSITIVE_INFINITY }).items.filter((s) => s.id.startsWith(wanted));
-    if (matches.length > 1) throw new CliError(`${prefix} is the start of ${matches.length} cassette ids in ${this.catalog!.dir}; give more of it`);
+    if (matches.length > 1)
+      throw new CliError(`${prefix} is the start of ${matches.length} cassette ids in ${this.catalog!.dir}; give more of it`);
     return matches[0];
   }
 }

@@ -71,8 +71,20 @@ export function buildReport(run: ReplayRun, context: ReportContext): ReplayRepor
     passed: run.results.length - failed,
     failed,
     live_secrets: run.liveSecrets,
-    ...(context.updated && { updated: context.updated.map(({ old, file, changes }) => ({ old: relative(context.root, old), file: relative(context.root, file), changes })) }),
-    results: run.results.map((result) => resultReport(result, (file) => relative(context.root, file), (file) => relative(context.runFolder, file))),
+    ...(context.updated && {
+      updated: context.updated.map(({ old, file, changes }) => ({
+        old: relative(context.root, old),
+        file: relative(context.root, file),
+        changes,
+      })),
+    }),
+    results: run.results.map((result) =>
+      resultReport(
+        result,
+        (file) => relative(context.root, file),
+        (file) => relative(context.runFolder, file),
+      ),
+    ),
   };
 }
 
@@ -106,8 +118,13 @@ export function newRunFolder(root: string, startedAt: Date): string {
   let folder = path.join(runs, stamp);
   for (let n = 2; fs.existsSync(folder); n++) folder = path.join(runs, `${stamp}-${n}`);
   fs.mkdirSync(folder);
-  const older = fs.readdirSync(runs, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
-  for (const name of older.slice(0, Math.max(0, older.length - KEPT_RUNS))) fs.rmSync(path.join(runs, name), { recursive: true, force: true });
+  const older = fs
+    .readdirSync(runs, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
+  for (const name of older.slice(0, Math.max(0, older.length - KEPT_RUNS)))
+    fs.rmSync(path.join(runs, name), { recursive: true, force: true });
   return folder;
 }
 

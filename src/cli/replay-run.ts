@@ -71,7 +71,15 @@ export class ReplayRunError extends Error {}
 const REGISTER = pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'register.mjs')).href;
 const REPLAY_ID_HEADER = 'x-timetracer-replay';
 /** Headers of the recorded request that belong to its connection, not to the request. */
-const CONNECTION_HEADERS = new Set(['host', 'content-length', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', REPLAY_ID_HEADER]);
+const CONNECTION_HEADERS = new Set([
+  'host',
+  'content-length',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  REPLAY_ID_HEADER,
+]);
 const KEPT_OUTPUT_LINES = 40;
 
 /** Fields a project marks as noise, in a file beside its cassettes: `{ "ignore": ["updated_at", ...] }`. */
@@ -93,7 +101,8 @@ export function noiseOf(cassettes: string): string[] {
   if (!fs.existsSync(file)) return [];
   try {
     const { ignore } = JSON.parse(fs.readFileSync(file, 'utf8')) as { ignore?: unknown };
-    if (!Array.isArray(ignore) || !ignore.every((field) => typeof field === 'string')) throw new Error('"ignore" is not a list of field names');
+    if (!Array.isArray(ignore) || !ignore.every((field) => typeof field === 'string'))
+      throw new Error('"ignore" is not a list of field names');
     return ignore;
   } catch (error) {
     throw new ReplayRunError(`${file} cannot be used (${(error as Error).message})`);
@@ -127,11 +136,22 @@ export async function runReplay(options: ReplayRunOptions): Promise<ReplayRun> {
   const out = options.out ?? fs.mkdtempSync(path.join(os.tmpdir(), 'timetracer-replay-'));
   fs.mkdirSync(out, { recursive: true });
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const app = await startApp(options, { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: path.resolve(options.cassettes), TIMETRACER_REPLAY_DIR: out });
+  const app = await startApp(options, {
+    TIMETRACER_MODE: 'replay',
+    TIMETRACER_CASSETTE: path.resolve(options.cassettes),
+    TIMETRACER_REPLAY_DIR: out,
+  });
   try {
     const base = options.ready ? await waitForUrl(options.ready, app, timeoutMs) : await app.listening(timeoutMs);
     const secrets = new LiveSecrets();
-    const answers = await sendAll(base, requests.map(({ cassette }) => cassette), options.parallel ?? 1, timeoutMs, true, secrets);
+    const answers = await sendAll(
+      base,
+      requests.map(({ cassette }) => cassette),
+      options.parallel ?? 1,
+      timeoutMs,
+      true,
+      secrets,
+    );
     const written = await app.written('replayed', answers.filter((answer) => answer.ok).length, timeoutMs);
     const byId = new Map<string, { file: string; cassette: Cassette }>();
     for (const file of written) {
@@ -182,7 +202,10 @@ export interface Rerecorded {
  * mode), and puts each new cassette in place of the old one: same folder of days, the old file
  * removed. The new process cassette joins the others: it is the current code's start-up.
  */
-export async function rerecord(options: ReplayRunOptions, stale: ReadonlyArray<{ file: string; cassette: Cassette }>): Promise<Rerecorded[]> {
+export async function rerecord(
+  options: ReplayRunOptions,
+  stale: ReadonlyArray<{ file: string; cassette: Cassette }>,
+): Promise<Rerecorded[]> {
   if (!stale.length) return [];
   const root = cassetteRoot(options.cassettes);
   const fresh = fs.mkdtempSync(path.join(os.tmpdir(), 'timetracer-update-'));
@@ -191,9 +214,19 @@ export async function rerecord(options: ReplayRunOptions, stale: ReadonlyArray<{
   let files: string[];
   try {
     const base = options.ready ? await waitForUrl(options.ready, app, timeoutMs) : await app.listening(timeoutMs);
-    const answers = await sendAll(base, stale.map(({ cassette }) => cassette), 1, timeoutMs, false, new LiveSecrets());
+    const answers = await sendAll(
+      base,
+      stale.map(({ cassette }) => cassette),
+      1,
+      timeoutMs,
+      false,
+      new LiveSecrets(),
+    );
     const failed = answers.findIndex((answer) => !answer.ok);
-    if (failed >= 0) throw new ReplayRunError(`could not record ${requestLine(stale[failed]!.cassette.request)} again: ${(answers[failed] as { problem: string }).problem}`);
+    if (failed >= 0)
+      throw new ReplayRunError(
+        `could not record ${requestLine(stale[failed]!.cassette.request)} again: ${(answers[failed] as { problem: string }).problem}`,
+      );
     files = await app.written('cassette', stale.length, timeoutMs);
   } finally {
     await app.stop();
@@ -223,14 +256,37 @@ function sameRequest(a: Cassette, b: Cassette): boolean {
   return requestLine(a.request) === requestLine(b.request) && (a.request.body?.sha256 ?? null) === (b.request.body?.sha256 ?? null);
 }
 
-function judge(file: string, recorded: Cassette, written: { file: string; cassette: Cassette } | undefined, answer: Answer, options: ReplayRunOptions): RequestResult {
+function judge(
+  file: string,
+  recorded: Cassette,
+  written: { file: string; cassette: Cassette } | undefined,
+  answer: Answer,
+  options: ReplayRunOptions,
+): RequestResult {
   if (!answer.ok) return { file, recorded, replayed: undefined, passed: false, failures: [], allowed: [], problem: answer.problem };
-  if (!written) return { file, recorded, replayed: undefined, passed: false, failures: [], allowed: [], problem: 'the app answered, but no replayed cassette was written for it' };
+  if (!written)
+    return {
+      file,
+      recorded,
+      replayed: undefined,
+      passed: false,
+      failures: [],
+      allowed: [],
+      problem: 'the app answered, but no replayed cassette was written for it',
+    };
   const replayed = written.cassette;
   const differences = compareCassettes(recorded, replayed, { ignore: options.ignore ?? [] });
   const counts = (d: Difference): boolean => !(options.allowUnused && d.kind === 'call.removed');
   const failures = differences.filter(counts);
-  return { file, recorded, replayed, replayedFile: written.file, passed: failures.length === 0, failures, allowed: differences.filter((d) => !counts(d)) };
+  return {
+    file,
+    recorded,
+    replayed,
+    replayedFile: written.file,
+    passed: failures.length === 0,
+    failures,
+    allowed: differences.filter((d) => !counts(d)),
+  };
 }
 
 interface RunningApp {
@@ -254,7 +310,7 @@ async function freePort(): Promise<number> {
 async function startApp(options: ReplayRunOptions, agent: Readonly<Record<string, string>>): Promise<RunningApp> {
   const [program, ...args] = options.command;
   if (!program) throw new ReplayRunError('name the command that starts the app, after --');
-  const port = options.port ?? await freePort();
+  const port = options.port ?? (await freePort());
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...options.env,
@@ -288,32 +344,41 @@ async function startApp(options: ReplayRunOptions, agent: Readonly<Record<string
   const exit = once(child, 'close');
   const gone = (): boolean => child.exitCode !== null || child.signalCode !== null || failedToStart !== undefined;
   /** Resolves with what `pick` takes from the app's lines (those already printed included), or fails when it exits or time runs out. */
-  const waitFor = <T>(what: string, pick: (line: string) => T | undefined, timeout: number): Promise<T> => new Promise((resolve, reject) => {
-    for (const line of lines) {
-      const found = pick(line);
-      if (found !== undefined) return resolve(found);
-    }
-    const timer = setTimeout(() => fail(new ReplayRunError(`${what} within ${timeout / 1000} s`)), timeout);
-    const waiter = (line: string): void => {
-      const found = line ? pick(line) : undefined;
-      if (found !== undefined) {
+  const waitFor = <T>(what: string, pick: (line: string) => T | undefined, timeout: number): Promise<T> =>
+    new Promise((resolve, reject) => {
+      for (const line of lines) {
+        const found = pick(line);
+        if (found !== undefined) return resolve(found);
+      }
+      const timer = setTimeout(() => fail(new ReplayRunError(`${what} within ${timeout / 1000} s`)), timeout);
+      const waiter = (line: string): void => {
+        const found = line ? pick(line) : undefined;
+        if (found !== undefined) {
+          done();
+          resolve(found);
+        } else if (gone())
+          fail(
+            new ReplayRunError(
+              `the app ${failedToStart ? `could not start (${failedToStart.message})` : `exited (${child.exitCode ?? child.signalCode})`} before ${what}`,
+            ),
+          );
+      };
+      const done = (): void => {
+        clearTimeout(timer);
+        waiters.splice(waiters.indexOf(waiter), 1);
+      };
+      const fail = (error: Error): void => {
         done();
-        resolve(found);
-      } else if (gone()) fail(new ReplayRunError(`the app ${failedToStart ? `could not start (${failedToStart.message})` : `exited (${child.exitCode ?? child.signalCode})`} before ${what}`));
-    };
-    const done = (): void => {
-      clearTimeout(timer);
-      waiters.splice(waiters.indexOf(waiter), 1);
-    };
-    const fail = (error: Error): void => {
-      done();
-      reject(error);
-    };
-    waiters.push(waiter);
-    void exit.then(() => waiter(''));
-  });
+        reject(error);
+      };
+      waiters.push(waiter);
+      void exit.then(() => waiter(''));
+    });
   return {
-    listening: (timeout) => waitFor('it listened', (line) => /^timetracer listening (\d+)$/.exec(line)?.[1], timeout).then((found) => `http://127.0.0.1:${found}`),
+    listening: (timeout) =>
+      waitFor('it listened', (line) => /^timetracer listening (\d+)$/.exec(line)?.[1], timeout).then(
+        (found) => `http://127.0.0.1:${found}`,
+      ),
     written(kind, count, timeout) {
       const marker = `  ${kind}: `;
       const files = (): string[] => lines.filter((line) => line.startsWith(marker)).map((line) => path.resolve(line.slice(marker.length)));
@@ -334,10 +399,12 @@ async function waitForUrl(url: string, app: RunningApp, timeoutMs: number): Prom
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const answered = await new Promise<boolean>((resolve) => {
-      http.get(url, { agent: false }, (res) => {
-        res.resume();
-        resolve(true);
-      }).on('error', () => resolve(false));
+      http
+        .get(url, { agent: false }, (res) => {
+          res.resume();
+          resolve(true);
+        })
+        .on('error', () => resolve(false));
     });
     if (answered) return new URL(url).origin;
     if (app.exited()) throw new ReplayRunError(`the app exited before ${url} answered`);
@@ -350,7 +417,14 @@ async function waitForUrl(url: string, app: RunningApp, timeoutMs: number): Prom
 type Answer = { ok: true; status: number } | { ok: false; problem: string };
 
 /** Sends the recorded requests, `parallel` at a time; `tagged`: each with its index in a header, to find its replay by. */
-async function sendAll(base: string, cassettes: readonly Cassette[], parallel: number, timeoutMs: number, tagged: boolean, secrets: LiveSecrets): Promise<Answer[]> {
+async function sendAll(
+  base: string,
+  cassettes: readonly Cassette[],
+  parallel: number,
+  timeoutMs: number,
+  tagged: boolean,
+  secrets: LiveSecrets,
+): Promise<Answer[]> {
   const answers: Answer[] = new Array(cassettes.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -373,7 +447,8 @@ function send(base: string, cassette: Cassette, index: number | undefined, timeo
     return Promise.resolve({ ok: false, problem: `its recorded request cannot be sent again: ${(error as Error).message}` });
   }
   const query = new URLSearchParams();
-  for (const [key, value] of Object.entries(request.query ?? {})) for (const item of Array.isArray(value) ? value : [value]) query.append(key, item);
+  for (const [key, value] of Object.entries(request.query ?? {}))
+    for (const item of Array.isArray(value) ? value : [value]) query.append(key, item);
   const url = `${base}${request.path}${query.size ? `?${query}` : ''}`;
   const headers: Record<string, string | string[]> = index === undefined ? {} : { [REPLAY_ID_HEADER]: String(index) };
   for (const [name, value] of Object.entries(prepared.headers)) if (!CONNECTION_HEADERS.has(name.toLowerCase())) headers[name] = value;

@@ -58,7 +58,7 @@ export function routeReport(summaries: Iterable<CassetteSummary>, buckets = TIME
     const route = summary.route ?? summary.path;
     const key = `${summary.method} ${route}`;
     let group = groups.get(key);
-    if (!group) groups.set(key, group = { method: summary.method, route, requests: [] });
+    if (!group) groups.set(key, (group = { method: summary.method, route, requests: [] }));
     group.requests.push(summary);
   }
   const slicer = timeSlicer(requests, buckets);

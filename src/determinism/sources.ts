@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ReadKind } from '../cassette/schema.js';
 import { markWrapped, wrapMethod } from '../wrap.js';
-import { callerFiles } from '../stack.js';
+import { callerFiles, type StackAnchor } from '../stack.js';
 import type { ReadStream, ReadValue } from './streams.js';
 
 const require = createRequire(import.meta.url);
@@ -29,7 +29,7 @@ export interface ReadSources {
 
 /** Where a read goes: a stream, under the key of the file that made it. */
 type Target = { stream: ReadStream; key: string } | undefined;
-type Locate = (below: Function) => Target;
+type Locate = (below: StackAnchor) => Target;
 
 /** Wraps every source it can; returns what it could not wrap, and why (those read live). */
 export function installReadSources(sources: ReadSources): string[] {
@@ -43,9 +43,16 @@ export function installReadSources(sources: ReadSources): string[] {
     }
   };
   attempt('Date', () => patchDate(locate));
-  attempt('Math.random', () => wrapMethod(Math, 'random', (random) => function random$(): number {
-    return read(locate(random$), 'random', random);
-  }));
+  attempt('Math.random', () =>
+    wrapMethod(
+      Math,
+      'random',
+      (random) =>
+        function random$(): number {
+          return read(locate(random$), 'random', random);
+        },
+    ),
+  );
   attempt('node:crypto', () => patchNodeCrypto(locate));
   attempt('globalThis.crypto', () => patchWebCrypto(locate));
   // ES named imports (`import { randomUUID } from 'node:crypto'`) see the wrapped functions.
@@ -61,10 +68,15 @@ function read<T extends ReadValue>(target: Target, kind: ReadKind, live: () => T
   if (!target) return live();
   let ranLive = false;
   try {
-    return target.stream.read(target.key, kind, () => {
-      ranLive = true;
-      return live();
-    }, fits) as T;
+    return target.stream.read(
+      target.key,
+      kind,
+      () => {
+        ranLive = true;
+        return live();
+      },
+      fits,
+    ) as T;
   } catch (error) {
     if (ranLive) throw error;
     return live();
@@ -100,7 +112,10 @@ function streamKey(file: string): string {
   const at = local.lastIndexOf('/node_modules/');
   if (at >= 0) return local.slice(at + 1);
   if (!path.isAbsolute(local)) return local;
-  return path.relative(projectOf(path.dirname(local)), local).split(path.sep).join('/');
+  return path
+    .relative(projectOf(path.dirname(local)), local)
+    .split(path.sep)
+    .join('/');
 }
 
 const projects = new Map<string, string>();
@@ -120,7 +135,8 @@ function projectOf(dir: string): string {
 /** `Date` with its no-argument forms reading the clock through the session; every other form as it was. */
 function patchDate(locate: Locate): void {
   const NativeDate = globalThis.Date;
-  const clock = (below: Function): number => read(locate(below), 'clock', () => NativeDate.now());
+  const clock = (below: StackAnchor): number => read(locate(below), 'clock', () => NativeDate.now());
+  // biome-ignore lint/suspicious/noShadowRestrictedNames: the stand-in is named Date, as apps and libraries see it.
   const Date = function Date(this: unknown, ...args: unknown[]): unknown {
     if (!new.target) return new NativeDate(clock(Date)).toString();
     return Reflect.construct(NativeDate, args.length ? args : [clock(Date)], new.target);
@@ -147,7 +163,11 @@ interface NodeCrypto {
 
 /** The bytes `randomFillSync(buffer, offset, size)` fills: a view on them, undefined when the arguments are not plain. */
 function fillView(buffer: unknown, offset: unknown, size: unknown): Uint8Array | undefined {
-  const bytes = ArrayBuffer.isView(buffer) ? new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength) : buffer instanceof ArrayBuffer ? new Uint8Array(buffer) : undefined;
+  const bytes = ArrayBuffer.isView(buffer)
+    ? new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
+    : buffer instanceof ArrayBuffer
+      ? new Uint8Array(buffer)
+      : undefined;
   if (!bytes) return undefined;
   const element = (buffer as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1;
   const start = offset === undefined ? 0 : Number(offset) * element;
@@ -159,55 +179,93 @@ function fillView(buffer: unknown, offset: unknown, size: unknown): Uint8Array |
 /** Fills `view` through the session: the live fill recorded, or the recording's bytes copied in. */
 function fill(target: Target, view: Uint8Array, liveFill: () => void): void {
   let filled = false;
-  const encoded = read(target, 'bytes', () => {
-    liveFill();
-    filled = true;
-    return Buffer.from(view).toString('base64');
-  }, (recorded) => typeof recorded === 'string' && Buffer.byteLength(recorded, 'base64') === view.length);
+  const encoded = read(
+    target,
+    'bytes',
+    () => {
+      liveFill();
+      filled = true;
+      return Buffer.from(view).toString('base64');
+    },
+    (recorded) => typeof recorded === 'string' && Buffer.byteLength(recorded, 'base64') === view.length,
+  );
   if (!filled) view.set(Buffer.from(encoded, 'base64'));
 }
 
 function patchNodeCrypto(locate: Locate): void {
   const crypto = require('node:crypto') as NodeCrypto;
   const nativeFillSync = crypto.randomFillSync;
-  wrapMethod(crypto, 'randomUUID', (randomUUID) => function randomUUID$(options?: unknown): string {
-    return read(locate(randomUUID$), 'uuid', () => randomUUID(options));
-  });
-  wrapMethod(crypto, 'randomBytes', (randomBytes) => function randomBytes$(size: number, callback?: (error: Error | null, bytes: Buffer) => void) {
-    const target = locate(randomBytes$);
-    if (!target) return randomBytes(size, callback);
-    const taken = read(target, 'bytes', () => randomBytes(size)!.toString('base64'), (recorded) => typeof recorded === 'string' && Buffer.byteLength(recorded, 'base64') === size);
-    const result = Buffer.from(taken, 'base64');
-    if (typeof callback !== 'function') return result;
-    // The bytes are taken at the call, in the session's order, and handed over later, as Node would.
-    process.nextTick(callback, null, result);
-    return undefined;
-  });
-  wrapMethod(crypto, 'randomFillSync', (randomFillSync) => function randomFillSync$<T>(buffer: T, offset?: number, size?: number): T {
-    const target = locate(randomFillSync$);
-    const view = target && fillView(buffer, offset, size);
-    if (!view) return randomFillSync(buffer, offset, size);
-    fill(target, view, () => randomFillSync(buffer, offset, size));
-    return buffer;
-  });
-  wrapMethod(crypto, 'randomFill', (randomFill) => function randomFill$(buffer: unknown, ...rest: unknown[]): void {
-    const callback = rest.at(-1);
-    const [offset, size] = rest.slice(0, -1) as [number?, number?];
-    const target = locate(randomFill$);
-    const view = target && typeof callback === 'function' && fillView(buffer, offset, size);
-    if (!view) return randomFill(buffer, ...rest);
-    fill(target, view, () => nativeFillSync(buffer, offset, size));
-    process.nextTick(callback as (error: Error | null, buffer: unknown) => void, null, buffer);
-  });
-  wrapMethod(crypto, 'randomInt', (randomInt) => function randomInt$(...args: unknown[]) {
-    const callback = typeof args.at(-1) === 'function' ? (args.pop() as (error: Error | null, n: number) => void) : undefined;
-    const target = locate(randomInt$);
-    if (!target) return callback ? randomInt(...args, callback) : randomInt(...args);
-    const n = read(target, 'int', () => randomInt(...args) as number);
-    if (!callback) return n;
-    process.nextTick(callback, null, n);
-    return undefined;
-  });
+  wrapMethod(
+    crypto,
+    'randomUUID',
+    (randomUUID) =>
+      function randomUUID$(options?: unknown): string {
+        return read(locate(randomUUID$), 'uuid', () => randomUUID(options));
+      },
+  );
+  wrapMethod(
+    crypto,
+    'randomBytes',
+    (randomBytes) =>
+      function randomBytes$(size: number, callback?: (error: Error | null, bytes: Buffer) => void) {
+        const target = locate(randomBytes$);
+        if (!target) return randomBytes(size, callback);
+        const taken = read(
+          target,
+          'bytes',
+          () => randomBytes(size)!.toString('base64'),
+          (recorded) => typeof recorded === 'string' && Buffer.byteLength(recorded, 'base64') === size,
+        );
+        const result = Buffer.from(taken, 'base64');
+        if (typeof callback !== 'function') return result;
+        // The bytes are taken at the call, in the session's order, and handed over later, as Node would.
+        process.nextTick(callback, null, result);
+        return undefined;
+      },
+  );
+  wrapMethod(
+    crypto,
+    'randomFillSync',
+    (randomFillSync) =>
+      function randomFillSync$<T>(buffer: T, offset?: number, size?: number): T {
+        const target = locate(randomFillSync$);
+        const view = target && fillView(buffer, offset, size);
+        if (!view) return randomFillSync(buffer, offset, size);
+        fill(target, view, () => randomFillSync(buffer, offset, size));
+        return buffer;
+      },
+  );
+  wrapMethod(
+    crypto,
+    'randomFill',
+    (randomFill) =>
+      function randomFill$(buffer: unknown, ...rest: unknown[]): void {
+        const callback = rest.at(-1);
+        const [offset, size] = rest.slice(0, -1) as [number?, number?];
+        const target = locate(randomFill$);
+        const view = target && typeof callback === 'function' && fillView(buffer, offset, size);
+        if (!view) {
+          randomFill(buffer, ...rest);
+          return;
+        }
+        fill(target, view, () => nativeFillSync(buffer, offset, size));
+        process.nextTick(callback as (error: Error | null, buffer: unknown) => void, null, buffer);
+      },
+  );
+  wrapMethod(
+    crypto,
+    'randomInt',
+    (randomInt) =>
+      function randomInt$(...args: unknown[]) {
+        const callback = typeof args.at(-1) === 'function' ? (args.pop() as (error: Error | null, n: number) => void) : undefined;
+        const target = locate(randomInt$);
+        if (!target) return callback ? randomInt(...args, callback) : randomInt(...args);
+        const n = read(target, 'int', () => randomInt(...args) as number);
+        if (!callback) return n;
+        process.nextTick(callback, null, n);
+        return undefined;
+      },
+  );
 }
 
 interface WebCrypto {
@@ -218,14 +276,24 @@ interface WebCrypto {
 /** globalThis.crypto (crypto.webcrypto): its class's methods, which check what they are called on. */
 function patchWebCrypto(locate: Locate): void {
   const prototype = Object.getPrototypeOf(globalThis.crypto) as WebCrypto;
-  wrapMethod(prototype, 'getRandomValues', (getRandomValues) => function getRandomValues$(this: WebCrypto, array: ArrayBufferView): ArrayBufferView {
-    const target = locate(getRandomValues$);
-    const view = target && fillView(array, undefined, undefined);
-    if (!view) return getRandomValues.call(this, array);
-    fill(target, view, () => getRandomValues.call(this, array));
-    return array;
-  });
-  wrapMethod(prototype, 'randomUUID', (randomUUID) => function randomUUID$(this: WebCrypto): string {
-    return read(locate(randomUUID$), 'uuid', () => randomUUID.call(this));
-  });
+  wrapMethod(
+    prototype,
+    'getRandomValues',
+    (getRandomValues) =>
+      function getRandomValues$(this: WebCrypto, array: ArrayBufferView): ArrayBufferView {
+        const target = locate(getRandomValues$);
+        const view = target && fillView(array, undefined, undefined);
+        if (!view) return getRandomValues.call(this, array);
+        fill(target, view, () => getRandomValues.call(this, array));
+        return array;
+      },
+  );
+  wrapMethod(
+    prototype,
+    'randomUUID',
+    (randomUUID) =>
+      function randomUUID$(this: WebCrypto): string {
+        return read(locate(randomUUID$), 'uuid', () => randomUUID.call(this));
+      },
+  );
 }

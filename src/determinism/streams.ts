@@ -22,7 +22,10 @@ export class ReadRecorder implements ReadStream {
   private readonly reads: SessionReads = {};
   private count = 0;
 
-  constructor(private readonly limit: number, private readonly perStream = limit) {}
+  constructor(
+    private readonly limit: number,
+    private readonly perStream = limit,
+  ) {}
 
   read(file: string, kind: ReadKind, live: () => ReadValue): ReadValue {
     const value = live();

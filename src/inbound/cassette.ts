@@ -19,10 +19,21 @@ export interface CassetteContext {
 export const ENTRY = process.argv[1] ? path.relative(process.cwd(), process.argv[1]) || process.argv[1] : undefined;
 
 /** `reads`: what the request read from the clock and randomness, if kept; those that became a secret it sent are left out. */
-export function buildCassette(session: Session, exchange: InboundExchange, events: DependencyEvent[], context: CassetteContext, { reads, replayOf }: { reads?: SessionReads | undefined; replayOf?: string | undefined } = {}): Cassette {
+export function buildCassette(
+  session: Session,
+  exchange: InboundExchange,
+  events: DependencyEvent[],
+  context: CassetteContext,
+  { reads, replayOf }: { reads?: SessionReads | undefined; replayOf?: string | undefined } = {},
+): Cassette {
   const eventCounts: Partial<Record<EventType, number>> = {};
   for (const event of events) eventCounts[event.type] = (eventCounts[event.type] ?? 0) + 1;
-  const { value: [request, response], secrets } = context.policy.redactor.collectSecrets(() => [describeRequest(exchange, session, context.policy), describeResponse(exchange, session, context.policy)] as const);
+  const {
+    value: [request, response],
+    secrets,
+  } = context.policy.redactor.collectSecrets(
+    () => [describeRequest(exchange, session, context.policy), describeResponse(exchange, session, context.policy)] as const,
+  );
   const kept = reads && withoutSecretReads(reads, secrets, () => JSON.stringify(encodeValue(events)));
   return {
     schema_version: SCHEMA_VERSION,

@@ -42,10 +42,14 @@ export function describeRequest(exchange: InboundExchange, session: Session, pol
 
 export function requestBody(exchange: InboundExchange, policy: BodyPolicy): RecordedRequest['body'] {
   const { req } = exchange;
-  return encodeBody(exchange.requestBody.result(), {
-    contentType: req.headers['content-type'],
-    contentEncoding: req.headers['content-encoding'],
-  }, policy);
+  return encodeBody(
+    exchange.requestBody.result(),
+    {
+      contentType: req.headers['content-type'],
+      contentEncoding: req.headers['content-encoding'],
+    },
+    policy,
+  );
 }
 
 export function describeResponse(exchange: InboundExchange, session: Session, policy: BodyPolicy): RecordedResponse {
@@ -56,10 +60,14 @@ export function describeResponse(exchange: InboundExchange, session: Session, po
     status: res.headersSent ? res.statusCode : 0,
     duration_ms: roundMs(exchange.durationMs),
     headers: policy.redactor.headers(headers),
-    body: encodeBody(exchange.responseBody.result(), {
-      contentType: headerValue(headers, 'content-type'),
-      contentEncoding: headerValue(headers, 'content-encoding'),
-    }, policy),
+    body: encodeBody(
+      exchange.responseBody.result(),
+      {
+        contentType: headerValue(headers, 'content-type'),
+        contentEncoding: headerValue(headers, 'content-encoding'),
+      },
+      policy,
+    ),
   };
   const error = exchange.thrown ?? session.error;
   if (error !== undefined) response.error = toErrorRecord(error);

@@ -75,7 +75,13 @@ export function hookServer(prototype: object, lifecycle: SessionLifecycle, keepB
   serverPrototype.emit = markWrapped(wrapped, emit);
 }
 
-function track(session: Session, req: IncomingMessage, res: ServerResponse, lifecycle: SessionLifecycle, keepBytes: number): InboundExchange {
+function track(
+  session: Session,
+  req: IncomingMessage,
+  res: ServerResponse,
+  lifecycle: SessionLifecycle,
+  keepBytes: number,
+): InboundExchange {
   const exchange: InboundExchange = {
     req,
     res,

@@ -70,7 +70,10 @@ function packageInfo(dir: string): PackageInfo {
   let info = packages.get(dir);
   if (!info) {
     try {
-      const { name, version } = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
+      const { name, version } = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+        name?: unknown;
+        version?: unknown;
+      };
       info = { ...(typeof name === 'string' && { name }), ...(typeof version === 'string' && { version }) };
     } catch {
       info = {};
@@ -80,7 +83,10 @@ function packageInfo(dir: string): PackageInfo {
   return info;
 }
 
-export function installHooks(instrumentations: readonly Instrumentation[], contextFor: (i: Instrumentation) => InstrumentationContext): void {
+export function installHooks(
+  instrumentations: readonly Instrumentation[],
+  contextFor: (i: Instrumentation) => InstrumentationContext,
+): void {
   const packageHooks: Array<Registered<PackageHook>> = [];
   let patchedBuiltins = false;
   for (const instrumentation of instrumentations) {
@@ -144,7 +150,9 @@ function versionCheck(entries: ReadonlyArray<Registered<PackageHook>>): (package
     for (const pluginEntries of byPlugin.values()) {
       if (pluginEntries.some((entry) => inRange(entry, packageDir))) continue;
       const ranges = widestRanges(pluginEntries.map((entry) => entry.hook.versions)).join(' or ');
-      pluginEntries[0]!.ctx.notAttached(`${packageName} ${packageInfo(packageDir).version ?? '(no version)'} at ${packageDir} is not a version it supports (${ranges})`);
+      pluginEntries[0]!.ctx.notAttached(
+        `${packageName} ${packageInfo(packageDir).version ?? '(no version)'} at ${packageDir} is not a version it supports (${ranges})`,
+      );
     }
   };
 }

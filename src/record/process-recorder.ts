@@ -84,7 +84,10 @@ export class ProcessRecorder {
       const held = this.byKey.get(key);
       if (this.events.length >= this.options.maxEvents) {
         if (held) held.repeats = (held.repeats ?? 0) + 1;
-        else if (this.leftOut++ === 0) warn(`the process cassette holds TIMETRACER_PROCESS_MAX_EVENTS=${this.options.maxEvents} calls; calls outside requests unlike those are no longer kept`);
+        else if (this.leftOut++ === 0)
+          warn(
+            `the process cassette holds TIMETRACER_PROCESS_MAX_EVENTS=${this.options.maxEvents} calls; calls outside requests unlike those are no longer kept`,
+          );
         this.changed = true;
         continue;
       }

@@ -100,7 +100,8 @@ export class Recorder implements SessionLifecycle {
   private build(session: Session, exchange: InboundExchange, calls: CallLog, reads: ReadRecorder | undefined): Cassette {
     const { events, unfinished, overLimit } = calls.close();
     if (unfinished) debug(`${unfinished} call(s) of request ${session.id} had not finished when its cassette was written; left out`);
-    if (overLimit) warn(`request ${session.id} made more than ${MAX_CALLS_PER_SESSION} calls; the ${overLimit} after those are not in its cassette`);
+    if (overLimit)
+      warn(`request ${session.id} made more than ${MAX_CALLS_PER_SESSION} calls; the ${overLimit} after those are not in its cassette`);
     return buildCassette(session, exchange, events, this.options.context, { reads: reads?.recorded() });
   }
 
@@ -108,7 +109,9 @@ export class Recorder implements SessionLifecycle {
     const { request, response, session, stats } = cassette;
     const tag = isFailure(cassette) ? '[ERROR]' : '[OK]';
     const status = response.status || 'none';
-    info(`timetracer ${tag} recorded ${request.method} ${request.path} id=${session.id.slice(0, 4)} status=${status} total=${formatMs(stats.total_ms)} deps=${formatCounts(stats.event_counts)}`);
+    info(
+      `timetracer ${tag} recorded ${request.method} ${request.path} id=${session.id.slice(0, 4)} status=${status} total=${formatMs(stats.total_ms)} deps=${formatCounts(stats.event_counts)}`,
+    );
     info(`  cassette: ${displayPath(file)}`);
   }
 }

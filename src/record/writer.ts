@@ -63,7 +63,8 @@ export class CassetteWriter {
       return;
     }
     if (this.announce.size >= this.maxPending) {
-      if (this.dropped++ === 0) warn('cassettes are being written slower than they are recorded; dropping new ones (the app is unaffected)');
+      if (this.dropped++ === 0)
+        warn('cassettes are being written slower than they are recorded; dropping new ones (the app is unaffected)');
       return;
     }
     const seq = this.submitted++;
@@ -86,7 +87,9 @@ export class CassetteWriter {
       const done = new Int32Array(new SharedArrayBuffer(4));
       const workerData: WriterThreadData = { root: this.options.root, gzip: this.options.gzip, replies: port2, done };
       const worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData, transferList: [port2] });
-      port1.on('message', (replies: WriteReply[]) => replies.forEach((reply) => this.replied(reply)));
+      port1.on('message', (replies: WriteReply[]) => {
+        for (const reply of replies) this.replied(reply);
+      });
       worker.on('error', (error) => this.threadBroke(error));
       // Neither keeps the app alive (after the listener, which would ref the port again): on
       // exit, flushSync waits for what was handed over.

@@ -40,9 +40,17 @@ export class CassetteLibrary {
   private readonly byCall = new Map<string, Array<{ cassette: AnyCassette; event: DependencyEvent }>>();
 
   /** `lenders`: further cassettes that are only borrowed from (the single file's neighbours). */
-  private constructor(readonly source: string, loaded: Array<Entry<AnyCassette>>, single: boolean, readonly problems: string[], lenders: Array<Entry<AnyCassette>> = []) {
+  private constructor(
+    readonly source: string,
+    loaded: Array<Entry<AnyCassette>>,
+    single: boolean,
+    readonly problems: string[],
+    lenders: Array<Entry<AnyCassette>> = [],
+  ) {
     const entries = loaded.filter((entry): entry is Entry => !isProcessCassette(entry.cassette));
-    this.processes = [...loaded, ...lenders].filter((entry): entry is Entry<ProcessCassette> => isProcessCassette(entry.cassette)).sort(byRecordedAt);
+    this.processes = [...loaded, ...lenders]
+      .filter((entry): entry is Entry<ProcessCassette> => isProcessCassette(entry.cassette))
+      .sort(byRecordedAt);
     if (single) this.single = entries[0];
     for (const { cassette } of [...loaded, ...lenders]) {
       for (const event of cassette.events) {
@@ -66,7 +74,9 @@ export class CassetteLibrary {
     try {
       stat = fs.statSync(source);
     } catch {
-      return new CassetteLibrary(source, [], false, [`TIMETRACER_CASSETTE=${source}: no such file or directory; every dependency call will be a miss`]);
+      return new CassetteLibrary(source, [], false, [
+        `TIMETRACER_CASSETTE=${source}: no such file or directory; every dependency call will be a miss`,
+      ]);
     }
     if (!stat.isDirectory()) {
       try {
@@ -90,7 +100,12 @@ export class CassetteLibrary {
   /** The process cassette calls outside requests are served from: the newest one. */
   chooseProcess(): Choice {
     const newest = this.processes.at(-1);
-    return newest ?? { cassette: undefined, reason: `it was made outside any inbound request, and no process cassette was recorded in ${displayPath(this.source)}` };
+    return (
+      newest ?? {
+        cassette: undefined,
+        reason: `it was made outside any inbound request, and no process cassette was recorded in ${displayPath(this.source)}`,
+      }
+    );
   }
 
   /**
@@ -115,11 +130,15 @@ export class CassetteLibrary {
       const what = `${key.method} ${key.path}${Object.keys(key.query).length ? ` with query ${stableStringify(key.query)}` : ''}`;
       return { cassette: undefined, reason: `no cassette in ${displayPath(this.source)} was recorded for ${what}` };
     }
-    const sameBody = key.bodySha256 === undefined
-      ? candidates
-      : candidates.filter((entry) => (entry.cassette.request.body?.sha256 ?? null) === key.bodySha256);
+    const sameBody =
+      key.bodySha256 === undefined
+        ? candidates
+        : candidates.filter((entry) => (entry.cassette.request.body?.sha256 ?? null) === key.bodySha256);
     if (sameBody.length === 0) {
-      return { cassette: undefined, reason: `the cassettes recorded for ${key.method} ${key.path} were recorded with a different request body` };
+      return {
+        cassette: undefined,
+        reason: `the cassettes recorded for ${key.method} ${key.path} were recorded with a different request body`,
+      };
     }
     const servedKey = `${requestKeyText(key)}\u0000${key.bodySha256 ?? ''}`;
     const n = this.served.get(servedKey) ?? 0;
@@ -138,7 +157,9 @@ function neighboursOf(file: string): Array<Entry<AnyCassette>> {
   try {
     const dir = path.dirname(file);
     const beside = listCassetteFilesSync(dir, { recursive: false }).filter((other) => other !== file);
-    const days = DAY_FOLDER.test(path.basename(dir)) ? listCassetteFilesSync(path.dirname(dir)).filter((other) => path.dirname(other) !== dir && isProcessCassetteFile(other)) : [];
+    const days = DAY_FOLDER.test(path.basename(dir))
+      ? listCassetteFilesSync(path.dirname(dir)).filter((other) => path.dirname(other) !== dir && isProcessCassetteFile(other))
+      : [];
     return loadAll([...beside, ...days], []);
   } catch {
     return [];

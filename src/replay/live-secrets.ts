@@ -68,7 +68,8 @@ export class LiveSecrets {
   /** The recorded request's headers and body, each link replaced by its live value, or by `[REDACTED]`. */
   request(recorded: Pick<RecordedRequest, 'headers' | 'body'>): RequestToSend {
     const headers: Headers = {};
-    for (const [name, value] of Object.entries(recorded.headers)) headers[name] = Array.isArray(value) ? value.map((item) => this.filled(item)) : this.filled(value);
+    for (const [name, value] of Object.entries(recorded.headers))
+      headers[name] = Array.isArray(value) ? value.map((item) => this.filled(item)) : this.filled(value);
     return { headers, body: decodeBody(recorded.body && this.filledBody(recorded.body)) };
   }
 
@@ -107,7 +108,7 @@ export class LiveSecrets {
       if (!hasLink(recorded) || live === null || live === undefined) return;
       this.align(recorded, typeof live === 'string' ? live : JSON.stringify(live));
     } else if (Array.isArray(recorded)) {
-      if (Array.isArray(live)) recorded.forEach((item, i) => this.walk(item, live[i]));
+      if (Array.isArray(live)) for (const [i, item] of recorded.entries()) this.walk(item, live[i]);
     } else if (recorded !== null && typeof recorded === 'object' && live !== null && typeof live === 'object' && !Array.isArray(live)) {
       for (const [key, item] of Object.entries(recorded)) this.walk(item, (live as Record<string, unknown>)[key]);
     }
@@ -120,11 +121,14 @@ export class LiveSecrets {
    */
   private align(recorded: string, live: string): boolean {
     const hashes: string[] = [];
-    const pattern = recorded.split(RAW_LINK).map((part, i) => {
-      if (i % 2 === 0) return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-      hashes.push(part);
-      return '(.+?)';
-    }).join('');
+    const pattern = recorded
+      .split(RAW_LINK)
+      .map((part, i) => {
+        if (i % 2 === 0) return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        hashes.push(part);
+        return '(.+?)';
+      })
+      .join('');
     const match = new RegExp(`^${pattern}$`, 's').exec(live);
     if (!match) return false;
     hashes.forEach((hash, i) => {

@@ -52,9 +52,10 @@ export class Matcher {
       let differences = diffValues(encodeValue(lookup.signature), encodeValue(event.signature), '');
       // A differing body hash says less than the body fields that differ: show those instead.
       if (bodyDifferences.length) differences = [...differences.filter((d) => !/^\S*sha256 /.test(d)), ...bodyDifferences];
-      const better = !best
-        || differences.length < best.differences.length
-        || (differences.length === best.differences.length && this.used.has(best.event) && !this.used.has(event));
+      const better =
+        !best ||
+        differences.length < best.differences.length ||
+        (differences.length === best.differences.length && this.used.has(best.event) && !this.used.has(event));
       if (better) best = { event, differences };
     }
     return best;

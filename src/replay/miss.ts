@@ -10,7 +10,7 @@ export function describeCall(type: EventType, signature: Signature): string {
   const parts: string[] = [];
   for (const [field, value] of Object.entries(signature)) {
     if (field === 'lib' || field.endsWith('sha256') || value === undefined || value === null) continue;
-    parts.push(typeof value === 'string' ? value : JSON.stringify(value, labelValue) ?? String(value));
+    parts.push(typeof value === 'string' ? value : (JSON.stringify(value, labelValue) ?? String(value)));
   }
   const text = `${type} ${parts.join(' ')}`.replace(/\s+/g, ' ').trim();
   return text.length > MAX_LABEL ? `${text.slice(0, MAX_LABEL - 1)}…` : text;
@@ -38,7 +38,11 @@ export class ConnectionRefusedError extends Error {
   readonly syscall = 'connect';
   readonly timetracer = REPLAY_MISS;
 
-  constructor(readonly call: string, readonly address: string, readonly reason: string) {
+  constructor(
+    readonly call: string,
+    readonly address: string,
+    readonly reason: string,
+  ) {
     super(`connect ECONNREFUSED ${address} (timetracer refused it: ${reason})`);
   }
 }

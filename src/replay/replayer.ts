@@ -35,10 +35,14 @@ export class Replayer implements SessionLifecycle {
   }
 
   attach(session: Session, exchange: InboundExchange): void {
-    const source = new ReplaySource(() => this.library.choose(this.keyOf(exchange)), (lookup, own) => this.library.borrow(lookup, own), {
-      keepCalls: this.output !== undefined,
-      liveRequest: () => ({ headers: exchange.req.headers, body: exchange.requestBody.result().bytes }),
-    });
+    const source = new ReplaySource(
+      () => this.library.choose(this.keyOf(exchange)),
+      (lookup, own) => this.library.borrow(lookup, own),
+      {
+        keepCalls: this.output !== undefined,
+        liveRequest: () => ({ headers: exchange.req.headers, body: exchange.requestBody.result().bytes }),
+      },
+    );
     session.replay = source;
     this.sources.set(session, source);
     if (this.determinism) session.reads = source.reads;
@@ -54,7 +58,9 @@ export class Replayer implements SessionLifecycle {
     const borrowed = source.borrowed ? ` borrowed=${source.borrowed}` : '';
     const past = source.reads.describePast();
     const live = past ? ` live-reads=${source.reads.pastCount}` : '';
-    info(`timetracer replay ${method} ${splitUrl(exchange.url).path} mocked=${source.mocked}${borrowed} matched=${matched}${detail}${live} runtime=${formatMs(exchange.durationMs)}`);
+    info(
+      `timetracer replay ${method} ${splitUrl(exchange.url).path} mocked=${source.mocked}${borrowed} matched=${matched}${detail}${live} runtime=${formatMs(exchange.durationMs)}`,
+    );
     if (!choice.cassette) info(`  ${choice.reason}`);
     if (past && choice.cassette) info(`  determinism: ${past} past the recording, answered live`);
     for (const event of unused) info(`  unused: ${describeEvent(event)}`);
@@ -69,7 +75,9 @@ export class Replayer implements SessionLifecycle {
       const cassette = buildCassette(session, exchange, events, context, { replayOf: replayOf && displayPath(replayOf) });
       writer.submit(cassette, (file) => info(`  replayed: ${displayPath(file)}`));
     } catch (error) {
-      warn(`could not write the replay of ${exchange.req.method} ${splitUrl(exchange.url).path} (${describeError(error)}); the app is unaffected`);
+      warn(
+        `could not write the replay of ${exchange.req.method} ${splitUrl(exchange.url).path} (${describeError(error)}); the app is unaffected`,
+      );
     }
   }
 
@@ -80,7 +88,11 @@ export class Replayer implements SessionLifecycle {
    */
   replayProcess(): void {
     const session = new Session('process');
-    const source = new ReplaySource(() => this.library.chooseProcess(), (lookup, own) => this.library.borrow(lookup, own), { repeatLast: true });
+    const source = new ReplaySource(
+      () => this.library.chooseProcess(),
+      (lookup, own) => this.library.borrow(lookup, own),
+      { repeatLast: true },
+    );
     session.replay = source;
     if (this.determinism) session.reads = source.reads;
     setProcessSession(session);
@@ -94,7 +106,7 @@ export class Replayer implements SessionLifecycle {
       path,
       query: this.policy.redactor.query(query),
       // Only a body that has fully arrived can tell requests apart.
-      bodySha256: req.complete ? requestBody(exchange, this.policy)?.sha256 ?? null : undefined,
+      bodySha256: req.complete ? (requestBody(exchange, this.policy)?.sha256 ?? null) : undefined,
     };
   }
 }

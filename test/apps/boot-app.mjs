@@ -12,15 +12,20 @@ const redis = new Redis(process.env.REDIS_URL, { keyPrefix: `${process.env.KEY_P
 
 const schema = await pool.query(`SELECT to_regclass('public.events') IS NOT NULL AS ready`);
 if (!schema.rows[0].ready) throw new Error('the events table is missing: run the migrations first');
-const settings = Object.fromEntries((await pool.query('SELECT key, value FROM settings ORDER BY key')).rows.map((row) => [row.key, row.value]));
+const settings = Object.fromEntries(
+  (await pool.query('SELECT key, value FROM settings ORDER BY key')).rows.map((row) => [row.key, row.value]),
+);
 const flags = JSON.parse((await redis.get('flags')) ?? '{}');
 
 let beats = 0;
-setInterval(async () => {
-  const { rows } = await pool.query('SELECT count(*)::int AS n FROM events');
-  const total = await redis.incr('heartbeats');
-  console.log(`heartbeat ${++beats} events=${rows[0].n} total=${total}`);
-}, Number(process.env.HEARTBEAT_MS ?? 1000)).unref();
+setInterval(
+  async () => {
+    const { rows } = await pool.query('SELECT count(*)::int AS n FROM events');
+    const total = await redis.incr('heartbeats');
+    console.log(`heartbeat ${++beats} events=${rows[0].n} total=${total}`);
+  },
+  Number(process.env.HEARTBEAT_MS ?? 1000),
+).unref();
 
 async function readJson(req) {
   let text = '';
@@ -32,7 +37,11 @@ const routes = {
   'GET /settings': async () => ({ settings, flags }),
   'POST /events': async (req) => {
     const { name } = await readJson(req);
-    const { rows } = await pool.query('INSERT INTO events (id, name, created_at) VALUES ($1, $2, $3) RETURNING id, name, created_at', [randomUUID(), name, new Date()]);
+    const { rows } = await pool.query('INSERT INTO events (id, name, created_at) VALUES ($1, $2, $3) RETURNING id, name, created_at', [
+      randomUUID(),
+      name,
+      new Date(),
+    ]);
     await redis.lpush('recent', rows[0].id);
     return rows[0];
   },

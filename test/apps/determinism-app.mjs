@@ -48,7 +48,19 @@ async function signUp({ email, password }) {
   const { rows } = await pool.query(
     `INSERT INTO accounts (id, short_id, email, js_hash, native_hash, rust_hash, signed_claims, created_at, lucky, web_id, nonce)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
-    [account.id, account.short_id, account.email, account.js_hash, account.native_hash, account.rust_hash, account.signed_claims, account.created_at, account.lucky, account.web_id, account.nonce],
+    [
+      account.id,
+      account.short_id,
+      account.email,
+      account.js_hash,
+      account.native_hash,
+      account.rust_hash,
+      account.signed_claims,
+      account.created_at,
+      account.lucky,
+      account.web_id,
+      account.nonce,
+    ],
   );
   for (let i = 0; i < extraReads; i++) Date.now();
   return { ...rows[0], claims: jwt.decode(account.signed_claims), waited_ms: account.waited_ms };
@@ -65,7 +77,8 @@ const server = http.createServer(async (req, res) => {
   try {
     if (req.method === 'POST' && req.url === '/signup') return res.end(JSON.stringify(await signUp(await readJson(req))));
     if (req.method === 'POST' && req.url === '/login') return res.end(JSON.stringify(await logIn(await readJson(req))));
-    if (req.url === '/accounts') return res.end(JSON.stringify((await pool.query('SELECT id, email, created_at FROM accounts ORDER BY created_at')).rows));
+    if (req.url === '/accounts')
+      return res.end(JSON.stringify((await pool.query('SELECT id, email, created_at FROM accounts ORDER BY created_at')).rows));
     res.statusCode = 404;
     res.end('{}');
   } catch (error) {

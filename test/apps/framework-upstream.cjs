@@ -18,7 +18,9 @@ exports.viaHttp = function viaHttp(method, path, body) {
     const req = http.request(`${UPSTREAM}${path}`, { method }, (res) => {
       let text = '';
       res.setEncoding('utf8');
-      res.on('data', (chunk) => { text += chunk; });
+      res.on('data', (chunk) => {
+        text += chunk;
+      });
       res.on('end', () => {
         try {
           resolve(JSON.parse(text));

@@ -33,24 +33,31 @@ function seen(res, body) {
 /** Sequential calls, each started from the previous one's 'end' callback: the callback style that leaks context when sockets are pooled. */
 function sequentialGets(urls, agent, done, results = []) {
   if (results.length === urls.length) return done(results);
-  http.get(urls[results.length], { agent }, (res) => {
-    readAll(res, (body) => {
-      results.push(seen(res, JSON.parse(body)));
-      sequentialGets(urls, agent, done, results);
-    });
-  }).on('error', (error) => done([...results, { error: errorJson(error) }]));
+  http
+    .get(urls[results.length], { agent }, (res) => {
+      readAll(res, (body) => {
+        results.push(seen(res, JSON.parse(body)));
+        sequentialGets(urls, agent, done, results);
+      });
+    })
+    .on('error', (error) => done([...results, { error: errorJson(error) }]));
 }
 
 const routes = {
   '/global/request': (url, reply) => {
-    const req = http.request(`${UPSTREAM}/items/${url.searchParams.get('id')}`, { method: 'GET' }, (res) => readAll(res, (body) => reply(seen(res, JSON.parse(body)))));
+    const req = http.request(`${UPSTREAM}/items/${url.searchParams.get('id')}`, { method: 'GET' }, (res) =>
+      readAll(res, (body) => reply(seen(res, JSON.parse(body)))),
+    );
     req.on('error', (error) => reply({ error: errorJson(error) }));
     req.end();
   },
   '/global/get': (url, reply) => {
     // The options form: host, port and path given apart.
     const { hostname, port } = new URL(UPSTREAM);
-    http.get({ hostname, port, path: `/items/${url.searchParams.get('id')}` }, (res) => readAll(res, (body) => reply(seen(res, JSON.parse(body)))))
+    http
+      .get({ hostname, port, path: `/items/${url.searchParams.get('id')}` }, (res) =>
+        readAll(res, (body) => reply(seen(res, JSON.parse(body)))),
+      )
       .on('error', (error) => reply({ error: errorJson(error) }));
   },
   '/keepalive': (url, reply) => {
@@ -59,22 +66,32 @@ const routes = {
     sequentialGets(urls, keepAliveAgent, reply);
   },
   '/chunked-upload': (url, reply) => {
-    const req = http.request(`${UPSTREAM}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => readAll(res, (body) => reply(seen(res, JSON.parse(body)))));
+    const req = http.request(`${UPSTREAM}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) =>
+      readAll(res, (body) => reply(seen(res, JSON.parse(body)))),
+    );
     req.on('error', (error) => reply({ error: errorJson(error) }));
     for (const part of ['{"parts":[', '1,', '2,', '3]}']) req.write(part);
     req.end();
   },
   '/stream': (url, reply) => {
-    http.get(`${UPSTREAM}/stream`, (res) => readAll(res, (body) => reply(seen(res, body))))
+    http
+      .get(`${UPSTREAM}/stream`, (res) => readAll(res, (body) => reply(seen(res, body))))
       .on('error', (error) => reply({ error: errorJson(error) }));
   },
   '/gzip': (url, reply) => {
-    http.get(`${UPSTREAM}/gzip`, (res) => {
-      readAll(res.pipe(zlib.createGunzip()), (body) => reply({ ...seen(res, JSON.parse(body)), contentEncoding: res.headers['content-encoding'] }));
-    }).on('error', (error) => reply({ error: errorJson(error) }));
+    http
+      .get(`${UPSTREAM}/gzip`, (res) => {
+        readAll(res.pipe(zlib.createGunzip()), (body) =>
+          reply({ ...seen(res, JSON.parse(body)), contentEncoding: res.headers['content-encoding'] }),
+        );
+      })
+      .on('error', (error) => reply({ error: errorJson(error) }));
   },
   '/https': (url, reply) => {
-    https.get(`${TLS_UPSTREAM}/items/${url.searchParams.get('id')}`, { ca: TLS_CA }, (res) => readAll(res, (body) => reply(seen(res, JSON.parse(body)))))
+    https
+      .get(`${TLS_UPSTREAM}/items/${url.searchParams.get('id')}`, { ca: TLS_CA }, (res) =>
+        readAll(res, (body) => reply(seen(res, JSON.parse(body)))),
+      )
       .on('error', (error) => reply({ error: errorJson(error) }));
   },
   '/statuses': (url, reply) => {
@@ -82,14 +99,20 @@ const routes = {
     const next = (calls) => {
       if (!calls.length) return reply(results);
       const [method, path] = calls[0];
-      const req = http.request(`${UPSTREAM}${path}`, { method }, (res) => readAll(res, (body) => {
-        results.push({ method, path, status: res.statusCode, body, etag: res.headers.etag, length: res.headers['content-length'] });
-        next(calls.slice(1));
-      }));
+      const req = http.request(`${UPSTREAM}${path}`, { method }, (res) =>
+        readAll(res, (body) => {
+          results.push({ method, path, status: res.statusCode, body, etag: res.headers.etag, length: res.headers['content-length'] });
+          next(calls.slice(1));
+        }),
+      );
       req.on('error', (error) => reply({ error: errorJson(error) }));
       req.end();
     };
-    next([['HEAD', '/items/head'], ['DELETE', '/status/204'], ['GET', '/status/304']]);
+    next([
+      ['HEAD', '/items/head'],
+      ['DELETE', '/status/204'],
+      ['GET', '/status/304'],
+    ]);
   },
   '/refused': (url, reply) => {
     http.get(REFUSED, (res) => reply(seen(res, null))).on('error', (error) => reply({ error: errorJson(error) }));
@@ -121,7 +144,9 @@ const routes = {
     req.on('error', (error) => reply({ error: errorJson(error) }));
   },
   '/miss': (url, reply) => {
-    const req = http.request(`${UPSTREAM}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => readAll(res, (body) => reply(seen(res, JSON.parse(body)))));
+    const req = http.request(`${UPSTREAM}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) =>
+      readAll(res, (body) => reply(seen(res, JSON.parse(body)))),
+    );
     req.on('error', (error) => reply({ error: errorJson(error) }));
     req.end(JSON.stringify({ n: Number(url.searchParams.get('n')) }));
   },

@@ -11,7 +11,12 @@ import superagent from 'superagent';
 import { serveJsonRoutes } from './json-routes.mjs';
 
 const API = process.env.API_URL;
-const s3 = new S3Client({ endpoint: API, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret-key-example' } });
+const s3 = new S3Client({
+  endpoint: API,
+  forcePathStyle: true,
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret-key-example' },
+});
 
 const routes = {
   '/axios-http': async () => {

@@ -11,7 +11,9 @@ function getJson(url) {
     get(url, { ca: cert }, (res) => {
       let text = '';
       res.setEncoding('utf8');
-      res.on('data', (chunk) => { text += chunk; });
+      res.on('data', (chunk) => {
+        text += chunk;
+      });
       res.on('end', () => resolve(JSON.parse(text)));
     }).on('error', reject);
   });

@@ -17,13 +17,26 @@ module.exports = async function start({ mongodb, mongoose }) {
 
   await mongoose.connect(process.env.MONGO_URL, { dbName: process.env.MONGO_DB });
   const Author = mongoose.model('Author', new mongoose.Schema({ name: { type: String, unique: true }, born: Date }));
-  const Post = mongoose.model('Post', new mongoose.Schema({ title: String, likes: Number, author: { type: mongoose.Schema.Types.ObjectId, ref: 'Author' } }));
+  const Post = mongoose.model(
+    'Post',
+    new mongoose.Schema({ title: String, likes: Number, author: { type: mongoose.Schema.Types.ObjectId, ref: 'Author' } }),
+  );
   await Author.init();
 
   /** A value with its BSON type, so the response shows replay hands back the same types. */
-  const typed = (value) => ({ type: value?._bsontype ?? value?.constructor?.name ?? typeof value, value: value instanceof Binary ? value.toString('base64') : String(value) });
-  const describeUser = (user) => user && Object.fromEntries(Object.entries(user).map(([key, value]) => [key, typeof value === 'string' ? value : typed(value)]));
-  const errorJson = (error) => ({ class: error.constructor.name, code: error.code, codeName: error.codeName, message: error.message, isServerError: error instanceof MongoServerError });
+  const typed = (value) => ({
+    type: value?._bsontype ?? value?.constructor?.name ?? typeof value,
+    value: value instanceof Binary ? value.toString('base64') : String(value),
+  });
+  const describeUser = (user) =>
+    user && Object.fromEntries(Object.entries(user).map(([key, value]) => [key, typeof value === 'string' ? value : typed(value)]));
+  const errorJson = (error) => ({
+    class: error.constructor.name,
+    code: error.code,
+    codeName: error.codeName,
+    message: error.message,
+    isServerError: error instanceof MongoServerError,
+  });
 
   const app = express();
   app.use(express.json());
@@ -31,8 +44,17 @@ module.exports = async function start({ mongodb, mongoose }) {
   app.post('/users', async (req, res) => {
     const { name, email, born, balance } = req.body;
     try {
-      const { insertedId } = await users.insertOne({ name, email, born: new Date(born), balance: Decimal128.fromString(balance), visits: Long.fromNumber(0), avatar: new Binary(Buffer.from(name)) });
-      res.status(201).json({ id: insertedId.toHexString(), idType: typed(insertedId).type, createdAt: insertedId.getTimestamp().toISOString() });
+      const { insertedId } = await users.insertOne({
+        name,
+        email,
+        born: new Date(born),
+        balance: Decimal128.fromString(balance),
+        visits: Long.fromNumber(0),
+        avatar: new Binary(Buffer.from(name)),
+      });
+      res
+        .status(201)
+        .json({ id: insertedId.toHexString(), idType: typed(insertedId).type, createdAt: insertedId.getTimestamp().toISOString() });
     } catch (error) {
       res.status(409).json(errorJson(error));
     }
@@ -46,7 +68,11 @@ module.exports = async function start({ mongodb, mongoose }) {
   app.patch('/users/:id', async (req, res) => {
     const _id = new ObjectId(req.params.id);
     const updated = await users.updateOne({ _id }, { $set: { name: req.body.name }, $inc: { visits: 1 } });
-    const after = await users.findOneAndUpdate({ _id }, { $inc: { visits: 1 } }, { returnDocument: 'after', projection: { name: 1, visits: 1 } });
+    const after = await users.findOneAndUpdate(
+      { _id },
+      { $inc: { visits: 1 } },
+      { returnDocument: 'after', projection: { name: 1, visits: 1 } },
+    );
     res.json({ matched: updated.matchedCount, modified: updated.modifiedCount, after: describeUser(after) });
   });
 
@@ -59,9 +85,15 @@ module.exports = async function start({ mongodb, mongoose }) {
   });
 
   app.get('/users', async (req, res) => {
-    const sorted = await users.find({ email: { $exists: true } }).sort({ name: 1 }).project({ _id: 0, name: 1 }).limit(3).toArray();
+    const sorted = await users
+      .find({ email: { $exists: true } })
+      .sort({ name: 1 })
+      .project({ _id: 0, name: 1 })
+      .limit(3)
+      .toArray();
     const inBatches = [];
-    for await (const user of users.find({}, { batchSize: 2, projection: { _id: 0, email: 1 } }).sort({ email: -1 })) inBatches.push(user.email);
+    for await (const user of users.find({}, { batchSize: 2, projection: { _id: 0, email: 1 } }).sort({ email: -1 }))
+      inBatches.push(user.email);
     res.json({ sorted, inBatches });
   });
 
@@ -70,13 +102,23 @@ module.exports = async function start({ mongodb, mongoose }) {
       count: await users.countDocuments({ visits: { $gte: 0 } }),
       estimated: await users.estimatedDocumentCount(),
       emails: (await users.distinct('email')).sort(),
-      byDomain: await users.aggregate([{ $match: { email: { $regex: '@' } } }, { $group: { _id: null, n: { $sum: 1 }, names: { $push: '$name' } } }, { $project: { _id: 0 } }]).toArray(),
+      byDomain: await users
+        .aggregate([
+          { $match: { email: { $regex: '@' } } },
+          { $group: { _id: null, n: { $sum: 1 }, names: { $push: '$name' } } },
+          { $project: { _id: 0 } },
+        ])
+        .toArray(),
       ping: await db.command({ ping: 1 }),
     });
   });
 
   app.post('/bulk', async (req, res) => {
-    const many = await accounts.insertMany([{ owner: 'ann', amount: 100 }, { owner: 'bob', amount: 50 }, { owner: 'cy', amount: 10 }]);
+    const many = await accounts.insertMany([
+      { owner: 'ann', amount: 100 },
+      { owner: 'bob', amount: 50 },
+      { owner: 'cy', amount: 10 },
+    ]);
     const bulk = await accounts.bulkWrite([
       { insertOne: { document: { owner: 'dee', amount: 5 } } },
       { updateOne: { filter: { owner: 'cy' }, update: { $inc: { amount: 1 } } } },
@@ -89,7 +131,10 @@ module.exports = async function start({ mongodb, mongoose }) {
     res.json({
       inserted: Object.values(many.insertedIds).map((id) => id.toHexString()),
       bulk: { inserted: bulk.insertedCount, matched: bulk.matchedCount, deleted: bulk.deletedCount },
-      updatedMany: updatedMany.modifiedCount, replaced: replaced.modifiedCount, deleted: deleted?.owner, removed: removed.deletedCount,
+      updatedMany: updatedMany.modifiedCount,
+      replaced: replaced.modifiedCount,
+      deleted: deleted?.owner,
+      removed: removed.deletedCount,
     });
   });
 

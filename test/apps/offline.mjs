@@ -15,11 +15,15 @@ redis.on('error', () => {});
 
 function viaHttp(url) {
   return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      let text = '';
-      res.on('data', (chunk) => { text += chunk; });
-      res.on('end', () => resolve(JSON.parse(text)));
-    }).on('error', reject);
+    http
+      .get(url, (res) => {
+        let text = '';
+        res.on('data', (chunk) => {
+          text += chunk;
+        });
+        res.on('end', () => resolve(JSON.parse(text)));
+      })
+      .on('error', reject);
   });
 }
 

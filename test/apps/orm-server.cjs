@@ -41,7 +41,10 @@ function serve(store) {
   app.post('/authors', async (req, res) => {
     const { name, email, firstPost } = req.body;
     try {
-      const { author, post } = await store.createAuthorWithPost({ name, email }, { title: firstPost.title, publishedAt: new Date(firstPost.publishedAt), meta: firstPost.meta });
+      const { author, post } = await store.createAuthorWithPost(
+        { name, email },
+        { title: firstPost.title, publishedAt: new Date(firstPost.publishedAt), meta: firstPost.meta },
+      );
       res.status(201).json({ author: authorJson(author), post: postJson(post) });
     } catch (error) {
       const code = store.uniqueViolationCode(error);

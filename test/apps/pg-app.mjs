@@ -9,11 +9,27 @@ const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 4 })
 
 /** The JS type of every value, to show replay hands back the same types. */
 function typed(row) {
-  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, { value: v, type: v === null ? 'null' : Buffer.isBuffer(v) ? 'Buffer' : v instanceof Date ? 'Date' : Array.isArray(v) ? 'Array' : typeof v }]));
+  return Object.fromEntries(
+    Object.entries(row).map(([k, v]) => [
+      k,
+      {
+        value: v,
+        type: v === null ? 'null' : Buffer.isBuffer(v) ? 'Buffer' : v instanceof Date ? 'Date' : Array.isArray(v) ? 'Array' : typeof v,
+      },
+    ]),
+  );
 }
 
 function errorJson(error) {
-  return { class: error.constructor.name, code: error.code, detail: error.detail, constraint: error.constraint, table: error.table, severity: error.severity, message: error.message };
+  return {
+    class: error.constructor.name,
+    code: error.code,
+    detail: error.detail,
+    constraint: error.constraint,
+    table: error.table,
+    severity: error.severity,
+    message: error.message,
+  };
 }
 
 async function readJson(req) {
@@ -25,7 +41,12 @@ async function readJson(req) {
 const routes = {
   'GET /users/1': async () => {
     const result = await pool.query('SELECT * FROM users WHERE id = $1', [1]);
-    return { rows: result.rows.map(typed), rowCount: result.rowCount, command: result.command, fields: result.fields.map((f) => [f.name, f.dataTypeID]) };
+    return {
+      rows: result.rows.map(typed),
+      rowCount: result.rowCount,
+      command: result.command,
+      fields: result.fields.map((f) => [f.name, f.dataTypeID]),
+    };
   },
   'POST /users': async (req) => {
     const body = await readJson(req);
@@ -35,16 +56,17 @@ const routes = {
     );
     return result.rows.map(typed);
   },
-  'GET /callback': () => new Promise((resolve, reject) => {
-    pool.connect((connectError, client, release) => {
-      if (connectError) return reject(connectError);
-      client.query('SELECT name FROM users WHERE id = $1', [2], (error, result) => {
-        release();
-        if (error) reject(error);
-        else resolve({ name: result.rows[0].name });
+  'GET /callback': () =>
+    new Promise((resolve, reject) => {
+      pool.connect((connectError, client, release) => {
+        if (connectError) return reject(connectError);
+        client.query('SELECT name FROM users WHERE id = $1', [2], (error, result) => {
+          release();
+          if (error) reject(error);
+          else resolve({ name: result.rows[0].name });
+        });
       });
-    });
-  }),
+    }),
   'POST /transfer': async () => {
     const client = await pool.connect();
     try {
@@ -83,7 +105,10 @@ const routes = {
     const client = await pool.connect();
     try {
       const rows = [];
-      for await (const row of client.query(new QueryStream('SELECT g, g * 2 AS double FROM generate_series(1, 5) AS g', [], { batchSize: 2 }))) rows.push(row);
+      for await (const row of client.query(
+        new QueryStream('SELECT g, g * 2 AS double FROM generate_series(1, 5) AS g', [], { batchSize: 2 }),
+      ))
+        rows.push(row);
       return rows;
     } finally {
       client.release();
@@ -103,7 +128,9 @@ const routes = {
   },
   'GET /custom-types': async () => {
     // A per-query type parser: numeric as a JS number (pg's default is a string).
-    const types = { getTypeParser: (oid, format) => (oid === 1700 ? (value) => Number.parseFloat(value) : pg.types.getTypeParser(oid, format)) };
+    const types = {
+      getTypeParser: (oid, format) => (oid === 1700 ? (value) => Number.parseFloat(value) : pg.types.getTypeParser(oid, format)),
+    };
     const result = await pool.query({ text: 'SELECT balance FROM users WHERE id = $1', values: [1], types });
     return typed(result.rows[0]);
   },
@@ -120,7 +147,11 @@ const routes = {
     return results.map((r) => r.rows);
   },
   'POST /accounts': async () => {
-    const { rows } = await pool.query('INSERT INTO accounts (email, password, api_key) VALUES ($1, $2, $3) RETURNING id', ['ann@example.com', 'hunter2-pass', 'key-123-secret']);
+    const { rows } = await pool.query('INSERT INTO accounts (email, password, api_key) VALUES ($1, $2, $3) RETURNING id', [
+      'ann@example.com',
+      'hunter2-pass',
+      'key-123-secret',
+    ]);
     return rows;
   },
   'GET /accounts/check': async () => {

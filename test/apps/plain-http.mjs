@@ -9,7 +9,9 @@ function fetchText(url) {
     get(url, (res) => {
       let text = '';
       res.setEncoding('utf8');
-      res.on('data', (chunk) => { text += chunk; });
+      res.on('data', (chunk) => {
+        text += chunk;
+      });
       res.on('end', () => resolve({ status: res.statusCode, text }));
     }).on('error', reject);
   });

@@ -6,7 +6,13 @@ const { once } = require('node:events');
 const express = require('express');
 
 module.exports = function start(Redis) {
-  const options = { host: '127.0.0.1', port: Number(process.env.REDIS_PORT), keyPrefix: process.env.KEY_PREFIX, connectionName: 'timetracer-test', maxRetriesPerRequest: 1 };
+  const options = {
+    host: '127.0.0.1',
+    port: Number(process.env.REDIS_PORT),
+    keyPrefix: process.env.KEY_PREFIX,
+    connectionName: 'timetracer-test',
+    maxRetriesPerRequest: 1,
+  };
   const redis = new Redis(options);
   // Connects on its first command, from inside a request.
   const lazy = new Redis({ ...options, lazyConnect: true });
@@ -21,8 +27,12 @@ module.exports = function start(Redis) {
   app.use(express.json());
 
   /** The JS type of a value, so the response shows replay hands back the same types. */
-  const typed = (value) => ({ value: Buffer.isBuffer(value) ? value.toString('base64') : value, type: value === null ? 'null' : Buffer.isBuffer(value) ? 'Buffer' : Array.isArray(value) ? 'Array' : typeof value });
-  const errorJson = (error) => error && { class: error.constructor.name, name: error.name, message: error.message, command: error.command?.name };
+  const typed = (value) => ({
+    value: Buffer.isBuffer(value) ? value.toString('base64') : value,
+    type: value === null ? 'null' : Buffer.isBuffer(value) ? 'Buffer' : Array.isArray(value) ? 'Array' : typeof value,
+  });
+  const errorJson = (error) =>
+    error && { class: error.constructor.name, name: error.name, message: error.message, command: error.command?.name };
 
   app.get('/strings', async (req, res) => {
     await redis.set('greeting', 'hello', 'EX', 60);
@@ -42,11 +52,24 @@ module.exports = function start(Redis) {
     await redis.hset(key, { name: req.body.name, password: req.body.password, visits: 0 });
     await redis.hincrby(key, 'visits', 1);
     const user = await redis.hgetall(key);
-    res.json({ fields: Object.keys(user).sort(), name: user.name, visits: user.visits, password: (await redis.hget(key, 'password')) === req.body.password ? 'stored' : 'other' });
+    res.json({
+      fields: Object.keys(user).sort(),
+      name: user.name,
+      visits: user.visits,
+      password: (await redis.hget(key, 'password')) === req.body.password ? 'stored' : 'other',
+    });
   });
 
   app.get('/pipeline', async (req, res) => {
-    const results = await redis.pipeline().set('p:a', '1').incr('p:a').get('p:a').lpush('p:list', 'x', 'y').lrange('p:list', 0, -1).hget('nothing', 'x').exec();
+    const results = await redis
+      .pipeline()
+      .set('p:a', '1')
+      .incr('p:a')
+      .get('p:a')
+      .lpush('p:list', 'x', 'y')
+      .lrange('p:list', 0, -1)
+      .hget('nothing', 'x')
+      .exec();
     res.json(results.map(([error, value]) => [errorJson(error), value]));
   });
 
@@ -118,7 +141,14 @@ module.exports = function start(Redis) {
     const ended = once(sub, 'end');
     sub.disconnect();
     await ended;
-    res.json({ subscribed, psubscribed, receivers, message: { from, message }, pmessage: { pattern, from: patternFrom, message: patternMessage }, status: sub.status });
+    res.json({
+      subscribed,
+      psubscribed,
+      receivers,
+      message: { from, message },
+      pmessage: { pattern, from: patternFrom, message: patternMessage },
+      status: sub.status,
+    });
   });
 
   // With the offline queue off, a command before the client is ready is refused without being sent.

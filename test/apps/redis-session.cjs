@@ -10,13 +10,15 @@ const Redis = require('ioredis');
 const redis = new Redis({ host: '127.0.0.1', port: Number(process.env.REDIS_PORT), maxRetriesPerRequest: 1 });
 const app = express();
 app.use(express.json());
-app.use(session({
-  store: new RedisStore({ client: redis, prefix: `${process.env.KEY_PREFIX}sess:` }),
-  secret: 'test secret',
-  resave: false,
-  saveUninitialized: false,
-  genid: (req) => createHash('sha256').update(String(req.body?.user)).digest('hex').slice(0, 24),
-}));
+app.use(
+  session({
+    store: new RedisStore({ client: redis, prefix: `${process.env.KEY_PREFIX}sess:` }),
+    secret: 'test secret',
+    resave: false,
+    saveUninitialized: false,
+    genid: (req) => createHash('sha256').update(String(req.body?.user)).digest('hex').slice(0, 24),
+  }),
+);
 
 app.post('/login', (req, res) => {
   req.session.user = req.body.user;

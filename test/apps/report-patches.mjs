@@ -3,4 +3,6 @@ import http from 'node:http';
 
 const ORIGINAL = Symbol.for('timetracer.original');
 const patched = (fn) => ORIGINAL in fn;
-console.log(`patched http.request=${patched(http.request)} http.Server.emit=${patched(http.Server.prototype.emit)} fetch=${patched(globalThis.fetch)}`);
+console.log(
+  `patched http.request=${patched(http.request)} http.Server.emit=${patched(http.Server.prototype.emit)} fetch=${patched(globalThis.fetch)}`,
+);

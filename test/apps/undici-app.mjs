@@ -35,30 +35,42 @@ export function start(undici) {
     '/fetch': async () => (await undici.fetch(`${API}/json`)).json(),
     '/stream': async () => {
       const chunks = [];
-      await undici.stream(`${API}/json`, { method: 'GET' }, () => new Writable({
-        write(chunk, _encoding, callback) {
-          chunks.push(chunk);
-          callback();
-        },
-      }));
+      await undici.stream(
+        `${API}/json`,
+        { method: 'GET' },
+        () =>
+          new Writable({
+            write(chunk, _encoding, callback) {
+              chunks.push(chunk);
+              callback();
+            },
+          }),
+      );
       return JSON.parse(Buffer.concat(chunks).toString());
     },
     '/pool': async () => {
-      const results = await Promise.all(['a', 'b', 'c'].map(async (name) => {
-        const { body } = await pool.request({ path: `/echo?name=${name}`, method: 'POST', body: `payload ${name}` });
-        return body.text();
-      }));
+      const results = await Promise.all(
+        ['a', 'b', 'c'].map(async (name) => {
+          const { body } = await pool.request({ path: `/echo?name=${name}`, method: 'POST', body: `payload ${name}` });
+          return body.text();
+        }),
+      );
       return results;
     },
     '/client': async () => {
       const client = new undici.Client(API);
-      const { body } = await client.request({ path: '/echo', method: 'PUT', headers: { 'content-type': 'text/plain' }, body: 'from a client' });
+      const { body } = await client.request({
+        path: '/echo',
+        method: 'PUT',
+        headers: { 'content-type': 'text/plain' },
+        body: 'from a client',
+      });
       const text = await body.text();
       await client.close();
       return text;
     },
     '/fetch-with-dispatcher': async () => (await fetch(`${API}/json`, { dispatcher: agent })).json(),
-    '/agent': async () => (await (await undici.request(`${API}/json`, { dispatcher: agent })).body.json()),
+    '/agent': async () => await (await undici.request(`${API}/json`, { dispatcher: agent })).body.json(),
     '/interceptors': async () => {
       const { statusCode, body } = await composed.request({ origin: API, path: '/redirect', method: 'GET' });
       return { statusCode, body: await body.json() };
@@ -74,7 +86,8 @@ export function start(undici) {
       const bytes = Buffer.from(await (await undici.request(`${API}/binary`)).body.arrayBuffer());
       return { length: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
     },
-    '/encodings': async () => Promise.all(['gzip', 'br', 'deflate'].map(async (coding) => (await undici.fetch(`${API}/encoded/${coding}`)).json())),
+    '/encodings': async () =>
+      Promise.all(['gzip', 'br', 'deflate'].map(async (coding) => (await undici.fetch(`${API}/encoded/${coding}`)).json())),
     '/chunked': async () => (await undici.request(`${API}/chunked`)).body.text(),
     '/upload': async () => {
       const body = Readable.from(['streamed ', 'request ', 'body']);
@@ -93,21 +106,38 @@ export function start(undici) {
       return { events: text.split('\n\n').filter(Boolean) };
     },
     // Failures: status codes, DNS, a timeout, the app aborting, the server hanging up mid-body.
-    '/statuses': async () => Promise.all([404, 503].map(async (code) => {
-      const { statusCode, body } = await undici.request(`${API}/status/${code}`);
-      return { statusCode, text: await body.text() };
-    })),
-    '/dns': async () => undici.request('http://no-such-host.invalid/').then(() => ({ error: null }), (error) => ({ code: error.code })),
-    '/timeout': async () => undici.request(`${API}/slow`, { headersTimeout: 100 }).then(() => ({ error: null }), (error) => ({ name: error.name, code: error.code })),
+    '/statuses': async () =>
+      Promise.all(
+        [404, 503].map(async (code) => {
+          const { statusCode, body } = await undici.request(`${API}/status/${code}`);
+          return { statusCode, text: await body.text() };
+        }),
+      ),
+    '/dns': async () =>
+      undici.request('http://no-such-host.invalid/').then(
+        () => ({ error: null }),
+        (error) => ({ code: error.code }),
+      ),
+    '/timeout': async () =>
+      undici.request(`${API}/slow`, { headersTimeout: 100 }).then(
+        () => ({ error: null }),
+        (error) => ({ name: error.name, code: error.code }),
+      ),
     '/abort': async () => {
       const controller = new AbortController();
       const { body } = await undici.request(`${API}/chunked`, { signal: controller.signal });
       controller.abort();
-      return body.text().then(() => ({ error: null }), (error) => ({ name: error.name }));
+      return body.text().then(
+        () => ({ error: null }),
+        (error) => ({ name: error.name }),
+      );
     },
     '/hangup': async () => {
       const { body } = await undici.request(`${API}/hangup`);
-      return body.text().then(() => ({ error: null }), (error) => ({ name: error.name, code: error.code }));
+      return body.text().then(
+        () => ({ error: null }),
+        (error) => ({ name: error.name, code: error.code }),
+      );
     },
     '/error': async () => {
       try {

@@ -39,7 +39,8 @@ export default {
   ready: /Server started at /,
   volatile: [],
   async session(client) {
-    const send = (label, method, urlPath, token, body) => client.send(label, { method, path: urlPath, headers: token ? { authorization: `Bearer ${token}` } : {}, body });
+    const send = (label, method, urlPath, token, body) =>
+      client.send(label, { method, path: urlPath, headers: token ? { authorization: `Bearer ${token}` } : {}, body });
 
     await send('ping', 'GET', '/server/ping');
     const login = await send('log in as admin', 'POST', '/auth/login', undefined, ADMIN);
@@ -60,31 +61,77 @@ export default {
     });
     await send('add a field "views"', 'POST', '/fields/articles', token, { field: 'views', type: 'integer', schema: { default_value: 0 } });
     const ids = [];
-    for (const [title, status] of [['Launch plan', 'published'], ['Budget', 'draft'], ['Launch party', 'published'], ['Hiring', 'draft'], ['Retro', 'draft']]) {
-      const created = await send(`create article "${title}"`, 'POST', '/items/articles', token, { title, status, body: `${title}: the details.` });
+    for (const [title, status] of [
+      ['Launch plan', 'published'],
+      ['Budget', 'draft'],
+      ['Launch party', 'published'],
+      ['Hiring', 'draft'],
+      ['Retro', 'draft'],
+    ]) {
+      const created = await send(`create article "${title}"`, 'POST', '/items/articles', token, {
+        title,
+        status,
+        body: `${title}: the details.`,
+      });
       ids.push(created.data.id);
     }
     await send('list articles', 'GET', '/items/articles?sort=id', token);
-    await send('published articles', 'GET', `/items/articles?${new URLSearchParams({ 'filter[status][_eq]': 'published', sort: 'title' })}`, token);
+    await send(
+      'published articles',
+      'GET',
+      `/items/articles?${new URLSearchParams({ 'filter[status][_eq]': 'published', sort: 'title' })}`,
+      token,
+    );
     await send('one article', 'GET', `/items/articles/${ids[0]}`, token);
-    for (const id of ids.slice(1, 4)) await send(`publish article ${id}`, 'PATCH', `/items/articles/${id}`, token, { status: 'published', published_at: '2026-12-01T09:00:00Z', views: id * 10 });
-    await send('count articles by status', 'GET', `/items/articles?${new URLSearchParams({ 'aggregate[count]': '*', groupBy: 'status', sort: 'status' })}`, token);
+    for (const id of ids.slice(1, 4))
+      await send(`publish article ${id}`, 'PATCH', `/items/articles/${id}`, token, {
+        status: 'published',
+        published_at: '2026-12-01T09:00:00Z',
+        views: id * 10,
+      });
+    await send(
+      'count articles by status',
+      'GET',
+      `/items/articles?${new URLSearchParams({ 'aggregate[count]': '*', groupBy: 'status', sort: 'status' })}`,
+      token,
+    );
     await send('delete an article', 'DELETE', `/items/articles/${ids[4]}`, token);
     await send('the deleted article', 'GET', `/items/articles/${ids[4]}`, token);
     await send('an article without its required title', 'POST', '/items/articles', token, { status: 'draft' });
     await send('search articles', 'GET', `/items/articles?${new URLSearchParams({ search: 'launch', sort: 'id' })}`, token);
-    const editor = await send('create a user', 'POST', '/users', token, { email: 'editor@example.com', password: 'editor-password-1', first_name: 'Edie', status: 'active' });
+    const editor = await send('create a user', 'POST', '/users', token, {
+      email: 'editor@example.com',
+      password: 'editor-password-1',
+      first_name: 'Edie',
+      status: 'active',
+    });
     await send('users', 'GET', '/users?fields=email,first_name&sort=email', token);
     await send('the new user logs in', 'POST', '/auth/login', undefined, { email: 'editor@example.com', password: 'editor-password-1' });
     await send('update the user', 'PATCH', `/users/${editor.data.id}`, token, { last_name: 'Tor' });
-    const refreshed = await send('refresh the admin\'s tokens', 'POST', '/auth/refresh', undefined, { refresh_token: login.data.refresh_token, mode: 'json' });
-    await send('articles with the refreshed token', 'GET', '/items/articles?fields=id,title,status,views&sort=id', refreshed.data.access_token);
+    const refreshed = await send("refresh the admin's tokens", 'POST', '/auth/refresh', undefined, {
+      refresh_token: login.data.refresh_token,
+      mode: 'json',
+    });
+    await send(
+      'articles with the refreshed token',
+      'GET',
+      '/items/articles?fields=id,title,status,views&sort=id',
+      refreshed.data.access_token,
+    );
     await send('the collection', 'GET', '/collections/articles', token);
     await send('its fields', 'GET', '/fields/articles', token);
     await send('recent activity', 'GET', '/activity?fields=action,collection,item&sort=-id&limit=8', token);
-    await send('revisions of an article', 'GET', `/revisions?${new URLSearchParams({ 'filter[collection][_eq]': 'articles', 'filter[item][_eq]': String(ids[1]), fields: 'data,delta', sort: 'id' })}`, token);
+    await send(
+      'revisions of an article',
+      'GET',
+      `/revisions?${new URLSearchParams({ 'filter[collection][_eq]': 'articles', 'filter[item][_eq]': String(ids[1]), fields: 'data,delta', sort: 'id' })}`,
+      token,
+    );
     await send('articles without a token', 'GET', '/items/articles');
     await send('log out', 'POST', '/auth/logout', undefined, { refresh_token: refreshed.data.refresh_token });
-    await send('refresh after logging out', 'POST', '/auth/refresh', undefined, { refresh_token: refreshed.data.refresh_token, mode: 'json' });
+    await send('refresh after logging out', 'POST', '/auth/refresh', undefined, {
+      refresh_token: refreshed.data.refresh_token,
+      mode: 'json',
+    });
   },
 };

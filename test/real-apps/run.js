@@ -31,7 +31,10 @@ const INSTALLS = path.join(ROOT, '.real-apps');
 const POSTGRES = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' };
 const READY_TIMEOUT_MS = 120_000;
 
-const { values: options, positionals } = parseArgs({ allowPositionals: true, options: { json: { type: 'string' }, cassettes: { type: 'string' } } });
+const { values: options, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { json: { type: 'string' }, cassettes: { type: 'string' } },
+});
 const name = positionals[0];
 if (!SPECS[name]) {
   console.error(`name an app: ${Object.keys(SPECS).join(', ')}`);
@@ -80,7 +83,11 @@ async function install() {
     PATH: `${nodeBin}${path.delimiter}${process.env.PATH}`,
     ...(fs.existsSync(path.join(headers, 'include', 'node', 'node.h')) && { npm_config_nodedir: headers }),
   };
-  const npm = spawn('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...spec.packages], { cwd: dir, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const npm = spawn('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...spec.packages], {
+    cwd: dir,
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   const [code] = await once(npm, 'close');
   if (code !== 0) throw new Error(`npm install of ${spec.packages.join(' ')} failed (${code})`);
   fs.writeFileSync(marker, '');
@@ -91,9 +98,16 @@ async function install() {
 async function prepare(dir) {
   if (!spec.prepare) return;
   const port = await freePort();
-  const child = spawn(process.execPath, spec.prepare({ dir }), { cwd: dir, env: { ...process.env, NODE_OPTIONS: '', ...spec.env({ dir, port, databaseUrl }) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, spec.prepare({ dir }), {
+    cwd: dir,
+    env: { ...process.env, NODE_OPTIONS: '', ...spec.env({ dir, port, databaseUrl }) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
-  for (const stream of [child.stdout, child.stderr]) stream.on('data', (chunk) => { output += chunk; });
+  for (const stream of [child.stdout, child.stderr])
+    stream.on('data', (chunk) => {
+      output += chunk;
+    });
   const [code] = await once(child, 'close');
   if (code !== 0) throw new Error(`${spec.name}: ${spec.prepare({ dir }).slice(1).join(' ')} failed (${code}):\n${output.slice(-3000)}`);
 }
@@ -118,7 +132,9 @@ async function start(dir, { port, database, agent }) {
   const lines = [];
   const app = { child, lines, url: `http://127.0.0.1:${port}` };
   let resolveReady;
-  const ready = new Promise((resolve) => { resolveReady = resolve; });
+  const ready = new Promise((resolve) => {
+    resolveReady = resolve;
+  });
   for (const stream of [child.stdout, child.stderr]) {
     let pending = '';
     stream.setEncoding('utf8');
@@ -132,8 +148,15 @@ async function start(dir, { port, database, agent }) {
       }
     });
   }
-  const exited = once(child, 'close').then(([code]) => { throw new Error(`${spec.name} exited (${code}) before it was ready:\n${lines.slice(-30).join('\n')}`); });
-  const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error(`${spec.name} was not ready within ${READY_TIMEOUT_MS / 1000} s:\n${lines.slice(-30).join('\n')}`)), READY_TIMEOUT_MS).unref());
+  const exited = once(child, 'close').then(([code]) => {
+    throw new Error(`${spec.name} exited (${code}) before it was ready:\n${lines.slice(-30).join('\n')}`);
+  });
+  const timeout = new Promise((_, reject) =>
+    setTimeout(
+      () => reject(new Error(`${spec.name} was not ready within ${READY_TIMEOUT_MS / 1000} s:\n${lines.slice(-30).join('\n')}`)),
+      READY_TIMEOUT_MS,
+    ).unref(),
+  );
   await Promise.race([ready, exited, timeout]);
   exited.catch(() => undefined);
   app.stop = async () => {
@@ -151,7 +174,9 @@ function send(url, { method, headers, body }) {
     const req = http.request(url, { method, headers, agent: false }, (res) => {
       let text = '';
       res.setEncoding('utf8');
-      res.on('data', (chunk) => { text += chunk; });
+      res.on('data', (chunk) => {
+        text += chunk;
+      });
       res.on('end', () => resolve({ status: res.statusCode, text }));
       res.on('error', reject);
     });
@@ -191,7 +216,9 @@ async function run(dir, { port, database, agent }) {
     return { answers: session.answers, lines: app.lines };
   } catch (error) {
     const state = app.child.exitCode ?? app.child.signalCode ?? 'still running';
-    throw new Error(`${spec.name}'s session broke off (${error.message}; the app: ${state}); its last lines:\n${app.lines.slice(-30).join('\n')}`);
+    throw new Error(
+      `${spec.name}'s session broke off (${error.message}; the app: ${state}); its last lines:\n${app.lines.slice(-30).join('\n')}`,
+    );
   } finally {
     await app.stop();
   }
@@ -210,7 +237,9 @@ function bodyOf(answer) {
 
 function differences(a, b, ignored = () => false) {
   if (a.status !== b.status) return [`status ${a.status} != ${b.status}`];
-  return valueDifferences(bodyOf(a), bodyOf(b), '', (at, key) => ignored(at, key)).map((d) => `${d.path || 'body'}: ${JSON.stringify(d.a)?.slice(0, 80)} != ${JSON.stringify(d.b)?.slice(0, 80)}`);
+  return valueDifferences(bodyOf(a), bodyOf(b), '', (at, key) => ignored(at, key)).map(
+    (d) => `${d.path || 'body'}: ${JSON.stringify(d.a)?.slice(0, 80)} != ${JSON.stringify(d.b)?.slice(0, 80)}`,
+  );
 }
 
 async function main() {
@@ -231,7 +260,11 @@ async function main() {
   fs.rmSync(cassettes, { recursive: true, force: true });
   await freshDatabase();
   await prepare(dir);
-  const recorded = await run(dir, { port, database: databaseUrl, agent: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: cassettes, TIMETRACER_LOG: 'quiet' } });
+  const recorded = await run(dir, {
+    port,
+    database: databaseUrl,
+    agent: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: cassettes, TIMETRACER_LOG: 'quiet' },
+  });
 
   progress(`${spec.name} ${spec.version}: replayed run, the database dropped`);
   await admin(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
@@ -261,7 +294,10 @@ async function main() {
   const rows = plain.answers.map((answer, i) => {
     const recordedAnswer = recorded.answers[i];
     const replayedAnswer = replayed.answers[i];
-    const sameShape = recordedAnswer && answer.status === recordedAnswer.status && JSON.stringify(fields(bodyOf(answer))) === JSON.stringify(fields(bodyOf(recordedAnswer)));
+    const sameShape =
+      recordedAnswer &&
+      answer.status === recordedAnswer.status &&
+      JSON.stringify(fields(bodyOf(answer))) === JSON.stringify(fields(bodyOf(recordedAnswer)));
     return {
       label: answer.label,
       status: [answer.status, recordedAnswer?.status, replayedAnswer?.status],
@@ -276,23 +312,57 @@ async function main() {
 
   console.log(`${spec.name} ${spec.version} on Node ${process.version}: ${n} requests`);
   console.log(`  recorded ${a}/${n} (same status and fields as without the agent)`);
-  console.log(`  replayed ${b}/${n} with the database dropped (${spec.volatile.length ? `ignoring ${spec.volatile.map(({ field }) => field).join(', ')}` : 'nothing ignored'}); ${tripwire.connections} connection(s) reached the database's address`);
+  console.log(
+    `  replayed ${b}/${n} with the database dropped ` +
+      `(${spec.volatile.length ? `ignoring ${spec.volatile.map(({ field }) => field).join(', ')}` : 'nothing ignored'}); ${tripwire.connections} connection(s) reached the database's address`,
+  );
   console.log(`  exact    ${c}/${n} (nothing ignored)`);
-  console.log(`  suite    ${suitePassed}/${suite.results.length} recorded requests passed as \`timetracer replay\` (${tripwire.connections} connection(s) to the database's address in all)`);
+  console.log(
+    `  suite    ${suitePassed}/${suite.results.length} recorded requests passed as \`timetracer replay\` (${tripwire.connections} connection(s) to the database's address in all)`,
+  );
   console.log(`  noise    ${noise.length ? noise.join(', ') : 'none: two replays of the same code answered alike'}`);
   for (const result of suite.results.filter((r) => !r.passed)) {
-    const first = result.problem ?? result.failures.slice(0, 2).map((f) => f.kind.startsWith('call.') ? `${f.kind} ${f.call}` : `${f.path}: ${JSON.stringify(f.a)?.slice(0, 60)} → ${JSON.stringify(f.b)?.slice(0, 60)}`).join('; ');
+    const first =
+      result.problem ??
+      result.failures
+        .slice(0, 2)
+        .map((f) =>
+          f.kind.startsWith('call.')
+            ? `${f.kind} ${f.call}`
+            : `${f.path}: ${JSON.stringify(f.a)?.slice(0, 60)} → ${JSON.stringify(f.b)?.slice(0, 60)}`,
+        )
+        .join('; ');
     console.log(`    suite FAIL ${result.recorded.request.method} ${result.recorded.request.path}: ${first}`);
   }
   for (const { field, why } of spec.volatile) console.log(`  ignored for "replayed": ${field}: ${why}`);
   for (const row of rows) {
     if (row.recorded && !row.exact.length) continue;
-    console.log(`  ${row.label} [${row.status.join(' → ')}]${row.recorded ? '' : ' (the recorded run answered other fields than the plain one)'}`);
+    console.log(
+      `  ${row.label} [${row.status.join(' → ')}]${row.recorded ? '' : ' (the recorded run answered other fields than the plain one)'}`,
+    );
     for (const line of row.exact) console.log(`    ${row.replayed.includes(line) ? '' : '(volatile) '}${line}`);
   }
   const misses = replayed.lines.filter((line) => line.includes('[MISS]') || line.includes('[WARN]'));
-  if (misses.length) console.log(`  replay said:\n${misses.slice(0, 40).map((line) => `    ${line}`).join('\n')}`);
-  const result = { app: spec.name, version: spec.version, node: process.version, requests: n, recorded: a, replayed: b, exact: c, suite: { passed: suitePassed, of: suite.results.length }, noise, database_connections_in_replay: tripwire.connections, rows };
+  if (misses.length)
+    console.log(
+      `  replay said:\n${misses
+        .slice(0, 40)
+        .map((line) => `    ${line}`)
+        .join('\n')}`,
+    );
+  const result = {
+    app: spec.name,
+    version: spec.version,
+    node: process.version,
+    requests: n,
+    recorded: a,
+    replayed: b,
+    exact: c,
+    suite: { passed: suitePassed, of: suite.results.length },
+    noise,
+    database_connections_in_replay: tripwire.connections,
+    rows,
+  };
   if (options.json) fs.writeFileSync(options.json, `${JSON.stringify(result, null, 2)}\n`);
   return result;
 }

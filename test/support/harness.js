@@ -32,7 +32,14 @@ export async function startApp(t, script, { env = {}, args = [], register = true
   const imports = [...preload, ...(register ? ['timetracer/register'] : [])].flatMap((module) => ['--import', module]);
   const child = spawn(process.execPath, [...imports, script, ...args], {
     cwd,
-    env: { ...process.env, TIMETRACER_MODE: undefined, TIMETRACER_DIR: undefined, TIMETRACER_CASSETTE: undefined, ...env, NODE_OPTIONS: '' },
+    env: {
+      ...process.env,
+      TIMETRACER_MODE: undefined,
+      TIMETRACER_DIR: undefined,
+      TIMETRACER_CASSETTE: undefined,
+      ...env,
+      NODE_OPTIONS: '',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const app = new AppProcess(child);
@@ -83,7 +90,10 @@ class AppProcess {
     if (seen.length >= count) return Promise.resolve(seen[count - 1]);
     let matched = seen.length;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; stdout:\n${this.stdout.join('\n')}\nstderr:\n${this.stderr.join('\n')}`)), LINE_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`timed out waiting for ${pattern}; stdout:\n${this.stdout.join('\n')}\nstderr:\n${this.stderr.join('\n')}`)),
+        LINE_TIMEOUT_MS,
+      );
       const onExit = this.exited.then(({ code, signal }) => {
         clearTimeout(timer);
         reject(new Error(`app exited (${code ?? signal}) before printing ${pattern}; stderr:\n${this.stderr.join('\n')}`));
@@ -119,8 +129,12 @@ export async function runNode(args, { cwd = ROOT, env = process.env } = {}) {
   const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (text) => { stdout += text; });
-  child.stderr.setEncoding('utf8').on('data', (text) => { stderr += text; });
+  child.stdout.setEncoding('utf8').on('data', (text) => {
+    stdout += text;
+  });
+  child.stderr.setEncoding('utf8').on('data', (text) => {
+    stderr += text;
+  });
   const [code] = await once(child, 'close');
   return { code, stdout, stderr };
 }
@@ -192,10 +206,20 @@ const isProcessCassette = (file) => path.basename(file).startsWith('PROCESS__');
 
 function allCassetteFiles(dir) {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true })
-    .map((name) => path.join(dir, name))
-    // Hidden files and folders are tools' own (a replay run's report and replays), not recordings.
-    .filter((file) => /\.json(\.gz)?$/.test(file) && !path.relative(dir, file).split(path.sep).some((part) => part.startsWith('.')));
+  return (
+    fs
+      .readdirSync(dir, { recursive: true })
+      .map((name) => path.join(dir, name))
+      // Hidden files and folders are tools' own (a replay run's report and replays), not recordings.
+      .filter(
+        (file) =>
+          /\.json(\.gz)?$/.test(file) &&
+          !path
+            .relative(dir, file)
+            .split(path.sep)
+            .some((part) => part.startsWith('.')),
+      )
+  );
 }
 
 /**

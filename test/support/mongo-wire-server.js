@@ -21,10 +21,22 @@ const DESERIALIZE = { promoteValues: true, promoteLongs: false };
 const SERIALIZE = { ignoreUndefined: true };
 
 const CODE_NAMES = {
-  1: 'InternalError', 2: 'BadValue', 9: 'FailedToParse', 14: 'TypeMismatch', 26: 'NamespaceNotFound',
-  27: 'IndexNotFound', 28: 'PathNotViable', 43: 'CursorNotFound', 48: 'NamespaceExists',
-  59: 'CommandNotFound', 66: 'ImmutableField', 72: 'InvalidOptions', 85: 'IndexOptionsConflict',
-  86: 'IndexKeySpecsConflict', 168: 'InvalidPipelineOperator', 11000: 'DuplicateKey',
+  1: 'InternalError',
+  2: 'BadValue',
+  9: 'FailedToParse',
+  14: 'TypeMismatch',
+  26: 'NamespaceNotFound',
+  27: 'IndexNotFound',
+  28: 'PathNotViable',
+  43: 'CursorNotFound',
+  48: 'NamespaceExists',
+  59: 'CommandNotFound',
+  66: 'ImmutableField',
+  72: 'InvalidOptions',
+  85: 'IndexOptionsConflict',
+  86: 'IndexKeySpecsConflict',
+  168: 'InvalidPipelineOperator',
+  11000: 'DuplicateKey',
 };
 
 /** A failed command or write: becomes `{ ok: 0, errmsg, code, codeName }` or a `writeErrors` entry. */
@@ -188,8 +200,8 @@ function runCommand(state, command, connectionId) {
   try {
     if (!Object.hasOwn(COMMANDS, name)) throw new CommandError(59, `no such command: '${name}'`);
     return COMMANDS[name](command, commandContext(state, command, name, connectionId));
-  } catch (error) {
-    if (!(error instanceof CommandError)) error = new CommandError(1, String(error?.stack ?? error));
+  } catch (thrown) {
+    const error = thrown instanceof CommandError ? thrown : new CommandError(1, String(thrown?.stack ?? thrown));
     return { ok: 0, errmsg: error.message, code: error.code, codeName: codeName(error.code), ...error.extra };
   }
 }
@@ -201,7 +213,10 @@ function commandContext(state, command, name, connectionId) {
   const db = command.$db ?? 'test';
   const collectionName = typeof command[name] === 'string' ? command[name] : '';
   return {
-    state, db, connectionId, ns: `${db}.${collectionName}`,
+    state,
+    db,
+    connectionId,
+    ns: `${db}.${collectionName}`,
     collection({ create = false } = {}) {
       if (!state.databases.has(db)) {
         if (!create) return undefined;
@@ -226,8 +241,15 @@ const clone = (doc) => BSON.deserialize(BSON.serialize(doc, SERIALIZE), DESERIAL
 
 /** A sub-document (not an array, Date, RegExp, buffer or BSON value class). */
 function isDocument(value) {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) && !value._bsontype
-    && !(value instanceof Date) && !(value instanceof RegExp) && !ArrayBuffer.isView(value);
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    !value._bsontype &&
+    !(value instanceof Date) &&
+    !(value instanceof RegExp) &&
+    !ArrayBuffer.isView(value)
+  );
 }
 
 function isNumeric(value) {
@@ -263,17 +285,28 @@ function compareValues(a, b) {
   const rank = typeRank(a);
   if (rank !== typeRank(b)) return rank - typeRank(b);
   switch (rank) {
-    case 2: return bsonType(a) === 'Long' && bsonType(b) === 'Long' ? a.compare(b) : sign(toNumber(a), toNumber(b));
-    case 3: return sign(String(a), String(b));
-    case 4: return compareArrays(Object.entries(a).flat(), Object.entries(b).flat());
-    case 5: return compareArrays(a, b);
-    case 6: return sign(binaryBytes(a).length, binaryBytes(b).length) || Buffer.compare(binaryBytes(a), binaryBytes(b));
-    case 7: return sign(a.toHexString(), b.toHexString());
-    case 8: return sign(Number(a), Number(b));
-    case 9: return sign(a.getTime(), b.getTime());
-    case 10: return sign(a.t, b.t) || sign(a.i, b.i);
-    case 11: return sign(String(a), String(b));
-    default: return 0;
+    case 2:
+      return bsonType(a) === 'Long' && bsonType(b) === 'Long' ? a.compare(b) : sign(toNumber(a), toNumber(b));
+    case 3:
+      return sign(String(a), String(b));
+    case 4:
+      return compareArrays(Object.entries(a).flat(), Object.entries(b).flat());
+    case 5:
+      return compareArrays(a, b);
+    case 6:
+      return sign(binaryBytes(a).length, binaryBytes(b).length) || Buffer.compare(binaryBytes(a), binaryBytes(b));
+    case 7:
+      return sign(a.toHexString(), b.toHexString());
+    case 8:
+      return sign(Number(a), Number(b));
+    case 9:
+      return sign(a.getTime(), b.getTime());
+    case 10:
+      return sign(a.t, b.t) || sign(a.i, b.i);
+    case 11:
+      return sign(String(a), String(b));
+    default:
+      return 0;
   }
 }
 
@@ -324,7 +357,8 @@ function setField(doc, path, value) {
   for (const part of parts.slice(0, -1)) {
     const next = Object.hasOwn(target, part) ? target[part] : undefined;
     if (next === undefined || next === null) target[part] = {};
-    else if (!isDocument(next) && !Array.isArray(next)) throw new CommandError(28, `Cannot create field '${parts.at(-1)}' in element {${part}: ${shellValue(next)}}`);
+    else if (!isDocument(next) && !Array.isArray(next))
+      throw new CommandError(28, `Cannot create field '${parts.at(-1)}' in element {${part}: ${shellValue(next)}}`);
     target = target[part];
   }
   target[parts.at(-1)] = value;
@@ -350,7 +384,10 @@ function shellValue(value) {
   if (bsonType(value) === 'ObjectId') return `ObjectId('${value.toHexString()}')`;
   if (bsonType(value) === 'Decimal128') return `Decimal128("${value}")`;
   if (Array.isArray(value)) return `[ ${value.map(shellValue).join(', ')} ]`;
-  if (isDocument(value)) return `{ ${Object.entries(value).map(([k, v]) => `${k}: ${shellValue(v)}`).join(', ')} }`;
+  if (isDocument(value))
+    return `{ ${Object.entries(value)
+      .map(([k, v]) => `${k}: ${shellValue(v)}`)
+      .join(', ')} }`;
   return String(value);
 }
 
@@ -363,10 +400,14 @@ const isOperatorObject = (value) => isDocument(value) && Object.keys(value)[0]?.
 function matches(doc, filter = {}) {
   return Object.entries(filter ?? {}).every(([key, condition]) => {
     switch (key) {
-      case '$and': return condition.every((clause) => matches(doc, clause));
-      case '$or': return condition.some((clause) => matches(doc, clause));
-      case '$nor': return !condition.some((clause) => matches(doc, clause));
-      case '$comment': return true;
+      case '$and':
+        return condition.every((clause) => matches(doc, clause));
+      case '$or':
+        return condition.some((clause) => matches(doc, clause));
+      case '$nor':
+        return !condition.some((clause) => matches(doc, clause));
+      case '$comment':
+        return true;
     }
     if (key.startsWith('$')) throw new CommandError(2, `unknown top level operator: ${key}`);
     const values = pathValues(doc, key);
@@ -395,35 +436,52 @@ function matchesComparison(values, operand, accept) {
 function matchesOperators(values, operators) {
   return Object.entries(operators).every(([operator, operand]) => {
     switch (operator) {
-      case '$eq': return matchesEquality(values, operand);
-      case '$ne': return !matchesEquality(values, operand);
-      case '$gt': return matchesComparison(values, operand, (order) => order > 0);
-      case '$gte': return matchesComparison(values, operand, (order) => order >= 0);
-      case '$lt': return matchesComparison(values, operand, (order) => order < 0);
-      case '$lte': return matchesComparison(values, operand, (order) => order <= 0);
-      case '$in': return operand.some((item) => matchesEquality(values, item));
-      case '$nin': return !operand.some((item) => matchesEquality(values, item));
-      case '$all': return operand.every((item) => matchesEquality(values, item));
-      case '$exists': return (values.length > 0) === Boolean(operand);
-      case '$regex': return matchesEquality(values, toRegExp(operand, operators.$options));
-      case '$options': return true; // read with $regex
-      case '$not': return !(isRegex(operand) ? matchesEquality(values, operand) : matchesOperators(values, operand));
-      case '$size': return values.some((value) => Array.isArray(value) && value.length === toNumber(operand));
-      case '$elemMatch': return values.some((value) => Array.isArray(value) && value.some((element) => elementMatches(element, operand)));
-      default: throw new CommandError(2, `unknown operator: ${operator}`);
+      case '$eq':
+        return matchesEquality(values, operand);
+      case '$ne':
+        return !matchesEquality(values, operand);
+      case '$gt':
+        return matchesComparison(values, operand, (order) => order > 0);
+      case '$gte':
+        return matchesComparison(values, operand, (order) => order >= 0);
+      case '$lt':
+        return matchesComparison(values, operand, (order) => order < 0);
+      case '$lte':
+        return matchesComparison(values, operand, (order) => order <= 0);
+      case '$in':
+        return operand.some((item) => matchesEquality(values, item));
+      case '$nin':
+        return !operand.some((item) => matchesEquality(values, item));
+      case '$all':
+        return operand.every((item) => matchesEquality(values, item));
+      case '$exists':
+        return values.length > 0 === Boolean(operand);
+      case '$regex':
+        return matchesEquality(values, toRegExp(operand, operators.$options));
+      case '$options':
+        return true; // read with $regex
+      case '$not':
+        return !(isRegex(operand) ? matchesEquality(values, operand) : matchesOperators(values, operand));
+      case '$size':
+        return values.some((value) => Array.isArray(value) && value.length === toNumber(operand));
+      case '$elemMatch':
+        return values.some((value) => Array.isArray(value) && value.some((element) => elementMatches(element, operand)));
+      default:
+        throw new CommandError(2, `unknown operator: ${operator}`);
     }
   });
 }
 
 function elementMatches(element, condition) {
-  if (isOperatorObject(condition) && !['$and', '$or', '$nor'].includes(Object.keys(condition)[0])) return matchesOperators([element], condition);
+  if (isOperatorObject(condition) && !['$and', '$or', '$nor'].includes(Object.keys(condition)[0]))
+    return matchesOperators([element], condition);
   return isDocument(element) && matches(element, condition);
 }
 
 /** A JavaScript RegExp from a RegExp, a BSONRegExp or a pattern string, with MongoDB's options. */
 function toRegExp(pattern, options) {
   const source = pattern instanceof RegExp ? pattern.source : bsonType(pattern) === 'BSONRegExp' ? pattern.pattern : String(pattern);
-  const flags = options ?? (pattern instanceof RegExp ? pattern.flags : pattern.options ?? '');
+  const flags = options ?? (pattern instanceof RegExp ? pattern.flags : (pattern.options ?? ''));
   return new RegExp(source, [...new Set(flags)].filter((flag) => 'imsu'.includes(flag)).join(''));
 }
 
@@ -436,7 +494,7 @@ function sortDocuments(docs, spec) {
     const value = getField(doc, path);
     if (!Array.isArray(value)) return value;
     if (!value.length) return new MinKey();
-    return value.reduce((best, e) => ((compareValues(e, best) < 0) !== descending ? e : best));
+    return value.reduce((best, e) => (compareValues(e, best) < 0 !== descending ? e : best));
   };
   return [...docs].sort((a, b) => {
     for (const [path, direction] of keys) {
@@ -512,9 +570,18 @@ const EXPRESSION_OPERATORS = {
   $literal: (operand) => operand,
   $add: (operand, doc) => evaluateAll(operand, doc).reduce((sum, v) => sum + toNumber(v), 0),
   $multiply: (operand, doc) => evaluateAll(operand, doc).reduce((product, v) => product * toNumber(v), 1),
-  $subtract: (operand, doc) => { const [a, b] = evaluateAll(operand, doc); return toNumber(a) - toNumber(b); },
-  $divide: (operand, doc) => { const [a, b] = evaluateAll(operand, doc); return toNumber(a) / toNumber(b); },
-  $concat: (operand, doc) => { const parts = evaluateAll(operand, doc); return parts.some((p) => p == null) ? null : parts.join(''); },
+  $subtract: (operand, doc) => {
+    const [a, b] = evaluateAll(operand, doc);
+    return toNumber(a) - toNumber(b);
+  },
+  $divide: (operand, doc) => {
+    const [a, b] = evaluateAll(operand, doc);
+    return toNumber(a) / toNumber(b);
+  },
+  $concat: (operand, doc) => {
+    const parts = evaluateAll(operand, doc);
+    return parts.some((p) => p == null) ? null : parts.join('');
+  },
   $ifNull: (operand, doc) => evaluateAll(operand, doc).find((v) => v != null) ?? null,
 };
 
@@ -533,7 +600,11 @@ function evaluate(expression, doc) {
     return EXPRESSION_OPERATORS[first](expression[first], doc);
   }
   // A field whose expression finds nothing is left out, as mongod does: `{ a: '$missing' }` → `{}`.
-  return Object.fromEntries(Object.entries(expression).map(([key, value]) => [key, evaluate(value, doc)]).filter(([, value]) => value !== undefined));
+  return Object.fromEntries(
+    Object.entries(expression)
+      .map(([key, value]) => [key, evaluate(value, doc)])
+      .filter(([, value]) => value !== undefined),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -572,14 +643,17 @@ function groupDocuments(docs, { _id: keyExpression, ...accumulators }) {
   for (const doc of docs) {
     const key = evaluate(keyExpression, doc) ?? null;
     let group = groups.find((g) => valuesEqual(g.key, key));
-    if (!group) groups.push(group = { key, docs: [] });
+    if (!group) groups.push((group = { key, docs: [] }));
     group.docs.push(doc);
   }
   return groups.map(({ key, docs: members }) => {
     const result = { _id: key };
     for (const [field, accumulator] of Object.entries(accumulators)) {
       const [operator] = Object.keys(accumulator);
-      result[field] = accumulate(operator, members.map((doc) => evaluate(accumulator[operator], doc)));
+      result[field] = accumulate(
+        operator,
+        members.map((doc) => evaluate(accumulator[operator], doc)),
+      );
     }
     return result;
   });
@@ -589,17 +663,27 @@ function accumulate(operator, values) {
   const numbers = values.filter(isNumeric).map(toNumber);
   const present = values.filter((v) => v !== undefined && v !== null);
   const sum = numbers.reduce((total, n) => total + n, 0);
-  const extreme = (wanted) => present.reduce((best, v) => (best === undefined || Math.sign(compareValues(v, best)) === wanted ? v : best), undefined) ?? null;
+  const extreme = (wanted) =>
+    present.reduce((best, v) => (best === undefined || Math.sign(compareValues(v, best)) === wanted ? v : best), undefined) ?? null;
   switch (operator) {
-    case '$sum': return sum;
-    case '$avg': return numbers.length ? sum / numbers.length : null;
-    case '$min': return extreme(-1);
-    case '$max': return extreme(1);
-    case '$push': return values.filter((v) => v !== undefined);
-    case '$addToSet': return present.filter((v, i) => present.findIndex((w) => valuesEqual(v, w)) === i);
-    case '$first': return values[0] ?? null;
-    case '$last': return values.at(-1) ?? null;
-    default: throw new CommandError(15952, `unknown group operator '${operator}'`);
+    case '$sum':
+      return sum;
+    case '$avg':
+      return numbers.length ? sum / numbers.length : null;
+    case '$min':
+      return extreme(-1);
+    case '$max':
+      return extreme(1);
+    case '$push':
+      return values.filter((v) => v !== undefined);
+    case '$addToSet':
+      return present.filter((v, i) => present.findIndex((w) => valuesEqual(v, w)) === i);
+    case '$first':
+      return values[0] ?? null;
+    case '$last':
+      return values.at(-1) ?? null;
+    default:
+      throw new CommandError(15952, `unknown group operator '${operator}'`);
   }
 }
 
@@ -612,8 +696,15 @@ const eachOf = (operand) => (isDocument(operand) && Object.hasOwn(operand, '$eac
 
 function arrayAt(doc, path, operator) {
   const current = getField(doc, path);
-  if (current == null) { setField(doc, path, []); return getField(doc, path); }
-  if (!Array.isArray(current)) throw new CommandError(2, `The field '${path}' must be an array but is of type ${typeof current} in document {_id: ${shellValue(doc._id)}} (${operator})`);
+  if (current == null) {
+    setField(doc, path, []);
+    return getField(doc, path);
+  }
+  if (!Array.isArray(current))
+    throw new CommandError(
+      2,
+      `The field '${path}' must be an array but is of type ${typeof current} in document {_id: ${shellValue(doc._id)}} (${operator})`,
+    );
   return current;
 }
 
@@ -631,7 +722,8 @@ const UPDATE_OPERATORS = {
   $setOnInsert: (doc, path, value) => setField(doc, path, value), // applied only when inserting, see applyUpdate
   $unset: (doc, path) => unsetField(doc, path),
   $inc: (doc, path, n) => setField(doc, path, increment(getField(doc, path) ?? 0, n)),
-  $currentDate: (doc, path, spec) => setField(doc, path, spec?.$type === 'timestamp' ? new Timestamp({ t: Math.floor(Date.now() / 1000), i: 1 }) : new Date()),
+  $currentDate: (doc, path, spec) =>
+    setField(doc, path, spec?.$type === 'timestamp' ? new Timestamp({ t: Math.floor(Date.now() / 1000), i: 1 }) : new Date()),
   $push: (doc, path, operand) => arrayAt(doc, path, '$push').push(...eachOf(operand)),
   $addToSet: (doc, path, operand) => {
     const array = arrayAt(doc, path, '$addToSet');
@@ -640,8 +732,17 @@ const UPDATE_OPERATORS = {
   $pull: (doc, path, condition) => {
     const array = getField(doc, path);
     if (!Array.isArray(array)) return;
-    const pulled = (e) => (isOperatorObject(condition) ? matchesOperators([e], condition) : isDocument(condition) && isDocument(e) ? matches(e, condition) : valuesEqual(e, condition));
-    setField(doc, path, array.filter((e) => !pulled(e)));
+    const pulled = (e) =>
+      isOperatorObject(condition)
+        ? matchesOperators([e], condition)
+        : isDocument(condition) && isDocument(e)
+          ? matches(e, condition)
+          : valuesEqual(e, condition);
+    setField(
+      doc,
+      path,
+      array.filter((e) => !pulled(e)),
+    );
   },
 };
 
@@ -655,10 +756,15 @@ function applyUpdate(doc, update, { isInsert = false } = {}) {
   } else {
     result = clone(doc);
     for (const [operator, fields] of Object.entries(update)) {
-      if (!Object.hasOwn(UPDATE_OPERATORS, operator)) throw new CommandError(9, `Unknown modifier: ${operator}. Expected a valid update modifier or pipeline-style update specified as an array`);
+      if (!Object.hasOwn(UPDATE_OPERATORS, operator))
+        throw new CommandError(
+          9,
+          `Unknown modifier: ${operator}. Expected a valid update modifier or pipeline-style update specified as an array`,
+        );
       if (operator === '$setOnInsert' && !isInsert) continue;
       for (const [path, operand] of Object.entries(fields)) {
-        if (path.split('.').some((part) => part.startsWith('$'))) throw new CommandError(2, `positional update paths are not supported by the stand-in: ${path}`);
+        if (path.split('.').some((part) => part.startsWith('$')))
+          throw new CommandError(2, `positional update paths are not supported by the stand-in: ${path}`);
         UPDATE_OPERATORS[operator](result, path, operand);
       }
     }
@@ -706,8 +812,13 @@ function assertUnique(ns, indexes, doc, others) {
     if (!indexCovers(index, doc)) continue;
     const key = indexKey(index, doc);
     if (!others.some((other) => indexCovers(index, other) && valuesEqual(indexKey(index, other), key))) continue;
-    const shown = Object.entries(key).map(([field, value]) => `${field}: ${shellValue(value)}`).join(', ');
-    throw new CommandError(11000, `E11000 duplicate key error collection: ${ns} index: ${index.name} dup key: { ${shown} }`, { keyPattern: index.key, keyValue: key });
+    const shown = Object.entries(key)
+      .map(([field, value]) => `${field}: ${shellValue(value)}`)
+      .join(', ');
+    throw new CommandError(11000, `E11000 duplicate key error collection: ${ns} index: ${index.name} dup key: { ${shown} }`, {
+      keyPattern: index.key,
+      keyValue: key,
+    });
   }
 }
 
@@ -717,7 +828,12 @@ function insertDocument(ns, collection, doc) {
 }
 
 function replaceDocument(ns, collection, current, updated) {
-  assertUnique(ns, collection.indexes, updated, collection.docs.filter((doc) => doc !== current));
+  assertUnique(
+    ns,
+    collection.indexes,
+    updated,
+    collection.docs.filter((doc) => doc !== current),
+  );
   collection.docs[collection.docs.indexOf(current)] = clone(updated);
 }
 
@@ -792,11 +908,22 @@ function hello(command, ctx) {
     helloOk: true,
     [name === 'hello' ? 'isWritablePrimary' : 'ismaster']: true,
     secondary: false,
-    setName: 'rs0', setVersion: 1, hosts: [address], primary: address, me: address,
+    setName: 'rs0',
+    setVersion: 1,
+    hosts: [address],
+    primary: address,
+    me: address,
     electionId: new ObjectId('7fffffff0000000000000001'),
-    maxBsonObjectSize: 16777216, maxMessageSizeBytes: 48000000, maxWriteBatchSize: 100000,
-    localTime: new Date(), logicalSessionTimeoutMinutes: 30, connectionId: ctx.connectionId,
-    minWireVersion: 0, maxWireVersion: 21, readOnly: false, ok: 1,
+    maxBsonObjectSize: 16777216,
+    maxMessageSizeBytes: 48000000,
+    maxWriteBatchSize: 100000,
+    localTime: new Date(),
+    logicalSessionTimeoutMinutes: 30,
+    connectionId: ctx.connectionId,
+    minWireVersion: 0,
+    maxWireVersion: 21,
+    readOnly: false,
+    ok: 1,
     // Neither `compression` (so no OP_COMPRESSED arrives) nor `topologyVersion` (so the driver
     // polls with hello instead of streaming it with exhaust).
   };
@@ -804,12 +931,18 @@ function hello(command, ctx) {
 
 function collectionEntries(ctx) {
   return [...(ctx.state.databases.get(ctx.db)?.keys() ?? [])].map((name) => ({
-    name, type: 'collection', options: {}, info: { readOnly: false }, idIndex: { v: 2, key: { _id: 1 }, name: '_id_' },
+    name,
+    type: 'collection',
+    options: {},
+    info: { readOnly: false },
+    idIndex: { v: 2, key: { _id: 1 }, name: '_id_' },
   }));
 }
 
 const COMMANDS = {
-  hello, isMaster: hello, ismaster: hello,
+  hello,
+  isMaster: hello,
+  ismaster: hello,
   ping: () => ({ ok: 1 }),
   buildInfo: () => ({ version: '7.0.0', versionArray: [7, 0, 0, 0], ok: 1 }),
   getParameter: () => ({ featureCompatibilityVersion: { version: '7.0' }, ok: 1 }),
@@ -826,7 +959,8 @@ const COMMANDS = {
   },
 
   listDatabases(command, ctx) {
-    const databases = [...ctx.state.databases.entries()].filter(([, collections]) => collections.size)
+    const databases = [...ctx.state.databases.entries()]
+      .filter(([, collections]) => collections.size)
       .map(([name]) => ({ name, sizeOnDisk: 8192, empty: false }))
       .filter((entry) => matches(entry, command.filter));
     if (command.nameOnly) return { databases: databases.map(({ name }) => ({ name })), ok: 1 };
@@ -864,11 +998,15 @@ const COMMANDS = {
     for (const { key, name, ...options } of command.indexes ?? []) {
       const sameName = collection.indexes.find((index) => index.name === name);
       const sameKey = collection.indexes.find((index) => valuesEqual(index.key, key));
-      if (sameName && !valuesEqual(sameName.key, key)) throw new CommandError(86, `An existing index has the same name as the requested index. Requested index: ${shellValue({ key, name })}`);
+      if (sameName && !valuesEqual(sameName.key, key))
+        throw new CommandError(
+          86,
+          `An existing index has the same name as the requested index. Requested index: ${shellValue({ key, name })}`,
+        );
       if (sameKey && sameKey.name !== name) throw new CommandError(85, `Index already exists with a different name: ${sameKey.name}`);
       if (sameName) continue; // the identical index exists: a no-op, as on mongod
       const index = { v: 2, key, name, ...options };
-      if (index.unique) collection.docs.forEach((doc, i) => assertUnique(ctx.ns, [index], doc, collection.docs.slice(0, i)));
+      if (index.unique) for (const [i, doc] of collection.docs.entries()) assertUnique(ctx.ns, [index], doc, collection.docs.slice(0, i));
       collection.indexes.push(index);
     }
     const numIndexesAfter = collection.indexes.length;
@@ -879,19 +1017,26 @@ const COMMANDS = {
   listIndexes(command, ctx) {
     const collection = ctx.collection();
     if (!collection) throw new CommandError(26, `ns does not exist: ${ctx.ns}`);
-    return cursorReply(ctx, `${ctx.db}.$cmd.listIndexes.${command.listIndexes}`, collection.indexes, { batchSize: command.cursor?.batchSize, endKnown: true });
+    return cursorReply(ctx, `${ctx.db}.$cmd.listIndexes.${command.listIndexes}`, collection.indexes, {
+      batchSize: command.cursor?.batchSize,
+      endKnown: true,
+    });
   },
 
   dropIndexes(command, ctx) {
     const collection = ctx.collection();
     if (!collection) throw new CommandError(26, `ns not found ${ctx.ns}`);
     const nIndexesWas = collection.indexes.length;
-    const wanted = command.index === '*' ? collection.indexes.filter((index) => index.name !== '_id_') : [command.index].flat().map((target) => {
-      const index = collection.indexes.find((i) => (typeof target === 'string' ? i.name === target : valuesEqual(i.key, target)));
-      if (!index) throw new CommandError(27, `index not found with name [${typeof target === 'string' ? target : shellValue(target)}]`);
-      if (index.name === '_id_') throw new CommandError(72, 'cannot drop _id index');
-      return index;
-    });
+    const wanted =
+      command.index === '*'
+        ? collection.indexes.filter((index) => index.name !== '_id_')
+        : [command.index].flat().map((target) => {
+            const index = collection.indexes.find((i) => (typeof target === 'string' ? i.name === target : valuesEqual(i.key, target)));
+            if (!index)
+              throw new CommandError(27, `index not found with name [${typeof target === 'string' ? target : shellValue(target)}]`);
+            if (index.name === '_id_') throw new CommandError(72, 'cannot drop _id index');
+            return index;
+          });
     collection.indexes = collection.indexes.filter((index) => !wanted.includes(index));
     return { nIndexesWas, ok: 1 };
   },

@@ -40,7 +40,8 @@ Exit status: 0 same, 1 different, 2 error (missing or corrupt cassette, bad opti
     json: { type: 'boolean' },
   },
   run(values, positionals) {
-    if (positionals.length < 1 || positionals.length > 2) throw new CliError('name two cassettes, or one written by replay; see timetracer diff --help');
+    if (positionals.length < 1 || positionals.length > 2)
+      throw new CliError('name two cassettes, or one written by replay; see timetracer diff --help');
     const locator = new CassetteLocator(values.dir as string | undefined);
     const b = ofRequest(locator.load(positionals[positionals.length - 1]!));
     const a = ofRequest(positionals.length === 2 ? locator.load(positionals[0]!) : recordedOrigin(b, locator));
@@ -59,14 +60,18 @@ type RequestCassetteLoaded = LoadedCassette & { cassette: Cassette };
 
 /** Diff compares what requests did: a process cassette is refused in one line. */
 function ofRequest(loaded: LoadedCassette): RequestCassetteLoaded {
-  if (!loaded.cassette.request) throw new CliError(`${displayPath(loaded.file)} is a process cassette (calls made outside requests); diff compares request cassettes, and timetracer show shows this one`);
+  if (!loaded.cassette.request)
+    throw new CliError(
+      `${displayPath(loaded.file)} is a process cassette (calls made outside requests); diff compares request cassettes, and timetracer show shows this one`,
+    );
   return loaded as RequestCassetteLoaded;
 }
 
 /** The cassette a replayed one names as its source (a path as the replaying process saw it). */
 function recordedOrigin(replayed: LoadedCassette, locator: CassetteLocator): LoadedCassette {
   const origin = replayed.cassette.session.replay_of;
-  if (!origin) throw new CliError(`${replayed.file} was not written by replay (it names no cassette it was replayed from); name two cassettes`);
+  if (!origin)
+    throw new CliError(`${replayed.file} was not written by replay (it names no cassette it was replayed from); name two cassettes`);
   return locator.load(origin);
 }
 

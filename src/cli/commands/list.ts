@@ -68,7 +68,8 @@ function parseSince(text: string): Date {
   const duration = parseDuration(text);
   if (duration !== undefined) return new Date(Date.now() - duration);
   const date = new Date(text);
-  if (Number.isNaN(date.getTime())) throw new CliError(`--since must be a duration (30m, 1h, 7d) or a date (2026-11-01), not ${JSON.stringify(text)}`);
+  if (Number.isNaN(date.getTime()))
+    throw new CliError(`--since must be a duration (30m, 1h, 7d) or a date (2026-11-01), not ${JSON.stringify(text)}`);
   return date;
 }
 

@@ -34,10 +34,12 @@ Options:
   },
   run(values) {
     const olderThan = values['older-than'] as string | undefined;
-    if ((olderThan === undefined) === (values.keep === undefined)) throw new CliError('give exactly one of --older-than T and --keep N; see timetracer prune --help');
+    if ((olderThan === undefined) === (values.keep === undefined))
+      throw new CliError('give exactly one of --older-than T and --keep N; see timetracer prune --help');
     const catalog = openCatalog(values.dir as string | undefined);
     const all = catalog.query({ limit: Number.POSITIVE_INFINITY }).items;
-    const doomed = olderThan === undefined ? all.slice(integerOption(values.keep, 'keep', { fallback: 0 })) : recordedBefore(all, cutoff(olderThan));
+    const doomed =
+      olderThan === undefined ? all.slice(integerOption(values.keep, 'keep', { fallback: 0 })) : recordedBefore(all, cutoff(olderThan));
     const dryRun = values['dry-run'] === true;
     const removed = dryRun ? doomed : doomed.filter((summary) => remove(catalog.dir, summary));
     // The catalog cache forgets what is gone now rather than at the next listing.
@@ -49,7 +51,11 @@ Options:
     }
     for (const summary of removed) process.stdout.write(`${dryRun ? 'would remove' : 'removed'} ${summary.file}\n`);
     const count = `${removed.length} cassette${removed.length === 1 ? '' : 's'}`;
-    process.stdout.write(dryRun ? `Would remove ${count} from ${catalog.dir} (dry run: nothing deleted), keeping ${kept}\n` : `Removed ${count} from ${catalog.dir}, kept ${kept}\n`);
+    process.stdout.write(
+      dryRun
+        ? `Would remove ${count} from ${catalog.dir} (dry run: nothing deleted), keeping ${kept}\n`
+        : `Removed ${count} from ${catalog.dir}, kept ${kept}\n`,
+    );
     for (const [file, problem] of catalog.unreadable) process.stderr.write(`timetracer prune: left ${file} alone: ${problem}\n`);
     return 0;
   },

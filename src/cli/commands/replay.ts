@@ -12,7 +12,20 @@ import { differenceLines, formatStatus, REPLAY_SIDES, terminalStyle, type Style 
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildReport, newRunFolder, RUNS_FOLDER, writeReport } from '../replay-report.js';
-import { cassetteRoot, learnNoise, NOISE_FILE, noiseFileOf, noiseOf, rerecord, ReplayRunError, runReplay, type Rerecorded, type ReplayRun, type ReplayRunOptions, type RequestResult } from '../replay-run.js';
+import {
+  cassetteRoot,
+  learnNoise,
+  NOISE_FILE,
+  noiseFileOf,
+  noiseOf,
+  rerecord,
+  ReplayRunError,
+  runReplay,
+  type Rerecorded,
+  type ReplayRun,
+  type ReplayRunOptions,
+  type RequestResult,
+} from '../replay-run.js';
 
 export default defineCommand({
   name: 'replay',
@@ -61,11 +74,14 @@ Exit status: 0 every request passed, 1 any failed, 2 the run could not be made.`
   },
   async run(values, positionals) {
     const [cassettes, ...command] = positionals;
-    if (!cassettes) throw new CliError('name a cassette file or directory, then the command that starts the app after --; see timetracer replay --help');
-    if (!command.length) throw new CliError('name the command that starts the app after --, as in: timetracer replay cassettes -- node app.js');
+    if (!cassettes)
+      throw new CliError('name a cassette file or directory, then the command that starts the app after --; see timetracer replay --help');
+    if (!command.length)
+      throw new CliError('name the command that starts the app after --, as in: timetracer replay cassettes -- node app.js');
     if (values.learn) return learn(cassettes, command, values);
     const update = values.update as string | undefined;
-    if (update !== undefined && update !== 'all' && update !== 'misses') throw new CliError(`--update takes no value, or =misses; not ${JSON.stringify(update)}`);
+    if (update !== undefined && update !== 'all' && update !== 'misses')
+      throw new CliError(`--update takes no value, or =misses; not ${JSON.stringify(update)}`);
     let noise: string[];
     let ignore: string[];
     let options: ReplayRunOptions;
@@ -92,17 +108,23 @@ Exit status: 0 every request passed, 1 any failed, 2 the run could not be made.`
     if (update) {
       // The run before the update is only there to find what is stale: its replays are not kept.
       const before = await suite({ ...options, out: undefined });
-      const stale = before.results.filter((result) => !result.passed && (update === 'all' || result.failures.some((d) => d.kind === 'call.added')));
+      const stale = before.results.filter(
+        (result) => !result.passed && (update === 'all' || result.failures.some((d) => d.kind === 'call.added')),
+      );
       updated = [];
       if (stale.length) {
         if (!values.json) report(before, cassettes, command, noise, terminalStyle());
         try {
-          updated = await rerecord(options, stale.map(({ file, recorded }) => ({ file, cassette: recorded })));
+          updated = await rerecord(
+            options,
+            stale.map(({ file, recorded }) => ({ file, cassette: recorded })),
+          );
         } catch (error) {
           if (error instanceof ReplayRunError) throw new CliError(error.message);
           throw error;
         }
-        if (!values.json) process.stdout.write(`\n${updateLines(updated, terminalStyle()).join('\n')}\n\nThe suite again, with the new recordings:\n`);
+        if (!values.json)
+          process.stdout.write(`\n${updateLines(updated, terminalStyle()).join('\n')}\n\nThe suite again, with the new recordings:\n`);
       }
     }
     const run = await suite({ ...options, out: runFolder });
@@ -111,7 +133,9 @@ Exit status: 0 every request passed, 1 any failed, 2 the run could not be made.`
     if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else {
       report(run, cassettes, command, noise, terminalStyle());
-      process.stdout.write(`the run (report and replayed cassettes): ${displayPath(path.dirname(reportFile))}${values.out ? '' : `; timetracer serve --dir ${displayPath(cassetteRoot(cassettes))} shows it`}\n`);
+      process.stdout.write(
+        `the run (report and replayed cassettes): ${displayPath(path.dirname(reportFile))}${values.out ? '' : `; timetracer serve --dir ${displayPath(cassetteRoot(cassettes))} shows it`}\n`,
+      );
     }
     return result.failed ? 1 : 0;
   },
@@ -128,11 +152,19 @@ async function suite(options: ReplayRunOptions): Promise<ReplayRun> {
 
 function report(run: ReplayRun, cassettes: string, command: readonly string[], noise: readonly string[], style: Style): void {
   const failed = run.results.filter((result) => !result.passed).length;
-  const lines = [`timetracer replay: ${run.results.length} recorded request(s) from ${displayPath(cassettes)}, the app started with: ${command.join(' ')}`];
+  const lines = [
+    `timetracer replay: ${run.results.length} recorded request(s) from ${displayPath(cassettes)}, the app started with: ${command.join(' ')}`,
+  ];
   if (noise.length) lines.push(style.dim(`ignoring what ${NOISE_FILE} marks as noise: ${noise.join(', ')}`));
-  if (run.liveSecrets) lines.push(style.dim(`${run.liveSecrets} secret(s) redacted when recorded were sent as the app answered them in this run (a login's token, a session cookie)`));
+  if (run.liveSecrets)
+    lines.push(
+      style.dim(
+        `${run.liveSecrets} secret(s) redacted when recorded were sent as the app answered them in this run (a login's token, a session cookie)`,
+      ),
+    );
   for (const result of run.results) lines.push(...resultLines(result, style));
-  if (failed && run.appOutput.length) lines.push('', style.dim('the app\'s last lines:'), ...run.appOutput.map((line) => style.dim(`  ${line}`)));
+  if (failed && run.appOutput.length)
+    lines.push('', style.dim("the app's last lines:"), ...run.appOutput.map((line) => style.dim(`  ${line}`)));
   lines.push('', `${run.results.length - failed} passed, ${failed} failed`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -164,9 +196,15 @@ async function learn(cassettes: string, command: string[], values: Record<string
     throw error;
   }
   const file = noiseFileOf(cassettes);
-  fs.writeFileSync(file, `${JSON.stringify({ ignore: fields, learned_at: new Date().toISOString(), how: 'fields that differed between two replays of the same code' }, null, 2)}\n`);
+  fs.writeFileSync(
+    file,
+    `${JSON.stringify({ ignore: fields, learned_at: new Date().toISOString(), how: 'fields that differed between two replays of the same code' }, null, 2)}\n`,
+  );
   if (values.json) process.stdout.write(`${JSON.stringify({ file, ignore: fields }, null, 2)}\n`);
-  else if (fields.length) process.stdout.write(`${fields.length} field(s) differed between two replays of the same code, now ignored by later runs (${displayPath(file)}):\n${fields.map((field) => `  ${field}`).join('\n')}\n`);
+  else if (fields.length)
+    process.stdout.write(
+      `${fields.length} field(s) differed between two replays of the same code, now ignored by later runs (${displayPath(file)}):\n${fields.map((field) => `  ${field}`).join('\n')}\n`,
+    );
   else process.stdout.write(`No noise: two replays of the same code answered alike, call for call (${displayPath(file)} lists nothing).\n`);
   return 0;
 }
@@ -177,12 +215,15 @@ function statusOf(cassette: Cassette | undefined): number | undefined {
 
 function resultLines(result: RequestResult, style: Style): string[] {
   const { recorded, replayed } = result;
-  const statuses = replayed && statusOf(replayed) !== statusOf(recorded)
-    ? `${formatStatus(recorded.response.status, style)} → ${formatStatus(replayed.response.status, style)}`
-    : formatStatus(recorded.response.status, style);
+  const statuses =
+    replayed && statusOf(replayed) !== statusOf(recorded)
+      ? `${formatStatus(recorded.response.status, style)} → ${formatStatus(replayed.response.status, style)}`
+      : formatStatus(recorded.response.status, style);
   const head = `  ${result.passed ? style.green('PASS') : style.red('FAIL')}  ${requestLine(recorded.request)}  ${statuses}`;
   if (result.passed) return [head];
-  const details = result.problem ? [style.red(result.problem)] : result.failures.flatMap((difference) => failureLines(difference, replayed, style));
+  const details = result.problem
+    ? [style.red(result.problem)]
+    : result.failures.flatMap((difference) => failureLines(difference, replayed, style));
   return [head, ...details.map((line) => `        ${line}`), `        ${style.dim(`recorded: ${displayPath(result.file)}`)}`];
 }
 

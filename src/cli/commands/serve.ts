@@ -40,7 +40,9 @@ Stop it with Ctrl-C.`,
     const url = await dashboard.listen(port, host);
     process.stdout.write(`timetracer dashboard: ${url} (${catalog.size} cassettes in ${catalog.dir})\n`);
     if (catalog.unreadable.size) {
-      process.stderr.write(`timetracer serve: skipped ${catalog.unreadable.size} file(s) that are not readable cassettes; timetracer list --dir ${catalog.dir} names them\n`);
+      process.stderr.write(
+        `timetracer serve: skipped ${catalog.unreadable.size} file(s) that are not readable cassettes; timetracer list --dir ${catalog.dir} names them\n`,
+      );
     }
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);

@@ -51,8 +51,12 @@ function describeProcess(cassette: ProcessCassette, file: string, style: Style):
     `service ${session.service}`,
     `id ${session.id}`,
     `file ${displayPath(file)}`,
-  ].filter(Boolean).join('  ');
-  const calls = events.length ? `Dependency calls (${events.length}${repeats ? `, and ${repeats} repeats counted` : ''})` : 'Dependency calls: none';
+  ]
+    .filter(Boolean)
+    .join('  ');
+  const calls = events.length
+    ? `Dependency calls (${events.length}${repeats ? `, and ${repeats} repeats counted` : ''})`
+    : 'Dependency calls: none';
   return [header, '', style.bold(calls), ...waterfallLines(cassette, style)];
 }
 
@@ -67,12 +71,18 @@ function describeRequest(cassette: Cassette, file: string, style: Style): string
     `service ${session.service}`,
     `id ${session.id}`,
     `file ${displayPath(file)}`,
-  ].filter(Boolean).join('  ');
+  ]
+    .filter(Boolean)
+    .join('  ');
   const lines = [header];
   if (session.replay_of) lines.push(`replay of ${session.replay_of}`);
   lines.push('', style.bold('Request'), ...section({ query: queryLines(request), headers: request.headers, body: request.body }, style));
   lines.push('', style.bold('Response'), ...section({ headers: response.headers, body: response.body, error: response.error }, style));
-  lines.push('', style.bold(events.length ? `Dependency calls (${events.length})` : 'Dependency calls: none'), ...waterfallLines(cassette, style));
+  lines.push(
+    '',
+    style.bold(events.length ? `Dependency calls (${events.length})` : 'Dependency calls: none'),
+    ...waterfallLines(cassette, style),
+  );
   return lines;
 }
 
@@ -95,5 +105,7 @@ function section({ query, headers, body, error }: Section, style: Style): string
 }
 
 function queryLines(request: Cassette['request']): string[] {
-  return Object.entries(request.query ?? {}).flatMap(([name, value]) => (Array.isArray(value) ? value : [value]).map((item) => `${name}=${item}`));
+  return Object.entries(request.query ?? {}).flatMap(([name, value]) =>
+    (Array.isArray(value) ? value : [value]).map((item) => `${name}=${item}`),
+  );
 }

@@ -49,7 +49,8 @@ function wholeNumber(params: URLSearchParams, name: string, min: number, max: nu
   const text = params.get(name);
   if (text === null || text === '') return fallback;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) throw new ApiError(400, `${name} must be a whole number from ${min} to ${max}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new ApiError(400, `${name} must be a whole number from ${min} to ${max}`);
   return value;
 }
 
@@ -62,7 +63,10 @@ export function cassetteDetail(catalog: CassetteCatalog, key: string, cwd: strin
   const summary = catalog.find(key);
   if (!summary) throw new ApiError(404, 'no such cassette');
   const text = readInside(catalog.dir, summary.file, 'cassette');
-  return withCassette({ file: summary.file, replay_command: replayCommand(displayPath(catalog.pathOf(summary), cwd), summary.entry) }, text);
+  return withCassette(
+    { file: summary.file, replay_command: replayCommand(displayPath(catalog.pathOf(summary), cwd), summary.entry) },
+    text,
+  );
 }
 
 /**

@@ -48,9 +48,14 @@ export function readInside(root: string, relative: string, what: string): string
 
 /** `a/b.json`: names only, no `.`, `..`, empty step, backslash, NUL or leading `/`. */
 export function isPlainRelative(relative: string): boolean {
-  return relative.length > 0 && !/[\\\0]/.test(relative) && relative.split('/').every((step) => step !== '' && step !== '.' && step !== '..');
+  return (
+    relative.length > 0 && !/[\\\0]/.test(relative) && relative.split('/').every((step) => step !== '' && step !== '.' && step !== '..')
+  );
 }
 
 function tooLarge(what: string): ApiError {
-  return new ApiError(413, `this ${what} is larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB, more than the dashboard sends to a browser; timetracer show prints cassettes of any size`);
+  return new ApiError(
+    413,
+    `this ${what} is larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB, more than the dashboard sends to a browser; timetracer show prints cassettes of any size`,
+  );
 }

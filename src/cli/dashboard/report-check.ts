@@ -23,8 +23,13 @@ function isDifference(value: unknown): value is Difference {
     case 'call.removed':
       return typeof value.call === 'string' && typeof value.eid === 'number';
     case 'call.changed':
-      return typeof value.call === 'string' && typeof value.eid_a === 'number' && typeof value.eid_b === 'number'
-        && Array.isArray(value.changes) && value.changes.every((change) => isFields(change) && typeof change.path === 'string');
+      return (
+        typeof value.call === 'string' &&
+        typeof value.eid_a === 'number' &&
+        typeof value.eid_b === 'number' &&
+        Array.isArray(value.changes) &&
+        value.changes.every((change) => isFields(change) && typeof change.path === 'string')
+      );
     case 'request':
     case 'status':
     case 'header':
@@ -45,17 +50,20 @@ function isMiss(value: unknown): boolean {
 }
 
 function isResult(value: unknown): value is ResultReport {
-  return isFields(value)
-    && typeof value.file === 'string'
-    && (typeof value.replayed === 'string' || value.replayed === null)
-    && typeof value.request === 'string'
-    && typeof value.method === 'string'
-    && typeof value.passed === 'boolean'
-    && isFields(value.status)
-    && isFields(value.duration_ms)
-    && isDifferences(value.failures)
-    && isDifferences(value.allowed)
-    && Array.isArray(value.misses) && value.misses.every(isMiss);
+  return (
+    isFields(value) &&
+    typeof value.file === 'string' &&
+    (typeof value.replayed === 'string' || value.replayed === null) &&
+    typeof value.request === 'string' &&
+    typeof value.method === 'string' &&
+    typeof value.passed === 'boolean' &&
+    isFields(value.status) &&
+    isFields(value.duration_ms) &&
+    isDifferences(value.failures) &&
+    isDifferences(value.allowed) &&
+    Array.isArray(value.misses) &&
+    value.misses.every(isMiss)
+  );
 }
 
 function isUpdate(value: unknown): boolean {
@@ -63,13 +71,16 @@ function isUpdate(value: unknown): boolean {
 }
 
 export function isReplayReport(value: unknown): value is ReplayReport {
-  return isFields(value)
-    && typeof value.started_at === 'string'
-    && typeof value.finished_at === 'string'
-    && isStrings(value.command)
-    && isStrings(value.ignored)
-    && typeof value.passed === 'number'
-    && typeof value.failed === 'number'
-    && (value.updated === undefined || (Array.isArray(value.updated) && value.updated.every(isUpdate)))
-    && Array.isArray(value.results) && value.results.every(isResult);
+  return (
+    isFields(value) &&
+    typeof value.started_at === 'string' &&
+    typeof value.finished_at === 'string' &&
+    isStrings(value.command) &&
+    isStrings(value.ignored) &&
+    typeof value.passed === 'number' &&
+    typeof value.failed === 'number' &&
+    (value.updated === undefined || (Array.isArray(value.updated) && value.updated.every(isUpdate))) &&
+    Array.isArray(value.results) &&
+    value.results.every(isResult)
+  );
 }

@@ -62,14 +62,16 @@ export class RunCatalog {
 
   /** `GET /api/runs`. */
   list(): RunList {
-    const runs = [...this.finished()].map(([id, report]): RunSummary => ({
-      id,
-      started_at: report.started_at,
-      finished_at: report.finished_at,
-      passed: report.passed,
-      failed: report.failed,
-      command: report.command,
-    }));
+    const runs = [...this.finished()].map(
+      ([id, report]): RunSummary => ({
+        id,
+        started_at: report.started_at,
+        finished_at: report.finished_at,
+        passed: report.passed,
+        failed: report.failed,
+        command: report.command,
+      }),
+    );
     runs.sort((a, b) => (a.started_at === b.started_at ? compareText(b.id, a.id) : compareText(b.started_at, a.started_at)));
     return { dir: this.dir, runs };
   }
@@ -113,7 +115,7 @@ export class RunCatalog {
       if (!stat?.isFile()) continue;
       const stamp = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
       let cached = this.reports.get(id);
-      if (cached?.stamp !== stamp) this.reports.set(id, cached = { stamp, report: readReport(this.dir, relative) });
+      if (cached?.stamp !== stamp) this.reports.set(id, (cached = { stamp, report: readReport(this.dir, relative) }));
       if (cached.report) found.set(id, cached.report);
     }
     for (const id of this.reports.keys()) if (!found.has(id)) this.reports.delete(id);
@@ -125,7 +127,10 @@ export class RunCatalog {
     const runs = path.join(this.dir, RUNS_FOLDER);
     if (!lstat(runs)?.isDirectory()) return [];
     try {
-      return fs.readdirSync(runs, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+      return fs
+        .readdirSync(runs, { withFileTypes: true })
+        .filter((entry) => entry.isDirectory())
+        .map((entry) => entry.name);
     } catch {
       return [];
     }

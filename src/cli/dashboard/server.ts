@@ -66,9 +66,12 @@ export class DashboardServer {
   async listen(port: number, host: string): Promise<string> {
     await new Promise<void>((resolve, reject) => {
       const refused = (error: NodeJS.ErrnoException): void => {
-        const reason = error.code === 'EADDRINUSE' ? 'the port is in use'
-          : error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND' ? 'no such address on this machine'
-            : error.code ?? error.message;
+        const reason =
+          error.code === 'EADDRINUSE'
+            ? 'the port is in use'
+            : error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND'
+              ? 'no such address on this machine'
+              : (error.code ?? error.message);
         reject(new CliError(`cannot listen on ${host}:${port}: ${reason}`));
       };
       this.server.once('error', refused);
@@ -96,13 +99,17 @@ export class DashboardServer {
       this.route(req, res);
     } catch (error) {
       const known = error instanceof ApiError;
-      if (!known) process.stderr.write(`timetracer serve: could not answer ${req.method} ${JSON.stringify(req.url)}: ${(error as Error)?.message ?? String(error)}\n`);
+      if (!known)
+        process.stderr.write(
+          `timetracer serve: could not answer ${req.method} ${JSON.stringify(req.url)}: ${(error as Error)?.message ?? String(error)}\n`,
+        );
       sendJson(res, known ? error.status : 500, { error: known ? error.message : 'internal error' });
     }
   }
 
   private route(req: http.IncomingMessage, res: http.ServerResponse): void {
-    if (!this.hostAllowed(req.headers.host)) throw new ApiError(403, 'this dashboard answers only requests addressed to the host it listens on');
+    if (!this.hostAllowed(req.headers.host))
+      throw new ApiError(403, 'this dashboard answers only requests addressed to the host it listens on');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       throw new ApiError(405, 'only GET and HEAD');
@@ -111,7 +118,12 @@ export class DashboardServer {
     const target = req.url ?? '/';
     const queryAt = target.indexOf('?');
     const pathname = queryAt < 0 ? target : target.slice(0, queryAt);
-    const file = pathname === '/' ? this.files.get('index.html') : pathname.startsWith('/static/') ? this.files.get(pathname.slice('/static/'.length)) : undefined;
+    const file =
+      pathname === '/'
+        ? this.files.get('index.html')
+        : pathname.startsWith('/static/')
+          ? this.files.get(pathname.slice('/static/'.length))
+          : undefined;
     if (file) {
       sendBytes(res, 200, file.type, file.bytes);
       return;
