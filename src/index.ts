@@ -3,7 +3,7 @@
  * The agent itself is loaded with `node --import timetracer/register`.
  */
 export * from './cassette/schema.js';
-export { encodeValue, decodeValue, registerTag, type TagCodec } from './cassette/codec.js';
+export { encodeValue, decodeValue } from './cassette/codec.js';
 export { encodeBody, decodeBody, type BodyPolicy } from './cassette/body.js';
 export { Redactor, REDACTED, BUILT_IN_REDACTED_NAMES } from './cassette/redact.js';
 export {

@@ -3,19 +3,13 @@
  * so that replay hands the app a Date where it got a Date, a Buffer where it got a Buffer.
  * Plain JSON stays plain, so cassettes remain readable.
  *
- * Libraries with types of their own (ObjectId, Decimal128, ...) register a tag with
- * `registerTag`; the core knows none of them.
+ * The tags are JavaScript's own types, a closed set. A library's own types are the
+ * instrumentation's to write in the library's terms (MongoDB's Extended JSON, Prisma's Decimal
+ * places), inside its result: the core knows none of them.
  */
 import type { JsonValue } from './schema.js';
 
 export const TAG_KEY = '$tt';
-
-export interface TagCodec<T> {
-  /** True for values this tag writes. Checked before the built-in object handling. */
-  matches(value: unknown): value is T;
-  encode(value: T): JsonValue;
-  decode(payload: JsonValue): T;
-}
 
 export class CodecError extends Error {
   override name = 'CodecError';
@@ -35,12 +29,6 @@ const TYPED_ARRAYS = {
   BigUint64Array,
 } as const;
 type TypedArrayName = keyof typeof TYPED_ARRAYS;
-
-const tags = new Map<string, TagCodec<unknown>>();
-
-export function registerTag<T>(name: string, codec: TagCodec<T>): void {
-  tags.set(name, codec as TagCodec<unknown>);
-}
 
 function tagged(tag: string, v: JsonValue): JsonValue {
   return { [TAG_KEY]: tag, v };
@@ -69,9 +57,6 @@ function encode(value: unknown, seen: Set<object>): JsonValue {
   }
   if (value === null) return null;
   const object = value as object;
-  for (const [name, codec] of tags) {
-    if (codec.matches(object)) return tagged(name, codec.encode(object));
-  }
   if (object instanceof Date) {
     return tagged('Date', Number.isNaN(object.getTime()) ? null : object.toISOString());
   }
@@ -126,8 +111,6 @@ export function decodeValue(json: JsonValue): unknown {
 }
 
 function decodeTag(tag: string, v: JsonValue): unknown {
-  const custom = tags.get(tag);
-  if (custom) return custom.decode(v);
   switch (tag) {
     case 'Number':
       return Number(v);

@@ -104,7 +104,11 @@ export interface RecordedResponse {
   error?: ErrorRecord;
 }
 
-/** The dependency call kinds; an instrumentation maps each library call onto one of these. */
+/**
+ * The dependency call kinds, a closed set: an instrumentation maps each library call onto one of
+ * these (a new database client's calls are `db.query` events with its own `lib`), and a new kind
+ * is a change of the cassette format.
+ */
 export type EventType = 'http.client' | 'db.query' | 'redis' | 'mongodb';
 
 /**
