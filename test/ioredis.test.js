@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Redis from 'ioredis';
-import { APPS, readJson, request, startApp, startUpstream, tempDir } from './support/harness.js';
+import { APPS, readJson, request, startApp, startUpstream, tempDir, send } from './support/harness.js';
 
 const REDIS_PORT = 6379;
 const UNREACHABLE_REDIS_PORT = 1;
@@ -34,14 +34,6 @@ const REQUESTS = [
   ['GET', '/offline-queue-off'],
   ['POST', '/shutdown'],
 ];
-
-async function send(app, [method, url, body]) {
-  const response = await request(
-    `${app.url}${url}`,
-    body ? { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : { method },
-  );
-  return { status: response.status, body: response.json() };
-}
 
 /** A key prefix of the test's own, its keys deleted afterwards. */
 function keyPrefix(t) {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { APPS, readJson, request, startApp, tempDir } from './support/harness.js';
+import { APPS, readJson, startApp, tempDir, send } from './support/harness.js';
 import { startMongoStandIn } from './support/mongo-wire-server.js';
 
 const UNREACHABLE_MONGO_URL = 'mongodb://127.0.0.1:1/';
@@ -42,14 +42,6 @@ const STEPS = [
   () => ['GET', '/unreachable'],
   () => ['POST', '/shutdown'],
 ];
-
-async function send(app, [method, url, body]) {
-  const response = await request(
-    `${app.url}${url}`,
-    body ? { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : { method },
-  );
-  return { status: response.status, body: response.json() };
-}
 
 async function run(app) {
   const responses = [];

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { APPS, UNREACHABLE_DATABASE_URL, createDatabase, readJson, request, startApp, tempDir } from './support/harness.js';
+import { APPS, UNREACHABLE_DATABASE_URL, createDatabase, readJson, startApp, tempDir, send } from './support/harness.js';
 
 const SCHEMA = `
   CREATE TABLE authors (id serial PRIMARY KEY, name text NOT NULL, email text NOT NULL UNIQUE);
@@ -56,14 +56,6 @@ const EXCHANGES = [
     { error: 'email taken', code: '23505' },
   ],
 ];
-
-async function send(app, [method, url, body]) {
-  const response = await request(
-    `${app.url}${url}`,
-    body ? { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : { method },
-  );
-  return { status: response.status, body: response.json() };
-}
 
 /** The cassette of each exchange, in EXCHANGES order (the two POST /authors told apart by body). */
 function cassettesByExchange(files) {

@@ -11,6 +11,7 @@ import {
   readJson,
   request,
   startApp,
+  send,
   tempDir,
 } from './support/harness.js';
 
@@ -53,14 +54,6 @@ const REQUESTS = [
   ['GET', '/own-client'],
   ['GET', '/multi'],
 ];
-
-async function send(app, [method, url, body]) {
-  const response = await request(
-    `${app.url}${url}`,
-    body ? { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : { method },
-  );
-  return { status: response.status, body: response.json() };
-}
 
 test('pg queries in every form are recorded and replayed with no database', async (t) => {
   const database = await createDatabase(t, SCHEMA);

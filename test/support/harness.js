@@ -188,6 +188,14 @@ export async function request(url, { method = 'GET', headers = {}, body } = {}) 
   return { status: response.status, headers: Object.fromEntries(response.headers), text, json: () => JSON.parse(text) };
 }
 
+/** Sends `[method, path, body]` to the app, a JSON body as JSON; resolves with the status and the parsed JSON answer. */
+export async function send(app, [method, path, body]) {
+  const response = await request(
+    `${app.url}${path}`,
+    body ? { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : { method },
+  );
+  return { status: response.status, body: response.json() };
+}
 export function readJson(file) {
   return JSON.parse(fs.readFileSync(file, 'utf8'));
 }
