@@ -14,8 +14,8 @@ import { APPS, readJson, request, startApp, startUpstream, tempDir } from './sup
 
 const CJS_APP = path.join(APPS, 'http-client.cjs');
 const FETCH_APP = path.join(APPS, 'http-client-fetch.mjs');
-const HTTPS_APP = path.join(APPS, 'https-server.mjs');
-const CONCURRENCY_APP = path.join(APPS, 'concurrency.mjs');
+const HTTPS_APP = path.join(APPS, 'http-client-https.mjs');
+const CONCURRENCY_APP = path.join(APPS, 'http-client-concurrency.mjs');
 
 /** The JSON an upstream answers with: enough to tell calls apart and see what arrived. */
 function upstreamHandler() {

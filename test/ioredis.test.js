@@ -193,7 +193,7 @@ test('a command whose arguments differ from the recording misses, naming the nea
 test('express-session with connect-redis over ioredis: logins and sessions replay without Redis', async (t) => {
   const prefix = keyPrefix(t);
   const dir = tempDir(t);
-  const script = path.join(APPS, 'redis-session.cjs');
+  const script = path.join(APPS, 'ioredis-session.cjs');
   const recording = await startApp(t, script, {
     env: { KEY_PREFIX: prefix, TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, REDIS_PORT: String(REDIS_PORT) },
   });

@@ -1,2 +1,2 @@
-// test/apps/redis-app.cjs on ioredis 6 (the project's devDependency).
-require('./redis-app.cjs')(require('ioredis'));
+// test/apps/ioredis-app.cjs on ioredis 6 (the project's devDependency).
+require('./ioredis-app.cjs')(require('ioredis'));

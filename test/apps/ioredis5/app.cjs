@@ -1,2 +1,2 @@
-// test/apps/redis-app.cjs on ioredis 5 (this workspace's own node_modules/ioredis).
-require('../redis-app.cjs')(require('ioredis'));
+// test/apps/ioredis-app.cjs on ioredis 5 (this workspace's own node_modules/ioredis).
+require('../ioredis-app.cjs')(require('ioredis'));
