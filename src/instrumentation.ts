@@ -149,13 +149,28 @@ export function defineInstrumentation(instrumentation: Instrumentation): Instrum
   return instrumentation;
 }
 
+/** A patch of a file's exports: changes them in place, or returns what the file should export instead. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a patch that changes the exports in place returns nothing.
+export type Patch<Exports> = (exports: Exports, ctx: InstrumentationContext, packageDir?: string) => Exports | void;
+
+/**
+ * What a hook does to the file: one `patch` for every mode, or the record and the replay
+ * behaviour side by side. `replay` runs when the plugin's calls are served from cassettes; a
+ * plugin the user runs live (TIMETRACER_LIVE_PLUGINS) patches nothing in replay.
+ */
+export type HookBehaviour<Exports> = { patch: Patch<Exports> } | { record?: Patch<Exports>; replay?: Patch<Exports> };
+
 /**
  * A hook whose patch states the shape of the exports it expects. The loader cannot know that
  * shape, so this is where the exports are taken to be what the hooked file exports.
  */
-export function hook<Exports>(
-  // biome-ignore lint/suspicious/noConfusingVoidType: a patch that changes the exports in place returns nothing.
-  spec: HookTarget & { patch(exports: Exports, ctx: InstrumentationContext, packageDir?: string): Exports | void },
-): Hook {
-  return { ...spec, patch: (exports, ctx, packageDir) => spec.patch(exports as Exports, ctx, packageDir) };
+export function hook<Exports>(spec: HookTarget & HookBehaviour<Exports>): Hook {
+  const { patch, record, replay, ...target } = spec as HookTarget & {
+    patch?: Patch<Exports>;
+    record?: Patch<Exports>;
+    replay?: Patch<Exports>;
+  };
+  const behaviour = (ctx: InstrumentationContext): Patch<Exports> | undefined =>
+    patch ?? (ctx.mode === 'record' ? record : ctx.replaying ? replay : undefined);
+  return { ...target, patch: (exports, ctx, packageDir) => behaviour(ctx)?.(exports as Exports, ctx, packageDir) };
 }

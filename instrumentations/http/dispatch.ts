@@ -144,6 +144,11 @@ async function collectBody(body: unknown): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** What a dispatch becomes in the plugin's mode: recorded as it goes out, or answered from the cassette. */
+export function dispatchIn(ctx: InstrumentationContext): typeof recordDispatch {
+  return ctx.mode === 'record' ? recordDispatch : replayDispatch;
+}
+
 /** The call in a line, for timetracer's own fault lines: built from nothing that can throw. */
 function callLabel(options: DispatchOptions): string {
   return `${options.method} ${String(options.origin ?? '')}${options.path}`;

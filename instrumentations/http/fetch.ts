@@ -12,7 +12,7 @@
  * wrapped, so fetch finds a wrapped dispatcher whichever slot its undici reads, a later one too.
  */
 import { defineInstrumentation, describeError, hook, wrapMethod, type InstrumentationContext } from '../../src/plugin.js';
-import { isInstalledUndiciDispatcher, recordDispatch, replayDispatch, type DispatchHandler, type DispatchOptions } from './dispatch.js';
+import { dispatchIn, isInstalledUndiciDispatcher, type DispatchHandler, type DispatchOptions } from './dispatch.js';
 
 const LIB = 'fetch';
 const DISPATCHER_SLOT = /^undici\.globalDispatcher\.\d+$/;
@@ -30,26 +30,29 @@ export default defineInstrumentation({
     hook<Globals>({
       module: 'globalThis',
       connectsFrom: ['node:internal/deps/undici/'],
-      patch(globals, ctx) {
-        if (ctx.mode === 'replay' && !ctx.replaying) return;
-        const attach = attacher(globals, ctx);
-        wrapMethod(
-          globals,
-          'fetch',
-          (original) =>
-            function fetch(this: unknown, input: Parameters<typeof original>[0], init?: Parameters<typeof original>[1]) {
-              const problem = attach();
-              if (problem && ctx.mode === 'replay') {
-                const outcome = ctx.unserved(callLabel(input, init), problem);
-                if (outcome.kind === 'miss') return Promise.reject(new TypeError('fetch failed', { cause: outcome.error }));
-              }
-              return original.call(this, input, init);
-            } as typeof original,
-        );
-      },
+      record: patchFetch,
+      replay: patchFetch,
     }),
   ],
 });
+
+/** fetch: its dispatchers wrapped on each call; in replay, a fetch whose dispatcher cannot be wrapped is refused. */
+function patchFetch(globals: Globals, ctx: InstrumentationContext): void {
+  const attach = attacher(globals, ctx);
+  wrapMethod(
+    globals,
+    'fetch',
+    (original) =>
+      function fetch(this: unknown, input: Parameters<typeof original>[0], init?: Parameters<typeof original>[1]) {
+        const problem = attach();
+        if (problem && ctx.mode === 'replay') {
+          const outcome = ctx.unserved(callLabel(input, init), problem);
+          if (outcome.kind === 'miss') return Promise.reject(new TypeError('fetch failed', { cause: outcome.error }));
+        }
+        return original.call(this, input, init);
+      } as typeof original,
+  );
+}
 
 /**
  * Wraps the global dispatchers before each fetch (the app may have set another since). Returns
@@ -113,8 +116,8 @@ function wrapSlot(globals: Globals, slot: symbol, ctx: InstrumentationContext): 
 
 function wrapDispatcher(target: Dispatcher, ctx: InstrumentationContext): Dispatcher {
   const dispatch = (options: DispatchOptions, handler: DispatchHandler): boolean => target.dispatch(options, handler);
-  const wrappedDispatch = (options: DispatchOptions, handler: DispatchHandler) =>
-    ctx.mode === 'record' ? recordDispatch(LIB, dispatch, options, handler, ctx) : replayDispatch(LIB, dispatch, options, handler, ctx);
+  const handle = dispatchIn(ctx);
+  const wrappedDispatch = (options: DispatchOptions, handler: DispatchHandler) => handle(LIB, dispatch, options, handler, ctx);
   return new Proxy(target, {
     get(dispatcher, property) {
       if (property === 'dispatch') return wrappedDispatch;

@@ -45,24 +45,28 @@ const LIB = 'http';
 /** Where Node's http clients open their sockets: the agent, or the request itself (`createConnection`). */
 const CONNECTS_FROM = ['node:_http_agent', 'node:_http_client'];
 
+/** What a request becomes in the plugin's mode: recorded as it goes out, or answered from the cassette. */
+type Handling = typeof recordRequest;
+
+/** node:http or node:https, each mode's handling side by side. */
+function clientHook(module: 'node:http' | 'node:https', protocol: string) {
+  const patchWith = (handle: Handling) => (exports: HttpModule, ctx: InstrumentationContext) => patchModule(exports, protocol, ctx, handle);
+  return hook<HttpModule>({ module, connectsFrom: CONNECTS_FROM, record: patchWith(recordRequest), replay: patchWith(replayRequest) });
+}
+
 export default defineInstrumentation({
   name: 'http',
   role: 'dependency',
-  hooks: [
-    hook<HttpModule>({ module: 'node:http', connectsFrom: CONNECTS_FROM, patch: (module, ctx) => patchModule(module, 'http:', ctx) }),
-    hook<HttpModule>({ module: 'node:https', connectsFrom: CONNECTS_FROM, patch: (module, ctx) => patchModule(module, 'https:', ctx) }),
-  ],
+  hooks: [clientHook('node:http', 'http:'), clientHook('node:https', 'https:')],
 });
 
-function patchModule(module: HttpModule, protocol: string, ctx: InstrumentationContext): void {
+function patchModule(module: HttpModule, protocol: string, ctx: InstrumentationContext, handle: Handling): void {
   wrapMethod(
     module,
     'request',
     (original) =>
       function request(this: unknown, ...args: unknown[]): ClientRequest {
-        if (ctx.mode === 'record') return recordRequest(original, this, args, protocol, ctx);
-        if (ctx.replaying) return replayRequest(original, this, args, protocol, ctx);
-        return original.apply(this, args);
+        return handle(original, this, args, protocol, ctx);
       },
   );
   // Node's `get` calls its module's own `request`, not the export: wrap it the same way.

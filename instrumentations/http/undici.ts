@@ -8,13 +8,7 @@
  * dispatcher is set; the fetch instrumentation then leaves the call to this one.
  */
 import { defineInstrumentation, hook, wrapMethod, type InstrumentationContext } from '../../src/plugin.js';
-import {
-  recordDispatch,
-  registerInstalledDispatcherClass,
-  replayDispatch,
-  type DispatchHandler,
-  type DispatchOptions,
-} from './dispatch.js';
+import { dispatchIn, registerInstalledDispatcherClass, type DispatchHandler, type DispatchOptions } from './dispatch.js';
 
 const LIB = 'undici';
 const VERSIONS = '>=6 <9';
@@ -42,7 +36,7 @@ function isTunnel(options: DispatchOptions): boolean {
 }
 
 function patchClient(Client: { prototype: Client }, ctx: InstrumentationContext): void {
-  if (ctx.mode === 'replay' && !ctx.replaying) return;
+  const handle = dispatchIn(ctx);
   wrapMethod(
     Client.prototype,
     'dispatch',
@@ -51,9 +45,7 @@ function patchClient(Client: { prototype: Client }, ctx: InstrumentationContext)
         if (isTunnel(options)) return dispatch.call(this, options, handler);
         const send = (o: DispatchOptions, h: DispatchHandler): boolean => dispatch.call(this, o, h);
         const addressed = options.origin ? options : { ...options, origin: originOf(this) };
-        return ctx.mode === 'record'
-          ? recordDispatch(LIB, send, addressed, handler, ctx)
-          : replayDispatch(LIB, send, addressed, handler, ctx);
+        return handle(LIB, send, addressed, handler, ctx);
       },
   );
 }
@@ -62,7 +54,13 @@ export default defineInstrumentation({
   name: 'undici',
   role: 'dependency',
   hooks: [
-    hook<{ prototype: Client }>({ module: 'undici', versions: VERSIONS, file: 'lib/dispatcher/client.js', patch: patchClient }),
+    hook<{ prototype: Client }>({
+      module: 'undici',
+      versions: VERSIONS,
+      file: 'lib/dispatcher/client.js',
+      record: patchClient,
+      replay: patchClient,
+    }),
     hook<abstract new (...args: never[]) => object>({
       module: 'undici',
       versions: VERSIONS,

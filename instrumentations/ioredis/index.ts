@@ -316,10 +316,8 @@ export default defineInstrumentation({
       module: 'ioredis',
       versions: VERSIONS,
       file: 'built/Redis.js',
-      patch({ default: Redis }, ctx) {
-        if (ctx.mode === 'record') recordCommands(Redis, ctx);
-        else if (ctx.replaying) replayCommands(Redis, ctx);
-      },
+      record: ({ default: Redis }, ctx) => recordCommands(Redis, ctx),
+      replay: ({ default: Redis }, ctx) => replayCommands(Redis, ctx),
     }),
     // What replay needs of ioredis's own: its error class, RESP3 verbatim strings, subscriptions, close handling.
     hook<{ ReplyError: ErrorClass }>({

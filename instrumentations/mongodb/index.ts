@@ -342,41 +342,33 @@ export default defineInstrumentation({
       module: 'mongodb',
       versions: VERSIONS,
       file: 'lib/cmap/connection.js',
-      patch({ Connection }, ctx, packageDir) {
-        if (ctx.mode === 'record') recordCommands(Connection, ctx);
-        else if (ctx.replaying) replayCommands(Connection, ctx, () => errorClassesOf.get(packageDir));
-      },
+      record: ({ Connection }, ctx) => recordCommands(Connection, ctx),
+      replay: ({ Connection }, ctx, packageDir) => replayCommands(Connection, ctx, () => errorClassesOf.get(packageDir)),
     }),
     hook<ConnectModule>({
       module: 'mongodb',
       versions: VERSIONS,
       file: 'lib/cmap/connect.js',
-      patch(exports, ctx) {
-        if (ctx.replaying) connectWithoutSocket(exports);
-      },
+      replay: (exports) => connectWithoutSocket(exports),
     }),
     hook<MonitorModule>({
       module: 'mongodb',
       versions: VERSIONS,
       file: 'lib/sdam/monitor.js',
-      patch({ Monitor }, ctx) {
-        if (ctx.replaying) monitorWithoutServer(Monitor);
-      },
+      replay: ({ Monitor }) => monitorWithoutServer(Monitor),
     }),
     hook<ConnectionStringModule>({
       module: 'mongodb',
       versions: VERSIONS,
       file: 'lib/connection_string.js',
-      patch(exports, ctx) {
-        if (ctx.replaying) srvWithoutDns(exports);
-      },
+      replay: (exports) => srvWithoutDns(exports),
     }),
     hook<{ SrvPoller: { prototype: { start(): void } } }>({
       module: 'mongodb',
       versions: VERSIONS,
       file: 'lib/sdam/srv_polling.js',
-      patch({ SrvPoller }, ctx) {
-        if (ctx.replaying) wrapMethod(SrvPoller.prototype, 'start', () => function start() {});
+      replay: ({ SrvPoller }) => {
+        wrapMethod(SrvPoller.prototype, 'start', () => function start() {});
       },
     }),
     // What replay needs of the driver's own: its network error classes.

@@ -21,7 +21,6 @@ interface CheckShape {
 }
 
 function patch(library: string, exports: Exports, checks: readonly CheckShape[], ctx: InstrumentationContext): Exports {
-  if (ctx.mode === 'replay' && !ctx.replaying) return exports;
   let patched = exports;
   for (const check of checks) {
     if (typeof patched[check.name] !== 'function') continue;
@@ -74,30 +73,22 @@ const BCRYPT_CHECKS: readonly CheckShape[] = [
   { name: 'compareSync', passwordAt: 0, hashAt: 1, async: false },
 ];
 
+/** A hook on `library`'s checks, the same in record and in replay (a plugin run live patches nothing). */
+function checksOf(module: string, versions: string, checks: readonly CheckShape[]) {
+  const patchChecks = (exports: Exports, ctx: InstrumentationContext): Exports => patch(module, exports, checks, ctx);
+  return hook<Exports>({ module, versions, record: patchChecks, replay: patchChecks });
+}
+
 export default defineInstrumentation({
   name: 'password-hashes',
   role: 'outcome',
   hooks: [
-    hook<Exports>({
-      module: 'argon2',
-      versions: '>=0.26 <1',
-      patch: (exports, ctx) => patch('argon2', exports, [{ name: 'verify', passwordAt: 1, hashAt: 0, async: true }], ctx),
-    }),
-    hook<Exports>({ module: 'bcrypt', versions: '>=5 <7', patch: (exports, ctx) => patch('bcrypt', exports, BCRYPT_CHECKS, ctx) }),
-    hook<Exports>({
-      module: '@node-rs/bcrypt',
-      versions: '>=1 <3',
-      patch: (exports, ctx) =>
-        patch(
-          '@node-rs/bcrypt',
-          exports,
-          [
-            ...BCRYPT_CHECKS,
-            { name: 'verify', passwordAt: 0, hashAt: 1, async: true },
-            { name: 'verifySync', passwordAt: 0, hashAt: 1, async: false },
-          ],
-          ctx,
-        ),
-    }),
+    checksOf('argon2', '>=0.26 <1', [{ name: 'verify', passwordAt: 1, hashAt: 0, async: true }]),
+    checksOf('bcrypt', '>=5 <7', BCRYPT_CHECKS),
+    checksOf('@node-rs/bcrypt', '>=1 <3', [
+      ...BCRYPT_CHECKS,
+      { name: 'verify', passwordAt: 0, hashAt: 1, async: true },
+      { name: 'verifySync', passwordAt: 0, hashAt: 1, async: false },
+    ]),
   ],
 });

@@ -134,10 +134,8 @@ export default defineInstrumentation({
       module: 'pg',
       versions: '>=8 <9',
       file: 'lib/connection.js',
-      patch(Connection, ctx) {
-        if (ctx.mode === 'record') recordConnection(Connection.prototype, ctx.bodies.redactor);
-        else if (ctx.replaying) replayConnection(Connection.prototype, ctx);
-      },
+      record: (Connection, ctx) => recordConnection(Connection.prototype, ctx.bodies.redactor),
+      replay: (Connection, ctx) => replayConnection(Connection.prototype, ctx),
     }),
     hook<{ prototype: { connect(...args: unknown[]): unknown } }>({
       module: 'pg-pool',

@@ -62,8 +62,11 @@ interface PrismaClient {
   _transactionWithCallback(options: unknown): Promise<unknown>;
 }
 
+/** The class `getPrismaClient` makes: the app's PrismaClient. */
+type ClientClass = { prototype: PrismaClient };
+
 type Runtime = PrismaErrorClasses & {
-  getPrismaClient(config: unknown): { prototype: PrismaClient };
+  getPrismaClient(config: unknown): ClientClass;
   Decimal?: DecimalClass;
 };
 
@@ -208,15 +211,14 @@ function adopt(client: PrismaClient, patchEngine: (engine: Engine) => void): voi
 }
 
 /**
- * The runtime with `getPrismaClient` making instrumented client classes. A client class that is
- * not what timetracer knows is handed over as it is, and said so.
+ * The runtime with `getPrismaClient` making client classes patched by `patchClient`. A client
+ * class that is not what timetracer knows is handed over as it is, and said so.
  */
-function instrumentRuntime(runtime: Runtime, ctx: InstrumentationContext): Runtime {
+function instrumentRuntime(runtime: Runtime, ctx: InstrumentationContext, patchClient: (Client: ClientClass) => void): Runtime {
   return wrapExport(runtime, 'getPrismaClient', (getPrismaClient) => (config: unknown) => {
     const Client = getPrismaClient(config);
     try {
-      if (ctx.mode === 'record') recordOperations(Client, ctx);
-      else replayOperations(Client, ctx, runtime);
+      patchClient(Client);
     } catch (error) {
       ctx.notAttached(`could not patch the client class Prisma made (${describeError(error)})`);
     }
@@ -237,9 +239,8 @@ export default defineInstrumentation({
       versions: VERSIONS,
       file: 'runtime/client.js',
       copiedAs: 'prisma-client-',
-      patch(runtime, ctx) {
-        if (ctx.mode === 'record' || ctx.replaying) return instrumentRuntime(runtime, ctx);
-      },
+      record: (runtime, ctx) => instrumentRuntime(runtime, ctx, (Client) => recordOperations(Client, ctx)),
+      replay: (runtime, ctx) => instrumentRuntime(runtime, ctx, (Client) => replayOperations(Client, ctx, runtime)),
     }),
   ],
 });
