@@ -11,7 +11,7 @@ const LAYERS = [
   ['inbound', '^src/inbound/'],
   ['record', '^src/record/'],
   ['replay', '^src/replay/'],
-  ['plugin surface', '^src/(instrumentation|plugin)\\.ts$|^src/loader/'],
+  ['plugin surface', '^src/(instrumentation|plugin|plugin-context)\\.ts$|^src/loader/'],
   ['cli', '^src/cli/|^src/(test|index)\\.ts$'],
   ['agent', '^src/agent\\.ts$'],
 ];

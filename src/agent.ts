@@ -7,19 +7,12 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { onExit } from 'signal-exit';
 import type { BodyPolicy } from './cassette/body.js';
-import type { Signature } from './cassette/schema.js';
 import { Redactor } from './cassette/redact.js';
 import { readConfig, type Config } from './config.js';
-import { activeSession, bindEmitter, currentSession, runInSession, runOutsideSessions } from './context.js';
+import { activeSession, currentSession } from './context.js';
 import type { CassetteContext } from './inbound/cassette.js';
 import { hookServer, type SessionLifecycle } from './inbound/server.js';
-import {
-  codeLocations,
-  connectionOwners,
-  type Instrumentation,
-  type InstrumentationContext,
-  type ReplayOutcome,
-} from './instrumentation.js';
+import { codeLocations, connectionOwners, type Instrumentation } from './instrumentation.js';
 import { installReadSources } from './determinism/sources.js';
 import { installHooks } from './loader/hooks.js';
 import { describeError, info, setLogLevel, warn } from './log.js';
@@ -30,10 +23,7 @@ import { CassetteLibrary } from './replay/library.js';
 import { Replayer } from './replay/replayer.js';
 import { guardConnections } from './replay/connection-guard.js';
 import { strictReplayPolicy } from './replay/connection-policy.js';
-import { saltedHashIn } from './cassette/call-key.js';
-import { ReplayMissError } from './calls.js';
-import { missOutsideSession } from './replay/source.js';
-import { reportNotAttached } from './unattached.js';
+import { contextFor, isServedFromCassette } from './plugin-context.js';
 import { TIMETRACER_VERSION } from './version.js';
 
 /**
@@ -168,83 +158,6 @@ function announcing(lifecycle: SessionLifecycle): SessionLifecycle {
       if (announced || !address || typeof address !== 'object') return;
       announced = true;
       info(`timetracer listening ${address.port}`);
-    },
-  };
-}
-
-/** Replay: whether a plugin's calls are served from cassettes (TIMETRACER_MOCK_PLUGINS / TIMETRACER_LIVE_PLUGINS). */
-function isServedFromCassette(config: Config, plugin: string): boolean {
-  return (config.mockPlugins === null || config.mockPlugins.has(plugin)) && !config.livePlugins.has(plugin);
-}
-
-const saltsSaid = new Set<string>();
-
-/** Replay matches natively salted hashes as any such hash (see cassette/call-key.ts): said once per kind. */
-function sayOnceIfSalted(signature: Signature): void {
-  const kind = saltedHashIn(signature);
-  if (!kind || saltsSaid.has(kind)) return;
-  saltsSaid.add(kind);
-  info(
-    `timetracer determinism: calls carry ${kind} hashes; a salt that native code draws itself (as @node-rs/bcrypt does) is out of timetracer's reach, so replay matches any ${kind} hash there`,
-  );
-}
-
-/** What a plugin that found nothing to patch means for the app's calls, in this mode. */
-function notAttachedConsequence(config: Config, instrumentation: Instrumentation): string {
-  if (instrumentation.role === 'framework') return 'requests are recorded without its routes and errors';
-  if (instrumentation.role === 'outcome') return 'what it works out is live in replay';
-  if (config.mode === 'record') return 'its calls are not recorded';
-  return config.strictReplay ? 'strict replay refuses its calls as misses' : 'its calls go live';
-}
-
-/** A call replay has no recording for: a miss in strict replay (or where it cannot go live), live otherwise. */
-function missOutcome(config: Config, miss: ReplayMissError, canGoLive: boolean): Extract<ReplayOutcome, { kind: 'miss' | 'live' }> {
-  if (!config.strictReplay && canGoLive) {
-    info(`timetracer [MISS] ${miss.call} not recorded; ${miss.reason}; going live`);
-    return { kind: 'live' };
-  }
-  info(`timetracer [MISS] ${miss.call} not recorded; ${miss.reason}`);
-  return { kind: 'miss', error: miss };
-}
-
-function contextFor(instrumentation: Instrumentation, config: Config, policy: BodyPolicy): InstrumentationContext {
-  return {
-    mode: config.mode === 'record' ? 'record' : 'replay',
-    replaying: config.mode === 'replay' && isServedFromCassette(config, instrumentation.name),
-    bodies: policy,
-    session: activeSession,
-    record: (type) => (config.mode === 'record' ? activeSession()?.calls?.start(type) : undefined),
-    replay(lookup, { canGoLive = true } = {}): ReplayOutcome {
-      sayOnceIfSalted(lookup.signature);
-      const session = activeSession();
-      const answer = session?.replay ? session.replay.answer(lookup) : { miss: missOutsideSession(lookup) };
-      if ('event' in answer) return { kind: 'recorded', event: answer.event };
-      return missOutcome(config, answer.miss, canGoLive);
-    },
-    notAttached(problem) {
-      reportNotAttached(instrumentation.name, problem, notAttachedConsequence(config, instrumentation));
-    },
-    unserved(call, problem) {
-      activeSession()?.replay?.noteMiss();
-      return missOutcome(config, new ReplayMissError(call, `${instrumentation.name} is not instrumented: ${problem}`), true);
-    },
-    recordings: () => activeSession()?.replay?.recordings() ?? [],
-    bindToSession(fn) {
-      const session = activeSession();
-      if (!session) return fn;
-      return ((...args: Parameters<typeof fn>) => runInSession(session, () => fn(...args))) as typeof fn;
-    },
-    outsideSession: runOutsideSessions,
-    bind(emitter) {
-      const session = activeSession();
-      if (session) bindEmitter(emitter, session);
-    },
-    annotate(annotations) {
-      currentSession()?.annotate(annotations);
-    },
-    outcome(key, kind, live) {
-      const reads = activeSession()?.reads;
-      return reads ? (reads.read(key, kind, live) as ReturnType<typeof live>) : live();
     },
   };
 }
