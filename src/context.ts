@@ -36,6 +36,12 @@ export function newSessionId(): string {
 
 export type SessionKind = 'request' | 'process';
 
+/**
+ * The clock as it was when timetracer loaded, before determinism wraps `Date`: a session's start
+ * is timetracer's own read, and asking the wrapped clock would cost a look at the stack each time.
+ */
+const wallClock = Date.now;
+
 export class Session {
   readonly id = newSessionId();
   readonly startedAt: Date;
@@ -55,7 +61,7 @@ export class Session {
   /** `process`: the session of everything done outside requests, timed from the process's start. */
   constructor(readonly kind: SessionKind = 'request') {
     this.t0 = kind === 'process' ? 0 : performance.now();
-    this.startedAt = kind === 'process' ? new Date(performance.timeOrigin) : new Date();
+    this.startedAt = new Date(kind === 'process' ? performance.timeOrigin : wallClock());
   }
 
   annotate(annotations: RequestAnnotations): void {
