@@ -8,6 +8,8 @@
 //           clock and random reads costs
 //   sampled record with TIMETRACER_SAMPLE_RATE=0.1, as a busy production service would run it
 //   replay  TIMETRACER_MODE=replay of cassettes recorded beforehand, dependencies out of reach
+//   tusk    the peer: the Tusk Drift Node SDK recording every request locally to JSONL
+//           (bench/peer/tusk-drift.cjs, TUSK_DRIFT_MODE=RECORD, export_spans: false)
 // and is driven by autocannon (in this process) for a fixed time after a warm-up. Rounds
 // alternate the order of the modes, and the median of the rounds is reported: these machines
 // are noisy. Scenarios:
@@ -49,7 +51,11 @@ const MAX_REPEATS = 2;
 const WARM_SHARE = 0.1;
 
 /** (d): sampling changes nothing at start-up. */
-const STARTUP_MODES = ['none', 'off', 'record', 'replay'];
+const STARTUP_MODES = ['none', 'off', 'record', 'replay', 'tusk'];
+/** Modes that record, each into a fresh directory of its own. */
+const RECORDING_MODES = ['record', 'record-nodet', 'sampled', 'tusk'];
+/** Loaded before the app in the peer's mode. */
+const TUSK_PRELOAD = path.join(ROOT, 'bench', 'peer', 'tusk-drift.cjs');
 /** The share of requests the sampled mode records. */
 const SAMPLE_RATE = '0.1';
 const DEMO_APP = path.join(ROOT, 'examples', 'github-proxy', 'app.js');
@@ -179,7 +185,29 @@ function modeOptions(mode, { recordDir, cassetteDir }) {
       };
     case 'replay':
       return { register: true, env: { ...quiet, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: cassetteDir } };
+    case 'tusk':
+      return { register: false, preload: [TUSK_PRELOAD], env: { TUSK_DRIFT_MODE: 'RECORD' }, cwd: tuskProject(recordDir) };
   }
+}
+
+/**
+ * A project folder for the peer: Tusk Drift reads `.tusk/config.yaml` in the nearest folder of the
+ * working directory holding a package.json. Its traces go to `dir/traces`.
+ */
+function tuskProject(dir) {
+  fs.mkdirSync(path.join(dir, '.tusk'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'package.json'), '{ "name": "tusk-bench", "private": true }\n');
+  const config = [
+    'service:',
+    '  name: bench',
+    'recording:',
+    '  sampling_rate: 1',
+    '  export_spans: false',
+    'traces:',
+    `  dir: ${path.join(dir, 'traces')}`,
+  ];
+  fs.writeFileSync(path.join(dir, '.tusk', 'config.yaml'), `${config.join('\n')}\n`);
+  return dir;
 }
 
 /**
@@ -193,9 +221,9 @@ async function launch(bench, scenario, mode, dirs) {
     databaseUrl: mode === 'replay' ? UNREACHABLE_DATABASE_URL : scenario.databaseUrl,
     redisUrl: mode === 'replay' ? UNREACHABLE_REDIS_URL : REDIS_URL,
   };
-  const { register, env } = modeOptions(mode, dirs);
+  const { register, env, preload, cwd } = modeOptions(mode, dirs);
   const started = performance.now();
-  const app = await startApp(bench.teardown, scenario.script, { register, env: { ...scenario.env(dependencies), ...env } });
+  const app = await startApp(bench.teardown, scenario.script, { register, preload, cwd, env: { ...scenario.env(dependencies), ...env } });
   return { app, started };
 }
 
@@ -289,7 +317,7 @@ function exitedEarly(app) {
 /** One mode of one scenario, once: warm-up, then the timed run. */
 async function measureRun(bench, scenario, mode) {
   const reference = await bench.reference(scenario);
-  const recordDir = ['record', 'record-nodet', 'sampled'].includes(mode) ? tempDir(bench.teardown, 'timetracer-bench-record-') : undefined;
+  const recordDir = RECORDING_MODES.includes(mode) ? tempDir(bench.teardown, 'timetracer-bench-record-') : undefined;
   const { app } = await launch(bench, scenario, mode, { recordDir, cassetteDir: reference.dir });
   await expectRecordedResponses(app, scenario, mode, reference);
   const load = { paths: scenario.paths, connections: CONNECTIONS };
@@ -302,7 +330,7 @@ async function measureRun(bench, scenario, mode) {
   if (exitedEarly(app)) throw new Error(`(${scenario.id}) ${mode}: the app exited during the run:\n${app.stderr.join('\n')}`);
   const cores = coresSince(bench, pids, before, timed.seconds);
   const maxRssMb = peakRssMb(pids.app);
-  const writtenUnderLoad = recordDir && cassetteFiles(recordDir).length;
+  const writtenUnderLoad = recordDir && mode !== 'tusk' && cassetteFiles(recordDir).length;
   await app.stop();
   const run = {
     req_s: timed.ok / timed.seconds,
@@ -312,7 +340,10 @@ async function measureRun(bench, scenario, mode) {
     cores,
     failed: warmup.notOk + warmup.errors + timed.notOk + timed.errors,
   };
-  if (recordDir) {
+  if (recordDir && mode === 'tusk') {
+    run.traces = fs.readdirSync(path.join(recordDir, 'traces')).length;
+    fs.rmSync(recordDir, { recursive: true, force: true });
+  } else if (recordDir) {
     // Every answered request should have its cassette; a request cut off when the load stopped may have one too.
     run.cassettes = {
       answered: reference.responses.size + warmup.ok + timed.ok,
