@@ -18,9 +18,10 @@
 //   (c) bench/apps/large-response.mjs: a 256 KB JSON body after 1 small fetch
 //   (d) start-up: from spawn to the first answered request of the demo app, per mode
 //   (e) memory: 100,000 recorded requests to the demo app; RSS over time, cassettes counted
+//   (f) I/O-bound: the demo app, its GitHub stand-in answering in 20 ms
 // Linux only (CPU time and memory are read from /proc).
 //
-// Usage: node bench/run.js [--quick] [--only a,b,c,d,e] [--connections 8] [--json FILE]
+// Usage: node bench/run.js [--quick] [--only a,b,c,d,e,f] [--connections 8] [--json FILE]
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -102,6 +103,14 @@ const SCENARIOS = [
     paths: ['/report'],
     env: ({ upstreamUrl }) => ({ UPSTREAM_URL: upstreamUrl }),
   },
+  {
+    id: 'f',
+    title: 'I/O-bound: the demo app, GET /user/octocat, its upstream answering in 20 ms',
+    script: DEMO_APP,
+    paths: ['/user/octocat'],
+    upstreamLatencyMs: 20,
+    env: ({ upstreamUrl }) => ({ GITHUB_API: upstreamUrl, PORT: '0' }),
+  },
 ];
 const DEMO = SCENARIOS[0];
 
@@ -111,7 +120,7 @@ const { values: options } = parseArgs({
     // Enough requests in flight to keep an app's one JavaScript thread busy in every mode, few
     // enough that latency is not mostly time spent queueing.
     connections: { type: 'string', default: '8' },
-    only: { type: 'string', default: 'a,b,c,d,e' },
+    only: { type: 'string', default: 'a,b,c,d,e,f' },
     json: { type: 'string' },
   },
 });
@@ -120,7 +129,7 @@ const CONNECTIONS = Number(options.connections);
 if (!Number.isInteger(CONNECTIONS) || CONNECTIONS < 1)
   throw new Error(`--connections must be a positive integer, got ${options.connections}`);
 const only = new Set(options.only.split(',').map((part) => part.trim()));
-for (const part of only) if (!/^[a-e]$/.test(part)) throw new Error(`--only takes letters among a,b,c,d,e; got ${options.only}`);
+for (const part of only) if (!/^[a-f]$/.test(part)) throw new Error(`--only takes letters among a,b,c,d,e,f; got ${options.only}`);
 
 function progress(text) {
   process.stderr.write(`${text}\n`);
@@ -132,7 +141,7 @@ function rotated(modes, round) {
 }
 
 /**
- * The HTTP dependency: examples/github-proxy/upstream.js with no added latency, in a process of
+ * The HTTP dependency: examples/github-proxy/upstream.js with a fixed latency (none, or (f)'s 20 ms), in a process of
  * its own so that it does not share the load generator's thread. Replay runs with it stopped
  * (nothing listens on its port: a call that went out would be refused); it comes back on the
  * same port, because the URL is part of what replay matches.
@@ -141,9 +150,11 @@ class Upstream {
   #teardown;
   #process;
   #port = 0;
+  #latencyMs;
 
-  constructor(teardown) {
+  constructor(teardown, latencyMs) {
     this.#teardown = teardown;
+    this.#latencyMs = latencyMs;
   }
 
   get url() {
@@ -152,7 +163,10 @@ class Upstream {
 
   async setRunning(running) {
     if (running && !this.#process) {
-      this.#process = await startApp(this.#teardown, UPSTREAM, { register: false, env: { PORT: String(this.#port), LATENCY_MS: '0' } });
+      this.#process = await startApp(this.#teardown, UPSTREAM, {
+        register: false,
+        env: { PORT: String(this.#port), LATENCY_MS: String(this.#latencyMs) },
+      });
       this.#port = this.#process.port;
     } else if (!running && this.#process) {
       await this.#process.stop();
@@ -215,9 +229,10 @@ function tuskProject(dir) {
  * first. `started`: when the process was spawned.
  */
 async function launch(bench, scenario, mode, dirs) {
-  await bench.upstream.setRunning(mode !== 'replay');
+  const upstream = bench.upstream(scenario);
+  await upstream.setRunning(mode !== 'replay');
   const dependencies = {
-    upstreamUrl: bench.upstream.url,
+    upstreamUrl: upstream.url,
     databaseUrl: mode === 'replay' ? UNREACHABLE_DATABASE_URL : scenario.databaseUrl,
     redisUrl: mode === 'replay' ? UNREACHABLE_REDIS_URL : REDIS_URL,
   };
@@ -283,10 +298,10 @@ async function postgresBackends(database) {
   }
 }
 
-function cpuSnapshot(bench, pids) {
+function cpuSnapshot(upstream, pids) {
   return {
     app: cpuSeconds(pids.app),
-    upstream: bench.upstream.cpuSeconds(),
+    upstream: upstream.cpuSeconds(),
     postgres: cpuSecondsOfAll(pids.postgres),
     loadGenerator: process.cpuUsage(),
     machine: machineBusySeconds(),
@@ -297,8 +312,8 @@ function cpuSnapshot(bench, pids) {
  * Cores used since `before`: the app, its dependencies, this process (the load generator), and
  * every other process on the machine.
  */
-function coresSince(bench, pids, before, seconds) {
-  const now = cpuSnapshot(bench, pids);
+function coresSince(upstream, pids, before, seconds) {
+  const now = cpuSnapshot(upstream, pids);
   const own = process.cpuUsage(before.loadGenerator);
   const cores = {
     app: (now.app - before.app) / seconds,
@@ -325,10 +340,11 @@ async function measureRun(bench, scenario, mode) {
   // After the warm-up the app's pool holds every connection it will open.
   const pids = { app: app.child.pid, postgres: scenario.database && mode !== 'replay' ? await postgresBackends(scenario.database) : [] };
   const latencies = [];
-  const before = cpuSnapshot(bench, pids);
+  const upstream = bench.upstream(scenario);
+  const before = cpuSnapshot(upstream, pids);
   const timed = await drive(app.url, { ...load, seconds: bench.settings.seconds, latencies });
   if (exitedEarly(app)) throw new Error(`(${scenario.id}) ${mode}: the app exited during the run:\n${app.stderr.join('\n')}`);
-  const cores = coresSince(bench, pids, before, timed.seconds);
+  const cores = coresSince(upstream, pids, before, timed.seconds);
   const maxRssMb = peakRssMb(pids.app);
   const writtenUnderLoad = recordDir && mode !== 'tusk' && cassetteFiles(recordDir).length;
   await app.stop();
@@ -534,12 +550,17 @@ function measuredSource() {
 }
 
 await withTeardown(async (teardown) => {
-  const upstream = new Upstream(teardown);
+  const upstreams = new Map();
   const references = new Map();
   const bench = {
     teardown,
     settings,
-    upstream,
+    /** The scenario's HTTP dependency: one stand-in per latency, started on first need. */
+    upstream(scenario) {
+      const latencyMs = scenario.upstreamLatencyMs ?? 0;
+      if (!upstreams.has(latencyMs)) upstreams.set(latencyMs, new Upstream(teardown, latencyMs));
+      return upstreams.get(latencyMs);
+    },
     /** The scenario's cassettes and responses, recorded on first need. */
     reference(scenario) {
       if (!references.has(scenario)) references.set(scenario, recordReference(bench, scenario));
