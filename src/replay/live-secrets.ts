@@ -42,7 +42,9 @@ export class LiveSecrets {
 
   /** Learns what each link in the recorded message stands for in the live one. */
   learn(recorded: RecordedMessage, live: LiveMessage): void {
-    for (const [name, value] of Object.entries(recorded.headers)) {
+    for (const name in recorded.headers) {
+      const value = recorded.headers[name]!;
+      if (typeof value === 'string' ? !hasLink(value) : !value.some(hasLink)) continue;
       const candidates = [live.headers[name.toLowerCase()] ?? []].flat();
       for (const item of [value].flat()) {
         if (!hasLink(item)) continue;
@@ -50,7 +52,7 @@ export class LiveSecrets {
       }
     }
     const body = recorded.body;
-    if (!body || body.truncated || body.encoding === 'base64') return;
+    if (!body || body.truncated || body.encoding === 'base64' || !holdsLink(body.data)) return;
     const text = decodeContent(live.body, headerText(live.headers['content-encoding'])).bytes.toString('utf8');
     if (body.encoding === 'utf8') {
       if (hasLink(body.data as string)) this.align(body.data as string, text);
@@ -139,10 +141,15 @@ export class LiveSecrets {
   }
 }
 
+/** Recorded values known to hold no link: a cassette's results are served over and over, and never change. */
+const linkFree = new WeakSet<object>();
+
 function holdsLink(value: unknown): boolean {
   if (typeof value === 'string') return hasLink(value);
-  if (Array.isArray(value)) return value.some(holdsLink);
-  return isPlainObject(value) && Object.values(value).some(holdsLink);
+  if (value === null || typeof value !== 'object' || linkFree.has(value)) return false;
+  const holds = Array.isArray(value) ? value.some(holdsLink) : isPlainObject(value) && Object.values(value).some(holdsLink);
+  if (!holds) linkFree.add(value);
+  return holds;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
