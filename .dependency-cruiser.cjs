@@ -5,6 +5,7 @@
 const LAYERS = [
   ['base', '^src/(version|stack|net-address|config|log|wrap|unattached)\\.ts$'],
   ['cassette', '^src/cassette/'],
+  ['catalog', '^src/catalog/'],
   ['calls', '^src/calls\\.ts$'],
   ['determinism', '^src/determinism/'],
   ['context', '^src/context\\.ts$'],

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { ROOT, request, startApp } from '../test/support/harness.js';
-import { CACHE_FILE } from '../dist/src/cli/catalog.js';
+import { CACHE_FILE } from '../dist/src/catalog/catalog.js';
 
 const { values: options } = parseArgs({ options: { dir: { type: 'string' }, runs: { type: 'string', default: '3' } } });
 const runs = Number(options.runs);

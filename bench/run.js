@@ -19,9 +19,11 @@
 //   (d) start-up: from spawn to the first answered request of the demo app, per mode
 //   (e) memory: 100,000 recorded requests to the demo app; RSS over time, cassettes counted
 //   (f) I/O-bound: the demo app, its GitHub stand-in answering in 20 ms
+//   (g) replay at scale: the demo app replaying from its own cassettes alone, then with 100,000
+//       more beside them (bench/generate-cassettes.js): spawn to first answer, and resident memory
 // Linux only (CPU time and memory are read from /proc).
 //
-// Usage: node bench/run.js [--quick] [--only a,b,c,d,e,f] [--connections 8] [--json FILE]
+// Usage: node bench/run.js [--quick] [--only a,b,c,d,e,f,g] [--connections 8] [--json FILE]
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -38,8 +40,8 @@ import { withTeardown } from './lib/teardown.js';
 
 /** A fresh app process takes about 5 s of load to reach its speed (the JIT): hence the warm-ups. */
 const SETTINGS = {
-  full: { rounds: 5, seconds: 10, warmupSeconds: 5, starts: 7, memoryRequests: 100_000 },
-  quick: { rounds: 2, seconds: 2, warmupSeconds: 2, starts: 3, memoryRequests: 10_000 },
+  full: { rounds: 5, seconds: 10, warmupSeconds: 5, starts: 7, memoryRequests: 100_000, scaleCassettes: 100_000 },
+  quick: { rounds: 2, seconds: 2, warmupSeconds: 2, starts: 3, memoryRequests: 10_000, scaleCassettes: 10_000 },
 };
 /**
  * This machine is shared. A timed run during which other processes used more cores than this is
@@ -120,7 +122,7 @@ const { values: options } = parseArgs({
     // Enough requests in flight to keep an app's one JavaScript thread busy in every mode, few
     // enough that latency is not mostly time spent queueing.
     connections: { type: 'string', default: '8' },
-    only: { type: 'string', default: 'a,b,c,d,e,f' },
+    only: { type: 'string', default: 'a,b,c,d,e,f,g' },
     json: { type: 'string' },
   },
 });
@@ -129,7 +131,7 @@ const CONNECTIONS = Number(options.connections);
 if (!Number.isInteger(CONNECTIONS) || CONNECTIONS < 1)
   throw new Error(`--connections must be a positive integer, got ${options.connections}`);
 const only = new Set(options.only.split(',').map((part) => part.trim()));
-for (const part of only) if (!/^[a-f]$/.test(part)) throw new Error(`--only takes letters among a,b,c,d,e,f; got ${options.only}`);
+for (const part of only) if (!/^[a-g]$/.test(part)) throw new Error(`--only takes letters among a,b,c,d,e,f,g; got ${options.only}`);
 
 function progress(text) {
   process.stderr.write(`${text}\n`);
@@ -475,6 +477,52 @@ async function benchStartup(bench) {
   };
 }
 
+/**
+ * (g): replay pointed at a directory of many cassettes. The demo app replays its own recording
+ * alone, then with `scaleCassettes` synthetic ones beside it (another API's, spread over days, as
+ * a long recording holds): spawn to the first answer, and the app's resident memory then.
+ */
+async function benchScale(bench) {
+  const reference = await bench.reference(DEMO);
+  const count = bench.settings.scaleCassettes;
+  const crowded = tempDir(bench.teardown, 'timetracer-bench-scale-');
+  fs.cpSync(reference.dir, crowded, { recursive: true });
+  const generating = performance.now();
+  execFileSync(process.execPath, [path.join(ROOT, 'bench', 'generate-cassettes.js'), '--dir', crowded, '--count', String(count)], {
+    stdio: 'ignore',
+  });
+  progress(`(g) ${count} cassettes generated in ${((performance.now() - generating) / 1000).toFixed(1)} s`);
+  const dirs = { alone: reference.dir, crowded };
+  const [urlPath] = DEMO.paths;
+  const runs = { alone: [], crowded: [] };
+  for (let round = 0; round < bench.settings.starts; round++) {
+    for (const which of rotated(Object.keys(dirs), round)) {
+      const { app, started } = await launch(bench, DEMO, 'replay', { cassetteDir: dirs[which] });
+      const response = await request(`${app.url}${urlPath}`);
+      const ms = performance.now() - started;
+      const rss = rssMb(app.child.pid);
+      const peak = peakRssMb(app.child.pid);
+      await app.stop();
+      if (response.text !== reference.responses.get(urlPath))
+        throw new Error(
+          `(g) ${which}: GET ${urlPath} answered ${response.status}, not the recorded response: ${response.text.slice(0, 300)}`,
+        );
+      runs[which].push({ ms, rss_mb: rss, peak_rss_mb: peak });
+    }
+  }
+  const summary = (which) => ({
+    ms: median(runs[which].map((run) => run.ms)),
+    rss_mb: median(runs[which].map((run) => run.rss_mb)),
+    peak_rss_mb: median(runs[which].map((run) => run.peak_rss_mb)),
+    runs: runs[which],
+  });
+  const result = { cassettes: count, request: `GET ${urlPath}`, alone: summary('alone'), crowded: summary('crowded') };
+  progress(
+    `(g) alone ${result.alone.ms.toFixed(0)} ms ${result.alone.rss_mb.toFixed(0)} MB; with ${count} more ${result.crowded.ms.toFixed(0)} ms ${result.crowded.rss_mb.toFixed(0)} MB`,
+  );
+  return result;
+}
+
 /** (e): records many requests to the demo app; RSS sampled every second, cassettes counted at the end. */
 async function benchMemory(bench) {
   const requests = bench.settings.memoryRequests;
@@ -592,6 +640,7 @@ await withTeardown(async (teardown) => {
   }
   if (only.has('d')) result.startup = await benchStartup(bench);
   if (only.has('e')) result.memory = await benchMemory(bench);
+  if (only.has('g')) result.scale = await benchScale(bench);
   result.targets = evaluateTargets(result);
   printReport(result);
   if (options.json) fs.writeFileSync(options.json, `${JSON.stringify(result, null, 2)}\n`);

@@ -134,6 +134,32 @@ test('bad files in a cassette directory are each skipped with a line saying why;
   assert.equal(tripwire.connections, 0);
 });
 
+test('replay reads a cassette when a request needs it: a bad one is named when its request comes, and is a miss that never goes live', async (t) => {
+  const upstream = await dataUpstream(t);
+  const dir = tempDir(t);
+  const recording = await startApp(t, APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
+  const live = await request(`${recording.url}/data?id=3`);
+  await request(`${recording.url}/data?id=4`);
+  const [file] = await recording.cassettes(2);
+  await recording.stop();
+  // Named as recording names a GET /status-only cassette, and not JSON.
+  const bad = path.join(path.dirname(file), 'GET__status-only__0badf00d.json');
+  fs.writeFileSync(bad, '{"schema_version": "1.0", "session": ');
+  await upstream.close();
+  const tripwire = await startTripwire(t, upstream.port);
+  const replaying = await startApp(t, APP, { env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, UPSTREAM_URL: upstream.url } });
+  const isSkipLine = (line) => line.startsWith('timetracer [WARN] skipped ');
+  assert.equal((await request(`${replaying.url}/data?id=3`)).text, live.text);
+  assert.deepEqual(replaying.stderr.filter(isSkipLine), [], 'a cassette no request asked for is not read');
+  const missed = await request(`${replaying.url}/status-only`);
+  assert.equal(missed.status, 500);
+  await replaying.waitForLine(/^timetracer \[WARN\] skipped /, 'stderr');
+  const skipped = replaying.stderr.filter(isSkipLine);
+  assert.equal(skipped.length, 1, skipped.join('\n'));
+  assert.match(skipped[0], new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not valid JSON`));
+  assert.equal(tripwire.connections, 0);
+});
+
 test('an unwritable cassette directory loses no response; one line says why', async (t) => {
   const upstream = await dataUpstream(t);
   const blocker = path.join(tempDir(t), 'a-file');

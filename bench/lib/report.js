@@ -3,7 +3,16 @@
 
 /** The throughput modes, in the order the tables show them (bench/run.js says what each is). */
 export const MODES = ['none', 'off', 'record', 'record-nodet', 'sampled', 'replay', 'tusk'];
-const TARGETS = { recordThroughput: 0.85, ioBoundRecordThroughput: 0.98, recordP99Ms: 2, offWithin: 0.01, startupMs: 50, rssGrowth: 0.1 };
+const TARGETS = {
+  recordThroughput: 0.85,
+  ioBoundRecordThroughput: 0.98,
+  recordP99Ms: 2,
+  offWithin: 0.01,
+  startupMs: 50,
+  rssGrowth: 0.1,
+  scaleStartupMs: 1000,
+  scaleRssMb: 50,
+};
 
 const percent = (ratio) => `${(ratio * 100).toFixed(1)}%`;
 const signed = (value, digits) => `${value >= 0 ? '+' : ''}${value.toFixed(digits)}`;
@@ -72,6 +81,16 @@ export function evaluateTargets(result) {
     add(`(e) RSS flat once warm (end ≤ warm + ${percent(TARGETS.rssGrowth)})`, `${signed(growth * 100, 1)}%`, growth <= TARGETS.rssGrowth);
     add('(e) no cassette lost', cassetteCount(cassettes, answered), cassettes.written === answered);
   }
+  if (result.scale) {
+    const { cassettes, alone, crowded } = result.scale;
+    const [ms, mb] = [crowded.ms - alone.ms, crowded.rss_mb - alone.rss_mb];
+    add(
+      `(g) replay with ${cassettes} cassettes: first answer ≤ alone + ${TARGETS.scaleStartupMs} ms`,
+      `${signed(ms, 0)} ms`,
+      ms <= TARGETS.scaleStartupMs,
+    );
+    add(`(g) replay with ${cassettes} cassettes: RSS ≤ alone + ${TARGETS.scaleRssMb} MB`, `${signed(mb, 1)} MB`, mb <= TARGETS.scaleRssMb);
+  }
   return targets;
 }
 
@@ -129,6 +148,18 @@ function startupLines({ request, modes }, starts) {
   return [
     `(d) start-up: from spawn to the first answered ${request} of the demo app, median of ${starts} starts per mode`,
     ...table(rows).map((line) => `  ${line}`),
+  ];
+}
+
+function scaleLines({ cassettes, request, alone, crowded }, starts) {
+  const row = (name, figures) => [name, figures.ms.toFixed(0), figures.rss_mb.toFixed(1), figures.peak_rss_mb.toFixed(1)];
+  return [
+    `(g) replay at scale: the demo app replaying ${request}, spawn to first answer and RSS then, median of ${starts} starts`,
+    ...table([
+      ['cassettes in the directory', 'ms', 'RSS MB', 'peak RSS MB'],
+      row('its own (1)', alone),
+      row(`its own + ${cassettes}`, crowded),
+    ]).map((line) => `  ${line}`),
   ];
 }
 
@@ -233,6 +264,7 @@ export function printReport(result) {
   if (measuredScenarios(result).length) lines.push('', ...mainTable(result));
   if (result.startup) lines.push('', ...startupLines(result.startup, settings.starts));
   if (result.memory) lines.push('', ...memoryLines(result.memory, settings.connections));
+  if (result.scale) lines.push('', ...scaleLines(result.scale, settings.starts));
   if (result.targets.length) {
     lines.push('', 'targets, on this run:');
     const rows = result.targets.map(({ target, measured: figure, met }) => [met === null ? 'n/a' : met ? 'met' : 'MISSED', target, figure]);

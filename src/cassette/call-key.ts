@@ -3,6 +3,7 @@
  * natively salted password hash reads as any other and a linked secret as plain `[REDACTED]`.
  * Replay finds a call's recordings by it; the process cassette counts repeats of a call by it.
  */
+import { createHash } from 'node:crypto';
 import { encodeValue } from './codec.js';
 import { unlinkSecrets } from './redact.js';
 import type { DependencyEvent, EventType, JsonValue, Signature } from './schema.js';
@@ -69,4 +70,9 @@ export function eventKey(event: DependencyEvent): string {
   let key = eventKeys.get(event);
   if (key === undefined) eventKeys.set(event, (key = matchKey(event.type, event.signature)));
   return key;
+}
+
+/** A match key in 16 characters, for indexes that name many calls (the catalog's summaries). */
+export function callDigest(key: string): string {
+  return createHash('sha1').update(key).digest('base64url').slice(0, 16);
 }

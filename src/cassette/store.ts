@@ -67,11 +67,27 @@ export function pathSlug(requestPath: string): string {
 /** `<day>/<METHOD>__<path slug>__<id>.json`, or `<day>/PROCESS__<service slug>__<id>.json`. */
 export function cassetteRelativePath(cassette: AnyCassette, gzip: boolean): string {
   const day = cassette.session.recorded_at.slice(0, 10);
-  const [kind, slug] = cassette.request
-    ? [cassette.request.method.toUpperCase().replace(/[^A-Z]/g, '') || 'REQUEST', pathSlug(cassette.request.path)]
-    : [PROCESS_PREFIX, pathSlug(cassette.session.service)];
-  return path.join(day, `${kind}__${slug}__${cassette.session.id}.json${gzip ? '.gz' : ''}`);
+  const stem = cassette.request
+    ? requestFileStem(cassette.request.method, cassette.request.path)
+    : `${PROCESS_PREFIX}__${pathSlug(cassette.session.service)}`;
+  return path.join(day, `${stem}__${cassette.session.id}.json${gzip ? '.gz' : ''}`);
 }
+
+/**
+ * The start of the file name of every cassette recorded for a request with this method and path
+ * (`GET__user_octocat`): replay finds a request's candidates by it without reading a file. Paths
+ * that differ may share it (the slug is shortened and simplified); the cassettes tell them apart.
+ */
+export function requestFileStem(method: string, requestPath: string): string {
+  return `${method.toUpperCase().replace(/[^A-Z]/g, '') || 'REQUEST'}__${pathSlug(requestPath)}`;
+}
+
+/** The stem of a request cassette's file name as recording names them (see requestFileStem), or undefined. */
+export function fileStem(name: string): string | undefined {
+  return RECORDED_NAME.exec(name)?.[1];
+}
+
+const RECORDED_NAME = /^([A-Z]+__.*)__[^_]+\.json(?:\.gz)?$/;
 
 /**
  * A cassette serialised (on the app's thread), ready to be written (on the writer's): its id,
@@ -178,7 +194,7 @@ export function readCassetteTextSync(file: string): string {
 export function listCassetteFilesSync(dir: string, { recursive = true } = {}): string[] {
   const out: string[] = [];
   const walk = (at: string): void => {
-    for (const entry of fs.readdirSync(at, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const entry of fs.readdirSync(at, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       const full = path.join(at, entry.name);
       if (entry.isDirectory()) {
         if (recursive && isCassetteFolder(entry.name)) walk(full);

@@ -3,7 +3,7 @@
  * `[OK] recorded ... id=88d7` line shows it) or relative path of a cassette in the directory.
  */
 import fs from 'node:fs';
-import type { CassetteCatalog } from './catalog.js';
+import type { CassetteCatalog } from '../catalog/catalog.js';
 import { CliError } from './command.js';
 import { openCatalog } from './commands/list.js';
 import { CorruptCassetteError, parseCassette, readCassetteTextSync } from '../cassette/store.js';

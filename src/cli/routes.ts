@@ -5,7 +5,7 @@
  * requests and are left out.
  */
 import type { EventType } from '../cassette/schema.js';
-import type { CassetteSummary } from './catalog-reader.js';
+import type { CassetteSummary } from '../catalog/summaries.js';
 
 /** How many slices of time the recordings' span is cut into for the charts. */
 export const TIME_BUCKETS = 24;

@@ -1,7 +1,7 @@
 /** `timetracer list`: the recorded requests in a directory, newest first. */
 import fs from 'node:fs';
-import { CassetteCatalog, statusMatcher } from '../catalog.js';
-import type { CassetteSummary } from '../catalog-reader.js';
+import { CassetteCatalog, statusMatcher } from '../../catalog/catalog.js';
+import type { CassetteSummary } from '../../catalog/summaries.js';
 import { CliError, defineCommand, integerOption, parseDuration } from '../command.js';
 import { formatCounts } from '../../log.js';
 

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CassetteSummary } from '../catalog-reader.js';
+import type { CassetteSummary } from '../../catalog/summaries.js';
 import { isCassetteFile } from '../../cassette/store.js';
 import { CliError, defineCommand, integerOption, parseDuration } from '../command.js';
 import { openCatalog } from './list.js';

@@ -4,7 +4,7 @@
  * regular files inside the directory; what the client sends is a key to look up, never a path.
  */
 import path from 'node:path';
-import { statusMatcher, type CassetteCatalog, type CatalogPage } from '../catalog.js';
+import { statusMatcher, type CassetteCatalog, type CatalogPage } from '../../catalog/catalog.js';
 import { routeReport, type RouteReport } from '../routes.js';
 import { ApiError } from './api-error.js';
 import { readInside } from './read-inside.js';

@@ -9,7 +9,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import type { CassetteCatalog } from '../catalog.js';
+import type { CassetteCatalog } from '../../catalog/catalog.js';
 import { CliError } from '../command.js';
 import { ApiError } from './api-error.js';
 import { cassetteDetail, listCassettes, listRoutes } from './api.js';

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isCassetteFile, isCassetteFolder, isProcessCassetteFile } from '../cassette/store.js';
-import { readSummaries, type CassetteSummary } from './catalog-reader.js';
+import { readSummaries, type CassetteSummary } from './summaries.js';
 
 export interface CatalogQuery {
   /** Text found in the method, path, route, status or file. */
@@ -70,7 +70,7 @@ export class CassetteCatalog {
     const added: CassetteSummary[] = [];
     const toRead: string[] = [];
     for (const file of changes.added) {
-      const known = cached?.get(file);
+      const known = cached?.summaries.get(file);
       // A process cassette is written again as its process runs: it is always read afresh.
       if (known && !isProcessCassetteFile(file)) added.push(known);
       else toRead.push(file);
@@ -93,7 +93,7 @@ export class CassetteCatalog {
       this.summaries = mergeNewestFirst(kept, added.sort(newestFirst));
     }
     // Cache lines for cassettes no longer there are dropped by writing the cache anew.
-    const staleCacheLines = cached !== undefined && cached.size > added.length - newlyRead.length;
+    const staleCacheLines = cached !== undefined && (cached.outdated || cached.summaries.size > added.length - newlyRead.length);
     this.saveCache(newlyRead, removed > 0 || staleCacheLines);
     return { added: added.length, removed };
   }
@@ -252,25 +252,31 @@ function readFolder(root: string, folder: string, mtimeMs: number | undefined): 
   return listing;
 }
 
-/** The cache file's summaries by file; empty when there is none. */
-function readCache(file: string): Map<string, CassetteSummary> {
-  const summaries = new Map<string, CassetteSummary>();
+/**
+ * The cache file's summaries by file (none when there is no file), and whether it holds lines
+ * this version does not use (written by an older timetracer, or cut short): then it is written anew.
+ */
+function readCache(file: string): { summaries: Map<string, CassetteSummary>; outdated: boolean } {
+  const cache = { summaries: new Map<string, CassetteSummary>(), outdated: false };
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch {
-    return summaries;
+    return cache;
   }
   for (const line of text.split('\n')) {
     if (!line) continue;
     try {
       const summary = JSON.parse(line) as CassetteSummary;
-      if (typeof summary.file === 'string' && typeof summary.id === 'string') summaries.set(summary.file, summary);
+      if (typeof summary.file === 'string' && typeof summary.id === 'string' && Array.isArray(summary.calls))
+        cache.summaries.set(summary.file, summary);
+      else cache.outdated = true;
     } catch {
       // A line cut short by a crash: that cassette is read again.
+      cache.outdated = true;
     }
   }
-  return summaries;
+  return cache;
 }
 
 function newestFirst(a: CassetteSummary, b: CassetteSummary): number {

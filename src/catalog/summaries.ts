@@ -7,6 +7,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { MessageChannel, Worker, isMainThread, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { callDigest, eventKey } from '../cassette/call-key.js';
 import { isFailure } from '../cassette/failure.js';
 import type { AnyCassette, EventType } from '../cassette/schema.js';
 import { CorruptCassetteError, readCassetteFileSync } from '../cassette/store.js';
@@ -28,6 +29,8 @@ export interface CassetteSummary {
   service: string;
   /** The app's main script, for the replay command. */
   entry: string | null;
+  /** The digests of the calls' match keys (see callDigest), each once: where replay finds a call to borrow. */
+  calls: string[];
 }
 
 export interface SummariesRead {
@@ -59,6 +62,7 @@ export function summarise(cassette: AnyCassette, file: string): CassetteSummary 
     events: cassette.stats?.event_counts ?? {},
     service: cassette.session.service,
     entry: cassette.session.entry ?? null,
+    calls: [...new Set(cassette.events.map((event) => callDigest(eventKey(event))))],
   };
   if (!cassette.request)
     return {
