@@ -110,7 +110,12 @@ function cassetteContext(config: Config, policy: BodyPolicy): CassetteContext {
 }
 
 function startRecording(config: Config, policy: BodyPolicy): SessionLifecycle {
-  const writer = new CassetteWriter({ root: config.dir, gzip: config.compression === 'gzip' });
+  const writer = new CassetteWriter({
+    root: config.dir,
+    gzip: config.compression === 'gzip',
+    layout: config.layout,
+    service: config.service,
+  });
   const context = cassetteContext(config, policy);
   const processRecorder = new ProcessRecorder({ context, writer, maxEvents: config.processMaxEvents, determinism: config.determinism });
   const recorder = new Recorder({ config, context, writer, started: () => processRecorder.started() });
@@ -136,7 +141,13 @@ function startReplaying(config: Config, policy: BodyPolicy): SessionLifecycle {
     );
   let output: { writer: CassetteWriter; context: CassetteContext } | undefined;
   if (config.replayDir) {
-    const writer = new CassetteWriter({ root: config.replayDir, gzip: config.compression === 'gzip' });
+    // Replayed cassettes are files of their own, whatever the layout: they are compared and shown one by one.
+    const writer = new CassetteWriter({
+      root: config.replayDir,
+      gzip: config.compression === 'gzip',
+      layout: 'files',
+      service: config.service,
+    });
     onExit(() => writer.flushSync(), { alwaysLast: true });
     output = { writer, context: cassetteContext(config, policy) };
   }

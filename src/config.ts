@@ -36,6 +36,8 @@ export interface Config {
   maxBodyBytes: number;
   redact: readonly string[];
   compression: 'none' | 'gzip';
+  /** Record: a file per cassette, or many cassettes per segment file (see cassette/segment.ts). */
+  layout: 'files' | 'segments';
   log: LogLevel;
   /** Replay: say `timetracer listening <port>` when the app first listens (what `timetracer replay` waits for). */
   announceListen: boolean;
@@ -132,6 +134,7 @@ export function readConfig(env: Env = process.env): ConfigResult {
       maxBodyBytes: Math.floor(number(env, 'TIMETRACER_MAX_BODY_KB', 64, 0, 1024 * 1024) * 1024),
       redact: list(env, 'TIMETRACER_REDACT', []),
       compression: choice(env, 'TIMETRACER_COMPRESSION', ['none', 'gzip'], 'none'),
+      layout: choice(env, 'TIMETRACER_LAYOUT', ['files', 'segments'], 'files'),
       log: choice(env, 'TIMETRACER_LOG', ['info', 'quiet', 'debug'], 'info'),
       announceListen: bool(env, 'TIMETRACER_ANNOUNCE_LISTEN', false),
     };

@@ -6,10 +6,9 @@ export * from './cassette/schema.js';
 export { encodeValue, decodeValue } from './cassette/codec.js';
 export { encodeBody, decodeBody, type BodyPolicy } from './cassette/body.js';
 export { Redactor, REDACTED, BUILT_IN_REDACTED_NAMES } from './cassette/redact.js';
+export { cassetteRelativePath, isCassetteFile } from './cassette/names.js';
 export {
   CorruptCassetteError,
-  cassetteRelativePath,
-  isCassetteFile,
   listCassetteFilesSync,
   parseCassette,
   readCassetteFileSync,

@@ -9,14 +9,8 @@ import { decodeValue, encodeValue } from '../dist/src/cassette/codec.js';
 import { decodeBody, encodeBody, TruncatedBodyError } from '../dist/src/cassette/body.js';
 import { Redactor, unlinkSecrets } from '../dist/src/cassette/redact.js';
 import { BodyTap } from '../dist/src/inbound/capture.js';
-import {
-  CorruptCassetteError,
-  FileStore,
-  cassetteRelativePath,
-  pathSlug,
-  readCassetteFileSync,
-  serialiseCassette,
-} from '../dist/src/cassette/store.js';
+import { CorruptCassetteError, FileStore, readCassetteFileSync, serialiseCassette } from '../dist/src/cassette/store.js';
+import { cassetteRelativePath, pathSlug } from '../dist/src/cassette/names.js';
 import { tempDir } from './support/harness.js';
 
 const policy = (maxBytes = 64 * 1024, extra = []) => ({ maxBytes, redactor: new Redactor(extra) });

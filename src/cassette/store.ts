@@ -10,6 +10,8 @@ import zlib from 'node:zlib';
 import { decodeValue, encodeValue } from './codec.js';
 import { SCHEMA_VERSION, type AnyCassette, type DependencyEvent, type JsonValue } from './schema.js';
 import { cassetteProblem } from './validate.js';
+import { cassetteRelativePath, isCassetteFile, isCassetteFolder } from './names.js';
+import { isSegmentFile, readRange, readSegmentEntries, segmentEntryAt, segmentRef, splitSegmentRef } from './segment.js';
 
 /** A cassette ready to be written: where it goes in the store, and its bytes. */
 export interface EncodedCassette {
@@ -31,75 +33,23 @@ export class CorruptCassetteError extends Error {
   override name = 'CorruptCassetteError';
 }
 
-const CASSETTE_FILE = /\.json(\.gz)?$/;
-
-/** Files that sit among cassettes without being cassettes: a project's noise file (see `timetracer replay`). */
-const NOT_CASSETTES = new Set(['timetracer.noise.json']);
-
-/** Folders cassettes may sit in: not hidden ones, where tools keep their own files (replay runs). */
-export function isCassetteFolder(name: string): boolean {
-  return !name.startsWith('.');
-}
-
-export function isCassetteFile(file: string): boolean {
-  const name = path.basename(file);
-  return CASSETTE_FILE.test(name) && !name.startsWith('.') && !NOT_CASSETTES.has(name);
-}
-
-/** A process cassette's file, by its name (`PROCESS__<service>__<id>.json`). */
-export function isProcessCassetteFile(file: string): boolean {
-  return isCassetteFile(file) && path.basename(file).startsWith(`${PROCESS_PREFIX}__`);
-}
-
-const PROCESS_PREFIX = 'PROCESS';
-
-/** `/user/octocat` -> `user_octocat`; `/` -> `root`. */
-export function pathSlug(requestPath: string): string {
-  const slug = requestPath
-    .split('?')[0]!
-    .replace(/^\/+|\/+$/g, '')
-    .replace(/\//g, '_')
-    .replace(/[^A-Za-z0-9._-]+/g, '-')
-    .slice(0, 80);
-  return slug || 'root';
-}
-
-/** `<day>/<METHOD>__<path slug>__<id>.json`, or `<day>/PROCESS__<service slug>__<id>.json`. */
-export function cassetteRelativePath(cassette: AnyCassette, gzip: boolean): string {
-  const day = cassette.session.recorded_at.slice(0, 10);
-  const stem = cassette.request
-    ? requestFileStem(cassette.request.method, cassette.request.path)
-    : `${PROCESS_PREFIX}__${pathSlug(cassette.session.service)}`;
-  return path.join(day, `${stem}__${cassette.session.id}.json${gzip ? '.gz' : ''}`);
-}
-
-/**
- * The start of the file name of every cassette recorded for a request with this method and path
- * (`GET__user_octocat`): replay finds a request's candidates by it without reading a file. Paths
- * that differ may share it (the slug is shortened and simplified); the cassettes tell them apart.
- */
-export function requestFileStem(method: string, requestPath: string): string {
-  return `${method.toUpperCase().replace(/[^A-Z]/g, '') || 'REQUEST'}__${pathSlug(requestPath)}`;
-}
-
-/** The stem of a request cassette's file name as recording names them (see requestFileStem), or undefined. */
-export function fileStem(name: string): string | undefined {
-  return RECORDED_NAME.exec(name)?.[1];
-}
-
-const RECORDED_NAME = /^([A-Z]+__.*)__[^_]+\.json(?:\.gz)?$/;
-
 /**
  * A cassette serialised (on the app's thread), ready to be written (on the writer's): its id,
- * its file's name in the store, without the `.gz` a gzip store adds, and its text.
+ * when it was recorded, its file's name in the store, without the `.gz` a gzip store adds, and
+ * its text.
  */
 export interface SerialisedCassette {
   id: string;
+  recordedAt: string;
   name: string;
   text: string;
 }
 
-export function serialiseCassette(cassette: AnyCassette): SerialisedCassette {
+/**
+ * The cassette as JSON text: indented for a file of its own, which people open and read;
+ * `compact` for a segment, which tools read (`timetracer show` indents it).
+ */
+export function serialiseCassette(cassette: AnyCassette, { compact = false } = {}): SerialisedCassette {
   let json: JsonValue;
   try {
     json = encodeValue(cassette);
@@ -107,12 +57,18 @@ export function serialiseCassette(cassette: AnyCassette): SerialisedCassette {
     // One call holding a value that cannot be written must not cost the whole cassette.
     json = encodeValue({ ...cassette, events: cassette.events.map(encodableEvent) });
   }
-  return { id: cassette.session.id, name: cassetteRelativePath(cassette, false), text: `${JSON.stringify(json, null, 2)}\n` };
+  return {
+    id: cassette.session.id,
+    recordedAt: cassette.session.recorded_at,
+    name: cassetteRelativePath(cassette, false),
+    text: compact ? JSON.stringify(json) : `${JSON.stringify(json, null, 2)}\n`,
+  };
 }
 
 /** The same cassette under another id: its name was taken. The session's id is the text's first "id". */
 export function withSessionId(cassette: SerialisedCassette, id: string): SerialisedCassette {
   return {
+    ...cassette,
     id,
     name: cassette.name.replace(`__${cassette.id}.json`, `__${id}.json`),
     text: cassette.text.replace(`"id": "${cassette.id}"`, `"id": "${id}"`),
@@ -165,13 +121,24 @@ export function readCassetteFileSync(file: string): AnyCassette {
  */
 export const MAX_CASSETTE_BYTES = 64 * 1024 * 1024;
 
-/** A cassette file's JSON text, unzipped when it is a .json.gz, not yet parsed. */
-export function readCassetteTextSync(file: string): string {
+/**
+ * A cassette's JSON text, not yet parsed: a file's (unzipped when it is a .json.gz), or one in a
+ * segment named `<segment>#<offset>` (see segment.ts).
+ */
+export function readCassetteTextSync(ref: string): string {
+  const inSegment = splitSegmentRef(ref);
+  const file = inSegment?.segment ?? ref;
   let bytes: Buffer;
   try {
-    if (fs.statSync(file).size > MAX_CASSETTE_BYTES)
-      throw new CorruptCassetteError(`${file} is larger than ${MAX_CASSETTE_BYTES / 1024 / 1024} MiB`);
-    bytes = fs.readFileSync(file);
+    if (inSegment) {
+      const entry = segmentEntryAt(inSegment.segment, inSegment.offset);
+      if (!entry) throw new CorruptCassetteError(`${ref}: the segment holds no cassette at offset ${inSegment.offset}`);
+      bytes = readRange(inSegment.segment, entry.offset, entry.length);
+    } else {
+      if (fs.statSync(file).size > MAX_CASSETTE_BYTES)
+        throw new CorruptCassetteError(`${file} is larger than ${MAX_CASSETTE_BYTES / 1024 / 1024} MiB`);
+      bytes = fs.readFileSync(file);
+    }
   } catch (error) {
     if (error instanceof CorruptCassetteError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
@@ -183,14 +150,17 @@ export function readCassetteTextSync(file: string): string {
     } catch (error) {
       const tooLarge = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
       throw new CorruptCassetteError(
-        tooLarge ? `${file} unzips to more than ${MAX_CASSETTE_BYTES / 1024 / 1024} MiB` : `${file} is not valid gzip`,
+        tooLarge ? `${ref} unzips to more than ${MAX_CASSETTE_BYTES / 1024 / 1024} MiB` : `${ref} is not valid gzip`,
       );
     }
   }
   return bytes.toString('utf8');
 }
 
-/** Every cassette file in `dir` (and below it, unless `recursive` is false), in path order. */
+/**
+ * Every cassette in `dir` (and below it, unless `recursive` is false), in path order: its file,
+ * or `<segment>#<offset>` for each one in a segment, in the order written.
+ */
 export function listCassetteFilesSync(dir: string, { recursive = true } = {}): string[] {
   const out: string[] = [];
   const walk = (at: string): void => {
@@ -199,10 +169,20 @@ export function listCassetteFilesSync(dir: string, { recursive = true } = {}): s
       if (entry.isDirectory()) {
         if (recursive && isCassetteFolder(entry.name)) walk(full);
       } else if (entry.isFile() && isCassetteFile(entry.name)) out.push(full);
+      else if (entry.isFile() && isSegmentFile(entry.name)) out.push(...segmentRefs(full));
     }
   };
   walk(dir);
   return out;
+}
+
+/** The references of a segment's cassettes; none when it cannot be read. */
+export function segmentRefs(segment: string): string[] {
+  try {
+    return readSegmentEntries(segment).map((entry) => segmentRef(segment, entry.offset));
+  } catch {
+    return [];
+  }
 }
 
 /**

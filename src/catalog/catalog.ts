@@ -7,7 +7,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { isCassetteFile, isCassetteFolder, isProcessCassetteFile } from '../cassette/store.js';
+import { isCassetteFile, isCassetteFolder, isProcessCassetteFile } from '../cassette/names.js';
+import { isSegmentFile, readSegmentEntries, segmentRef } from '../cassette/segment.js';
 import { readSummaries, type CassetteSummary } from './summaries.js';
 
 export interface CatalogQuery {
@@ -49,6 +50,8 @@ export class CassetteCatalog {
   private readonly byFile = new Map<string, CassetteSummary>();
   /** Every folder below the directory as last read, by relative path ('' for the directory itself). */
   private readonly folders = new Map<string, FolderListing>();
+  /** Each segment's size and cassettes as last read, by relative path: a segment grows without its folder changing. */
+  private readonly segments = new Map<string, { size: number; refs: string[] }>();
   private refreshed = false;
   private readonly searchTexts = new WeakMap<CassetteSummary, string>();
   /** Files that could not be read, and why. */
@@ -135,7 +138,7 @@ export class CassetteCatalog {
   private searchText(summary: CassetteSummary): string {
     let text = this.searchTexts.get(summary);
     if (text === undefined) {
-      text = `${summary.method} ${summary.path} ${summary.route ?? ''} ${summary.status} ${summary.file}`.toLowerCase();
+      text = `${summary.method} ${summary.path} ${summary.route ?? ''} ${summary.status} ${summary.id} ${summary.file}`.toLowerCase();
       this.searchTexts.set(summary, text);
     }
     return text;
@@ -167,10 +170,31 @@ export class CassetteCatalog {
       const has = new Set(listing.files);
       for (const file of listing.files) if (!had.has(file)) changes.added.push(file);
       for (const file of had) if (!has.has(file)) changes.removed.push(file);
+      const hasSegments = new Set(listing.segments);
+      this.forgetSegments(before?.segments.filter((segment) => !hasSegments.has(segment)) ?? [], changes);
       const hasFolders = new Set(listing.folders);
       for (const gone of before?.folders ?? []) if (!hasFolders.has(gone)) this.forget(gone, changes);
     }
+    for (const segment of listing!.segments) this.readSegment(segment, changes);
     for (const sub of listing!.folders) this.walk(sub, changes);
+  }
+
+  /** Notes the cassettes a segment holds that were not there when it was last read. */
+  private readSegment(segment: string, changes: FolderChanges): void {
+    const file = path.join(this.dir, segment);
+    const size = fs.statSync(file, { throwIfNoEntry: false })?.size;
+    const before = this.segments.get(segment);
+    if (size === undefined || size === before?.size) return;
+    let refs: string[];
+    try {
+      refs = readSegmentEntries(file).map((entry) => segmentRef(segment, entry.offset));
+    } catch (error) {
+      this.unreadable.set(segment, `${file} cannot be read (${(error as Error).message})`);
+      return;
+    }
+    const had = new Set(before?.refs);
+    for (const ref of refs) if (!had.has(ref)) changes.added.push(ref);
+    this.segments.set(segment, { size, refs });
   }
 
   /** A folder that went away: everything below it went too. */
@@ -179,7 +203,15 @@ export class CassetteCatalog {
     if (!listing) return;
     this.folders.delete(folder);
     changes.removed.push(...listing.files);
+    this.forgetSegments(listing.segments, changes);
     for (const sub of listing.folders) this.forget(sub, changes);
+  }
+
+  private forgetSegments(segments: readonly string[], changes: FolderChanges): void {
+    for (const segment of segments) {
+      changes.removed.push(...(this.segments.get(segment)?.refs ?? []));
+      this.segments.delete(segment);
+    }
   }
 
   /**
@@ -223,6 +255,8 @@ interface FolderListing {
   files: string[];
   /** Folders directly in it, relative to the catalog's directory. */
   folders: string[];
+  /** Segment files directly in it, relative to the catalog's directory. */
+  segments: string[];
 }
 
 interface FolderChanges {
@@ -236,7 +270,7 @@ function folderMtime(folder: string): number | undefined {
 
 /** Regular files and folders only: symbolic links are never followed. */
 function readFolder(root: string, folder: string, mtimeMs: number | undefined): FolderListing {
-  const listing: FolderListing = { mtimeMs, readAtMs: Date.now(), files: [], folders: [] };
+  const listing: FolderListing = { mtimeMs, readAtMs: Date.now(), files: [], folders: [], segments: [] };
   let entries: fs.Dirent[];
   try {
     entries = fs.readdirSync(path.join(root, folder), { withFileTypes: true });
@@ -248,6 +282,7 @@ function readFolder(root: string, folder: string, mtimeMs: number | undefined): 
     if (entry.isDirectory()) {
       if (isCassetteFolder(entry.name)) listing.folders.push(relative);
     } else if (entry.isFile() && isCassetteFile(entry.name)) listing.files.push(relative);
+    else if (entry.isFile() && isSegmentFile(entry.name)) listing.segments.push(relative);
   }
   return listing;
 }

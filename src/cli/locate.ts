@@ -1,5 +1,5 @@
 /**
- * Cassettes named on the command line: a file path, or the id (or its first characters, as the
+ * Cassettes named on the command line: a file path (or `<segment>#<offset>`), or the id (or its first characters, as the
  * `[OK] recorded ... id=88d7` line shows it) or relative path of a cassette in the directory.
  */
 import fs from 'node:fs';
@@ -8,6 +8,7 @@ import { CliError } from './command.js';
 import { openCatalog } from './commands/list.js';
 import { CorruptCassetteError, parseCassette, readCassetteTextSync } from '../cassette/store.js';
 import type { AnyCassette } from '../cassette/schema.js';
+import { splitSegmentRef } from '../cassette/segment.js';
 
 export interface LoadedCassette {
   file: string;
@@ -38,6 +39,8 @@ export class CassetteLocator {
   private locate(name: string): string {
     const stat = statOf(name);
     if (stat?.isFile()) return name;
+    const inSegment = splitSegmentRef(name);
+    if (inSegment && statOf(inSegment.segment)?.isFile()) return name;
     if (stat?.isDirectory()) throw new CliError(`${name} is a directory; name a cassette file or id`);
     const root = this.dir ?? process.env.TIMETRACER_DIR ?? './cassettes';
     if (!statOf(root)?.isDirectory())

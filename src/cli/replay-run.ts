@@ -15,7 +15,8 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compareCassettes, requestLine, type Difference } from './compare.js';
 import { isProcessCassette, type Cassette } from '../cassette/schema.js';
-import { CorruptCassetteError, isProcessCassetteFile, listCassetteFilesSync, readCassetteFileSync } from '../cassette/store.js';
+import { CorruptCassetteError, listCassetteFilesSync, readCassetteFileSync } from '../cassette/store.js';
+import { isProcessCassetteFile } from '../cassette/names.js';
 import { LiveSecrets, type RequestToSend } from '../replay/live-secrets.js';
 
 export interface ReplayRunOptions {

@@ -7,14 +7,12 @@
  * so nothing recorded is lost; should the thread fail, cassettes are written on the app's thread.
  */
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { FileStore, serialiseCassette, type SerialisedCassette } from '../cassette/store.js';
+import { serialiseCassette, type SerialisedCassette } from '../cassette/store.js';
 import type { AnyCassette } from '../cassette/schema.js';
 import { describeError, warn } from '../log.js';
-import { writeCassette, type WriteBatch, type WriteReply, type WriterThreadData } from './writer-thread.js';
+import { CassetteSink, type SinkOptions, type WriteBatch, type WriteReply, type WriterThreadData } from './writer-thread.js';
 
-export interface WriterOptions {
-  root: string;
-  gzip: boolean;
+export interface WriterOptions extends SinkOptions {
   /** Cassettes handed over and not yet written. */
   maxPending?: number;
   /** How long exit waits for the writer's thread. */
@@ -34,7 +32,8 @@ const BATCH_DELAY_MS = 20;
 export class CassetteWriter {
   private thread: Thread | undefined;
   private threadFailed = false;
-  private readonly store: FileStore;
+  /** Writes on the app's thread, once the writer's thread has failed. */
+  private sinkHere: CassetteSink | undefined;
   private readonly announce = new Map<number, (file: string) => void>();
   private submitted = 0;
   private dropped = 0;
@@ -46,7 +45,6 @@ export class CassetteWriter {
   private batchTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: WriterOptions) {
-    this.store = new FileStore(options.root, options.gzip);
     this.maxPending = options.maxPending ?? 2_000;
     this.exitWaitMs = options.exitWaitMs ?? 10_000;
   }
@@ -56,7 +54,7 @@ export class CassetteWriter {
    * `replace`: it is written over the file of the same name (a process cassette's next write).
    */
   submit(cassette: AnyCassette, written: (file: string) => void, { replace = false } = {}): void {
-    const serialised = serialiseCassette(cassette);
+    const serialised = serialiseCassette(cassette, { compact: this.options.layout === 'segments' && !replace });
     const thread = this.threadFailed ? undefined : (this.thread ??= this.startThread());
     if (!thread) {
       this.writeHere(serialised, written, replace);
@@ -85,7 +83,8 @@ export class CassetteWriter {
     try {
       const { port1, port2 } = new MessageChannel();
       const done = new Int32Array(new SharedArrayBuffer(4));
-      const workerData: WriterThreadData = { root: this.options.root, gzip: this.options.gzip, replies: port2, done };
+      const { root, gzip, layout, service } = this.options;
+      const workerData: WriterThreadData = { root, gzip, layout, service, replies: port2, done };
       const worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData, transferList: [port2] });
       port1.on('message', (replies: WriteReply[]) => {
         for (const reply of replies) this.replied(reply);
@@ -115,13 +114,18 @@ export class CassetteWriter {
   private replied(reply: WriteReply): void {
     const written = this.announce.get(reply.seq);
     this.announce.delete(reply.seq);
+    this.settle(reply, written);
+  }
+
+  private settle(reply: WriteReply, written: ((file: string) => void) | undefined): void {
     if ('file' in reply) written?.(reply.file);
     else this.fail(reply.code ? `${reply.code}: ${reply.error}` : reply.error);
   }
 
   private writeHere(cassette: SerialisedCassette, written: (file: string) => void, replace: boolean): void {
     try {
-      written(writeCassette(this.store, cassette, replace));
+      this.sinkHere ??= new CassetteSink(this.options);
+      for (const reply of this.sinkHere.write([{ seq: 0, cassette, replace }])) this.settle(reply, written);
     } catch (error) {
       this.fail(describeError(error));
     }

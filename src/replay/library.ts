@@ -8,16 +8,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isProcessCassette, type AnyCassette, type Cassette, type DependencyEvent, type ProcessCassette } from '../cassette/schema.js';
-import {
-  CorruptCassetteError,
-  fileStem,
-  isCassetteFile,
-  isCassetteFolder,
-  isProcessCassetteFile,
-  listCassetteFilesSync,
-  readCassetteFileSync,
-  requestFileStem,
-} from '../cassette/store.js';
+import { CorruptCassetteError, listCassetteFilesSync, readCassetteFileSync } from '../cassette/store.js';
+import { fileStem, isCassetteFile, isCassetteFolder, isProcessCassetteFile, requestFileStem } from '../cassette/names.js';
+import { isSegmentFile, readSegmentEntries, segmentRef, splitSegmentRef, type SegmentEntry } from '../cassette/segment.js';
 import { CassetteCatalog } from '../catalog/catalog.js';
 import { describeError, displayPath, warn } from '../log.js';
 import type { Lookup } from '../calls.js';
@@ -100,7 +93,8 @@ export class CassetteLibrary {
   static load(source: string): CassetteLibrary {
     let stat: fs.Stats;
     try {
-      stat = fs.statSync(source);
+      // One cassette of a segment (`<segment>#<offset>`) is served as a file of its own would be.
+      stat = fs.statSync(splitSegmentRef(source)?.segment ?? source);
     } catch {
       return new CassetteLibrary(source, [], false, [
         `TIMETRACER_CASSETTE=${source}: no such file or directory; every dependency call will be a miss`,
@@ -311,21 +305,41 @@ function listRecordings(root: string, problems: string[]): Listing {
         if (isCassetteFolder(entry.name)) walk(path.join(folder, entry.name));
         continue;
       }
+      if (entry.isFile() && isSegmentFile(entry.name)) {
+        addSegment(listing, `${folder}${path.sep}${entry.name}`, problems);
+        continue;
+      }
       if (!entry.isFile() || !isCassetteFile(entry.name)) continue;
       const file = `${folder}${path.sep}${entry.name}`;
       if (isProcessCassetteFile(entry.name)) {
         listing.processes.push(file);
         continue;
       }
-      listing.count++;
-      const stem = fileStem(entry.name);
-      const files = stem === undefined ? listing.unnamed : listing.byStem.get(stem);
-      if (files) files.push(file);
-      else listing.byStem.set(stem!, [file]);
+      addRequest(listing, file, fileStem(entry.name));
     }
   };
   walk(root);
   return listing;
+}
+
+function addRequest(listing: Listing, ref: string, stem: string | undefined): void {
+  listing.count++;
+  const refs = stem === undefined ? listing.unnamed : listing.byStem.get(stem);
+  if (refs) refs.push(ref);
+  else listing.byStem.set(stem!, [ref]);
+}
+
+/** A segment's cassettes, by the stems its index gives. */
+function addSegment(listing: Listing, segment: string, problems: string[]): void {
+  let entries: SegmentEntry[];
+  try {
+    entries = readSegmentEntries(segment);
+  } catch (error) {
+    problems.push(`skipped ${segment} (${describeError(error)})`);
+    return;
+  }
+  for (const entry of entries)
+    addRequest(listing, segmentRef(segment, entry.offset), entry.stem.startsWith('PROCESS') ? undefined : entry.stem);
 }
 
 /**

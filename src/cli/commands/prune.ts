@@ -1,12 +1,13 @@
 /**
- * `timetracer prune`: deletes old cassettes. Only cassette files the directory's catalog lists
- * are candidates (regular files, never reached through a symbolic link), and each is checked
+ * `timetracer prune`: deletes old cassettes. Only cassette files and segments the directory's
+ * catalog lists are candidates (a segment goes whole, once every cassette in it is to go) (regular files, never reached through a symbolic link), and each is checked
  * again just before it goes: anything else in the directory is left alone.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CassetteSummary } from '../../catalog/summaries.js';
-import { isCassetteFile } from '../../cassette/store.js';
+import { isCassetteFile } from '../../cassette/names.js';
+import { indexFileOf, isSegmentFile, splitSegmentRef } from '../../cassette/segment.js';
 import { CliError, defineCommand, integerOption, parseDuration } from '../command.js';
 import { openCatalog } from './list.js';
 
@@ -16,8 +17,10 @@ export default defineCommand({
   usage: `--older-than 7d | --keep N [--dry-run] [--dir D] [--json]
 
 Deletes cassettes recorded (session.recorded_at) before now minus the duration, or all but the
-newest N, and the date folders left empty. Nothing else in the directory is touched: not other
-files, not the catalog cache, nothing behind a symbolic link.
+newest N, and the date folders left empty. A segment file (TIMETRACER_LAYOUT=segments) goes
+whole with its index, once every cassette in it is to go; until then its cassettes are kept.
+Nothing else in the directory is touched: not other files, not the catalog cache, nothing behind
+a symbolic link.
 
 Options:
   --older-than T delete cassettes recorded more than T ago (30m, 12h, 7d, 2w)
@@ -41,7 +44,9 @@ Options:
     const doomed =
       olderThan === undefined ? all.slice(integerOption(values.keep, 'keep', { fallback: 0 })) : recordedBefore(all, cutoff(olderThan));
     const dryRun = values['dry-run'] === true;
-    const removed = dryRun ? doomed : doomed.filter((summary) => remove(catalog.dir, summary));
+    const { whole, held } = wholeSegments(all, doomed);
+    const removable = doomed.filter((summary) => !held.has(summary));
+    const removed = dryRun ? removable : removeAll(catalog.dir, removable, whole);
     // The catalog cache forgets what is gone now rather than at the next listing.
     if (!dryRun && removed.length) catalog.refresh();
     const kept = all.length - removed.length;
@@ -56,6 +61,10 @@ Options:
         ? `Would remove ${count} from ${catalog.dir} (dry run: nothing deleted), keeping ${kept}\n`
         : `Removed ${count} from ${catalog.dir}, kept ${kept}\n`,
     );
+    if (held.size)
+      process.stdout.write(
+        `${held.size} of them ${dryRun ? 'would be' : 'were'} kept: they are in segments that hold newer cassettes (a segment goes whole)\n`,
+      );
     for (const [file, problem] of catalog.unreadable) process.stderr.write(`timetracer prune: left ${file} alone: ${problem}\n`);
     return 0;
   },
@@ -73,19 +82,49 @@ function recordedBefore(summaries: readonly CassetteSummary[], time: number): Ca
 }
 
 /**
- * Deletes one cassette, if it is still a regular cassette file inside the directory, then the
- * folders it leaves empty up to the directory itself. False when it was not deleted.
+ * The segments every cassette of which is to go (each goes whole, with its index), and the
+ * cassettes to keep because their segment holds one that stays.
  */
-function remove(dir: string, summary: CassetteSummary): boolean {
+function wholeSegments(all: readonly CassetteSummary[], doomed: readonly CassetteSummary[]) {
+  const segmentOf = (summary: CassetteSummary): string | undefined => splitSegmentRef(summary.file)?.segment;
+  const going = new Set(doomed);
+  const staying = new Set(all.filter((summary) => !going.has(summary)).map(segmentOf));
+  const whole = new Set<string>();
+  const held = new Set<CassetteSummary>();
+  for (const summary of doomed) {
+    const segment = segmentOf(summary);
+    if (segment === undefined) continue;
+    if (staying.has(segment)) held.add(summary);
+    else whole.add(segment);
+  }
+  return { whole, held };
+}
+
+/** Deletes the cassette files and the whole segments; returns the cassettes gone. */
+function removeAll(dir: string, summaries: readonly CassetteSummary[], segments: ReadonlySet<string>): CassetteSummary[] {
+  const segmentsGone = new Set([...segments].filter((segment) => remove(dir, segment, isSegmentFile, [indexFileOf(segment)])));
+  return summaries.filter((summary) => {
+    const segment = splitSegmentRef(summary.file)?.segment;
+    return segment === undefined ? remove(dir, summary.file, isCassetteFile) : segmentsGone.has(segment);
+  });
+}
+
+/**
+ * Deletes one file (and `along` with it) if it is still a regular file of the kind `isKind` inside
+ * the directory, then the folders it leaves empty up to the directory itself. False when it was
+ * not deleted.
+ */
+function remove(dir: string, relative: string, isKind: (file: string) => boolean, along: string[] = []): boolean {
   const root = path.resolve(dir);
-  const file = path.resolve(root, summary.file);
+  const file = path.resolve(root, relative);
   const inside = path.relative(root, file);
-  if (!inside || inside.startsWith('..') || path.isAbsolute(inside) || !isCassetteFile(file)) return false;
+  if (!inside || inside.startsWith('..') || path.isAbsolute(inside) || !isKind(path.basename(file))) return false;
   try {
     if (!fs.lstatSync(file).isFile() || hasLinkBetween(root, path.dirname(file))) return false;
     fs.unlinkSync(file);
+    for (const other of along) fs.rmSync(path.resolve(root, other), { force: true });
   } catch (error) {
-    process.stderr.write(`timetracer prune: could not remove ${summary.file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
+    process.stderr.write(`timetracer prune: could not remove ${relative}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
     return false;
   }
   for (let folder = path.dirname(file); folder !== root; folder = path.dirname(folder)) {

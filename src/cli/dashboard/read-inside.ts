@@ -6,17 +6,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { readAt, segmentEntryAt, splitSegmentRef } from '../../cassette/segment.js';
 import { ApiError } from './api-error.js';
 
 /** Files larger than this (unzipped) are not sent to a browser: `timetracer show` reads cassettes. */
 export const MAX_FILE_BYTES = 64 * 1024 * 1024;
 
 /**
- * The text of `relative` (`/`-separated, below `root`), gunzipped when it ends in `.gz`. `what`
+ * The text of `ref` (`/`-separated, below `root`; a file, or `<segment>#<offset>`), gunzipped when it ends in `.gz`. `what`
  * names the file in errors: `no such <what>` (404) when it is gone, not a regular file, reached
  * through a link at any step, or named with `..`; 413 when too large; 422 when not valid gzip.
  */
-export function readInside(root: string, relative: string, what: string): string {
+export function readInside(root: string, ref: string, what: string): string {
+  // A cassette in a segment (`<segment>#<offset>`): the segment is the file checked and read from.
+  const inSegment = splitSegmentRef(ref);
+  const relative = inSegment?.segment ?? ref;
   if (!isPlainRelative(relative)) throw new ApiError(404, `no such ${what}`);
   let bytes: Buffer;
   try {
@@ -27,8 +31,10 @@ export function readInside(root: string, relative: string, what: string): string
     try {
       const stat = fs.fstatSync(fd);
       if (!stat.isFile()) throw new ApiError(404, `no such ${what}`);
-      if (stat.size > MAX_FILE_BYTES) throw tooLarge(what);
-      bytes = fs.readFileSync(fd);
+      const entry = inSegment && segmentEntryAt(file, inSegment.offset);
+      if (inSegment && !entry) throw new ApiError(404, `no such ${what}`);
+      if ((entry ? entry.length : stat.size) > MAX_FILE_BYTES) throw tooLarge(what);
+      bytes = entry ? readAt(fd, entry.offset, entry.length) : fs.readFileSync(fd);
     } finally {
       fs.closeSync(fd);
     }
