@@ -3,7 +3,9 @@
 // Each scenario's app runs as a child process, as a user runs it, in each mode:
 //   none    no --import: the baseline every figure is compared with
 //   off     --import timetracer/register, TIMETRACER_MODE unset
-//   record  TIMETRACER_MODE=record into a temp dir
+//   record  TIMETRACER_MODE=record into a temp dir, a file per cassette (TIMETRACER_SHED_LOAD=off in
+//           every recording mode: what recording every request costs)
+//   record-segments  record with TIMETRACER_LAYOUT=segments: many cassettes per file
 //   record-nodet  record with TIMETRACER_DETERMINISM=off: beside record, what capturing the
 //           clock and random reads costs
 //   sampled record with TIMETRACER_SAMPLE_RATE=0.1, as a busy production service would run it
@@ -56,7 +58,7 @@ const WARM_SHARE = 0.1;
 /** (d): sampling changes nothing at start-up. */
 const STARTUP_MODES = ['none', 'off', 'record', 'replay', 'tusk'];
 /** Modes that record, each into a fresh directory of its own. */
-const RECORDING_MODES = ['record', 'record-nodet', 'sampled', 'tusk'];
+const RECORDING_MODES = ['record', 'record-segments', 'record-nodet', 'sampled', 'tusk'];
 /** Loaded before the app in the peer's mode. */
 const TUSK_PRELOAD = path.join(ROOT, 'bench', 'peer', 'tusk-drift.cjs');
 /** The share of requests the sampled mode records. */
@@ -185,20 +187,21 @@ class Upstream {
 function modeOptions(mode, { recordDir, cassetteDir }) {
   // Per-request log lines (record's [OK] lines, replay's lines) off, so stderr does not dominate; warnings still show.
   const quiet = { TIMETRACER_LOG: 'quiet' };
+  // What recording every request costs: shedding load would record fewer under pressure.
+  const record = { ...quiet, TIMETRACER_MODE: 'record', TIMETRACER_DIR: recordDir, TIMETRACER_SHED_LOAD: 'off' };
   switch (mode) {
     case 'none':
       return { register: false, env: {} };
     case 'off':
       return { register: true, env: {} };
     case 'record':
-      return { register: true, env: { ...quiet, TIMETRACER_MODE: 'record', TIMETRACER_DIR: recordDir } };
+      return { register: true, env: record };
+    case 'record-segments':
+      return { register: true, env: { ...record, TIMETRACER_LAYOUT: 'segments' } };
     case 'record-nodet':
-      return { register: true, env: { ...quiet, TIMETRACER_MODE: 'record', TIMETRACER_DIR: recordDir, TIMETRACER_DETERMINISM: 'off' } };
+      return { register: true, env: { ...record, TIMETRACER_DETERMINISM: 'off' } };
     case 'sampled':
-      return {
-        register: true,
-        env: { ...quiet, TIMETRACER_MODE: 'record', TIMETRACER_DIR: recordDir, TIMETRACER_SAMPLE_RATE: SAMPLE_RATE },
-      };
+      return { register: true, env: { ...record, TIMETRACER_SAMPLE_RATE: SAMPLE_RATE } };
     case 'replay':
       return { register: true, env: { ...quiet, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: cassetteDir } };
     case 'tusk':

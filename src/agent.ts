@@ -17,6 +17,7 @@ import { installReadSources } from './determinism/sources.js';
 import { installHooks } from './loader/hooks.js';
 import { describeError, info, setLogLevel, warn } from './log.js';
 import { ProcessRecorder } from './record/process-recorder.js';
+import { LoadShedder } from './record/load-shedding.js';
 import { Recorder } from './record/recorder.js';
 import { CassetteWriter } from './record/writer.js';
 import { CassetteLibrary } from './replay/library.js';
@@ -118,7 +119,8 @@ function startRecording(config: Config, policy: BodyPolicy): SessionLifecycle {
   });
   const context = cassetteContext(config, policy);
   const processRecorder = new ProcessRecorder({ context, writer, maxEvents: config.processMaxEvents, determinism: config.determinism });
-  const recorder = new Recorder({ config, context, writer, started: () => processRecorder.started() });
+  const shedder = config.shedLoad ? new LoadShedder(() => writer.pending) : undefined;
+  const recorder = new Recorder({ config, context, writer, shedder, started: () => processRecorder.started() });
   // A crash still leaves its cassette, with the error that caused it, on the request whose code raised it.
   process.on('uncaughtExceptionMonitor', (error) => currentSession()?.annotate({ error }));
   onExit(

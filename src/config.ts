@@ -27,6 +27,8 @@ export interface Config {
   service: string;
   env: string;
   sampleRate: number;
+  /** Record: record fewer requests on its own while cassettes wait to be written or the event loop lags. */
+  shedLoad: boolean;
   /** Record what sessions read from the clock and randomness, and hand it back on replay. */
   determinism: boolean;
   /** Record: how many calls outside requests the process cassette keeps before it only counts repeats. */
@@ -127,6 +129,7 @@ export function readConfig(env: Env = process.env): ConfigResult {
       service: env.TIMETRACER_SERVICE?.trim() || packageName() || path.basename(process.cwd()),
       env: env.TIMETRACER_ENV?.trim() || env.NODE_ENV?.trim() || 'development',
       sampleRate: number(env, 'TIMETRACER_SAMPLE_RATE', 1, 0, 1),
+      shedLoad: choice(env, 'TIMETRACER_SHED_LOAD', ['on', 'off'], 'on') === 'on',
       determinism: choice(env, 'TIMETRACER_DETERMINISM', ['on', 'off'], 'on') === 'on',
       processMaxEvents: Math.floor(number(env, 'TIMETRACER_PROCESS_MAX_EVENTS', 1000, 0, 1_000_000)),
       errorsOnly: bool(env, 'TIMETRACER_ERRORS_ONLY', false),

@@ -160,6 +160,26 @@ test('replay reads a cassette when a request needs it: a bad one is named when i
   assert.equal(tripwire.connections, 0);
 });
 
+test('recording sheds load on its own while the event loop lags: it says so once, records fewer requests, and records as configured once calm', async (t) => {
+  const upstream = await dataUpstream(t);
+  const dir = tempDir(t);
+  const app = await startApp(t, APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
+  // A handler that holds the event loop 300 ms at a time: the app is struggling.
+  for (let i = 0; i < 3; i++) assert.equal((await request(`${app.url}/busy?ms=300`)).status, 200);
+  await app.waitForLine(/^timetracer \[WARN\] recording sheds load: the event loop ran \d+ ms late; recording 1 request in 2 /, 'stderr');
+  const REQUESTS = 24;
+  for (let i = 0; i < REQUESTS; i++) assert.equal((await request(`${app.url}/data?id=${i}`)).status, 200);
+  await app.waitForLine(/^timetracer recording is calm again: recording as configured$/, 'stderr');
+  await app.stop();
+  const recorded = app.stderr.filter((line) => / recorded GET \/data /.test(line)).length;
+  assert.ok(recorded < REQUESTS, `${recorded} of ${REQUESTS} requests recorded while shedding`);
+  assert.equal(app.stderr.filter((line) => line.includes('recording sheds load')).length, 1, 'said once');
+  assert.ok(
+    app.stderr.includes(`timetracer [WARN] ${REQUESTS - recorded} request(s) were left unrecorded while recording shed load`),
+    app.stderr.join('\n'),
+  );
+});
+
 test('an unwritable cassette directory loses no response; one line says why', async (t) => {
   const upstream = await dataUpstream(t);
   const blocker = path.join(tempDir(t), 'a-file');

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import zlib from 'node:zlib';
+import { TAG_KEY, markPlainJson } from './codec.js';
 import type { Body, ContentCoding, JsonLayout } from './schema.js';
 import { REDACTED, unlinkSecrets, type Redactor } from './redact.js';
 
@@ -157,6 +158,7 @@ function classify(raw: Buffer, contentType: string, policy: BodyPolicy): Stored 
       // The parsed value is kept where it gives back the same text; otherwise the exact text,
       // unless a secret had to go.
       if (layout || changed) {
+        if (!text.includes(`"${TAG_KEY}"`)) markPlainJson(value);
         const redacted = changed ? serialiseJson(value, layout) : undefined;
         const stored: Stored = { encoding: 'json', data: value, bytes: redacted === undefined ? bytes : Buffer.from(redacted) };
         if (redacted !== undefined) stored.hashed = unlinkedBytes(redacted);

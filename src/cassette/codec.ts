@@ -34,6 +34,16 @@ function tagged(tag: string, v: JsonValue): JsonValue {
   return { [TAG_KEY]: tag, v };
 }
 
+/**
+ * Values known to be plain JSON already: what JSON.parse made of a body, holding no object with
+ * a "$tt" key. Encoding passes them through whole rather than walking them again.
+ */
+const plainJson = new WeakSet<object>();
+
+export function markPlainJson(value: unknown): void {
+  if (value !== null && typeof value === 'object') plainJson.add(value);
+}
+
 /** In-memory value -> JSON value. Throws CodecError on a cycle. */
 export function encodeValue(value: unknown): JsonValue {
   return encode(value, new Set());
@@ -67,6 +77,7 @@ function encode(value: unknown, seen: Set<object>): JsonValue {
     return tagged(name, bytesOf(object).toString('base64'));
   }
   if (object instanceof ArrayBuffer) return tagged('ArrayBuffer', Buffer.from(object).toString('base64'));
+  if (plainJson.has(object)) return object as JsonValue;
   if (seen.has(object)) throw new CodecError('value contains a reference cycle');
   seen.add(object);
   try {

@@ -13,6 +13,7 @@ import type { InboundExchange, SessionLifecycle } from '../inbound/server.js';
 import { debug, describeError, displayPath, formatCounts, formatMs, info, warn } from '../log.js';
 import { ReadRecorder } from '../determinism/streams.js';
 import { CallLog, MAX_CALLS_PER_SESSION } from './call-log.js';
+import type { LoadShedder } from './load-shedding.js';
 import type { CassetteWriter } from './writer.js';
 
 /** How long a finished request waits for calls it started but did not await. */
@@ -22,6 +23,8 @@ export interface RecorderOptions {
   config: Config;
   context: CassetteContext;
   writer: CassetteWriter;
+  /** Records fewer requests while the writer or the event loop falls behind (TIMETRACER_SHED_LOAD). */
+  shedder?: LoadShedder;
   /** Called when the app first listens: its start-up is over. */
   started?: () => void;
 }
@@ -54,6 +57,7 @@ export class Recorder implements SessionLifecycle {
     const { config } = this.options;
     if (isExcludedPath(config, splitUrl(req.url).path)) return undefined;
     if (config.sampleRate < 1 && random() >= config.sampleRate) return undefined;
+    if (this.options.shedder && !this.options.shedder.admit()) return undefined;
     return new Session();
   }
 
@@ -85,6 +89,8 @@ export class Recorder implements SessionLifecycle {
     }
     this.open.clear();
     this.options.writer.flushSync();
+    const shed = this.options.shedder?.skipped;
+    if (shed) warn(`${shed} request(s) were left unrecorded while recording shed load`);
   }
 
   private keep(session: Session, { exchange, calls, reads }: OpenRequest): void {

@@ -49,6 +49,11 @@ export class CassetteWriter {
     this.exitWaitMs = options.exitWaitMs ?? 10_000;
   }
 
+  /** Cassettes handed over and not yet written. */
+  get pending(): number {
+    return this.announce.size;
+  }
+
   /**
    * Hands the cassette to the writer; `written` is called with its file once it is on disk.
    * `replace`: it is written over the file of the same name (a process cassette's next write).

@@ -34,6 +34,11 @@ async function handle(req, res, url) {
       });
       const viaFetch = await fetch(`${UPSTREAM}/big`);
       res.end(`http ${status}, fetch ${viaFetch.status} ${viaFetch.headers.get('content-type')}`);
+    } else if (url.pathname === '/busy') {
+      // Holds the event loop, as a CPU-heavy handler does.
+      const until = performance.now() + Number(url.searchParams.get('ms') ?? 100);
+      while (performance.now() < until);
+      res.end('done');
     } else if (url.pathname === '/fail') {
       res.statusCode = 503;
       res.end('unavailable');
