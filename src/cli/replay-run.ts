@@ -16,6 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compareCassettes, requestLine, type Difference } from './compare.js';
 import { isProcessCassette, type Cassette } from '../cassette/schema.js';
 import { CorruptCassetteError, listCassetteFilesSync, readCassetteFileSync } from '../cassette/store.js';
+import { splitSegmentRef } from '../cassette/segment.js';
 import { isProcessCassetteFile } from '../cassette/names.js';
 import { LiveSecrets, type RequestToSend } from '../replay/live-secrets.js';
 
@@ -208,10 +209,16 @@ export async function rerecord(
   stale: ReadonlyArray<{ file: string; cassette: Cassette }>,
 ): Promise<Rerecorded[]> {
   if (!stale.length) return [];
+  const inSegment = stale.find(({ file }) => splitSegmentRef(file));
+  if (inSegment)
+    throw new ReplayRunError(
+      `--update puts new cassette files in place of the old ones, and ${inSegment.file} is in a segment; ` +
+        'make files of the cassettes to keep updated (timetracer export) and replay those',
+    );
   const root = cassetteRoot(options.cassettes);
   const fresh = fs.mkdtempSync(path.join(os.tmpdir(), 'timetracer-update-'));
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const app = await startApp(options, { TIMETRACER_MODE: 'record', TIMETRACER_DIR: fresh });
+  const app = await startApp(options, { TIMETRACER_MODE: 'record', TIMETRACER_DIR: fresh, TIMETRACER_LAYOUT: 'files' });
   let files: string[];
   try {
     const base = options.ready ? await waitForUrl(options.ready, app, timeoutMs) : await app.listening(timeoutMs);

@@ -85,7 +85,7 @@ export class CassetteLibrary {
     if (single) this.single = loaded.find((entry): entry is Entry => !isProcessCassette(entry.cassette));
     this.byStem = listing.byStem;
     this.requestCount = listing.count;
-    // Files named otherwise (by hand, by `timetracer export`) say nothing of their request: read now.
+    // Files named otherwise (by hand, or exported under a name of their own) say nothing of their request: read now.
     this.index(listing.unnamed);
   }
 
@@ -282,7 +282,7 @@ export class CassetteLibrary {
 interface Listing {
   /** Request cassette files by stem (see requestFileStem). */
   byStem: Map<string, string[]>;
-  /** Files whose name does not say what they hold (named by hand, or by `timetracer export`). */
+  /** Files whose name does not say what they hold (named by hand, or exported under a name of their own). */
   unnamed: string[];
   processes: string[];
   /** Request and unnamed files. */
