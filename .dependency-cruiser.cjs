@@ -14,7 +14,7 @@ const LAYERS = [
   ['replay', '^src/replay/'],
   ['plugin surface', '^src/(instrumentation|plugin|plugin-context)\\.ts$|^src/loader/'],
   ['cli', '^src/cli/|^src/(test|index)\\.ts$'],
-  ['agent', '^src/agent\\.ts$'],
+  ['agent', '^src/agent(-record|-replay)?\\.ts$'],
 ];
 
 const layerRules = LAYERS.slice(0, -1).map(([name, path], i) => ({

@@ -9,7 +9,7 @@ if (mode && mode !== 'off' && (await import('node:worker_threads')).isMainThread
       import('./dist/src/agent.js'),
       import('./dist/instrumentations/index.js'),
     ]);
-    start(instrumentations);
+    await start(instrumentations);
   } catch (error) {
     process.stderr.write(`timetracer [WARN] could not start (${error?.message ?? error}); the app runs without it\n`);
   }

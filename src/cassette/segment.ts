@@ -88,28 +88,32 @@ export class SegmentWriter {
     const refs = new Map<SegmentInput, string>();
     for (const [day, list] of byDay) {
       const segment = this.segmentFor(day);
-      const chunks: Buffer[] = [];
-      const lines: string[] = [];
-      let offset = segment.size;
-      for (const cassette of list) {
-        const bytes = this.gzip ? zlib.gzipSync(`${cassette.text}\n`) : Buffer.from(`${cassette.text}\n`);
-        const entry: SegmentEntry = {
-          id: cassette.id,
-          stem: cassette.stem,
-          recorded_at: cassette.recordedAt,
-          offset,
-          length: bytes.length,
-        };
-        chunks.push(bytes);
-        lines.push(`${JSON.stringify(entry)}\n`);
-        refs.set(cassette, segmentRef(segment.file, offset));
-        offset += bytes.length;
+      try {
+        this.appendTo(segment, list, refs);
+      } catch (error) {
+        // Where a failed write stopped is unknown: the next batch starts a new segment rather than append after it.
+        this.closeOne(day, segment);
+        throw error;
       }
-      writeAll(segment.fd, Buffer.concat(chunks));
-      segment.size = offset;
-      writeAll(segment.indexFd, Buffer.from(lines.join('')));
     }
     return cassettes.map((cassette) => refs.get(cassette)!);
+  }
+
+  private appendTo(segment: OpenSegment, list: readonly SegmentInput[], refs: Map<SegmentInput, string>): void {
+    const chunks: Buffer[] = [];
+    const lines: string[] = [];
+    let offset = segment.size;
+    for (const cassette of list) {
+      const bytes = this.gzip ? zlib.gzipSync(`${cassette.text}\n`) : Buffer.from(`${cassette.text}\n`);
+      const entry: SegmentEntry = { id: cassette.id, stem: cassette.stem, recorded_at: cassette.recordedAt, offset, length: bytes.length };
+      chunks.push(bytes);
+      lines.push(`${JSON.stringify(entry)}\n`);
+      refs.set(cassette, segmentRef(segment.file, offset));
+      offset += bytes.length;
+    }
+    writeAll(segment.fd, Buffer.concat(chunks));
+    segment.size = offset;
+    writeAll(segment.indexFd, Buffer.from(lines.join('')));
   }
 
   private segmentFor(day: string): OpenSegment {
@@ -167,13 +171,18 @@ export function readSegmentEntries(segment: string): SegmentEntry[] {
   } catch {
     // No index (copied without it): a plain segment is read through below.
   }
+  // Bytes no index line names: whole lines of a plain segment are read for what they hold.
+  const gap = (start: number, stop: number): void => {
+    if (start < stop && !segment.endsWith('.gz')) entries.push(...unindexedEntries(segment, start, stop));
+  };
   for (const line of indexText.split('\n')) {
     const entry = parseEntry(line);
-    if (!entry || entry.offset !== end || entry.offset + entry.length > size) continue;
+    if (!entry || entry.offset < end || entry.offset + entry.length > size) continue;
+    gap(end, entry.offset);
     entries.push(entry);
     end = entry.offset + entry.length;
   }
-  if (end < size && !segment.endsWith('.gz')) entries.push(...unindexedEntries(segment, end, size));
+  gap(end, size);
   return entries;
 }
 

@@ -2,7 +2,9 @@
 import path from 'node:path';
 import type { BodyPolicy } from '../cassette/body.js';
 import { roundMs, SCHEMA_VERSION, type Cassette, type DependencyEvent, type EventType, type SessionReads } from '../cassette/schema.js';
+import type { Config } from '../config.js';
 import type { Session } from '../context.js';
+import { TIMETRACER_VERSION } from '../version.js';
 import { describeRequest, describeResponse } from './describe.js';
 import { encodeValue } from '../cassette/codec.js';
 import { withoutSecretReads } from '../determinism/secret-reads.js';
@@ -13,6 +15,10 @@ export interface CassetteContext {
   env: string;
   policy: BodyPolicy;
   versions: { node: string; timetracer: string };
+}
+
+export function cassetteContextOf(config: Pick<Config, 'service' | 'env'>, policy: BodyPolicy): CassetteContext {
+  return { service: config.service, env: config.env, policy, versions: { node: process.version, timetracer: TIMETRACER_VERSION } };
 }
 
 /** The app's main script as it was started, relative to the working directory. */

@@ -1,7 +1,7 @@
 /**
  * Recording sheds load on its own. Once a second it looks at how many cassettes wait to be
- * written and how late the event loop ran: when either is past its limit, it records half as
- * many requests as before (down to 1 in 64), and says so; once both have been calm for a few
+ * written and, when requests are many, how late the event loop ran: when either is past its
+ * limit, it records half as many requests as before (down to 1 in 64), and says so; once both have been calm for a few
  * seconds, it doubles the share again, up to every request TIMETRACER_SAMPLE_RATE chooses. A
  * burst can then never make recording cost the service more than it can spare.
  */
@@ -12,6 +12,11 @@ import { info, warn } from '../log.js';
 export const PENDING_LIMIT = 256;
 /** Event loop delay (99th percentile over a check's second) past which the app is taken to be struggling. */
 export const LAG_LIMIT_MS = 100;
+/**
+ * Requests recorded in a check's second below which a late event loop is not recording's doing
+ * (an app loading its modules at start, one slow handler): recording fewer would not help it.
+ */
+export const BUSY_REQUESTS = 50;
 const CHECK_MS = 1_000;
 /** Calm checks in a row before the share recorded doubles again. */
 const CALM_CHECKS = 3;
@@ -37,9 +42,16 @@ export class LoadShedder {
     this.timer = setInterval(() => this.check(), CHECK_MS).unref();
   }
 
+  /** Requests admitted, and admitted or skipped as of the last check. */
+  private admitted = 0;
+  private seen = 0;
+
   /** Whether to record this request. */
   admit(): boolean {
-    if (this.share >= 1 || random() < this.share) return true;
+    if (this.share >= 1 || random() < this.share) {
+      this.admitted++;
+      return true;
+    }
     this.skipped++;
     return false;
   }
@@ -47,8 +59,10 @@ export class LoadShedder {
   private check(): void {
     const lagMs = this.delay.percentile(99) / 1e6;
     this.delay.reset();
+    const busy = this.admitted + this.skipped - this.seen >= BUSY_REQUESTS;
+    this.seen = this.admitted + this.skipped;
     const pending = this.pending();
-    if (pending > PENDING_LIMIT || lagMs > LAG_LIMIT_MS) {
+    if (pending > PENDING_LIMIT || (busy && lagMs > LAG_LIMIT_MS)) {
       this.calm = 0;
       if (this.share <= LOWEST_SHARE) return;
       this.share /= 2;

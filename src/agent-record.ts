@@ -1,0 +1,34 @@
+/** Record mode's start: the writer, the process cassette, the recorder of inbound requests. */
+import { onExit } from 'signal-exit';
+import type { BodyPolicy } from './cassette/body.js';
+import type { Config } from './config.js';
+import { currentSession } from './context.js';
+import { cassetteContextOf } from './inbound/cassette.js';
+import type { SessionLifecycle } from './inbound/server.js';
+import { LoadShedder } from './record/load-shedding.js';
+import { ProcessRecorder } from './record/process-recorder.js';
+import { Recorder } from './record/recorder.js';
+import { CassetteWriter } from './record/writer.js';
+
+export function startRecording(config: Config, policy: BodyPolicy): SessionLifecycle {
+  const writer = new CassetteWriter({
+    root: config.dir,
+    gzip: config.compression === 'gzip',
+    layout: config.layout,
+    service: config.service,
+  });
+  const context = cassetteContextOf(config, policy);
+  const processRecorder = new ProcessRecorder({ context, writer, maxEvents: config.processMaxEvents, determinism: config.determinism });
+  const shedder = config.shedLoad ? new LoadShedder(() => writer.pending) : undefined;
+  const recorder = new Recorder({ config, context, writer, shedder, started: () => processRecorder.started() });
+  // A crash still leaves its cassette, with the error that caused it, on the request whose code raised it.
+  process.on('uncaughtExceptionMonitor', (error) => currentSession()?.annotate({ error }));
+  onExit(
+    () => {
+      processRecorder.flushSync();
+      recorder.flushSync();
+    },
+    { alwaysLast: true },
+  );
+  return recorder;
+}
