@@ -186,7 +186,23 @@ function isBodiless(method: string, status: number): boolean {
  * `complete` false: the response broke off mid-body live, so its recorded framing headers stay
  * and promise more than is sent.
  */
+/**
+ * A recording served again and again (a suite, a load test) is made into its response once, per
+ * method (a HEAD has no body); each call gets a copy of the body, which the app may change.
+ */
+const replayedResponses = new WeakMap<HttpClientResult, { method: string; response: ReplayedResponse }>();
+
 function replayedResponse(result: HttpClientResult, method: string, complete: boolean): ReplayedResponse {
+  if (!complete) return responseOf(result, method, complete);
+  let made = replayedResponses.get(result);
+  if (made?.method !== method) {
+    made = { method, response: responseOf(result, method, complete) };
+    replayedResponses.set(result, made);
+  }
+  return { ...made.response, body: Buffer.from(made.response.body) };
+}
+
+function responseOf(result: HttpClientResult, method: string, complete: boolean): ReplayedResponse {
   const bodiless = isBodiless(method, result.status);
   const body = bodiless ? Buffer.alloc(0) : decodeBody(result.body, { asFarAsKept: !complete });
   const headers: Array<[string, string]> = [];

@@ -314,8 +314,16 @@ interface Responder {
 }
 
 /** The recorded headers as undici's raw [name, value, ...] lines. */
+/** By the headers of a replayed response, which every copy of it shares (see replayedResponse). */
+const rawHeaderLinesOf = new WeakMap<ReplayedResponse['headers'], Buffer[]>();
+
 function rawHeaderLines(response: ReplayedResponse): Buffer[] {
-  return response.headers.flatMap(([name, value]) => [Buffer.from(name), Buffer.from(value, 'latin1')]);
+  let lines = rawHeaderLinesOf.get(response.headers);
+  if (!lines) {
+    lines = response.headers.flatMap(([name, value]) => [Buffer.from(name), Buffer.from(value, 'latin1')]);
+    rawHeaderLinesOf.set(response.headers, lines);
+  }
+  return lines;
 }
 
 /** Drives a dispatch handler by hand, in whichever of undici's two handler styles it speaks. */
