@@ -82,9 +82,9 @@ class AppProcess {
 
   /**
    * Resolves with the first line (already printed or still to come) matching `pattern`.
-   * `count`: the n-th matching line.
+   * `count`: the n-th matching line; `timeoutMs`: how long before it rejects.
    */
-  waitForLine(pattern, stream = 'any', { count = 1 } = {}) {
+  waitForLine(pattern, stream = 'any', { count = 1, timeoutMs = LINE_TIMEOUT_MS } = {}) {
     const lines = stream === 'any' ? [...this.stdout, ...this.stderr] : this[stream];
     const seen = lines.filter((line) => pattern.test(line));
     if (seen.length >= count) return Promise.resolve(seen[count - 1]);
@@ -92,7 +92,7 @@ class AppProcess {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`timed out waiting for ${pattern}; stdout:\n${this.stdout.join('\n')}\nstderr:\n${this.stderr.join('\n')}`)),
-        LINE_TIMEOUT_MS,
+        timeoutMs,
       );
       const onExit = this.exited.then(({ code, signal }) => {
         clearTimeout(timer);
