@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import fc from 'fast-check';
+import { SegmentWriter, readSegmentEntries } from '../dist/src/cassette/segment.js';
+import { readCassetteTextSync } from '../dist/src/cassette/store.js';
 import { APPS, ROOT, cassetteFiles, request, runNode, startApp, startTripwire, startUpstream, tempDir } from './support/harness.js';
 
 const APP = path.join(APPS, 'robust.cjs');
@@ -133,4 +136,57 @@ test('prune removes a segment whole, with its index, once every cassette in it i
   assert.match(all.stdout, /Removed 3 cassettes/);
   assert.equal(fs.existsSync(segment), false);
   assert.equal(fs.existsSync(`${segment}.idx`), false);
+});
+
+test('a segment cut short or with its index damaged anywhere gives only whole cassettes, each with its own bytes (generated cases)', (t) => {
+  const dir = tempDir(t);
+  let made = 0;
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ path: fc.stringMatching(/^\/[a-z]{1,8}$/), note: fc.string({ maxLength: 40 }) }), {
+        minLength: 1,
+        maxLength: 6,
+      }),
+      fc.boolean(),
+      fc.nat(),
+      fc.nat(),
+      (requests, gzip, cutAt, damageAt) => {
+        const root = path.join(dir, String(made++));
+        const writer = new SegmentWriter(root, gzip, 'fuzz');
+        const cassettes = requests.map((request, i) => ({
+          id: `c${i}`,
+          stem: `GET__${request.path.slice(1)}`,
+          recordedAt: '2026-12-05T12:00:00.000Z',
+          text: JSON.stringify({
+            session: { id: `c${i}`, recorded_at: '2026-12-05T12:00:00.000Z' },
+            request: { method: 'GET', path: request.path },
+            note: request.note,
+          }),
+        }));
+        // Two batches, as the writer's thread writes them.
+        const refs = [...writer.append(cassettes.slice(0, 2)), ...writer.append(cassettes.slice(2))];
+        writer.close();
+        const segment = refs[0].replace(/#\d+$/, '');
+        const size = fs.statSync(segment).size;
+        fs.truncateSync(segment, cutAt % (size + 1));
+        const index = fs.readFileSync(`${segment}.idx`, 'utf8');
+        const at = damageAt % (index.length + 1);
+        fs.writeFileSync(`${segment}.idx`, `${index.slice(0, at)}{"id":${index.slice(at + 3)}`);
+        const entries = readSegmentEntries(segment);
+        const offsets = entries.map((entry) => entry.offset);
+        assert.deepEqual(
+          offsets,
+          [...offsets].sort((a, b) => a - b),
+          'in the order written',
+        );
+        for (const entry of entries) {
+          const text = readCassetteTextSync(`${segment}#${entry.offset}`);
+          const i = refs.indexOf(`${segment}#${entry.offset}`);
+          assert.ok(i >= 0, `an entry at ${entry.offset} is where a cassette was written`);
+          assert.equal(text.trimEnd(), cassettes[i].text);
+        }
+      },
+    ),
+    { numRuns: 300, seed: 21 },
+  );
 });
