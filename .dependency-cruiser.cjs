@@ -3,7 +3,7 @@
 
 /** The core's layers, lowest first: a module may import its own layer and those below it. */
 const LAYERS = [
-  ['base', '^src/(version|stack|net-address|config|log|wrap|unattached)\\.ts$'],
+  ['base', '^src/(version|stack|dirs|exit|net-address|config|log|wrap|unattached)\\.ts$'],
   ['cassette', '^src/cassette/'],
   ['catalog', '^src/catalog/'],
   ['calls', '^src/calls\\.ts$'],

@@ -1,7 +1,7 @@
 /** Record mode's start: the writer, the process cassette, the recorder of inbound requests. */
-import { onExit } from 'signal-exit';
 import type { BodyPolicy } from './cassette/body.js';
 import type { Config } from './config.js';
+import { onProcessEnd } from './exit.js';
 import { currentSession } from './context.js';
 import { cassetteContextOf } from './inbound/cassette.js';
 import type { SessionLifecycle } from './inbound/server.js';
@@ -23,12 +23,9 @@ export function startRecording(config: Config, policy: BodyPolicy): SessionLifec
   const recorder = new Recorder({ config, context, writer, shedder, started: () => processRecorder.started() });
   // A crash still leaves its cassette, with the error that caused it, on the request whose code raised it.
   process.on('uncaughtExceptionMonitor', (error) => currentSession()?.annotate({ error }));
-  onExit(
-    () => {
-      processRecorder.flushSync();
-      recorder.flushSync();
-    },
-    { alwaysLast: true },
-  );
+  onProcessEnd(() => {
+    processRecorder.flushSync();
+    recorder.flushSync();
+  });
   return recorder;
 }

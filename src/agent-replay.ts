@@ -1,7 +1,7 @@
 /** Replay mode's start: the cassettes, the replayer of inbound requests, strict replay's connection guard. */
-import { onExit } from 'signal-exit';
 import type { BodyPolicy } from './cassette/body.js';
 import type { Config } from './config.js';
+import { onProcessEnd } from './exit.js';
 import { cassetteContextOf, type CassetteContext } from './inbound/cassette.js';
 import type { SessionLifecycle } from './inbound/server.js';
 import { connectionOwners, type Instrumentation } from './instrumentation.js';
@@ -30,7 +30,7 @@ export function startReplaying(config: Config, policy: BodyPolicy): SessionLifec
       layout: 'files',
       service: config.service,
     });
-    onExit(() => writer.flushSync(), { alwaysLast: true });
+    onProcessEnd(() => writer.flushSync());
     output = { writer, context: cassetteContextOf(config, policy) };
   }
   const replayer = new Replayer(library, policy, (plugin) => isServedFromCassette(config, plugin), config.determinism, output);

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { BodyPolicy } from './cassette/body.js';
 import { Redactor } from './cassette/redact.js';
 import { readConfig, type Config } from './config.js';
+import { unwritableDirProblem } from './dirs.js';
 import { activeSession } from './context.js';
 import { hookServer, type SessionLifecycle } from './inbound/server.js';
 import { codeLocations, type Instrumentation } from './instrumentation.js';
@@ -62,6 +63,12 @@ async function startAgent(config: Config, instrumentations: readonly Instrumenta
     warn(`${problem}. timetracer stays off.`);
     return;
   }
+  const output = outputDir(config);
+  const unwritable = output && unwritableDirProblem(output.dir);
+  if (unwritable) {
+    warn(`${output.variable}=${JSON.stringify(output.dir)} cannot be written (${unwritable}). timetracer stays off.`);
+    return;
+  }
   // One key links a secret alike in the request, the response and the calls (see redact.ts).
   const policy: BodyPolicy = { maxBytes: config.maxBodyBytes, redactor: new Redactor(config.redact).linking() };
   // Each mode's modules are loaded only in that mode: start-up is what a service pays at each deploy.
@@ -79,6 +86,12 @@ async function startAgent(config: Config, instrumentations: readonly Instrumenta
       warn(`determinism: could not wrap ${problem}; what the app reads there is live in replay`);
     }
   }
+}
+
+/** Where this mode writes cassettes, if anywhere, and the variable that said so. */
+function outputDir(config: Config): { variable: string; dir: string } | undefined {
+  if (config.mode === 'record') return { variable: 'TIMETRACER_DIR', dir: config.dir };
+  return config.replayDir ? { variable: 'TIMETRACER_REPLAY_DIR', dir: config.replayDir } : undefined;
 }
 
 /**

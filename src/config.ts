@@ -69,8 +69,12 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
 function number(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max) {
+  // Decimal notation only (Number() would also take 0x1 and 0b1), and never a value that is not
+  // zero yet rounds to it (1e-400).
+  const decimal = /^\+?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.exec(raw);
+  const value = decimal ? Number(raw) : Number.NaN;
+  const vanished = value === 0 && /[1-9]/.test(decimal?.[1] ?? '');
+  if (!Number.isFinite(value) || vanished || value < min || value > max) {
     throw new ConfigProblem(`${name}=${JSON.stringify(raw)} is not valid; use a number from ${min} to ${max}`);
   }
   return value;

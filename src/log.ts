@@ -51,10 +51,11 @@ export function formatCounts(counts: Readonly<Record<string, number | undefined>
   return parts.length ? parts.join(',') : 'none';
 }
 
+/** An error as one line: its code first, once (Node's system errors already begin with it). */
 export function describeError(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return code ? `${code}: ${error.message}` : error.message;
+    return code && !error.message.startsWith(code) ? `${code}: ${error.message}` : error.message;
   }
   return String(error);
 }

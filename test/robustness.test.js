@@ -5,9 +5,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { APPS, cassetteFiles, readJson, request, startApp, startTripwire, startUpstream, tempDir } from './support/harness.js';
+import { APPS, cassetteFiles, readJson, request, runCommand, startApp, startTripwire, startUpstream, tempDir } from './support/harness.js';
 
 const APP = path.join(APPS, 'robust.cjs');
+
+/** Every file under `dir`, hidden ones too. */
+function allFiles(dir) {
+  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).map((entry) => entry.name);
+}
 
 /** `expected` is the exact line, or a pattern where part of it varies. */
 function assertLine(actual, expected) {
@@ -198,13 +203,32 @@ test('recording sheds load on its own while the event loop lags: it says so once
   );
 });
 
-test('an unwritable cassette directory loses no response; one line says why', async (t) => {
+test('a cassette directory that cannot be made gives one line at start, and the app runs as without the agent', async (t) => {
   const upstream = await dataUpstream(t);
   const blocker = path.join(tempDir(t), 'a-file');
   fs.writeFileSync(blocker, 'not a directory');
-  const app = await startApp(t, APP, {
-    env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: path.join(blocker, 'cassettes'), UPSTREAM_URL: upstream.url },
-  });
+  for (const [dir, cause] of [
+    [path.join(blocker, 'cassettes'), `ENOTDIR: not a directory, stat '${path.join(blocker, 'cassettes')}'`],
+    // Node's own recursive mkdir loops for ever on this one, a core spinning while the app runs.
+    ['/proc/self/nope', "ENOENT: no such file or directory, mkdir '/proc/self/nope'"],
+  ]) {
+    const app = await startApp(t, APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
+    await app.waitForLine(/cannot be written/, 'stderr');
+    const response = await request(`${app.url}/data?id=1`);
+    assert.equal(response.status, 200);
+    assert.equal(response.json().value.url, '/data?id=1');
+    await app.stop();
+    assert.deepEqual(app.timetracerLines, [`timetracer [WARN] TIMETRACER_DIR=${JSON.stringify(dir)} cannot be written (${cause}). timetracer stays off.`]);
+  }
+});
+
+test('a cassette directory that goes bad while recording loses no response; one line says why, once', async (t) => {
+  const upstream = await dataUpstream(t);
+  const dir = path.join(tempDir(t), 'cassettes');
+  const app = await startApp(t, APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
+  // Someone cleans up and leaves a file where the folder was.
+  fs.rmSync(dir, { recursive: true });
+  fs.writeFileSync(dir, 'not a directory');
   for (let i = 0; i < 5; i++) {
     const response = await request(`${app.url}/data?id=${i}`);
     assert.equal(response.status, 200);
@@ -214,11 +238,28 @@ test('an unwritable cassette directory loses no response; one line says why', as
   await app.stop();
   const warnings = app.stderr.filter((l) => l.includes('[WARN]'));
   assert.equal(warnings.length, 2, warnings.join('\n'));
+  // The code once, as Node's message already begins with it.
   assert.match(
     warnings[0],
-    /^timetracer \[WARN\] could not write a cassette \(ENOTDIR: .*\); the app carries on, cassettes are not being kept$/,
+    /^timetracer \[WARN\] could not write a cassette \(ENOTDIR: not a directory, \w+ '[^']+'\); the app carries on, cassettes are not being kept$/,
   );
   assert.equal(warnings[1], 'timetracer [WARN] 5 cassette(s) could not be written');
+});
+
+test('writes that fail part-way (a full disk) leave no partial or temporary file behind', async (t) => {
+  const upstream = await dataUpstream(t);
+  const dir = tempDir(t);
+  const app = await startApp(t, APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
+  // Files of the app's process may grow to 1 KiB, less than a cassette: each write fails after
+  // its first KiB, as on a disk that fills (EFBIG here, ENOSPC there: the same path).
+  const limited = await runCommand('prlimit', ['--pid', String(app.child.pid), '--fsize=1024:1024']);
+  assert.equal(limited.code, 0, limited.stderr);
+  for (let i = 0; i < 5; i++) assert.equal((await request(`${app.url}/data?id=${i}`)).status, 200);
+  await app.waitForLine(/could not write a cassette/, 'stderr');
+  await app.stop();
+  assert.deepEqual(allFiles(dir), [], 'no cassette, whole or in part, and no temporary file');
+  assert.ok(app.stderr.includes('timetracer [WARN] 5 cassette(s) could not be written'), app.stderr.join('\n'));
+  assert.match(app.stderr.join('\n'), /could not write a cassette \(EFBIG: file too large, write\)/);
 });
 
 test('a handler that crashes the process still leaves its cassette, with the error', async (t) => {

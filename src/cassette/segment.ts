@@ -15,6 +15,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
 import { pathSlug, requestFileStem } from './names.js';
+import { makeDirsSync } from '../dirs.js';
 
 export const SEGMENT_SUFFIX = '.segment.jsonl';
 const SEGMENT_FILE = /\.segment\.jsonl(\.gz)?$/;
@@ -121,7 +122,7 @@ export class SegmentWriter {
     if (current && current.size < SEGMENT_MAX_BYTES) return current;
     if (current) this.closeOne(day, current);
     const dir = path.join(this.root, day);
-    fs.mkdirSync(dir, { recursive: true });
+    makeDirsSync(dir);
     const stamp = new Date().toISOString().slice(11, 19).replace(/:/g, '');
     const name = `${pathSlug(this.service)}__${stamp}-${process.pid}-${randomBytes(3).toString('hex')}${SEGMENT_SUFFIX}${this.gzip ? '.gz' : ''}`;
     const file = path.join(dir, name);

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
+import { makeDirsSync } from '../dirs.js';
 import { decodeValue, encodeValue } from './codec.js';
 import { SCHEMA_VERSION, type AnyCassette, type DependencyEvent, type JsonValue } from './schema.js';
 import { cassetteProblem } from './validate.js';
@@ -206,12 +207,14 @@ export class FileStore implements CassetteStore {
     const dir = path.dirname(file);
     const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(3).toString('hex')}.tmp`);
     if (!this.madeDirs.has(dir)) {
-      fs.mkdirSync(dir, { recursive: true });
+      makeDirsSync(dir);
       this.madeDirs.add(dir);
     }
     try {
       fs.writeFileSync(temp, encoded.bytes);
     } catch (error) {
+      // A full disk leaves the temporary file made and empty (or part written): it goes too.
+      removeQuietly(temp);
       // The folder went away while we were running (someone cleaned up): make it again, once.
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !this.madeDirs.delete(dir)) throw error;
       return this.writeSync(encoded, replace);
@@ -221,13 +224,17 @@ export class FileStore implements CassetteStore {
       else publishSync(temp, file);
     } finally {
       // Linked: the temporary name goes; renamed: it is gone already.
-      try {
-        fs.unlinkSync(temp);
-      } catch {
-        // Nothing left to remove.
-      }
+      removeQuietly(temp);
     }
     return file;
+  }
+}
+
+function removeQuietly(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch {
+    // Nothing left to remove.
   }
 }
 

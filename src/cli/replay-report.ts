@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { requestLine, type Difference } from './compare.js';
 import type { Rerecorded, ReplayRun, RequestResult } from './replay-run.js';
+import { makeDirsSync } from '../dirs.js';
 
 /** Where runs are kept, inside the cassette directory: listings of cassettes never look in it. */
 export const RUNS_FOLDER = '.timetracer-runs';
@@ -113,7 +114,7 @@ function resultReport(result: RequestResult, recordedName: (file: string) => str
 /** A new run folder in the cassette directory's RUNS_FOLDER, named by its time; the oldest beyond KEPT_RUNS go. */
 export function newRunFolder(root: string, startedAt: Date): string {
   const runs = path.join(root, RUNS_FOLDER);
-  fs.mkdirSync(runs, { recursive: true });
+  makeDirsSync(runs);
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   let folder = path.join(runs, stamp);
   for (let n = 2; fs.existsSync(folder); n++) folder = path.join(runs, `${stamp}-${n}`);

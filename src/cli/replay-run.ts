@@ -19,6 +19,7 @@ import { CorruptCassetteError, listCassetteFilesSync, readCassetteFileSync } fro
 import { splitSegmentRef } from '../cassette/segment.js';
 import { isProcessCassetteFile } from '../cassette/names.js';
 import { LiveSecrets, type RequestToSend } from '../replay/live-secrets.js';
+import { makeDirsSync } from '../dirs.js';
 
 export interface ReplayRunOptions {
   /** A cassette file or a directory of them. */
@@ -136,7 +137,7 @@ export async function runReplay(options: ReplayRunOptions): Promise<ReplayRun> {
   const requests = recordedRequests(options.cassettes);
   if (!requests.length) throw new ReplayRunError(`${options.cassettes} holds no request cassettes`);
   const out = options.out ?? fs.mkdtempSync(path.join(os.tmpdir(), 'timetracer-replay-'));
-  fs.mkdirSync(out, { recursive: true });
+  makeDirsSync(out);
   const timeoutMs = options.timeoutMs ?? 60_000;
   const app = await startApp(options, {
     TIMETRACER_MODE: 'replay',
@@ -246,14 +247,14 @@ export async function rerecord(
     if (match < 0) continue;
     const [{ file, cassette }] = recorded.splice(match, 1) as [{ file: string; cassette: Cassette }];
     const target = path.join(root, path.relative(fresh, file));
-    fs.mkdirSync(path.dirname(target), { recursive: true });
+    makeDirsSync(path.dirname(target));
     fs.copyFileSync(file, target);
     fs.rmSync(oldFile);
     updated.push({ old: oldFile, file: target, changes: compareCassettes(old, cassette) });
   }
   for (const file of listCassetteFilesSync(fresh).filter((candidate) => isProcessCassetteFile(candidate))) {
     const target = path.join(root, path.relative(fresh, file));
-    fs.mkdirSync(path.dirname(target), { recursive: true });
+    makeDirsSync(path.dirname(target));
     fs.copyFileSync(file, target);
   }
   fs.rmSync(fresh, { recursive: true, force: true });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { newSessionId } from '../context.js';
 import { fileStem } from '../cassette/names.js';
+import { describeError } from '../log.js';
 import { SegmentWriter } from '../cassette/segment.js';
 import { FileStore, withSessionId, type SerialisedCassette } from '../cassette/store.js';
 
@@ -42,7 +43,7 @@ export interface WriteRequest {
 export type WriteBatch = WriteRequest[];
 
 /** Where the cassette went: its file, or `<segment>#<offset>`. */
-export type WriteReply = { seq: number; file: string } | { seq: number; error: string; code?: string };
+export type WriteReply = { seq: number; file: string } | { seq: number; error: string };
 
 /** A cassette's name is taken (its random id drawn twice): a fresh id, this many times at most. */
 const RENAMES = 3;
@@ -100,8 +101,7 @@ export class CassetteSink {
 }
 
 function failure(seq: number, error: unknown): WriteReply {
-  const { code, message } = error as NodeJS.ErrnoException;
-  return { seq, error: message, ...(code && { code }) };
+  return { seq, error: describeError(error) };
 }
 
 if (parentPort && (workerData as Partial<WriterThreadData> | undefined)?.replies) {

@@ -124,7 +124,7 @@ export class CassetteWriter {
 
   private settle(reply: WriteReply, written: ((file: string) => void) | undefined): void {
     if ('file' in reply) written?.(reply.file);
-    else this.fail(reply.code ? `${reply.code}: ${reply.error}` : reply.error);
+    else this.fail(reply.error);
   }
 
   private writeHere(cassette: SerialisedCassette, written: (file: string) => void, replace: boolean): void {

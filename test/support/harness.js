@@ -125,8 +125,13 @@ class AppProcess {
 }
 
 /** Runs `node <args>` to its end; resolves with its exit code and output. */
-export async function runNode(args, { cwd = ROOT, env = process.env } = {}) {
-  const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function runNode(args, options) {
+  return runCommand(process.execPath, args, options);
+}
+
+/** Runs a command to its end; resolves with its exit code and output. */
+export async function runCommand(command, args, { cwd = ROOT, env = process.env } = {}) {
+  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (text) => {
