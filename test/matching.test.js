@@ -88,7 +88,13 @@ test('configuration: defaults, and one sentence naming the variable for a bad va
     [{ TIMETRACER_SAMPLE_RATE: '0x1' }, 'TIMETRACER_SAMPLE_RATE="0x1" is not valid; use a number from 0 to 1'],
     [{ TIMETRACER_SAMPLE_RATE: '1e-400' }, 'TIMETRACER_SAMPLE_RATE="1e-400" is not valid; use a number from 0 to 1'],
   ];
-  for (const [written, read] of [['0.25', 0.25], ['.5', 0.5], ['1e-3', 0.001], ['0', 0], ['+1', 1]])
+  for (const [written, read] of [
+    ['0.25', 0.25],
+    ['.5', 0.5],
+    ['1e-3', 0.001],
+    ['0', 0],
+    ['+1', 1],
+  ])
     assert.equal(readConfig({ TIMETRACER_SAMPLE_RATE: written }).config.sampleRate, read, written);
   for (const [env, problem] of problems) assert.deepEqual(readConfig(env), { ok: false, problem });
 });

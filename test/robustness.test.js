@@ -11,7 +11,10 @@ const APP = path.join(APPS, 'robust.cjs');
 
 /** Every file under `dir`, hidden ones too. */
 function allFiles(dir) {
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).map((entry) => entry.name);
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => entry.name);
 }
 
 /** `expected` is the exact line, or a pattern where part of it varies. */
@@ -218,7 +221,9 @@ test('a cassette directory that cannot be made gives one line at start, and the 
     assert.equal(response.status, 200);
     assert.equal(response.json().value.url, '/data?id=1');
     await app.stop();
-    assert.deepEqual(app.timetracerLines, [`timetracer [WARN] TIMETRACER_DIR=${JSON.stringify(dir)} cannot be written (${cause}). timetracer stays off.`]);
+    assert.deepEqual(app.timetracerLines, [
+      `timetracer [WARN] TIMETRACER_DIR=${JSON.stringify(dir)} cannot be written (${cause}). timetracer stays off.`,
+    ]);
   }
 });
 
@@ -280,6 +285,34 @@ test('a handler that crashes the process still leaves its cassette, with the err
     assert.equal(cassette.response.error.message, message);
     assert.equal(cassette.events.length, deps);
     assert.match(app.stderr.join('\n'), new RegExp(`timetracer \\[ERROR\\] recorded GET ${route} id=\\w{4} status=none`));
+  }
+});
+
+test('a crash with a value that throws when looked at ends the app as without the agent, and still leaves its cassette', async (t) => {
+  const upstream = await dataUpstream(t);
+  for (const kind of ['error', 'proxy']) {
+    const route = `/hostile-crash?kind=${kind}`;
+    const crash = async (env, register) => {
+      const app = await startApp(t, APP, { register, env: { ...env, UPSTREAM_URL: upstream.url } });
+      await assert.rejects(request(`${app.url}${route}`));
+      return { ...(await app.exited), output: app.stderr.filter((line) => !app.timetracerLines.includes(line)), app };
+    };
+    const without = await crash({}, false);
+    const dir = tempDir(t);
+    const withAgent = await crash({ TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir }, true);
+    assert.deepEqual([withAgent.code, withAgent.signal], [without.code, without.signal], kind);
+    assert.deepEqual(withAgent.output, without.output, `${kind}: the app's own last words are unchanged`);
+    assert.deepEqual(
+      withAgent.app.stderr.filter((l) => l.includes('[WARN]')),
+      [],
+      kind,
+    );
+    const [file] = cassetteFiles(dir);
+    assert.ok(file, `${kind}: the cassette was written`);
+    const { response, events } = readJson(file);
+    assert.deepEqual([response.status, events.length], [0, 1], `${kind}: no response was sent, after one upstream call`);
+    // The proxy makes Node's own rejection handling throw, outside the request: nothing to tie to it.
+    if (kind === 'error') assert.deepEqual(response.error, { name: 'Error', message: '(timetracer could not read it)' });
   }
 });
 

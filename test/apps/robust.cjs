@@ -47,6 +47,11 @@ async function handle(req, res, url) {
       fetch(`${UPSTREAM}/data?id=crash`).then(() => {
         throw new Error('crash after an upstream call');
       });
+    } else if (url.pathname === '/hostile-crash') {
+      // A crash with a value that throws when looked at: the process dies as it would without the agent.
+      fetch(`${UPSTREAM}/data?id=hostile`).then(() => {
+        throw hostileValue(url.searchParams.get('kind'));
+      });
     } else {
       res.statusCode = 404;
       res.end();
@@ -55,6 +60,25 @@ async function handle(req, res, url) {
     res.statusCode = 500;
     res.end(`app error: ${error.message}${error.cause ? ` (${error.cause.code})` : ''}`);
   }
+}
+
+/** An error whose every field throws when read, or a revoked proxy (even `instanceof` throws on it). */
+function hostileValue(kind) {
+  if (kind === 'proxy') {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    return proxy;
+  }
+  const error = new Error('hostile');
+  for (const key of ['message', 'name', 'code', 'detail']) {
+    Object.defineProperty(error, key, {
+      enumerable: true,
+      get() {
+        throw new Error(`reading ${key}`);
+      },
+    });
+  }
+  return error;
 }
 
 const server = http.createServer((req, res) => {
