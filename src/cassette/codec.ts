@@ -13,6 +13,7 @@ export const TAG_KEY = '$tt';
 
 export class CodecError extends Error {
   override name = 'CodecError';
+  readonly code = 'TIMETRACER_BAD_VALUE';
 }
 
 const TYPED_ARRAYS = {
@@ -44,9 +45,20 @@ export function markPlainJson(value: unknown): void {
   if (value !== null && typeof value === 'object') plainJson.add(value);
 }
 
-/** In-memory value -> JSON value. Throws CodecError on a cycle. */
+/**
+ * In-memory value -> JSON value. Throws CodecError on a cycle, and on a value that throws when
+ * read (a getter, a revoked proxy) or nests past the stack.
+ */
 export function encodeValue(value: unknown): JsonValue {
-  return encode(value, new Set());
+  try {
+    return encode(value, new Set());
+  } catch (error) {
+    throw asCodecError(error, 'a value that cannot be read');
+  }
+}
+
+function asCodecError(error: unknown, what: string): CodecError {
+  return error instanceof CodecError ? error : new CodecError(`${what} (${error instanceof Error ? error.message : 'unprintable error'})`);
 }
 
 function encode(value: unknown, seen: Set<object>): JsonValue {
@@ -110,14 +122,31 @@ function bytesOf(view: ArrayBufferView): Buffer {
   return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
 }
 
-/** JSON value -> in-memory value: the inverse of `encodeValue`. */
+/**
+ * JSON value -> in-memory value: the inverse of `encodeValue`. Throws CodecError on a tag it
+ * cannot read, and on nesting past the stack.
+ */
 export function decodeValue(json: JsonValue): unknown {
+  try {
+    return decode(json);
+  } catch (error) {
+    throw asCodecError(error, 'a value that cannot be read');
+  }
+}
+
+function decode(json: JsonValue): unknown {
   if (json === null || typeof json !== 'object') return json;
-  if (Array.isArray(json)) return json.map(decodeValue);
+  if (Array.isArray(json)) return json.map(decode);
   const tag = json[TAG_KEY];
-  if (typeof tag === 'string' && 'v' in json) return decodeTag(tag, json.v as JsonValue);
+  if (typeof tag === 'string' && 'v' in json) {
+    try {
+      return decodeTag(tag, json.v as JsonValue);
+    } catch (error) {
+      throw asCodecError(error, `a ${tag} value that cannot be read`);
+    }
+  }
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(json)) out[key] = decodeValue(json[key] as JsonValue);
+  for (const key of Object.keys(json)) out[key] = decode(json[key] as JsonValue);
   return out;
 }
 
@@ -138,12 +167,12 @@ function decodeTag(tag: string, v: JsonValue): unknown {
       return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
     }
     case 'Map':
-      return new Map((v as JsonValue[][]).map(([k, item]) => [decodeValue(k!), decodeValue(item!)]));
+      return new Map((v as JsonValue[][]).map(([k, item]) => [decode(k!), decode(item!)]));
     case 'Set':
-      return new Set((v as JsonValue[]).map(decodeValue));
+      return new Set((v as JsonValue[]).map(decode));
     case 'Object': {
       const out: Record<string, unknown> = {};
-      for (const [key, item] of Object.entries(v as Record<string, JsonValue>)) out[key] = decodeValue(item);
+      for (const [key, item] of Object.entries(v as Record<string, JsonValue>)) out[key] = decode(item);
       return out;
     }
   }

@@ -10,7 +10,7 @@ import zlib from 'node:zlib';
 import { makeDirsSync } from '../dirs.js';
 import { decodeValue, encodeValue } from './codec.js';
 import { SCHEMA_VERSION, type AnyCassette, type DependencyEvent, type JsonValue } from './schema.js';
-import { cassetteProblem } from './validate.js';
+import { cassetteProblem, completeCassette } from './validate.js';
 import { cassetteRelativePath, isCassetteFile, isCassetteFolder } from './names.js';
 import { isSegmentFile, readRange, readSegmentEntries, segmentEntryAt, segmentRef, splitSegmentRef } from './segment.js';
 
@@ -30,8 +30,10 @@ export interface CassetteStore {
   writeSync(encoded: EncodedCassette, replace?: boolean): string;
 }
 
+/** A file that is not a cassette this timetracer can use; its message starts with the file's name. */
 export class CorruptCassetteError extends Error {
   override name = 'CorruptCassetteError';
+  readonly code = 'TIMETRACER_BAD_CASSETTE';
 }
 
 /**
@@ -101,15 +103,23 @@ export function parseCassette(text: string, source: string): AnyCassette {
   }
   const version = json.schema_version;
   if (version !== SCHEMA_VERSION) {
-    throw new CorruptCassetteError(`${source} has schema_version ${JSON.stringify(version)}; this timetracer reads ${SCHEMA_VERSION}`);
+    throw new CorruptCassetteError(`${source} has schema_version ${shortly(version)}; this timetracer reads ${SCHEMA_VERSION}`);
   }
   const problem = cassetteProblem(json);
   if (problem) throw new CorruptCassetteError(`${source} is not a usable cassette: ${problem}`);
+  completeCassette(json);
   try {
     return decodeValue(json) as AnyCassette;
   } catch (error) {
     throw new CorruptCassetteError(`${source}: ${(error as Error).message}`);
   }
+}
+
+/** A value of unknown shape in a few words: whatever a file holds, the message stays one short line. */
+function shortly(value: JsonValue | undefined): string {
+  if (value !== null && typeof value === 'object') return Array.isArray(value) ? 'a list' : 'an object';
+  const text = JSON.stringify(value) ?? 'undefined';
+  return text.length > 40 ? `${text.slice(0, 39)}…` : text;
 }
 
 export function readCassetteFileSync(file: string): AnyCassette {

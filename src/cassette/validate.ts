@@ -71,18 +71,38 @@ const stringOrStrings: Check = (value) =>
     ? undefined
     : 'is not a string or a list of strings';
 const headers = record(stringOrStrings);
-const body = nullable(
-  shape({
-    encoding: oneOf('json', 'utf8', 'base64'),
-    truncated: optional(oneOf(true, false)),
-    size_bytes: optional(number),
-    sha256: optional(string),
-  }),
-);
+const boolean: Check = (value) => (typeof value === 'boolean' ? undefined : 'is not true or false');
+const bodyShape = shape({
+  encoding: oneOf('json', 'utf8', 'base64'),
+  truncated: optional(boolean),
+  size_bytes: optional(number),
+  sha256: optional(string),
+  json_layout: optional(shape({ indent: string, newline: boolean })),
+  content_encoding: optional(oneOf('gzip', 'deflate', 'br')),
+});
+/** Text and bytes (base64) are held as strings; JSON may be any value. */
+const body = nullable((value) => {
+  const problem = bodyShape(value);
+  if (problem) return problem;
+  const { encoding, data } = value as { encoding: string; data?: unknown };
+  return encoding !== 'json' && typeof data !== 'string' ? '.data is not a string' : undefined;
+});
 const errorRecord = optional(shape({ name: string, message: string }));
 
 const session = (kind: Check): Check =>
-  shape({ id: string, kind, recorded_at: string, service: optional(string), framework: optional(string) });
+  shape({
+    id: string,
+    kind,
+    recorded_at: string,
+    service: optional(string),
+    env: optional(string),
+    framework: optional(string),
+    node: optional(string),
+    timetracer: optional(string),
+    entry: optional(string),
+    replay_of: optional(string),
+    pid: optional(number),
+  });
 const events = list(
   shape({
     eid: optional(number),
@@ -105,6 +125,8 @@ const reads = optional(
   ),
 );
 
+const stats = shape({ event_counts: record(number), total_ms: number });
+
 const requestCassette: Check = shape({
   schema_version: oneOf(SCHEMA_VERSION),
   session: session(optional(oneOf('request'))),
@@ -119,6 +141,8 @@ const requestCassette: Check = shape({
   response: shape({ status: number, duration_ms: optional(number), headers: optional(headers), body: optional(body), error: errorRecord }),
   events,
   reads,
+  // A cassette written by hand may leave them out.
+  stats: optional(stats),
 });
 
 const processCassette: Check = shape({
@@ -128,6 +152,7 @@ const processCassette: Check = shape({
   response: oneOf(null),
   events,
   reads,
+  stats,
 });
 
 const isProcess = (json: JsonValue): boolean => (json as { session?: { kind?: unknown } } | null)?.session?.kind === 'process';
@@ -137,6 +162,46 @@ export function cassetteProblem(json: JsonValue): string | undefined {
   if (depthExceeds(json, MAX_DEPTH)) return `nests deeper than ${MAX_DEPTH} levels`;
   const problem = (isProcess(json) ? processCassette : requestCassette)(json);
   return problem?.replace(/^\./, '');
+}
+
+type Fields = Record<string, JsonValue | undefined>;
+
+/**
+ * Fills in, on a cassette `cassetteProblem` passed, what it may leave out (one written by hand),
+ * so that it holds every field its type in schema.ts names: no reader has to guess.
+ */
+export function completeCassette(json: JsonValue): void {
+  const cassette = json as Fields & { session: Fields; events: Fields[]; request: Fields | null; response: Fields | null };
+  for (const field of ['service', 'env', 'framework', 'node', 'timetracer']) cassette.session[field] ??= '';
+  cassette.session.kind ??= 'request';
+  const counts: Record<string, number> = {};
+  cassette.events.forEach((event, i) => {
+    event.eid ??= i + 1;
+    event.start_offset_ms ??= 0;
+    event.duration_ms ??= 0;
+    counts[event.type as string] = (counts[event.type as string] ?? 0) + 1;
+  });
+  const { request, response } = cassette;
+  if (request && response) {
+    request.route ??= null;
+    request.headers ??= {};
+    request.body = completeBody(request.body);
+    response.duration_ms ??= 0;
+    response.headers ??= {};
+    response.body = completeBody(response.body);
+    cassette.stats ??= { event_counts: counts, total_ms: response.duration_ms };
+  }
+}
+
+function completeBody(body: JsonValue | undefined): JsonValue {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return null;
+  body.truncated ??= false;
+  body.size_bytes ??=
+    typeof body.data === 'string' && body.encoding !== 'json'
+      ? Buffer.byteLength(body.data, body.encoding === 'base64' ? 'base64' : 'utf8')
+      : 0;
+  body.sha256 ??= '';
+  return body;
 }
 
 /** Whether `json` nests deeper than `limit`, walked without recursion. */

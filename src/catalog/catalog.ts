@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isCassetteFile, isCassetteFolder, isProcessCassetteFile } from '../cassette/names.js';
 import { isSegmentFile, readSegmentEntries, segmentRef } from '../cassette/segment.js';
-import { readSummaries, type CassetteSummary } from './summaries.js';
+import { isSummary, readSummaries, type CassetteSummary } from './summaries.js';
 
 export interface CatalogQuery {
   /** Text found in the method, path, route, status or file. */
@@ -302,9 +302,8 @@ function readCache(file: string): { summaries: Map<string, CassetteSummary>; out
   for (const line of text.split('\n')) {
     if (!line) continue;
     try {
-      const summary = JSON.parse(line) as CassetteSummary;
-      if (typeof summary.file === 'string' && typeof summary.id === 'string' && Array.isArray(summary.calls))
-        cache.summaries.set(summary.file, summary);
+      const summary: unknown = JSON.parse(line);
+      if (isSummary(summary)) cache.summaries.set(summary.file, summary);
       else cache.outdated = true;
     } catch {
       // A line cut short by a crash: that cassette is read again.

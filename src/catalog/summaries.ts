@@ -54,6 +54,32 @@ interface WorkerInput {
   done: Int32Array;
 }
 
+const isText = (value: unknown): value is string => typeof value === 'string';
+const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+
+/**
+ * Whether a catalog cache line is a summary as this version writes it, every field of its type:
+ * the cache is a file in the user's directory, and `list` lays out whatever it holds.
+ */
+export function isSummary(value: unknown): value is CassetteSummary {
+  if (value === null || typeof value !== 'object') return false;
+  const s = value as Record<keyof CassetteSummary, unknown>;
+  return (
+    (s.kind === 'request' || s.kind === 'process') &&
+    [s.id, s.file, s.recorded_at, s.method, s.path, s.service].every(isText) &&
+    (s.route === null || isText(s.route)) &&
+    (s.entry === null || isText(s.entry)) &&
+    isCount(s.status) &&
+    isCount(s.duration_ms) &&
+    typeof s.failed === 'boolean' &&
+    s.events !== null &&
+    typeof s.events === 'object' &&
+    Object.values(s.events).every(isCount) &&
+    Array.isArray(s.calls) &&
+    s.calls.every(isText)
+  );
+}
+
 export function summarise(cassette: AnyCassette, file: string): CassetteSummary {
   const common = {
     id: cassette.session.id,
@@ -82,7 +108,8 @@ export function summarise(cassette: AnyCassette, file: string): CassetteSummary 
     path: cassette.request.path,
     route: cassette.request.route ?? null,
     status: cassette.response.status,
-    duration_ms: cassette.response.duration_ms,
+    // Optional in the schema: a cassette written by hand may leave it out.
+    duration_ms: cassette.response.duration_ms ?? 0,
     failed: isFailure(cassette),
   };
 }

@@ -8,12 +8,24 @@ import type { Lookup } from '../calls.js';
 import { eventKey, matchKey } from '../cassette/call-key.js';
 import { encodeValue } from '../cassette/codec.js';
 import { diffValues, showValue } from '../cassette/differences.js';
-import type { Body, DependencyEvent } from '../cassette/schema.js';
+import type { Body, DependencyEvent, JsonValue } from '../cassette/schema.js';
 
 export interface Nearest {
   event: DependencyEvent;
   /** `params[0] "7" != recorded "8"`, most telling first. */
   differences: string[];
+}
+
+/** How many recorded calls of a type a miss is compared with, to name the nearest. */
+const NEAREST_CANDIDATES = 50;
+
+/** Recorded signatures as JSON, made once for all the misses compared with them. */
+const encodedSignatures = new WeakMap<DependencyEvent, JsonValue>();
+
+function encodedSignature(event: DependencyEvent): JsonValue {
+  let encoded = encodedSignatures.get(event);
+  if (encoded === undefined) encodedSignatures.set(event, (encoded = encodeValue(event.signature)));
+  return encoded;
 }
 
 export class Matcher {
@@ -44,12 +56,20 @@ export class Matcher {
     return event;
   }
 
+  /**
+   * The recorded call most like `lookup`, among the first NEAREST_CANDIDATES of its type: every
+   * miss pays for it, and a request whose calls all miss would otherwise cost the square of its
+   * recorded calls.
+   */
   nearest(lookup: Lookup): Nearest | undefined {
+    const signature = encodeValue(lookup.signature);
     let best: Nearest | undefined;
+    let candidates = 0;
     for (const event of this.events) {
       if (event.type !== lookup.type) continue;
+      if (candidates++ === NEAREST_CANDIDATES) break;
       const bodyDifferences = diffBodies(lookup.body, (event.request as { body?: Body | null } | undefined)?.body);
-      let differences = diffValues(encodeValue(lookup.signature), encodeValue(event.signature), '');
+      let differences = diffValues(signature, encodedSignature(event), '');
       // A differing body hash says less than the body fields that differ: show those instead.
       if (bodyDifferences.length) differences = [...differences.filter((d) => !/^\S*sha256 /.test(d)), ...bodyDifferences];
       const better =

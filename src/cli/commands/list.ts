@@ -42,7 +42,7 @@ Options:
       process.stdout.write(`${JSON.stringify(page.items, null, 2)}\n`);
       return 0;
     }
-    process.stdout.write(table(page.items));
+    process.stdout.write(summaryTable(page.items));
     process.stdout.write(`Showing ${page.items.length} of ${page.matched} matching (${page.total} cassettes in ${catalog.dir})\n`);
     for (const [file, problem] of catalog.unreadable) process.stderr.write(`timetracer list: skipped ${file}: ${problem}\n`);
     return 0;
@@ -73,7 +73,7 @@ function parseSince(text: string): Date {
   return date;
 }
 
-function table(items: readonly CassetteSummary[]): string {
+export function summaryTable(items: readonly CassetteSummary[]): string {
   const rows = items.map((s) => [
     s.recorded_at.replace('T', ' ').slice(0, 19),
     s.method,

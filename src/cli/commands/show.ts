@@ -29,12 +29,12 @@ Options:
     const { file, text, cassette } = new CassetteLocator(values.dir as string | undefined).load(positionals[0]!);
     if (values.raw) process.stdout.write(text);
     else if (values.json) process.stdout.write(`${JSON.stringify(encodeValue(cassette), null, 2)}\n`);
-    else process.stdout.write(`${describe(cassette, file, terminalStyle()).join('\n')}\n`);
+    else process.stdout.write(`${describeCassette(cassette, file, terminalStyle()).join('\n')}\n`);
     return 0;
   },
 });
 
-function describe(cassette: AnyCassette, file: string, style: Style): string[] {
+export function describeCassette(cassette: AnyCassette, file: string, style: Style): string[] {
   return cassette.request ? describeRequest(cassette, file, style) : describeProcess(cassette, file, style);
 }
 
