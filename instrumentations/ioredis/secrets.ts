@@ -1,7 +1,8 @@
 /**
- * Secrets in Redis commands: passwords given to AUTH and HELLO, and hash fields named as secrets
- * (HSET user:1 password x), in what is sent and in what HGET, HMGET and HGETALL read back. The
- * live command is redacted the same way before it is matched, so replay still finds it.
+ * Secrets in Redis commands, in any case: passwords given to AUTH, HELLO, MIGRATE, CONFIG SET
+ * (requirepass, masterauth) and ACL SETUSER, and hash fields named as secrets (HSET user:1
+ * password x), in what is sent and in what HGET, HMGET and HGETALL read back. The live command
+ * is redacted the same way before it is matched, so replay still finds it.
  */
 import type { Redactor } from '../../src/plugin.js';
 import type { StoredReply } from './replies.js';
@@ -30,14 +31,38 @@ function redactPairs(items: StoredReply[], firstField: number, redactor: Redacto
   );
 }
 
+/** The arguments after `keyword` (in any case), `count` of them, redacted. */
+function redactAfter(args: StoredReply[], keyword: string, count: number, redactor: Redactor): StoredReply[] {
+  const at = args.findIndex((arg) => textOf(arg)?.toLowerCase() === keyword);
+  return at < 0 ? args : args.map((arg, i) => (i > at && i <= at + count ? redacted(arg, redactor) : arg));
+}
+
+/** ACL SETUSER rules that set a password: `>password`, `<password`, `#hash` and `!hash`. */
+function redactAclRules(args: StoredReply[], redactor: Redactor): StoredReply[] {
+  if (textOf(args[0])?.toLowerCase() !== 'setuser') return args;
+  return args.map((arg, i) => {
+    const rule = textOf(arg);
+    return i > 1 && rule !== undefined && /^[<>#!]/.test(rule) ? `${rule[0]}${redactor.redactValue(rule.slice(1))}` : arg;
+  });
+}
+
+/**
+ * `command` as the app wrote it: `redis.auth(pw)` names it `auth`, `redis.call('AUTH', pw)` and
+ * a hand-built Command `AUTH`; both are one command to Redis.
+ */
 export function redactArgs(command: string, args: StoredReply[], redactor: Redactor): StoredReply[] {
-  switch (command) {
+  switch (command.toLowerCase()) {
     case 'auth':
       return args.map((arg) => redacted(arg, redactor));
-    case 'hello': {
-      const auth = args.findIndex((arg) => textOf(arg)?.toLowerCase() === 'auth');
-      return auth < 0 ? args : args.map((arg, i) => (i === auth + 1 || i === auth + 2 ? redacted(arg, redactor) : arg));
-    }
+    case 'hello':
+      return redactAfter(args, 'auth', 2, redactor);
+    case 'migrate':
+      return redactAfter(redactAfter(args, 'auth', 1, redactor), 'auth2', 2, redactor);
+    case 'config':
+      // CONFIG SET requirepass x masterauth y: the values of secret parameters.
+      return textOf(args[0])?.toLowerCase() === 'set' ? redactPairs(args, 1, redactor) : args;
+    case 'acl':
+      return redactAclRules(args, redactor);
     case 'hset':
     case 'hmset':
     case 'hsetnx':
@@ -49,7 +74,7 @@ export function redactArgs(command: string, args: StoredReply[], redactor: Redac
 
 export function redactReply(command: string, args: StoredReply[], reply: StoredReply, redactor: Redactor): StoredReply {
   if (reply === null) return reply;
-  switch (command) {
+  switch (command.toLowerCase()) {
     case 'hget':
       return isSecretField(redactor, args[1]) ? redacted(reply, redactor) : reply;
     case 'hmget':
