@@ -16,6 +16,7 @@ export function startRecording(config: Config, policy: BodyPolicy): SessionLifec
     gzip: config.compression === 'gzip',
     layout: config.layout,
     service: config.service,
+    redactor: policy.redactor,
   });
   const context = cassetteContextOf(config, policy);
   const processRecorder = new ProcessRecorder({ context, writer, maxEvents: config.processMaxEvents, determinism: config.determinism });

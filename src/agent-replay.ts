@@ -29,6 +29,7 @@ export function startReplaying(config: Config, policy: BodyPolicy): SessionLifec
       gzip: config.compression === 'gzip',
       layout: 'files',
       service: config.service,
+      redactor: policy.redactor,
     });
     onProcessEnd(() => writer.flushSync());
     output = { writer, context: cassetteContextOf(config, policy) };

@@ -1,7 +1,8 @@
 /**
  * Secrets in Redis commands, in any case: passwords given to AUTH, HELLO, MIGRATE, CONFIG SET
- * (requirepass, masterauth) and ACL SETUSER, and hash fields named as secrets (HSET user:1
- * password x), in what is sent and in what HGET, HMGET and HGETALL read back. The live command
+ * (requirepass, masterauth) and ACL SETUSER, hash fields named as secrets (HSET user:1
+ * password x) and values under keys whose last part is (SET user:1:api_key x), in what is sent
+ * and in what HGET, HMGET, HGETALL, GET and MGET read back. The live command
  * is redacted the same way before it is matched, so replay still finds it.
  */
 import type { Redactor } from '../../src/plugin.js';
@@ -16,6 +17,12 @@ function textOf(value: StoredReply | undefined): string | undefined {
 function isSecretField(redactor: Redactor, field: StoredReply | undefined): boolean {
   const name = textOf(field);
   return name !== undefined && redactor.isSecret(name);
+}
+
+/** A key whose last part names a secret (`session:1:api_key`): the value under it is one. */
+function isSecretKey(redactor: Redactor, key: StoredReply | undefined): boolean {
+  const name = textOf(key);
+  return name !== undefined && redactor.isSecret(name.split(/[:./]/).pop() ?? '');
 }
 
 /** The secret redacted in the form of the value it replaces: bytes stay bytes for the client's transformers. */
@@ -67,6 +74,16 @@ export function redactArgs(command: string, args: StoredReply[], redactor: Redac
     case 'hmset':
     case 'hsetnx':
       return redactPairs(args, 1, redactor);
+    case 'set':
+    case 'setnx':
+    case 'getset':
+      return isSecretKey(redactor, args[0]) ? args.map((arg, i) => (i === 1 ? redacted(arg, redactor) : arg)) : args;
+    case 'setex':
+    case 'psetex':
+      return isSecretKey(redactor, args[0]) ? args.map((arg, i) => (i === 2 ? redacted(arg, redactor) : arg)) : args;
+    case 'mset':
+    case 'msetnx':
+      return args.map((arg, i) => (i % 2 === 1 && isSecretKey(redactor, args[i - 1]) ? redacted(arg, redactor) : arg));
     default:
       return args;
   }
@@ -77,6 +94,15 @@ export function redactReply(command: string, args: StoredReply[], reply: StoredR
   switch (command.toLowerCase()) {
     case 'hget':
       return isSecretField(redactor, args[1]) ? redacted(reply, redactor) : reply;
+    case 'get':
+    case 'getdel':
+    case 'getex':
+    case 'getset':
+      return isSecretKey(redactor, args[0]) ? redacted(reply, redactor) : reply;
+    case 'mget':
+      return Array.isArray(reply)
+        ? reply.map((value, i) => (value !== null && isSecretKey(redactor, args[i]) ? redacted(value, redactor) : value))
+        : reply;
     case 'hmget':
       return Array.isArray(reply)
         ? reply.map((value, i) => (value !== null && isSecretField(redactor, args[i + 1]) ? redacted(value, redactor) : value))

@@ -13,7 +13,7 @@ import {
   type Redactor,
   type Signature,
 } from '../../src/plugin.js';
-import { redactSql } from './sql-secrets.js';
+import { redactDetail, redactSql } from './sql-secrets.js';
 
 /** PostgreSQL's type id of `boolean`. */
 const PG_BOOL = 16;
@@ -124,6 +124,11 @@ const NOTICE_FIELDS = [
   'message',
 ];
 
+/** A notice's or an error's fields with the values its detail quotes redacted (see redactDetail). */
+function withDetailRedacted<T extends Record<string, unknown>>(fields: T, redactor: Redactor): T {
+  return typeof fields.detail === 'string' ? { ...fields, detail: redactDetail(fields.detail, redactor) } : fields;
+}
+
 /** Record: one query's exchange with the server, built as its messages arrive. */
 export class PgRecording {
   private readonly results: PgResultSet[] = [];
@@ -201,10 +206,10 @@ export class PgRecording {
         );
     }
     const result: PgCallResult = { results: this.results, replies: this.replies };
-    if (this.notices.length) result.notices = this.notices;
+    if (this.notices.length) result.notices = this.notices.map((notice) => withDetailRedacted(notice, redactor));
     if (this.serverParameters) result.server_parameters = this.serverParameters;
     const outcome: CallOutcome = { signature: pgSignature(this.sql, this.params, redactor), result };
-    if (this.error) outcome.error = this.error;
+    if (this.error) outcome.error = { ...this.error, ...(this.error.fields && { fields: withDetailRedacted(this.error.fields, redactor) }) };
     return outcome;
   }
 }

@@ -1,14 +1,18 @@
 /**
  * Secrets in SQL: the values written into a column whose name is on the redaction list, as a
  * parameter (`password = $2`, `INSERT INTO users (email, password) VALUES ($1, $2)`) or as a
- * literal (`token = 'abc'`, as ORMs that inline values write it). Best effort over the SQL
- * shapes apps and ORMs send: comparisons and INSERT column lists.
+ * literal (`token = 'abc'`, as ORMs that inline values write it), also inside a function call
+ * (`VALUES ($1, md5($2))`). Best effort over the SQL shapes apps and ORMs send: comparisons and
+ * INSERT column lists.
  */
 import { isSecretValue, type Redactor } from '../../src/plugin.js';
 
 const IDENTIFIER = String.raw`(?:[\w$]+\.|"(?:[^"]|"")+"\.)*(?:"((?:[^"]|"")+)"|([A-Za-z_][\w$]*))`;
 const LITERAL = "'(?:[^']|'')*'";
-const COMPARISON = new RegExp(String.raw`${IDENTIFIER}\s*(=|<>|!=)\s*(\$\d+|${LITERAL})`, 'g');
+/** A function call around the value, parentheses nested once: `crypt($1, gen_salt('bf'))`, `md5($2)`. */
+const CALL = String.raw`[A-Za-z_][\w.]*\s*\((?:[^()']|${LITERAL}|\((?:[^()']|${LITERAL})*\))*\)`;
+const COMPARISON = new RegExp(String.raw`${IDENTIFIER}\s*(=|<>|!=)\s*(\$\d+|${LITERAL}|${CALL})`, 'g');
+const LITERALS = new RegExp(LITERAL, 'g');
 const INSERT = /\binsert\s+into\s+[^(]+\(([^)]*)\)\s*values\s*/gi;
 
 /** Splits on commas outside quotes and parentheses. */
@@ -69,13 +73,10 @@ export function redactSql(sql: string, params: readonly unknown[], redactor: Red
   const secretParams = new Set<number>();
   /** [start, end) ranges of secret literals in `sql`. */
   const secretLiterals: Array<[number, number]> = [];
+  // Every parameter and literal in a secret column's value, a function's arguments too (`md5($2)`).
   const note = (value: string, at: number): void => {
-    const trimmed = value.trim();
-    if (/^\$\d+$/.test(trimmed)) secretParams.add(Number(trimmed.slice(1)) - 1);
-    else if (trimmed.startsWith("'")) {
-      const start = at + value.indexOf(trimmed);
-      secretLiterals.push([start, start + trimmed.length]);
-    }
+    for (const param of value.matchAll(/\$(\d+)/g)) secretParams.add(Number(param[1]) - 1);
+    for (const literal of value.matchAll(LITERALS)) secretLiterals.push([at + literal.index!, at + literal.index! + literal[0].length]);
   };
   for (const match of sql.matchAll(COMPARISON)) {
     const name = match[1]?.replace(/""/g, '"') ?? match[2] ?? '';
@@ -100,4 +101,26 @@ export function redactSql(sql: string, params: readonly unknown[], redactor: Red
     sql: redactedSql,
     params: params.map((value, i) => (secretParams.has(i) && isSecretValue(value) ? redactor.redactValue(value) : value)),
   };
+}
+
+/**
+ * A server error's detail quotes values: `Key (email, password)=(a@b.c, x) already exists.` has
+ * the values of secret columns redacted (all of them when the values cannot be told apart), and
+ * `Failing row contains (1, a@b.c, x).`, whose columns are not named, has its values redacted whole.
+ */
+export function redactDetail(detail: string, redactor: Redactor): string {
+  const key = /^Key \((.*)\)=\((.*)\)((?: [^()]*)?)$/s.exec(detail);
+  if (key) {
+    const [, columnText = '', valueText = '', rest = ''] = key;
+    const columns = splitList(columnText).map(unquote);
+    if (!columns.some((column) => redactor.isSecret(column))) return detail;
+    const values = valueText.split(', ');
+    const redacted =
+      values.length === columns.length
+        ? values.map((value, i) => (redactor.isSecret(columns[i]!) ? redactor.redactValue(value) : value)).join(', ')
+        : redactor.redactValue(valueText);
+    return `Key (${columnText})=(${redacted})${rest}`;
+  }
+  const row = /^Failing row contains \((.*)\)\.$/s.exec(detail);
+  return row ? `Failing row contains (${redactor.redactValue(row[1])}).` : detail;
 }

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { encodeValue } from './codec.js';
-import { unlinkSecrets } from './redact.js';
+import { hideValuePatterns, unlinkSecrets } from './redact.js';
 import type { DependencyEvent, EventType, JsonValue, Signature } from './schema.js';
 
 /** JSON with sorted keys: equal signatures give equal keys whatever their field order. */
@@ -50,10 +50,11 @@ export function saltedHashIn(signature: Signature): string | undefined {
 
 /**
  * A signature as matched: any natively salted hash as any other, and secrets as plain
- * `[REDACTED]` (the recording process and the replaying one link the same secret differently).
+ * `[REDACTED]` (the recording process and the replaying one link the same secret differently;
+ * one told by its form was redacted in the recording, and is hidden alike in the live call).
  */
 function comparable(value: JsonValue): JsonValue {
-  if (typeof value === 'string') return unlinkSecrets(value.includes('$') ? value.replace(SALTED_HASH, ANY_SALTED_HASH) : value);
+  if (typeof value === 'string') return hideValuePatterns(unlinkSecrets(value.includes('$') ? value.replace(SALTED_HASH, ANY_SALTED_HASH) : value));
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map(comparable);
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, comparable(item)]));

@@ -14,7 +14,7 @@
  * follows the links (see `replay/live-secrets.ts`).
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import type { Headers } from './schema.js';
+import type { Headers, JsonValue } from './schema.js';
 
 export const REDACTED = '[REDACTED]';
 /** A linked secret as written: `[REDACTED:<hash>]`, or percent-encoded in form text; the hash captured (1 or 2). */
@@ -42,8 +42,12 @@ export const BUILT_IN_REDACTED_NAMES: readonly string[] = [
   'refresh_token',
   'id_token',
   'auth_token',
+  'api_token',
   'session_token',
   'private_key',
+  // Redis server settings (CONFIG SET) that are passwords.
+  'requirepass',
+  'masterauth',
   // Signed URLs (S3, Google Cloud Storage, Azure SAS) carry their credentials as query parameters.
   'x-amz-security-token',
   'x-amz-signature',
@@ -56,6 +60,84 @@ export const BUILT_IN_REDACTED_NAMES: readonly string[] = [
 
 /** Words that, ending a name, make it a secret's whatever comes before (`x-parse-session-token`). */
 export const SECRET_NAME_ENDINGS: readonly string[] = ['token', 'secret', 'password', 'passwd', 'apikey', 'privatekey'];
+
+/**
+ * Secrets told by their value, wherever they are and whatever they are named: what the names
+ * miss (a JWT in a custom header, a key pasted into a field). Each is specific enough not to take
+ * an ordinary value for a secret, since what is redacted no longer replays as it was.
+ */
+export const VALUE_PATTERNS = {
+  /** A JSON Web Token: base64url header and payload (both JSON objects, so `eyJ`), and a signature. */
+  jwt: /\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]+/g,
+  /** An HTTP bearer credential, in any text: `Bearer <token>`. */
+  bearer: /\b[Bb]earer\s+[\w.~+/-]{16,}=*/g,
+  /** A PEM private key block. */
+  privateKey: /-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----[\s\S]*?-----END (?:[A-Z]+ )*PRIVATE KEY-----/g,
+  /**
+   * A payment card number, a whole string of it: 13 to 19 digits, spaces or dashes between groups
+   * allowed, an issuer's first digit (2-6), and a valid Luhn check digit. A number inside other
+   * text or a JSON number is left alone: ids and timestamps look alike too often.
+   */
+  card: /^[2-6]\d{3}(?:[ -]?\d){9,15}$/,
+} as const;
+
+export type ValuePattern = keyof typeof VALUE_PATTERNS;
+
+/** Cheap test of a whole cassette's text: without any of these, no value can match a pattern. */
+const PATTERN_HINTS = /eyJ|[Bb]earer|PRIVATE KEY|"[2-6]\d{3}[ -]?\d/;
+
+function luhnValid(digits: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let digit = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) digit = digit * 2 > 9 ? digit * 2 - 9 : digit * 2;
+    sum += digit;
+  }
+  return sum % 10 === 0;
+}
+
+/** `text` with each match of the patterns in use replaced by `mark(match)`. */
+function redactValuePatterns(text: string, patterns: readonly ValuePattern[], mark: (secret: string) => string): string {
+  let out = text;
+  for (const name of patterns) {
+    if (name === 'card') {
+      if (VALUE_PATTERNS.card.test(out) && luhnValid(out.replace(/[ -]/g, ''))) return mark(out);
+      continue;
+    }
+    out = out.replace(VALUE_PATTERNS[name], (secret) => mark(secret));
+  }
+  return out;
+}
+
+/** `text` with each match of the built-in patterns in use, then of the custom ones, replaced by `mark(match)`. */
+function redactPatterns(
+  text: string,
+  builtIn: readonly ValuePattern[],
+  custom: readonly RegExp[],
+  mark: (secret: string) => string,
+): string {
+  let out = redactValuePatterns(text, builtIn, mark);
+  for (const pattern of custom) out = out.replace(pattern, (secret) => mark(secret));
+  return out;
+}
+
+export const ALL_VALUE_PATTERNS = Object.keys(VALUE_PATTERNS) as ValuePattern[];
+
+/** Patterns of the user's own (TIMETRACER_REDACT_FILE), each global: see `useCustomValuePatterns`. */
+let customValuePatterns: readonly RegExp[] = [];
+
+/** The user's own value patterns, for the agent's life: replay must hide them alike in live calls. */
+export function useCustomValuePatterns(patterns: readonly RegExp[]): void {
+  customValuePatterns = patterns.map((pattern) => new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`));
+}
+
+/**
+ * Every value pattern, built-in and the user's, as plain `[REDACTED]`: how replay compares a live
+ * call with a recorded one (both sides alike, whichever patterns the recording used).
+ */
+export function hideValuePatterns(text: string): string {
+  return redactPatterns(text, ALL_VALUE_PATTERNS, customValuePatterns, () => REDACTED);
+}
 
 /** `X-Api-Key`, `api_key`, `apiKey` -> `apikey`. */
 function normalName(name: string): string {
@@ -79,8 +161,14 @@ export function isSecretValue(value: unknown): boolean {
   return value !== null && value !== undefined && typeof value !== 'boolean';
 }
 
+export interface ValuePatternPolicy {
+  /** The built-in value patterns in use (all by default). */
+  valuePatterns?: readonly ValuePattern[];
+}
+
 export class Redactor {
   private readonly names: ReadonlySet<string>;
+  private readonly valuePatterns: readonly ValuePattern[];
   /** Finds any of the names anywhere: text without one has nothing to redact. */
   private readonly anyName: RegExp;
 
@@ -90,8 +178,10 @@ export class Redactor {
   /** `mark`: what a secret value becomes. */
   constructor(
     private readonly extraNames: readonly string[] = [],
+    private readonly policy: ValuePatternPolicy = {},
     private readonly marker: (secret: string) => string = () => REDACTED,
   ) {
+    this.valuePatterns = policy.valuePatterns ?? ALL_VALUE_PATTERNS;
     this.names = new Set([...BUILT_IN_REDACTED_NAMES, ...extraNames].map(normalName));
     // Each name's longest word, found in any spelling of it (`api_key`, `apiKey` hold `api`).
     const words = [...BUILT_IN_REDACTED_NAMES, ...extraNames, 'api_key', 'private_key', 'passw'].map((name) =>
@@ -112,7 +202,7 @@ export class Redactor {
   /** The same names, each secret written as a link (see above), under a key of this process's. */
   linking(): Redactor {
     const key = randomBytes(32);
-    return new Redactor(this.extraNames, (secret) =>
+    return new Redactor(this.extraNames, this.policy, (secret) =>
       secret ? `[REDACTED:${createHmac('sha256', key).update(secret).digest('hex').slice(0, 8)}]` : secret,
     );
   }
@@ -245,12 +335,36 @@ export class Redactor {
       );
   }
 
-  /** Query parameters: never linked, since replay finds a request's cassette by its query. */
+  /**
+   * Query parameters: never linked, since replay finds a request's cassette by its query; a value
+   * that is a secret by its form too (a JWT), in replay as in record.
+   */
   query(query: Record<string, string | string[]>): Record<string, string | string[]> {
     const out: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(query))
-      out[name] = this.isSecretField(name) ? (Array.isArray(value) ? value.map(() => REDACTED) : REDACTED) : value;
+    const value = (item: string): string => redactPatterns(item, this.valuePatterns, customValuePatterns, () => REDACTED);
+    for (const [name, item] of Object.entries(query)) {
+      if (this.isSecretField(name)) out[name] = Array.isArray(item) ? item.map(() => REDACTED) : REDACTED;
+      else out[name] = Array.isArray(item) ? item.map(value) : value(item);
+    }
     return out;
+  }
+
+  /**
+   * A cassette's JSON with every string that holds a secret by its form (see VALUE_PATTERNS and
+   * the user's patterns) redacted there, or `json` itself when its text shows there is none.
+   * The last step before a cassette is written: it reaches what no name could, in any library's data.
+   */
+  valueSecrets(json: JsonValue, text: string): JsonValue {
+    if (!PATTERN_HINTS.test(text) && !customValuePatterns.some((pattern) => text.search(pattern) >= 0)) return json;
+    const walk = (node: JsonValue): JsonValue => {
+      if (typeof node === 'string') return redactPatterns(node, this.valuePatterns, customValuePatterns, (secret) => this.mark(secret));
+      if (node === null || typeof node !== 'object') return node;
+      if (Array.isArray(node)) return node.map(walk);
+      const out: Record<string, JsonValue> = {};
+      for (const [key, item] of Object.entries(node)) out[key] = walk(item);
+      return out;
+    };
+    return walk(json);
   }
 }
 

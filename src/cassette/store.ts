@@ -10,6 +10,7 @@ import zlib from 'node:zlib';
 import { makeDirsSync } from '../dirs.js';
 import { decodeValue, encodeValue } from './codec.js';
 import { SCHEMA_VERSION, type AnyCassette, type DependencyEvent, type JsonValue } from './schema.js';
+import type { Redactor } from './redact.js';
 import { cassetteProblem, completeCassette } from './validate.js';
 import { cassetteRelativePath, isCassetteFile, isCassetteFolder } from './names.js';
 import { isSegmentFile, readRange, readSegmentEntries, segmentEntryAt, segmentRef, splitSegmentRef } from './segment.js';
@@ -52,7 +53,10 @@ export interface SerialisedCassette {
  * The cassette as JSON text: indented for a file of its own, which people open and read;
  * `compact` for a segment, which tools read (`timetracer show` indents it).
  */
-export function serialiseCassette(cassette: AnyCassette, { compact = false } = {}): SerialisedCassette {
+export function serialiseCassette(
+  cassette: AnyCassette,
+  { compact = false, redactor }: { compact?: boolean; redactor?: Redactor } = {},
+): SerialisedCassette {
   let json: JsonValue;
   try {
     json = encodeValue(cassette);
@@ -60,12 +64,12 @@ export function serialiseCassette(cassette: AnyCassette, { compact = false } = {
     // One call holding a value that cannot be written must not cost the whole cassette.
     json = encodeValue({ ...cassette, events: cassette.events.map(encodableEvent) });
   }
-  return {
-    id: cassette.session.id,
-    recordedAt: cassette.session.recorded_at,
-    name: cassetteRelativePath(cassette, false),
-    text: compact ? JSON.stringify(json) : `${JSON.stringify(json, null, 2)}\n`,
-  };
+  const stringify = (value: JsonValue): string => (compact ? JSON.stringify(value) : `${JSON.stringify(value, null, 2)}\n`);
+  let text = stringify(json);
+  // Last: what is a secret by its form, wherever it is (see Redactor.valueSecrets).
+  const redacted = redactor?.valueSecrets(json, text) ?? json;
+  if (redacted !== json) text = stringify(redacted);
+  return { id: cassette.session.id, recordedAt: cassette.session.recorded_at, name: cassetteRelativePath(cassette, false), text };
 }
 
 /** The same cassette under another id: its name was taken. The session's id is the text's first "id". */

@@ -8,11 +8,14 @@
  */
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { serialiseCassette, type SerialisedCassette } from '../cassette/store.js';
+import type { Redactor } from '../cassette/redact.js';
 import type { AnyCassette } from '../cassette/schema.js';
 import { describeError, warn } from '../log.js';
 import { CassetteSink, type SinkOptions, type WriteBatch, type WriteReply, type WriterThreadData } from './writer-thread.js';
 
 export interface WriterOptions extends SinkOptions {
+  /** Redacts what is a secret by its form, last, in the whole cassette. */
+  redactor?: Redactor;
   /** Cassettes handed over and not yet written. */
   maxPending?: number;
   /** How long exit waits for the writer's thread. */
@@ -59,7 +62,7 @@ export class CassetteWriter {
    * `replace`: it is written over the file of the same name (a process cassette's next write).
    */
   submit(cassette: AnyCassette, written: (file: string) => void, { replace = false } = {}): void {
-    const serialised = serialiseCassette(cassette, { compact: this.options.layout === 'segments' && !replace });
+    const serialised = serialiseCassette(cassette, { compact: this.options.layout === 'segments' && !replace, redactor: this.options.redactor });
     const thread = this.threadFailed ? undefined : (this.thread ??= this.startThread());
     if (!thread) {
       this.writeHere(serialised, written, replace);
