@@ -6,7 +6,7 @@ import https from 'node:https';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { BodyPolicy } from './cassette/body.js';
-import { Redactor } from './cassette/redact.js';
+import { ALL_VALUE_PATTERNS, Redactor, useCustomValuePatterns } from './cassette/redact.js';
 import { readConfig, type Config } from './config.js';
 import { unwritableDirProblem } from './dirs.js';
 import { activeSession } from './context.js';
@@ -45,6 +45,20 @@ export async function start(instrumentations: readonly Instrumentation[]): Promi
   }
 }
 
+/** A redaction file naming a built-in pattern or a plugin that does not exist: said, as a typo would be. */
+function redactFilePlugins(config: Config, instrumentations: readonly Instrumentation[]): string | undefined {
+  const file = config.redactFile;
+  if (!file) return undefined;
+  const badPatterns = Object.keys(file.valuePatterns).filter((name) => !(ALL_VALUE_PATTERNS as readonly string[]).includes(name));
+  if (badPatterns.length)
+    return `TIMETRACER_REDACT_FILE names unknown value pattern(s) ${badPatterns.join(', ')}; use any of: ${ALL_VALUE_PATTERNS.join(', ')}`;
+  const plugins = instrumentations.map((i) => i.name);
+  const badPlugins = Object.keys(file.libraries).filter((name) => !plugins.includes(name));
+  if (badPlugins.length)
+    return `TIMETRACER_REDACT_FILE names unknown plugin(s) ${badPlugins.join(', ')}; use any of: ${plugins.join(', ')}`;
+  return undefined;
+}
+
 function unknownPlugins(config: Config, known: ReadonlySet<string>): string | undefined {
   for (const [variable, names] of [
     ['TIMETRACER_MOCK_PLUGINS', config.mockPlugins],
@@ -69,8 +83,17 @@ async function startAgent(config: Config, instrumentations: readonly Instrumenta
     warn(`${output.variable}=${JSON.stringify(output.dir)} cannot be written (${unwritable}). timetracer stays off.`);
     return;
   }
+  const redactFileProblem = redactFilePlugins(config, instrumentations);
+  if (redactFileProblem) {
+    warn(`${redactFileProblem}. timetracer stays off.`);
+    return;
+  }
+  useCustomValuePatterns((config.redactFile?.patterns ?? []).map((pattern) => new RegExp(pattern, 'g')));
   // One key links a secret alike in the request, the response and the calls (see redact.ts).
-  const policy: BodyPolicy = { maxBytes: config.maxBodyBytes, redactor: new Redactor(config.redact).linking() };
+  const redactor = new Redactor([...config.redact, ...(config.redactFile?.names ?? [])], {
+    valuePatterns: ALL_VALUE_PATTERNS.filter((name) => config.redactFile?.valuePatterns[name] !== false),
+  }).linking();
+  const policy: BodyPolicy = { maxBytes: config.maxBodyBytes, redactor };
   // Each mode's modules are loaded only in that mode: start-up is what a service pays at each deploy.
   const started =
     config.mode === 'record'
@@ -80,7 +103,11 @@ async function startAgent(config: Config, instrumentations: readonly Instrumenta
   hookServer(http.Server.prototype, lifecycle, config.maxBodyBytes);
   hookServer(https.Server.prototype, lifecycle, config.maxBodyBytes);
   if (config.mode === 'replay' && config.strictReplay) (await import('./agent-replay.js')).guardReplayConnections(config, instrumentations);
-  installHooks(instrumentations, (instrumentation) => contextFor(instrumentation, config, policy));
+  installHooks(instrumentations, (instrumentation) => {
+    // A library's own names (TIMETRACER_REDACT_FILE "libraries") on top of everyone's, linked alike.
+    const names = config.redactFile?.libraries[instrumentation.name]?.names ?? [];
+    return contextFor(instrumentation, config, names.length ? { ...policy, redactor: redactor.withNames(names) } : policy);
+  });
   if (config.determinism) {
     for (const problem of installReadSources({ streamOf: () => activeSession()?.reads, excluded: ownReaders(instrumentations) })) {
       warn(`determinism: could not wrap ${problem}; what the app reads there is live in replay`);

@@ -37,12 +37,25 @@ export interface Config {
   excludePaths: readonly string[];
   maxBodyBytes: number;
   redact: readonly string[];
+  /** TIMETRACER_REDACT_FILE: the redaction policy's file, read (see docs/redaction.md). */
+  redactFile: RedactFile | undefined;
   compression: 'none' | 'gzip';
   /** Record: a file per cassette, or many cassettes per segment file (see cassette/segment.ts). */
   layout: 'files' | 'segments';
   log: LogLevel;
   /** Replay: say `timetracer listening <port>` when the app first listens (what `timetracer replay` waits for). */
   announceListen: boolean;
+}
+
+/** A redaction policy file: more names, patterns of the user's own, built-in patterns off, names for one library. */
+export interface RedactFile {
+  names: string[];
+  /** Regular expressions (source text), each matched anywhere in any string written. */
+  patterns: string[];
+  /** Built-in value patterns by name (jwt, bearer, privateKey, card): false turns one off. */
+  valuePatterns: Record<string, boolean>;
+  /** Names secret in one library's data only, by plugin name (`pg`: column names). */
+  libraries: Record<string, { names: string[] }>;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problem: string };
@@ -100,6 +113,49 @@ function addresses(env: Env, name: string): AddressPattern[] {
   });
 }
 
+const isStrings = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === 'string');
+
+/** TIMETRACER_REDACT_FILE read and checked: every problem names the variable, the file and the field. */
+function redactFile(env: Env): RedactFile | undefined {
+  const file = env.TIMETRACER_REDACT_FILE?.trim();
+  if (!file) return undefined;
+  const problem = (what: string): ConfigProblem => new ConfigProblem(`TIMETRACER_REDACT_FILE=${JSON.stringify(file)} ${what}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    throw problem(code ? `cannot be read (${code})` : `is not valid JSON (${message})`);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw problem('is not a JSON object');
+  const { names = [], patterns = [], value_patterns: valuePatterns = {}, libraries = {}, ...unknown } = json as Record<string, unknown>;
+  const stray = Object.keys(unknown);
+  if (stray.length) throw problem(`has unknown field(s) ${stray.join(', ')}; use names, patterns, value_patterns, libraries`);
+  if (!isStrings(names)) throw problem('has "names" that is not a list of strings');
+  if (!isStrings(patterns)) throw problem('has "patterns" that is not a list of strings');
+  for (const pattern of patterns) {
+    try {
+      new RegExp(pattern, 'g');
+    } catch (error) {
+      throw problem(`has a pattern that is not a regular expression: ${JSON.stringify(pattern)} (${(error as Error).message})`);
+    }
+  }
+  const isObject = (value: unknown): value is Record<string, unknown> =>
+    value !== null && typeof value === 'object' && !Array.isArray(value);
+  if (!isObject(valuePatterns) || !Object.values(valuePatterns).every((on) => typeof on === 'boolean'))
+    throw problem('has "value_patterns" that is not an object of true and false');
+  if (!isObject(libraries) || !Object.values(libraries).every((rules) => isObject(rules) && isStrings(rules.names ?? [])))
+    throw problem('has "libraries" that is not an object of { "names": [...] } by plugin');
+  return {
+    names,
+    patterns,
+    valuePatterns: valuePatterns as Record<string, boolean>,
+    libraries: Object.fromEntries(
+      Object.entries(libraries).map(([plugin, rules]) => [plugin, { names: (rules as { names?: string[] }).names ?? [] }]),
+    ),
+  };
+}
+
 /** The name in the nearest package.json above the working directory. */
 function packageName(): string | undefined {
   let dir = process.cwd();
@@ -140,6 +196,7 @@ export function readConfig(env: Env = process.env): ConfigResult {
       excludePaths: list(env, 'TIMETRACER_EXCLUDE_PATHS', ['/health', '/metrics']),
       maxBodyBytes: Math.floor(number(env, 'TIMETRACER_MAX_BODY_KB', 64, 0, 1024 * 1024) * 1024),
       redact: list(env, 'TIMETRACER_REDACT', []),
+      redactFile: redactFile(env),
       compression: choice(env, 'TIMETRACER_COMPRESSION', ['none', 'gzip'], 'none'),
       layout: choice(env, 'TIMETRACER_LAYOUT', ['files', 'segments'], 'files'),
       log: choice(env, 'TIMETRACER_LOG', ['info', 'quiet', 'debug'], 'info'),

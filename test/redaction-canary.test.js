@@ -10,7 +10,9 @@ import {
   APPS,
   REDIS_URL,
   UNREACHABLE_DATABASE_URL,
+  cassetteFiles,
   createDatabase,
+  readJson,
   redisKeyPrefix,
   request,
   startApp,
@@ -41,13 +43,16 @@ function everythingWritten(dir) {
     .filter((entry) => entry.isFile())
     .map((entry) => {
       const text = fs.readFileSync(path.join(entry.parentPath ?? entry.path, entry.name), 'utf8');
-      const decoded = [...text.matchAll(/"encoding": ?"base64",\s*"data": ?"([^"]*)"/g)].map((m) => Buffer.from(m[1], 'base64').toString('latin1'));
+      const decoded = [...text.matchAll(/"encoding": ?"base64",\s*"data": ?"([^"]*)"/g)].map((m) =>
+        Buffer.from(m[1], 'base64').toString('latin1'),
+      );
       return [text, ...decoded].join('\n');
     })
     .join('\n');
 }
 
-test('a secret planted in every place a request can carry one is found nowhere in what is written; replay still matches every call', async (t) => {
+/** A distinct secret for every place: what the app is sent (`s`, `inbound`), what its upstream answers, and all of them by name. */
+function plantSecrets() {
   const s = {
     email: `user-${randomBytes(4).toString('hex')}@example.com`,
     outboundToken: secret('outbound-bearer'),
@@ -68,7 +73,11 @@ test('a secret planted in every place a request can carry one is found nowhere i
     card: CARD,
     note: `Bearer ${secret('inbound-bearer-in-text')}`,
   };
-  const upstreamSecrets = { refresh: secret('upstream-refresh-token'), cookie: secret('upstream-cookie'), idToken: jwt('upstream-id-token') };
+  const upstreamSecrets = {
+    refresh: secret('upstream-refresh-token'),
+    cookie: secret('upstream-cookie'),
+    idToken: jwt('upstream-id-token'),
+  };
   const inbound = {
     authorization: `Bearer ${secret('inbound-authorization')}`,
     cookie: `sid=${secret('inbound-cookie')}; theme=dark`,
@@ -82,8 +91,24 @@ test('a secret planted in every place a request can carry one is found nowhere i
     ...Object.entries(s).filter(([name]) => name !== 'email'),
     ...Object.entries(upstreamSecrets),
     ...Object.entries(inbound),
-  ].map(([name, value]) => [name, name === 'authorization' || name === 'note' ? value.replace(/^Bearer /, '') : name === 'cookie' ? value.slice(4, value.indexOf(';')) : value]);
+  ].map(([name, value]) => [
+    name,
+    name === 'authorization' || name === 'note'
+      ? value.replace(/^Bearer /, '')
+      : name === 'cookie'
+        ? value.slice(4, value.indexOf(';'))
+        : value,
+  ]);
 
+  return { s, upstreamSecrets, inbound, planted };
+}
+
+/**
+ * Records the canary requests on the real app and dependencies (`agentEnv` on top of record's),
+ * replays them with every dependency out of reach, and checks replay answered each as live,
+ * every call matched and nothing went out. Returns everything written.
+ */
+async function recordAndReplay(t, { s, upstreamSecrets, inbound }, agentEnv = {}) {
   const upstream = await startUpstream(t, (req, res) => {
     res.setHeader('content-type', 'application/json');
     res.setHeader('set-cookie', `upstream_session=${upstreamSecrets.cookie}; HttpOnly`);
@@ -92,7 +117,7 @@ test('a secret planted in every place a request can carry one is found nowhere i
   const database = await createDatabase(t, 'CREATE TABLE canary_users (email text PRIMARY KEY, password text, api_token text UNIQUE)');
   const prefix = await redisKeyPrefix(t);
   const dir = tempDir(t);
-  const env = { UPSTREAM_URL: upstream.url, DATABASE_URL: database.url, REDIS_URL, KEY_PREFIX: prefix };
+  const env = { ...agentEnv, UPSTREAM_URL: upstream.url, DATABASE_URL: database.url, REDIS_URL, KEY_PREFIX: prefix };
 
   const boundary = '----canary';
   const requests = [
@@ -100,11 +125,23 @@ test('a secret planted in every place a request can carry one is found nowhere i
       `/canary?api_key=${inbound.queryKey}&ref=${inbound.queryJwt}`,
       {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: inbound.authorization, cookie: inbound.cookie, 'x-correlation': inbound.custom },
+        headers: {
+          'content-type': 'application/json',
+          authorization: inbound.authorization,
+          cookie: inbound.cookie,
+          'x-correlation': inbound.custom,
+        },
         body: JSON.stringify(s),
       },
     ],
-    ['/form', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `user=ann&password=${inbound.formPassword}` }],
+    [
+      '/form',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `user=ann&password=${inbound.formPassword}`,
+      },
+    ],
     [
       '/multipart',
       {
@@ -123,17 +160,21 @@ test('a secret planted in every place a request can carry one is found nowhere i
   assert.equal(live[0].json().duplicate, '23505', 'the unique violation happened');
   await recording.cassettes(requests.length);
   await recording.stop();
-
-  const written = everythingWritten(dir);
-  if (process.env.CANARY_DUMP) fs.cpSync(dir, process.env.CANARY_DUMP, { recursive: true });
-  const found = planted.filter(([, value]) => written.includes(value)).map(([name]) => name);
-  assert.deepEqual(found, [], `secrets written in clear: ${found.join(', ')}`);
-  assert.match(written, /\[REDACTED:[0-9a-f]{8}\]/, 'the cassettes were written, with their secrets redacted');
+  assert.deepEqual(
+    recording.stderr.filter((l) => l.includes('[WARN]')),
+    [],
+  );
 
   await upstream.close();
   const tripwire = await startTripwire(t, upstream.port);
   const replaying = await startApp(t, APP, {
-    env: { ...env, DATABASE_URL: UNREACHABLE_DATABASE_URL, REDIS_URL: `redis://127.0.0.1:${tripwire.port}`, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir },
+    env: {
+      ...env,
+      DATABASE_URL: UNREACHABLE_DATABASE_URL,
+      REDIS_URL: `redis://127.0.0.1:${tripwire.port}`,
+      TIMETRACER_MODE: 'replay',
+      TIMETRACER_CASSETTE: dir,
+    },
   });
   for (const [i, [url, options]] of requests.entries()) {
     const replayed = await request(`${replaying.url}${url}`, options);
@@ -142,6 +183,46 @@ test('a secret planted in every place a request can carry one is found nowhere i
   await replaying.waitForLine(/^timetracer replay POST \/canary /, 'stderr');
   const line = replaying.stderr.find((l) => l.startsWith('timetracer replay POST /canary '));
   assert.match(line, / matched=OK /, replaying.stderr.join('\n'));
-  assert.deepEqual(replaying.stderr.filter((l) => l.includes('[MISS]')), []);
+  assert.deepEqual(
+    replaying.stderr.filter((l) => l.includes('[MISS]')),
+    [],
+  );
   assert.equal(tripwire.connections, 0, 'nothing went out');
+  return { dir, written: everythingWritten(dir) };
+}
+
+test('a secret planted in every place a request can carry one is found nowhere in what is written; replay still matches every call', async (t) => {
+  const secrets = plantSecrets();
+  const { written } = await recordAndReplay(t, secrets);
+  const found = secrets.planted.filter(([, value]) => written.includes(value)).map(([name]) => name);
+  assert.deepEqual(found, [], `secrets written in clear: ${found.join(', ')}`);
+  assert.match(written, /\[REDACTED:[0-9a-f]{8}\]/, 'the cassettes were written, with their secrets redacted');
+});
+
+test("TIMETRACER_REDACT_FILE: the user's own names and patterns, a built-in pattern off, names for one library only", async (t) => {
+  const secrets = plantSecrets();
+  secrets.s.nickname = `nick-${randomBytes(6).toString('hex')}`;
+  secrets.s.reference = `TT-REF-${randomBytes(6).toString('hex')}`;
+  const policy = path.join(tempDir(t), 'redaction.json');
+  fs.writeFileSync(
+    policy,
+    JSON.stringify({
+      names: ['nickname'],
+      patterns: ['TT-REF-[0-9a-f]{12}'],
+      value_patterns: { card: false },
+      libraries: { pg: { names: ['email'] } },
+    }),
+  );
+  const { dir, written } = await recordAndReplay(t, secrets, { TIMETRACER_REDACT_FILE: policy });
+  assert.ok(!written.includes(secrets.s.nickname), 'a name of the file');
+  assert.ok(!written.includes(secrets.s.reference), 'a pattern of the file');
+  assert.ok(written.includes(CARD.replace(/ /g, '')) || written.includes(CARD), 'card numbers are kept when their pattern is off');
+  // email is a secret in pg's data only: kept in the request's body, redacted in the query's parameters.
+  const [cassette] = cassetteFiles(dir)
+    .map(readJson)
+    .filter((c) => c.request.path === '/canary');
+  assert.equal(cassette.request.body.data.email, secrets.s.email);
+  const queries = cassette.events.filter((event) => event.signature.lib === 'pg' && event.signature.sql.includes('email'));
+  assert.ok(queries.length >= 2);
+  for (const query of queries) assert.ok(!JSON.stringify(query.signature.params).includes(secrets.s.email), query.signature.sql);
 });

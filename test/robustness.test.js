@@ -35,6 +35,11 @@ function dataUpstream(t) {
 test('a bad configuration value prints one line and the app runs as without the agent', async (t) => {
   const upstream = await dataUpstream(t);
   const dir = tempDir(t);
+  const policies = tempDir(t);
+  const policyFile = (name, policy) => {
+    fs.writeFileSync(path.join(policies, name), JSON.stringify(policy));
+    return path.join(policies, name);
+  };
   for (const [env, line] of [
     [
       { TIMETRACER_MODE: 'recrod' },
@@ -48,6 +53,21 @@ test('a bad configuration value prints one line and the app runs as without the 
       { TIMETRACER_MODE: 'replay', TIMETRACER_ALLOW_CONNECT: '127.0.0.1:5432,db:port' },
       'timetracer [WARN] TIMETRACER_ALLOW_CONNECT lists "db:port", which is not an address; use host:port, [IPv6]:port, ' +
         "*:port, a host alone (any port) or a socket file's path, separated by commas. timetracer stays off.",
+    ],
+    [
+      { TIMETRACER_MODE: 'record', TIMETRACER_REDACT_FILE: '/nonexistent/redaction.json' },
+      'timetracer [WARN] TIMETRACER_REDACT_FILE="/nonexistent/redaction.json" cannot be read (ENOENT). timetracer stays off.',
+    ],
+    [
+      { TIMETRACER_MODE: 'record', TIMETRACER_REDACT_FILE: policyFile('bad-pattern.json', { patterns: ['ok', '(unclosed'] }) },
+      /^timetracer \[WARN\] TIMETRACER_REDACT_FILE="\S+bad-pattern\.json" has a pattern that is not a regular expression: "\(unclosed" \(.+\)\. timetracer stays off\.$/,
+    ],
+    [
+      {
+        TIMETRACER_MODE: 'record',
+        TIMETRACER_REDACT_FILE: policyFile('bad-library.json', { libraries: { postgres: { names: ['pin'] } } }),
+      },
+      /^timetracer \[WARN\] TIMETRACER_REDACT_FILE names unknown plugin\(s\) postgres; use any of: .*pg.*\. timetracer stays off\.$/,
     ],
     [
       { TIMETRACER_MODE: 'replay', TIMETRACER_LIVE_PLUGINS: 'postgres' },

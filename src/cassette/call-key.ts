@@ -54,7 +54,8 @@ export function saltedHashIn(signature: Signature): string | undefined {
  * one told by its form was redacted in the recording, and is hidden alike in the live call).
  */
 function comparable(value: JsonValue): JsonValue {
-  if (typeof value === 'string') return hideValuePatterns(unlinkSecrets(value.includes('$') ? value.replace(SALTED_HASH, ANY_SALTED_HASH) : value));
+  if (typeof value === 'string')
+    return hideValuePatterns(unlinkSecrets(value.includes('$') ? value.replace(SALTED_HASH, ANY_SALTED_HASH) : value));
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map(comparable);
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, comparable(item)]));

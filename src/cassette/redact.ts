@@ -128,7 +128,9 @@ let customValuePatterns: readonly RegExp[] = [];
 
 /** The user's own value patterns, for the agent's life: replay must hide them alike in live calls. */
 export function useCustomValuePatterns(patterns: readonly RegExp[]): void {
-  customValuePatterns = patterns.map((pattern) => new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`));
+  customValuePatterns = patterns.map(
+    (pattern) => new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`),
+  );
 }
 
 /**
@@ -205,6 +207,11 @@ export class Redactor {
     return new Redactor(this.extraNames, this.policy, (secret) =>
       secret ? `[REDACTED:${createHmac('sha256', key).update(secret).digest('hex').slice(0, 8)}]` : secret,
     );
+  }
+
+  /** The same redactor (its links alike) with more names: those secret in one library's data only. */
+  withNames(names: readonly string[]): Redactor {
+    return new Redactor([...this.extraNames, ...names], this.policy, this.marker);
   }
 
   /** What `describe` returns, and the secret values redacted while it ran (it runs synchronously). */

@@ -62,7 +62,10 @@ export class CassetteWriter {
    * `replace`: it is written over the file of the same name (a process cassette's next write).
    */
   submit(cassette: AnyCassette, written: (file: string) => void, { replace = false } = {}): void {
-    const serialised = serialiseCassette(cassette, { compact: this.options.layout === 'segments' && !replace, redactor: this.options.redactor });
+    const serialised = serialiseCassette(cassette, {
+      compact: this.options.layout === 'segments' && !replace,
+      redactor: this.options.redactor,
+    });
     const thread = this.threadFailed ? undefined : (this.thread ??= this.startThread());
     if (!thread) {
       this.writeHere(serialised, written, replace);

@@ -15,7 +15,12 @@ const redis = new Redis(REDIS_URL, { keyPrefix: `${KEY_PREFIX}:`, maxRetriesPerR
 async function canary(s) {
   const upstream = await fetch(`${UPSTREAM_URL}/session`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${s.outboundToken}`, 'x-api-key': s.outboundApiKey, 'x-trace': s.outboundJwt, 'content-type': 'application/json' },
+    headers: {
+      authorization: `Bearer ${s.outboundToken}`,
+      'x-api-key': s.outboundApiKey,
+      'x-trace': s.outboundJwt,
+      'content-type': 'application/json',
+    },
     body: JSON.stringify({ grant: 'password', password: s.upstreamPassword }),
   });
   const session = await upstream.json();
@@ -24,7 +29,10 @@ async function canary(s) {
   const { rows } = await pool.query('SELECT password, api_token FROM canary_users WHERE email = $1', [s.email]);
   const duplicate = await pool
     .query('INSERT INTO canary_users (email, password, api_token) VALUES ($1, $2, $3)', [`${s.email}.2`, 'x', s.sqlToken])
-    .then(() => 'inserted', (error) => error.code);
+    .then(
+      () => 'inserted',
+      (error) => error.code,
+    );
 
   await redis.call('HSET', 'user', 'password', s.redisUpperPassword);
   const upper = await redis.call('HGET', 'user', 'password');
@@ -32,7 +40,10 @@ async function canary(s) {
   const lower = await redis.hget('user', 'session_token');
   await redis.set('user:api_key', s.redisKeyedSecret);
   const keyed = await redis.get('user:api_key');
-  const auth = await redis.call('AUTH', s.redisAuthPassword).then(() => 'ok', (error) => error.message.split(' ')[0]);
+  const auth = await redis.call('AUTH', s.redisAuthPassword).then(
+    () => 'ok',
+    (error) => error.message.split(' ')[0],
+  );
 
   return {
     upstream: Object.keys(session).sort(),
