@@ -209,7 +209,8 @@ export class PgRecording {
     if (this.notices.length) result.notices = this.notices.map((notice) => withDetailRedacted(notice, redactor));
     if (this.serverParameters) result.server_parameters = this.serverParameters;
     const outcome: CallOutcome = { signature: pgSignature(this.sql, this.params, redactor), result };
-    if (this.error) outcome.error = { ...this.error, ...(this.error.fields && { fields: withDetailRedacted(this.error.fields, redactor) }) };
+    if (this.error)
+      outcome.error = { ...this.error, ...(this.error.fields && { fields: withDetailRedacted(this.error.fields, redactor) }) };
     return outcome;
   }
 }
