@@ -17,10 +17,12 @@ export function startRecording(config: Config, policy: BodyPolicy): SessionLifec
     layout: config.layout,
     service: config.service,
     redactor: policy.redactor,
+    maxPending: config.maxPending,
+    exitWaitMs: config.flushTimeoutMs,
   });
   const context = cassetteContextOf(config, policy);
   const processRecorder = new ProcessRecorder({ context, writer, maxEvents: config.processMaxEvents, determinism: config.determinism });
-  const shedder = config.shedLoad ? new LoadShedder(() => writer.pending) : undefined;
+  const shedder = config.shedLoad ? new LoadShedder(() => writer.pending, config.maxPending) : undefined;
   const recorder = new Recorder({ config, context, writer, shedder, started: () => processRecorder.started() });
   // A crash still leaves its cassette, with the error that caused it, on the request whose code raised it.
   process.on('uncaughtExceptionMonitor', (error) => currentSession()?.annotate({ error }));

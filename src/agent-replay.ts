@@ -30,6 +30,8 @@ export function startReplaying(config: Config, policy: BodyPolicy): SessionLifec
       layout: 'files',
       service: config.service,
       redactor: policy.redactor,
+      maxPending: config.maxPending,
+      exitWaitMs: config.flushTimeoutMs,
     });
     onProcessEnd(() => writer.flushSync());
     output = { writer, context: cassetteContextOf(config, policy) };

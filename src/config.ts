@@ -29,6 +29,10 @@ export interface Config {
   sampleRate: number;
   /** Record: record fewer requests on its own while cassettes wait to be written or the event loop lags. */
   shedLoad: boolean;
+  /** Cassettes that may wait to be written; past it, new ones are dropped and counted. */
+  maxPending: number;
+  /** How long the process's end may wait for cassettes still being written. */
+  flushTimeoutMs: number;
   /** Record what sessions read from the clock and randomness, and hand it back on replay. */
   determinism: boolean;
   /** Record: how many calls outside requests the process cassette keeps before it only counts repeats. */
@@ -190,6 +194,8 @@ export function readConfig(env: Env = process.env): ConfigResult {
       env: env.TIMETRACER_ENV?.trim() || env.NODE_ENV?.trim() || 'development',
       sampleRate: number(env, 'TIMETRACER_SAMPLE_RATE', 1, 0, 1),
       shedLoad: choice(env, 'TIMETRACER_SHED_LOAD', ['on', 'off'], 'on') === 'on',
+      maxPending: Math.floor(number(env, 'TIMETRACER_MAX_PENDING', 2_000, 1, 1_000_000)),
+      flushTimeoutMs: Math.floor(number(env, 'TIMETRACER_FLUSH_TIMEOUT_MS', 5_000, 0, 600_000)),
       determinism: choice(env, 'TIMETRACER_DETERMINISM', ['on', 'off'], 'on') === 'on',
       processMaxEvents: Math.floor(number(env, 'TIMETRACER_PROCESS_MAX_EVENTS', 1000, 0, 1_000_000)),
       errorsOnly: bool(env, 'TIMETRACER_ERRORS_ONLY', false),

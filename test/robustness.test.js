@@ -411,13 +411,63 @@ test('gzip cassettes are written and replayed', async (t) => {
   assert.equal((await request(`${replaying.url}/data?id=9`)).text, live.text);
 });
 
-test('cassettes still being written when the app is stopped are not lost', async (t) => {
+test('cassettes still being written when the process ends are written first, however it ends; the app decides how', async (t) => {
+  const upstream = await dataUpstream(t);
+  for (const [how, env, expected] of [
+    ['SIGTERM', {}, { code: null, signal: 'SIGTERM' }],
+    ['SIGINT', {}, { code: null, signal: 'SIGINT' }],
+    // The app handles SIGTERM itself: it decides when and with what code.
+    ['SIGTERM', { ON_SIGTERM: 'exit-3' }, { code: 3, signal: null }],
+  ]) {
+    const dir = tempDir(t);
+    const app = await startApp(t, APP, { env: { ...env, TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => request(`${app.url}/data?id=${i}`)));
+    app.child.kill(how);
+    assert.deepEqual(await app.exited, expected, `${how} ${JSON.stringify(env)}`);
+    assert.equal(cassetteFiles(dir).length, 20, `${how} ${JSON.stringify(env)}`);
+    assert.deepEqual(
+      app.stderr.filter((l) => l.includes('[WARN]')),
+      [],
+    );
+  }
+});
+
+test('the end of the process waits for cassettes no longer than TIMETRACER_FLUSH_TIMEOUT_MS, and says what it gave up', async (t) => {
   const upstream = await dataUpstream(t);
   const dir = tempDir(t);
-  const app = await startApp(t, APP, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
-  await Promise.all(Array.from({ length: 20 }, (_, i) => request(`${app.url}/data?id=${i}`)));
-  await app.stop();
-  assert.equal(cassetteFiles(dir).length, 20);
+  // 16 bodies of 4 MiB kept whole and gzipped: seconds of the writer's thread, far past the wait allowed.
+  const app = await startApp(t, APP, {
+    env: {
+      TIMETRACER_MODE: 'record',
+      TIMETRACER_DIR: dir,
+      TIMETRACER_COMPRESSION: 'gzip',
+      TIMETRACER_MAX_BODY_KB: '8192',
+      TIMETRACER_FLUSH_TIMEOUT_MS: '200',
+      UPSTREAM_URL: upstream.url,
+      ON_SIGTERM: 'exit-3',
+    },
+  });
+  const sent = 16;
+  for (let i = 0; i < sent; i++) assert.equal((await request(`${app.url}/huge?mb=4`)).status, 200);
+  app.child.kill('SIGTERM');
+  // From when the app takes the signal: it decides to exit, and the agent may hold that up 200 ms.
+  await app.waitForLine(/^stopping$/, 'stdout');
+  const stopping = performance.now();
+  assert.deepEqual(await app.exited, { code: 3, signal: null }, 'the exit the app decided');
+  const waitedMs = performance.now() - stopping;
+  // One cassette being built when the time is up still finishes: a fraction of a second here.
+  assert.ok(waitedMs < 1_500, `the process ended ${Math.round(waitedMs)} ms after the app began to stop`);
+  const written = cassetteFiles(dir).filter((file) => file.includes('GET__huge')).length;
+  const count = (pattern) => Number(app.stderr.map((line) => pattern.exec(line)?.[1]).find(Boolean) ?? 0);
+  const unfinished = count(
+    /^timetracer \[WARN\] (\d+) cassette\(s\) were still being written when the process ended, after waiting 200 ms \(TIMETRACER_FLUSH_TIMEOUT_MS\)$/,
+  );
+  const unbuilt = count(
+    /^timetracer \[WARN\] (\d+) request\(s\) still open when the process ended were not recorded, for want of time \(TIMETRACER_FLUSH_TIMEOUT_MS\)$/,
+  );
+  assert.ok(written < sent, `the wait was cut short (${written} of ${sent} written)`);
+  // The process cassette may be among the unfinished.
+  assert.ok(written + unfinished + unbuilt >= sent, `every cassette not written is counted:\n${app.stderr.join('\n')}`);
 });
 
 test('a response whose body the app never reads is recorded as far as it came, and replays the same', async (t) => {

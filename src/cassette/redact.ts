@@ -363,15 +363,17 @@ export class Redactor {
    */
   valueSecrets(json: JsonValue, text: string): JsonValue {
     if (!PATTERN_HINTS.test(text) && !customValuePatterns.some((pattern) => text.search(pattern) >= 0)) return json;
-    const walk = (node: JsonValue): JsonValue => {
-      if (typeof node === 'string') return redactPatterns(node, this.valuePatterns, customValuePatterns, (secret) => this.mark(secret));
+    const redacted = (text: string): string => redactPatterns(text, this.valuePatterns, customValuePatterns, (secret) => this.mark(secret));
+    const walk = (node: JsonValue, read: boolean): JsonValue => {
+      // A clock or random read that is a secret is left out (null): replay draws it live.
+      if (typeof node === 'string') return read ? (redacted(node) === node ? node : null) : redacted(node);
       if (node === null || typeof node !== 'object') return node;
-      if (Array.isArray(node)) return node.map(walk);
+      if (Array.isArray(node)) return node.map((item) => walk(item, read));
       const out: Record<string, JsonValue> = {};
-      for (const [key, item] of Object.entries(node)) out[key] = walk(item);
+      for (const [key, item] of Object.entries(node)) out[key] = walk(item, read || (node === json && key === 'reads'));
       return out;
     };
-    return walk(json);
+    return walk(json, false);
   }
 }
 

@@ -13,9 +13,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import zlib from 'node:zlib';
 import { pathSlug, requestFileStem } from './names.js';
 import { makeDirsSync } from '../dirs.js';
+import { gzipInMembers } from './gzip.js';
 
 export const SEGMENT_SUFFIX = '.segment.jsonl';
 const SEGMENT_FILE = /\.segment\.jsonl(\.gz)?$/;
@@ -105,7 +105,7 @@ export class SegmentWriter {
     const lines: string[] = [];
     let offset = segment.size;
     for (const cassette of list) {
-      const bytes = this.gzip ? zlib.gzipSync(`${cassette.text}\n`) : Buffer.from(`${cassette.text}\n`);
+      const bytes = this.gzip ? gzipInMembers(`${cassette.text}\n`) : Buffer.from(`${cassette.text}\n`);
       const entry: SegmentEntry = { id: cassette.id, stem: cassette.stem, recorded_at: cassette.recordedAt, offset, length: bytes.length };
       chunks.push(bytes);
       lines.push(`${JSON.stringify(entry)}\n`);

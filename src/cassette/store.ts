@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
 import { makeDirsSync } from '../dirs.js';
 import { decodeValue, encodeValue } from './codec.js';
+import { gzipInMembers } from './gzip.js';
 import { SCHEMA_VERSION, type AnyCassette, type DependencyEvent, type JsonValue } from './schema.js';
 import type { Redactor } from './redact.js';
 import { cassetteProblem, completeCassette } from './validate.js';
@@ -213,7 +214,7 @@ export class FileStore implements CassetteStore {
   ) {}
 
   encode({ name, text }: SerialisedCassette): EncodedCassette {
-    return this.gzip ? { name: `${name}.gz`, bytes: zlib.gzipSync(text) } : { name, bytes: Buffer.from(text) };
+    return this.gzip ? { name: `${name}.gz`, bytes: gzipInMembers(text) } : { name, bytes: Buffer.from(text) };
   }
 
   writeSync(encoded: EncodedCassette, replace = false): string {

@@ -8,8 +8,11 @@
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { info, warn } from '../log.js';
 
-/** Cassettes waiting to be written past which the writer is taken to be falling behind. */
-export const PENDING_LIMIT = 256;
+/**
+ * Cassettes waiting to be written past which the writer is taken to be falling behind: this
+ * many, or half the most that may wait (TIMETRACER_MAX_PENDING) where that is fewer.
+ */
+const PENDING_LIMIT = 256;
 /** Event loop delay (99th percentile over a check's second) past which the app is taken to be struggling. */
 export const LAG_LIMIT_MS = 100;
 /**
@@ -36,7 +39,13 @@ export class LoadShedder {
   private readonly delay: IntervalHistogram;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly pending: () => number) {
+  private readonly pendingLimit: number;
+
+  constructor(
+    private readonly pending: () => number,
+    maxPending: number,
+  ) {
+    this.pendingLimit = Math.min(PENDING_LIMIT, Math.ceil(maxPending / 2));
     this.delay = monitorEventLoopDelay({ resolution: 20 });
     this.delay.enable();
     this.timer = setInterval(() => this.check(), CHECK_MS).unref();
@@ -62,12 +71,12 @@ export class LoadShedder {
     const busy = this.admitted + this.skipped - this.seen >= BUSY_REQUESTS;
     this.seen = this.admitted + this.skipped;
     const pending = this.pending();
-    if (pending > PENDING_LIMIT || (busy && lagMs > LAG_LIMIT_MS)) {
+    if (pending > this.pendingLimit || (busy && lagMs > LAG_LIMIT_MS)) {
       this.calm = 0;
       if (this.share <= LOWEST_SHARE) return;
       this.share /= 2;
       const why =
-        pending > PENDING_LIMIT ? `${pending} cassettes are waiting to be written` : `the event loop ran ${Math.round(lagMs)} ms late`;
+        pending > this.pendingLimit ? `${pending} cassettes are waiting to be written` : `the event loop ran ${Math.round(lagMs)} ms late`;
       this.say(
         `recording sheds load: ${why}; recording 1 request in ${Math.round(1 / this.share)} until it calms down (the app is unaffected)`,
       );

@@ -83,12 +83,21 @@ export class Recorder implements SessionLifecycle {
 
   /** The process is exiting: builds what is left and hands it to the writer, which writes it synchronously. */
   flushSync(): void {
+    // The end waits TIMETRACER_FLUSH_TIMEOUT_MS at most, building what is left and writing it.
+    const deadline = Date.now() + this.options.config.flushTimeoutMs;
+    let late = 0;
     for (const [session, open] of this.open) {
+      if (Date.now() >= deadline) {
+        late++;
+        continue;
+      }
       if (!open.exchange.durationMs) open.exchange.durationMs = session.elapsed();
       this.keep(session, open);
     }
     this.open.clear();
-    this.options.writer.flushSync();
+    this.options.writer.flushSync(deadline);
+    if (late)
+      warn(`${late} request(s) still open when the process ended were not recorded, for want of time (TIMETRACER_FLUSH_TIMEOUT_MS)`);
     const shed = this.options.shedder?.skipped;
     if (shed) warn(`${shed} request(s) were left unrecorded while recording shed load`);
   }

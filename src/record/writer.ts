@@ -18,7 +18,7 @@ export interface WriterOptions extends SinkOptions {
   redactor?: Redactor;
   /** Cassettes handed over and not yet written. */
   maxPending?: number;
-  /** How long exit waits for the writer's thread. */
+  /** How long the process's end waits for the writer's thread (TIMETRACER_FLUSH_TIMEOUT_MS). */
   exitWaitMs?: number;
 }
 
@@ -49,7 +49,7 @@ export class CassetteWriter {
 
   constructor(private readonly options: WriterOptions) {
     this.maxPending = options.maxPending ?? 2_000;
-    this.exitWaitMs = options.exitWaitMs ?? 10_000;
+    this.exitWaitMs = options.exitWaitMs ?? 5_000;
   }
 
   /** Cassettes handed over and not yet written. */
@@ -151,12 +151,14 @@ export class CassetteWriter {
     }
   }
 
-  /** The process is exiting: waits (blocking) until the writer's thread has written what it was handed. */
-  flushSync(): void {
+  /**
+   * The process is ending: waits (blocking) until the writer's thread has written what it was
+   * handed, or until `deadline` (by default TIMETRACER_FLUSH_TIMEOUT_MS from now).
+   */
+  flushSync(deadline = Date.now() + this.exitWaitMs): void {
     this.send();
     const thread = this.thread;
     if (thread && !this.threadFailed) {
-      const deadline = Date.now() + this.exitWaitMs;
       for (let handled = Atomics.load(thread.done, 0); handled < this.submitted; handled = Atomics.load(thread.done, 0)) {
         const left = deadline - Date.now();
         if (left <= 0) break;
@@ -165,11 +167,16 @@ export class CassetteWriter {
       for (let message = receiveMessageOnPort(thread.replies); message; message = receiveMessageOnPort(thread.replies)) {
         for (const reply of message.message as WriteReply[]) this.replied(reply);
       }
-      this.failed += this.announce.size;
-      this.announce.clear();
     }
+    // What the writer's thread had not written by the deadline is given up: the process ends now.
+    const unfinished = this.announce.size;
+    this.announce.clear();
     if (this.dropped) warn(`${this.dropped} cassette(s) were dropped because the disk could not keep up`);
     if (this.failed) warn(`${this.failed} cassette(s) could not be written`);
+    if (unfinished)
+      warn(
+        `${unfinished} cassette(s) were still being written when the process ended, after waiting ${this.exitWaitMs} ms (TIMETRACER_FLUSH_TIMEOUT_MS)`,
+      );
     this.dropped = 0;
     this.failed = 0;
   }

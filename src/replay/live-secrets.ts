@@ -7,7 +7,8 @@
  *   value in place of the link;
  * - the replaying agent learns, from the live inbound request, the value standing where the
  *   recorded request had a link, and hands the app recorded results with that value in place of
- *   the link (a logout that reads its session row back clears the session the client holds).
+ *   the link (a logout that reads its session row back clears the session the client holds);
+ *   and likewise from each call the app makes, where a secret told by its form stands in clear.
  * Links never learned become plain `[REDACTED]`, as the app saw them in record's place: password
  * checks against them replay from the recorded outcome.
  */
@@ -65,6 +66,15 @@ export class LiveSecrets {
       return;
     }
     this.walk(body.data as JsonValue, parsed);
+  }
+
+  /**
+   * Learns from a call as the app makes it now: a secret redacted by its form (a JWT the app
+   * signed) stands in clear in the live call's signature where the recording has its link, so the
+   * recorded results that hold the link (the row read back) get the live value.
+   */
+  learnCall(recorded: unknown, live: () => JsonValue): void {
+    if (holdsLink(recorded)) this.walk(recorded as JsonValue, live());
   }
 
   /** The recorded request's headers and body, each link replaced by its live value, or by `[REDACTED]`. */

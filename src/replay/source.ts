@@ -7,6 +7,7 @@
  * again.
  */
 import { ReplayMissError, type CallSource, type Lookup, type ReplayAnswer } from '../calls.js';
+import { encodeValue } from '../cassette/codec.js';
 import { toErrorRecord } from '../cassette/error-record.js';
 import type { AnyCassette, DependencyEvent } from '../cassette/schema.js';
 import type { Choice } from './library.js';
@@ -64,14 +65,14 @@ export class ReplaySource implements CallSource {
     if (event) {
       this.mocked++;
       this.keep(event);
-      return { event: this.withLiveSecrets(event) };
+      return { event: this.withLiveSecrets(event, lookup) };
     }
     const borrowed = this.borrow(lookup, choice.cassette);
     if (borrowed) {
       this.mocked++;
       this.borrowed++;
       this.keep(borrowed);
-      return { event: this.withLiveSecrets(borrowed) };
+      return { event: this.withLiveSecrets(borrowed, lookup) };
     }
     this.misses++;
     const reason = missReason(this.matcher!.nearest(lookup), choice.cassette ? undefined : choice.reason);
@@ -84,7 +85,8 @@ export class ReplaySource implements CallSource {
    * The recording as the app gets it: a secret the request carried stands in its results as the
    * request carries it now. What is kept (`calls`) stays as recorded, the live value unwritten.
    */
-  private withLiveSecrets(event: DependencyEvent): DependencyEvent {
+  private withLiveSecrets(event: DependencyEvent, lookup: Lookup): DependencyEvent {
+    this.secrets.learnCall(event.signature, () => encodeValue(lookup.signature));
     const result = this.secrets.result(event.result);
     return result === event.result ? event : { ...event, result };
   }

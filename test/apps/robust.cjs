@@ -39,6 +39,13 @@ async function handle(req, res, url) {
       const until = performance.now() + Number(url.searchParams.get('ms') ?? 100);
       while (performance.now() < until);
       res.end('done');
+    } else if (url.pathname === '/huge') {
+      // A body of `mb` MiB that gzip takes seconds over.
+      res.end(
+        require('node:crypto')
+          .randomBytes(Number(url.searchParams.get('mb')) * 768 * 1024)
+          .toString('base64'),
+      );
     } else if (url.pathname === '/fail') {
       res.statusCode = 503;
       res.end('unavailable');
@@ -87,5 +94,13 @@ const server = http.createServer((req, res) => {
   if (url.pathname === '/sync-crash') throw new Error('sync crash in handler');
   void handle(req, res, url);
 });
+
+// ON_SIGTERM=exit-3: the app shuts down on its own terms, closing its server, then exiting with 3.
+if (process.env.ON_SIGTERM === 'exit-3') {
+  process.on('SIGTERM', () => {
+    console.log('stopping');
+    server.close(() => process.exit(3));
+  });
+}
 
 server.listen(0, '127.0.0.1', () => console.log(`listening ${server.address().port}`));
