@@ -5,6 +5,7 @@
 const LAYERS = [
   ['base', '^src/(version|stack|dirs|exit|net-address|config|log|wrap|unattached)\\.ts$'],
   ['cassette', '^src/cassette/'],
+  ['remote', '^src/remote/'],
   ['catalog', '^src/catalog/'],
   ['calls', '^src/calls\\.ts$'],
   ['determinism', '^src/determinism/'],

@@ -1,6 +1,7 @@
 /** Record mode's start: the writer, the process cassette, the recorder of inbound requests. */
 import type { BodyPolicy } from './cassette/body.js';
 import type { Config } from './config.js';
+import type { S3Location } from './remote/s3.js';
 import { onProcessEnd } from './exit.js';
 import { currentSession } from './context.js';
 import { cassetteContextOf } from './inbound/cassette.js';
@@ -10,7 +11,8 @@ import { ProcessRecorder } from './record/process-recorder.js';
 import { Recorder } from './record/recorder.js';
 import { CassetteWriter } from './record/writer.js';
 
-export function startRecording(config: Config, policy: BodyPolicy): SessionLifecycle {
+/** `remote`: record into S3, `config.dir` being the spool uploaded from. */
+export function startRecording(config: Config, policy: BodyPolicy, remote?: S3Location): SessionLifecycle {
   const writer = new CassetteWriter({
     root: config.dir,
     gzip: config.compression === 'gzip',
@@ -19,6 +21,7 @@ export function startRecording(config: Config, policy: BodyPolicy): SessionLifec
     redactor: policy.redactor,
     maxPending: config.maxPending,
     exitWaitMs: config.flushTimeoutMs,
+    ...(remote && { remote }),
   });
   const context = cassetteContextOf(config, policy);
   const processRecorder = new ProcessRecorder({ context, writer, maxEvents: config.processMaxEvents, determinism: config.determinism });

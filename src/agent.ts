@@ -70,8 +70,17 @@ function unknownPlugins(config: Config, known: ReadonlySet<string>): string | un
   return undefined;
 }
 
-async function startAgent(config: Config, instrumentations: readonly Instrumentation[]): Promise<void> {
-  setLogLevel(config.log);
+async function startAgent(configured: Config, instrumentations: readonly Instrumentation[]): Promise<void> {
+  setLogLevel(configured.log);
+  // An s3:// location is loaded only when used: the SDK is an optional dependency.
+  const folders = /^s3:/.test(configured.mode === 'record' ? configured.dir : configured.cassette)
+    ? await (await import('./remote/folders.js')).withLocalFolders(configured)
+    : { config: configured };
+  if ('problem' in folders) {
+    warn(`${folders.problem}. timetracer stays off.`);
+    return;
+  }
+  const { config, remote } = folders;
   const problem = unknownPlugins(config, new Set(instrumentations.filter((i) => i.role === 'dependency').map((i) => i.name)));
   if (problem) {
     warn(`${problem}. timetracer stays off.`);
@@ -97,7 +106,7 @@ async function startAgent(config: Config, instrumentations: readonly Instrumenta
   // Each mode's modules are loaded only in that mode: start-up is what a service pays at each deploy.
   const started =
     config.mode === 'record'
-      ? (await import('./agent-record.js')).startRecording(config, policy)
+      ? (await import('./agent-record.js')).startRecording(config, policy, remote)
       : (await import('./agent-replay.js')).startReplaying(config, policy);
   const lifecycle = config.announceListen ? announcing(started) : started;
   hookServer(http.Server.prototype, lifecycle, config.maxBodyBytes);

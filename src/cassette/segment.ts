@@ -147,6 +147,11 @@ export class SegmentWriter {
   close(): void {
     for (const [day, segment] of this.open) this.closeOne(day, segment);
   }
+
+  /** The segments still being appended to, and their indexes. */
+  openFiles(): string[] {
+    return [...this.open.values()].flatMap((segment) => [segment.file, `${segment.file}${INDEX_SUFFIX}`]);
+  }
 }
 
 function writeAll(fd: number, bytes: Buffer): void {

@@ -13,6 +13,8 @@ export interface Command {
   /** The command's own --help text, after its usage line. */
   usage: string;
   options: Options;
+  /** Its positionals name cassettes: files, ids, or `s3://` objects (downloaded first). */
+  cassetteArguments?: boolean;
   /** Rewrites the raw arguments before they are parsed (an option whose value may be left out). */
   argv?(args: readonly string[]): string[];
   /** Runs with the parsed options and positionals; resolves to the exit code. */

@@ -3,6 +3,7 @@
  */
 import { CliError, parse, type Command } from './command.js';
 import { commands } from './commands/index.js';
+import { onLocalCopies } from './remote-dirs.js';
 import { TIMETRACER_VERSION } from '../version.js';
 
 function overview(): string {
@@ -43,7 +44,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${help(command)}\n`);
       return 0;
     }
-    return await command.run(values, positionals);
+    return await onLocalCopies(command, values, positionals, (local, names) => command.run(local, names));
   } catch (error) {
     const message = error instanceof CliError ? error.message : `unexpected failure: ${(error as Error)?.message ?? String(error)}`;
     process.stderr.write(`timetracer ${command.name}: ${message}\n`);

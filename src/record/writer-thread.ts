@@ -12,6 +12,8 @@ import { fileStem } from '../cassette/names.js';
 import { describeError } from '../log.js';
 import { SegmentWriter } from '../cassette/segment.js';
 import { FileStore, withSessionId, type SerialisedCassette } from '../cassette/store.js';
+import type { S3Location } from '../remote/s3.js';
+import { Uploader } from './uploader.js';
 
 export interface SinkOptions {
   root: string;
@@ -25,9 +27,14 @@ export interface SinkOptions {
 export interface WriterThreadData extends SinkOptions {
   /** Replies go here, so the app's thread can also read them synchronously. */
   replies: MessagePort;
-  /** [0]: cassettes handled so far. */
+  /** [0]: cassettes handled so far; [1]: with `remote`, files still to upload once told to finish. */
   done: Int32Array;
+  /** Record into S3: `root` is the spool, uploaded from here (see uploader.ts). */
+  remote?: S3Location;
 }
+
+/** The message that tells the writer's thread the process is ending: upload everything now. */
+export const FINISH = 'finish';
 
 export interface WriteRequest {
   seq: number;
@@ -53,9 +60,17 @@ export class CassetteSink {
   private readonly files: FileStore;
   private readonly segments: SegmentWriter | undefined;
 
+  private readonly root: string;
+
   constructor(options: SinkOptions) {
+    this.root = options.root;
     this.files = new FileStore(options.root, options.gzip);
     this.segments = options.layout === 'segments' ? new SegmentWriter(options.root, options.gzip, options.service) : undefined;
+  }
+
+  /** Files still being appended to, relative to the root with `/` separators. */
+  openFiles(): Set<string> {
+    return new Set((this.segments?.openFiles() ?? []).map((file) => path.relative(this.root, file).split(path.sep).join('/')));
   }
 
   write(batch: WriteBatch): WriteReply[] {
@@ -105,11 +120,29 @@ function failure(seq: number, error: unknown): WriteReply {
 }
 
 if (parentPort && (workerData as Partial<WriterThreadData> | undefined)?.replies) {
-  const { replies, done, ...options } = workerData as WriterThreadData;
+  const { replies, done, remote, ...options } = workerData as WriterThreadData;
   const sink = new CassetteSink(options);
-  parentPort.on('message', (batch: WriteBatch) => {
-    replies.postMessage(sink.write(batch));
-    Atomics.add(done, 0, batch.length);
+  const uploader =
+    remote &&
+    new Uploader(
+      options.root,
+      remote,
+      () => sink.openFiles(),
+      (count) => {
+        Atomics.store(done, 1, count);
+        Atomics.notify(done, 1);
+      },
+    );
+  // What an earlier process left in the spool goes first.
+  uploader?.kick();
+  parentPort.on('message', (message: WriteBatch | typeof FINISH) => {
+    if (message === FINISH) {
+      uploader?.finish();
+      return;
+    }
+    replies.postMessage(sink.write(message));
+    Atomics.add(done, 0, message.length);
     Atomics.notify(done, 0);
+    uploader?.kick();
   });
 }

@@ -11,9 +11,13 @@ import { serialiseCassette, type SerialisedCassette } from '../cassette/store.js
 import type { Redactor } from '../cassette/redact.js';
 import type { AnyCassette } from '../cassette/schema.js';
 import { describeError, warn } from '../log.js';
-import { CassetteSink, type SinkOptions, type WriteBatch, type WriteReply, type WriterThreadData } from './writer-thread.js';
+import { formatS3Location, type S3Location } from '../remote/s3.js';
+import { localObjects } from '../remote/sync.js';
+import { CassetteSink, FINISH, type SinkOptions, type WriteBatch, type WriteReply, type WriterThreadData } from './writer-thread.js';
 
 export interface WriterOptions extends SinkOptions {
+  /** Record into S3: `root` is the local spool the writer's thread uploads from (see uploader.ts). */
+  remote?: S3Location;
   /** Redacts what is a secret by its form, last, in the whole cassette. */
   redactor?: Redactor;
   /** Cassettes handed over and not yet written. */
@@ -93,9 +97,9 @@ export class CassetteWriter {
   private startThread(): Thread | undefined {
     try {
       const { port1, port2 } = new MessageChannel();
-      const done = new Int32Array(new SharedArrayBuffer(4));
-      const { root, gzip, layout, service } = this.options;
-      const workerData: WriterThreadData = { root, gzip, layout, service, replies: port2, done };
+      const done = new Int32Array(new SharedArrayBuffer(8));
+      const { root, gzip, layout, service, remote } = this.options;
+      const workerData: WriterThreadData = { root, gzip, layout, service, replies: port2, done, ...(remote && { remote }) };
       const worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData, transferList: [port2] });
       port1.on('message', (replies: WriteReply[]) => {
         for (const reply of replies) this.replied(reply);
@@ -151,6 +155,26 @@ export class CassetteWriter {
     }
   }
 
+  /** Tells the writer's thread to upload everything, and waits for it until `deadline`. */
+  private finishUploads(thread: Thread, deadline: number): void {
+    Atomics.store(thread.done, 1, -1);
+    thread.worker.postMessage(FINISH);
+    for (let waiting = Atomics.load(thread.done, 1); waiting !== 0; waiting = Atomics.load(thread.done, 1)) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      Atomics.wait(thread.done, 1, waiting, left);
+    }
+  }
+
+  /** What is still in the spool at the end is uploaded by the next start, or by `timetracer sync`. */
+  private sayWhatWaits(remote: S3Location): void {
+    const waiting = localObjects(this.options.root).length;
+    if (waiting)
+      warn(
+        `${waiting} file(s) of cassettes wait in ${this.options.root} to be uploaded to ${formatS3Location(remote)}: the next start uploads them, or timetracer sync ${this.options.root} ${formatS3Location(remote)}`,
+      );
+  }
+
   /**
    * The process is ending: waits (blocking) until the writer's thread has written what it was
    * handed, or until `deadline` (by default TIMETRACER_FLUSH_TIMEOUT_MS from now).
@@ -167,7 +191,9 @@ export class CassetteWriter {
       for (let message = receiveMessageOnPort(thread.replies); message; message = receiveMessageOnPort(thread.replies)) {
         for (const reply of message.message as WriteReply[]) this.replied(reply);
       }
+      if (this.options.remote) this.finishUploads(thread, deadline);
     }
+    if (this.options.remote) this.sayWhatWaits(this.options.remote);
     // What the writer's thread had not written by the deadline is given up: the process ends now.
     const unfinished = this.announce.size;
     this.announce.clear();

@@ -11,6 +11,7 @@ const SHOWN_PER_PART = 20;
 
 export default defineCommand({
   name: 'diff',
+  cassetteArguments: true,
   summary: 'compare two cassettes: status, headers, body and dependency calls (exit 0 same, 1 different)',
   usage: `<a> <b> [--ignore FIELD]... [--dir D] [--json]
        timetracer diff <replayed> [--ignore FIELD]... [--dir D] [--json]

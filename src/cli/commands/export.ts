@@ -9,6 +9,7 @@ import { CassetteLocator, DIR_OPTION_HELP } from '../locate.js';
 
 export default defineCommand({
   name: 'export',
+  cassetteArguments: true,
   summary: 'write one cassette as a file of its own (from a segment, or a copy of a file), to share or keep',
   usage: `<cassette> [--out FILE] [--dir D]
 

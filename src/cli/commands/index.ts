@@ -7,5 +7,6 @@ import prune from './prune.js';
 import replay from './replay.js';
 import serve from './serve.js';
 import show from './show.js';
+import sync from './sync.js';
 
-export const commands: readonly Command[] = [list, show, diff, exportCassette, replay, prune, serve];
+export const commands: readonly Command[] = [list, show, diff, exportCassette, replay, prune, serve, sync];

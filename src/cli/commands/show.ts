@@ -8,6 +8,7 @@ import { CassetteLocator, DIR_OPTION_HELP } from '../locate.js';
 
 export default defineCommand({
   name: 'show',
+  cassetteArguments: true,
   summary: 'show one cassette: request, response and a waterfall of its dependency calls (a process cassette: its calls over time)',
   usage: `<cassette> [--dir D] [--raw | --json]
 
