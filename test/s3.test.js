@@ -171,3 +171,19 @@ test('an S3 outage in the middle of a run loses nothing: cassettes wait in the s
   const stored = (await keys('outage/')).filter((key) => key.includes('/GET__user_'));
   assert.equal(stored.length, 1 + during, 'every cassette arrived');
 });
+
+test('without the AWS SDK installed, an s3:// location is one line: the agent stays off and the app runs; the commands say so too', async (t) => {
+  const preload = path.join(ROOT, 'test', 'apps', 'preload', 'without-aws-sdk.mjs');
+  const upstream = await startUpstream(t);
+  const app = await startApp(t, DEMO_APP, {
+    preload: [preload],
+    env: { GITHUB_API: upstream.url, PORT: '0', TIMETRACER_MODE: 'record', TIMETRACER_DIR: 's3://some-bucket/cassettes' },
+  });
+  assert.equal((await request(`${app.url}/user/octocat`)).status, 200);
+  await app.stop();
+  assert.deepEqual(app.timetracerLines, [
+    'timetracer [WARN] TIMETRACER_DIR="s3://some-bucket/cassettes": an s3:// location needs the AWS SDK: npm install @aws-sdk/client-s3. timetracer stays off.',
+  ]);
+  const list = await runNode(['--import', preload, BIN, 'list', '--dir', 's3://some-bucket/cassettes']);
+  assert.deepEqual([list.code, list.stderr], [2, 'timetracer list: an s3:// location needs the AWS SDK: npm install @aws-sdk/client-s3\n']);
+});
