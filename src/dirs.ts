@@ -8,11 +8,19 @@ import path from 'node:path';
 import { describeError } from './log.js';
 
 export function makeDirsSync(dir: string): void {
+  const notADirectory = (): Error => Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}'`), { code: 'ENOTDIR' });
   const missing: string[] = [];
   for (let at = path.resolve(dir); ; at = path.dirname(at)) {
-    const stat = fs.statSync(at, { throwIfNoEntry: false });
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.statSync(at);
+    } catch (error) {
+      // Beneath a file: Node lines differ on whether stat says so (ENOTDIR) or finds nothing.
+      if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') throw notADirectory();
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
     if (stat) {
-      if (!stat.isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}'`), { code: 'ENOTDIR' });
+      if (!stat.isDirectory()) throw notADirectory();
       break;
     }
     if (path.dirname(at) === at) break;

@@ -231,7 +231,7 @@ test('a cassette directory that cannot be made gives one line at start, and the 
   const blocker = path.join(tempDir(t), 'a-file');
   fs.writeFileSync(blocker, 'not a directory');
   for (const [dir, cause] of [
-    [path.join(blocker, 'cassettes'), `ENOTDIR: not a directory, stat '${path.join(blocker, 'cassettes')}'`],
+    [path.join(blocker, 'cassettes'), `ENOTDIR: not a directory, mkdir '${path.join(blocker, 'cassettes')}'`],
     // Node's own recursive mkdir loops for ever on this one, a core spinning while the app runs.
     ['/proc/self/nope', "ENOENT: no such file or directory, mkdir '/proc/self/nope'"],
   ]) {
