@@ -23,9 +23,12 @@
 //   (f) I/O-bound: the demo app, its GitHub stand-in answering in 20 ms
 //   (g) replay at scale: the demo app replaying from its own cassettes alone, then with 100,000
 //       more beside them (bench/generate-cassettes.js): spawn to first answer, and resident memory
+//   (h) a store slower than the traffic: (c)'s app recorded with its 256 KB bodies kept and
+//       gzipped, which the writer's thread cannot keep up with; resident memory and the cassettes
+//       written and dropped, at TIMETRACER_MAX_PENDING 2000 (the default) and 100
 // Linux only (CPU time and memory are read from /proc).
 //
-// Usage: node bench/run.js [--quick] [--only a,b,c,d,e,f,g] [--connections 8] [--json FILE]
+// Usage: node bench/run.js [--quick] [--only a,b,c,d,e,f,g,h] [--connections 8] [--json FILE]
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -124,7 +127,7 @@ const { values: options } = parseArgs({
     // Enough requests in flight to keep an app's one JavaScript thread busy in every mode, few
     // enough that latency is not mostly time spent queueing.
     connections: { type: 'string', default: '8' },
-    only: { type: 'string', default: 'a,b,c,d,e,f,g' },
+    only: { type: 'string', default: 'a,b,c,d,e,f,g,h' },
     json: { type: 'string' },
   },
 });
@@ -133,7 +136,7 @@ const CONNECTIONS = Number(options.connections);
 if (!Number.isInteger(CONNECTIONS) || CONNECTIONS < 1)
   throw new Error(`--connections must be a positive integer, got ${options.connections}`);
 const only = new Set(options.only.split(',').map((part) => part.trim()));
-for (const part of only) if (!/^[a-g]$/.test(part)) throw new Error(`--only takes letters among a,b,c,d,e,f,g; got ${options.only}`);
+for (const part of only) if (!/^[a-h]$/.test(part)) throw new Error(`--only takes letters among a,b,c,d,e,f,g,h; got ${options.only}`);
 
 function progress(text) {
   process.stderr.write(`${text}\n`);
@@ -585,6 +588,61 @@ async function benchMemory(bench) {
   };
 }
 
+/** (h): the bounds on what waits to be written, each in a run of its own. */
+const SLOW_STORE_PENDING = [2_000, 100];
+
+/** A count from one of the agent's exit warnings (`N cassette(s) were dropped ...`), or 0. */
+function warnedCount(app, pattern) {
+  const line = app.stderr.find((l) => pattern.test(l));
+  return line ? Number(pattern.exec(line)[1]) : 0;
+}
+
+/** (h): records faster than the writer can write; RSS sampled every second, cassettes counted. */
+async function benchSlowStore(bench) {
+  const scenario = SCENARIOS.find(({ id }) => id === 'c');
+  const upstream = bench.upstream(scenario);
+  await upstream.setRunning(true);
+  const runs = [];
+  for (const maxPending of SLOW_STORE_PENDING) {
+    const recordDir = tempDir(bench.teardown, 'timetracer-bench-slow-');
+    const { env } = modeOptions('record', { recordDir });
+    const app = await startApp(bench.teardown, scenario.script, {
+      env: {
+        ...scenario.env({ upstreamUrl: upstream.url }),
+        ...env,
+        TIMETRACER_COMPRESSION: 'gzip',
+        TIMETRACER_MAX_BODY_KB: '1024',
+        TIMETRACER_MAX_PENDING: String(maxPending),
+      },
+    });
+    const samples = [];
+    const result = await drive(app.url, {
+      paths: scenario.paths,
+      connections: CONNECTIONS,
+      seconds: bench.settings.seconds * 2,
+      onTick: () => samples.push(rssMb(app.child.pid)),
+    });
+    await app.stop();
+    const run = {
+      max_pending: maxPending,
+      answered: result.ok,
+      seconds: result.seconds,
+      rss_mb: { first: samples[0], max: Math.max(...samples), end: samples.at(-1) },
+      cassettes: {
+        written: cassetteFiles(recordDir).length,
+        dropped: droppedCassettes(app),
+        unfinished_at_exit: warnedCount(app, /(\d+) cassette\(s\) were still being written when the process ended/),
+      },
+    };
+    fs.rmSync(recordDir, { recursive: true, force: true });
+    progress(
+      `(h) max pending ${maxPending}: ${run.answered} requests in ${run.seconds.toFixed(0)} s; RSS ${run.rss_mb.first.toFixed(0)} MB after 1 s, at most ${run.rss_mb.max.toFixed(0)} MB; ${run.cassettes.written} cassettes written, ${run.cassettes.dropped} dropped, ${run.cassettes.unfinished_at_exit} unfinished at exit`,
+    );
+    runs.push(run);
+  }
+  return runs;
+}
+
 /** The commit measured, and the agent's files that differ from it (they are measured as they are, built). */
 function measuredSource() {
   // Only the end trimmed: a porcelain line starts with its status columns, a space among them.
@@ -644,6 +702,7 @@ await withTeardown(async (teardown) => {
   if (only.has('d')) result.startup = await benchStartup(bench);
   if (only.has('e')) result.memory = await benchMemory(bench);
   if (only.has('g')) result.scale = await benchScale(bench);
+  if (only.has('h')) result.slow_store = await benchSlowStore(bench);
   result.targets = evaluateTargets(result);
   printReport(result);
   if (options.json) fs.writeFileSync(options.json, `${JSON.stringify(result, null, 2)}\n`);

@@ -256,6 +256,24 @@ function loadLines(result) {
   ];
 }
 
+function slowStoreLines(runs) {
+  return [
+    '(h) a store slower than the traffic: 256 KB bodies kept and gzipped, recorded as fast as they come; RSS sampled every second',
+    ...table([
+      ['max pending', 'requests', 'RSS after 1 s', 'RSS at most', 'written', 'dropped', 'unfinished at exit'],
+      ...runs.map((run) => [
+        String(run.max_pending),
+        String(run.answered),
+        `${run.rss_mb.first.toFixed(0)} MB`,
+        `${run.rss_mb.max.toFixed(0)} MB`,
+        String(run.cassettes.written),
+        String(run.cassettes.dropped),
+        String(run.cassettes.unfinished_at_exit),
+      ]),
+    ]).map((line) => `  ${line}`),
+  ];
+}
+
 export function printReport(result) {
   const { settings, machine, measured } = result;
   const lines = [
@@ -268,6 +286,7 @@ export function printReport(result) {
   if (result.startup) lines.push('', ...startupLines(result.startup, settings.starts));
   if (result.memory) lines.push('', ...memoryLines(result.memory, settings.connections));
   if (result.scale) lines.push('', ...scaleLines(result.scale, settings.starts));
+  if (result.slow_store) lines.push('', ...slowStoreLines(result.slow_store));
   if (result.targets.length) {
     lines.push('', 'targets, on this run:');
     const rows = result.targets.map(({ target, measured: figure, met }) => [met === null ? 'n/a' : met ? 'met' : 'MISSED', target, figure]);
