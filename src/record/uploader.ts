@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describeError, info, warn } from '../log.js';
 import { formatS3Location, S3Store, type S3Location } from '../remote/s3.js';
-import { localObjects } from '../remote/sync.js';
+import { inCopyOrder, localObjects } from '../remote/sync.js';
 
 const FIRST_RETRY_MS = 500;
 const LAST_RETRY_MS = 30_000;
@@ -89,10 +89,8 @@ export class Uploader {
       return sent?.size !== size && (this.final || !sent || Date.now() - sent.at >= SEGMENT_UPLOAD_MS);
     });
     waiting(due.length);
-    // Segments before their indexes, so that S3 never holds an index naming bytes it lacks.
-    due.sort((a, b) => Number(a.path.endsWith('.idx')) - Number(b.path.endsWith('.idx')));
     let left = due.length;
-    for (const { path: file, size } of due) {
+    for (const { path: file, size } of inCopyOrder(due)) {
       const local = path.join(this.spool, ...file.split('/'));
       await store.put(file, fs.readFileSync(local));
       // At the end an open segment is done with too: nothing more is appended to it.

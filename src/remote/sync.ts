@@ -22,8 +22,8 @@ export function isStoredPath(relative: string): boolean {
   return isCassetteFile(name) || isSegmentFile(name) || (name.endsWith('.idx') && isSegmentFile(name.slice(0, -'.idx'.length)));
 }
 
-/** Segments before their indexes (see above); otherwise in path order. */
-function inCopyOrder(objects: RemoteObject[]): RemoteObject[] {
+/** Segments before their indexes (see above); otherwise in path order. Sorts in place. */
+export function inCopyOrder(objects: RemoteObject[]): RemoteObject[] {
   return objects.sort((a, b) => Number(a.path.endsWith('.idx')) - Number(b.path.endsWith('.idx')) || (a.path < b.path ? -1 : 1));
 }
 

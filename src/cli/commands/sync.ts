@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { formatS3Location, isS3Location, parseS3Location, type S3Location } from '../../remote/s3.js';
-import { download, localFolderFor, localObjects, upload, writeWhole, type Copied } from '../../remote/sync.js';
+import { download, inCopyOrder, localFolderFor, localObjects, upload, writeWhole, type Copied } from '../../remote/sync.js';
 import { describeError } from '../../log.js';
 import { CliError, defineCommand } from '../command.js';
 import { openStore } from '../remote-dirs.js';
@@ -61,8 +61,7 @@ function copyLocal(from: string, to: string): Copied {
   const held = new Map(localObjects(to).map((object) => [object.path, object.size]));
   let copied = 0;
   let bytes = 0;
-  // Segments before their indexes, as everywhere.
-  for (const object of localObjects(from).sort((a, b) => Number(a.path.endsWith('.idx')) - Number(b.path.endsWith('.idx')))) {
+  for (const object of inCopyOrder(localObjects(from))) {
     if (held.get(object.path) === object.size) continue;
     writeWhole(path.join(to, ...object.path.split('/')), fs.readFileSync(path.join(from, ...object.path.split('/'))));
     copied++;
