@@ -29,6 +29,30 @@ test('AUTH, HELLO ... AUTH and secret hash fields are redacted where sent; bytes
   assert.deepEqual(redactArgs('get', ['password'], plain), ['password'], 'a key is not a field');
 });
 
+test('commands written in upper case (redis.call, a hand-built Command) are redacted as the lower-case methods are', () => {
+  assert.deepEqual(redactArgs('AUTH', ['pw'], plain), [REDACTED]);
+  assert.deepEqual(redactArgs('HELLO', ['3', 'auth', 'user', 'pw'], plain), ['3', 'auth', REDACTED, REDACTED]);
+  assert.deepEqual(redactArgs('HSET', ['u', 'password', 'pw'], plain), ['u', 'password', REDACTED]);
+  assert.equal(redactReply('HGET', ['u', 'password'], 'pw', plain), REDACTED);
+  assert.deepEqual(redactArgs('CONFIG', ['SET', 'requirepass', 'pw'], plain), ['SET', 'requirepass', REDACTED]);
+  assert.deepEqual(redactArgs('MIGRATE', ['h', '6379', '', '0', '5000', 'AUTH2', 'user', 'pw', 'KEYS', 'k'], plain), [
+    'h',
+    '6379',
+    '',
+    '0',
+    '5000',
+    'AUTH2',
+    REDACTED,
+    REDACTED,
+    'KEYS',
+    'k',
+  ]);
+  assert.deepEqual(redactArgs('ACL', ['SETUSER', 'ann', 'on', '>pw', '~*'], plain), ['SETUSER', 'ann', 'on', `>${REDACTED}`, '~*']);
+  assert.deepEqual(redactArgs('SET', ['session:1:api_key', 'k1', 'EX', '60'], plain), ['session:1:api_key', REDACTED, 'EX', '60']);
+  assert.equal(redactReply('GET', ['session:1:api_key'], 'k1', plain), REDACTED);
+  assert.deepEqual(redactArgs('SET', ['session:1:user', 'ann'], plain), ['session:1:user', 'ann'], 'a key not named for a secret');
+});
+
 test('HGET, HMGET and HGETALL replies of secret fields are redacted, in every reply shape', () => {
   assert.equal(redactReply('hget', ['user:1', 'password'], 'pw', plain), REDACTED);
   assert.deepEqual(redactReply('hmget', ['user:1', 'name', 'token'], ['Ann', 'tk'], plain), ['Ann', REDACTED]);
