@@ -77,16 +77,18 @@ export class Uploader {
   private async pass(): Promise<void> {
     this.store ??= S3Store.open(this.location);
     const store = await this.store;
+    // Whether this pass is a last one, fixed for the whole pass: `finish` may come while it runs,
+    // and an open segment uploaded before then may have grown since (the last pass uploads it).
+    const final = this.final;
     // Only the last passes are counted: what the process's end waits for.
-    const counted = this.final;
     const waiting = (count: number): void => {
-      if (counted) this.waiting(count);
+      if (final) this.waiting(count);
     };
     const open = this.open();
     const due = localObjects(this.spool).filter(({ path: file, size }) => {
       if (!open.has(file)) return true;
       const sent = this.sent.get(file);
-      return sent?.size !== size && (this.final || !sent || Date.now() - sent.at >= SEGMENT_UPLOAD_MS);
+      return sent?.size !== size && (final || !sent || Date.now() - sent.at >= SEGMENT_UPLOAD_MS);
     });
     waiting(due.length);
     let left = due.length;
@@ -94,7 +96,7 @@ export class Uploader {
       const local = path.join(this.spool, ...file.split('/'));
       await store.put(file, fs.readFileSync(local));
       // At the end an open segment is done with too: nothing more is appended to it.
-      if (open.has(file) && !this.final) this.sent.set(file, { size, at: Date.now() });
+      if (open.has(file) && !final) this.sent.set(file, { size, at: Date.now() });
       else {
         fs.rmSync(local, { force: true });
         this.sent.delete(file);
@@ -102,7 +104,7 @@ export class Uploader {
       waiting(--left);
     }
     // Segments still open are looked at again when their next upload is due.
-    if (!this.final && open.size) this.retryTimer ??= setTimeout(() => this.kick(), SEGMENT_UPLOAD_MS);
+    if (!final && open.size) this.retryTimer ??= setTimeout(() => this.kick(), SEGMENT_UPLOAD_MS);
   }
 
   private failed(error: unknown): void {
