@@ -87,7 +87,7 @@ for (const layout of ['files', 'segments']) {
     const replaying = await startApp(t, DEMO_APP, { env: { ...env, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: location } });
     for (const [i, user] of USERS.entries()) {
       const replayed = await request(`${replaying.url}/user/${user}`);
-      assert.deepEqual([replayed.status, replayed.text], [live[i].status, live[i].text], `${user}\n${replaying.stderr.join("\n")}`);
+      assert.deepEqual([replayed.status, replayed.text], [live[i].status, live[i].text], `${user}\n${replaying.stderr.join('\n')}`);
     }
     assert.equal(tripwire.connections, 0);
 
