@@ -92,3 +92,18 @@ test('list shows the readable cassettes and one line for each bad file; a damage
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stdout, new RegExp(`\\b${seed.request.method}\\s+${seed.request.path}\\s`));
 });
+
+test('a cassette whose body is hundreds of thousands of lines is shown whole, not cut short by a stack overflow', async () => {
+  const { parseCassette } = await import('../dist/src/cassette/store.js');
+  const { describeCassette } = await import('../dist/src/cli/commands/show.js');
+  const { PLAIN_STYLE } = await import('../dist/src/cli/format.js');
+  const [seed] = seedCassettes();
+  const items = Array.from({ length: 300_000 }, (_, i) => i);
+  const cassette = parseCassette(
+    JSON.stringify({ ...seed, response: { ...seed.response, body: { encoding: 'json', data: items } } }),
+    'big.json',
+  );
+  const lines = describeCassette(cassette, 'big.json', PLAIN_STYLE);
+  assert.ok(lines.length > items.length, `${lines.length} lines`);
+  assert.ok(lines.some((line) => line.trim() === '299999'));
+});

@@ -43,7 +43,7 @@ export function saltedHashIn(signature: Signature): string | undefined {
     const value = pending.pop();
     const kind = nativeSaltedHash(value);
     if (kind) return kind;
-    if (value !== null && typeof value === 'object') pending.push(...Object.values(value));
+    if (value !== null && typeof value === 'object') for (const item of Object.values(value)) pending.push(item);
   }
   return undefined;
 }

@@ -37,7 +37,7 @@ export function valueDifferences(
     const out: ValueDifference[] = [];
     for (let i = 0; i < Math.max(a.length, b.length); i++) {
       const path = join(at, i);
-      if (!skip?.(path, i)) out.push(...valueDifferences(a[i], b[i], path, skip));
+      if (!skip?.(path, i)) for (const difference of valueDifferences(a[i], b[i], path, skip)) out.push(difference);
     }
     return out;
   }
@@ -45,7 +45,7 @@ export function valueDifferences(
     const out: ValueDifference[] = [];
     for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
       const path = join(at, key);
-      if (!skip?.(path, key)) out.push(...valueDifferences(a[key], b[key], path, skip));
+      if (!skip?.(path, key)) for (const difference of valueDifferences(a[key], b[key], path, skip)) out.push(difference);
     }
     return out;
   }

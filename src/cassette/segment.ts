@@ -179,7 +179,7 @@ export function readSegmentEntries(segment: string): SegmentEntry[] {
   }
   // Bytes no index line names: whole lines of a plain segment are read for what they hold.
   const gap = (start: number, stop: number): void => {
-    if (start < stop && !segment.endsWith('.gz')) entries.push(...unindexedEntries(segment, start, stop));
+    if (start < stop && !segment.endsWith('.gz')) for (const entry of unindexedEntries(segment, start, stop)) entries.push(entry);
   };
   for (const line of indexText.split('\n')) {
     const entry = parseEntry(line);

@@ -185,7 +185,7 @@ export function listCassetteFilesSync(dir: string, { recursive = true } = {}): s
       if (entry.isDirectory()) {
         if (recursive && isCassetteFolder(entry.name)) walk(full);
       } else if (entry.isFile() && isCassetteFile(entry.name)) out.push(full);
-      else if (entry.isFile() && isSegmentFile(entry.name)) out.push(...segmentRefs(full));
+      else if (entry.isFile() && isSegmentFile(entry.name)) for (const ref of segmentRefs(full)) out.push(ref);
     }
   };
   walk(dir);

@@ -83,7 +83,7 @@ export class CassetteCatalog {
     const again = new Map(newlyRead.filter((s) => rewritten.includes(s.file)).map((s) => [s.file, s]));
     if (again.size) this.summaries = this.summaries.map((s) => again.get(s.file) ?? s);
     for (const summary of again.values()) this.byFile.set(summary.file, summary);
-    added.push(...newlyRead.filter((s) => !again.has(s.file)));
+    for (const summary of newlyRead) if (!again.has(summary.file)) added.push(summary);
     for (const [file, problem] of unreadable) this.unreadable.set(file, problem);
     let removed = 0;
     for (const file of changes.removed) {
@@ -202,14 +202,14 @@ export class CassetteCatalog {
     const listing = this.folders.get(folder);
     if (!listing) return;
     this.folders.delete(folder);
-    changes.removed.push(...listing.files);
+    for (const file of listing.files) changes.removed.push(file);
     this.forgetSegments(listing.segments, changes);
     for (const sub of listing.folders) this.forget(sub, changes);
   }
 
   private forgetSegments(segments: readonly string[], changes: FolderChanges): void {
     for (const segment of segments) {
-      changes.removed.push(...(this.segments.get(segment)?.refs ?? []));
+      for (const ref of this.segments.get(segment)?.refs ?? []) changes.removed.push(ref);
       this.segments.delete(segment);
     }
   }

@@ -124,8 +124,9 @@ export function readSummaries(dir: string, files: readonly string[]): SummariesR
   const read = readHere(dir, shares[0]!);
   helpers.forEach((helper, i) => {
     const theirs = helper.collect() ?? readHere(dir, shares[i + 1]!);
-    read.summaries.push(...theirs.summaries);
-    read.unreadable.push(...theirs.unreadable);
+    // A loop, not a spread: a share may hold tens of thousands, past what a call takes as arguments.
+    for (const summary of theirs.summaries) read.summaries.push(summary);
+    for (const problem of theirs.unreadable) read.unreadable.push(problem);
   });
   return read;
 }

@@ -89,7 +89,7 @@ function report(a: RequestCassetteLoaded, b: RequestCassetteLoaded, differences:
   for (const difference of differences) {
     const shown = shownPerKind.get(difference.kind) ?? 0;
     shownPerKind.set(difference.kind, shown + 1);
-    if (shown < SHOWN_PER_PART) lines.push(...differenceLines(difference, style));
+    if (shown < SHOWN_PER_PART) for (const line of differenceLines(difference, style)) lines.push(line);
   }
   for (const [kind, count] of shownPerKind) {
     if (count > SHOWN_PER_PART) lines.push(style.dim(`… and ${count - SHOWN_PER_PART} more ${kind} differences (--json lists all)`));

@@ -58,7 +58,7 @@ function describeProcess(cassette: ProcessCassette, file: string, style: Style):
   const calls = events.length
     ? `Dependency calls (${events.length}${repeats ? `, and ${repeats} repeats counted` : ''})`
     : 'Dependency calls: none';
-  return [header, '', style.bold(calls), ...waterfallLines(cassette, style)];
+  return [header, '', style.bold(calls)].concat(waterfallLines(cassette, style));
 }
 
 function describeRequest(cassette: Cassette, file: string, style: Style): string[] {
@@ -75,16 +75,14 @@ function describeRequest(cassette: Cassette, file: string, style: Style): string
   ]
     .filter(Boolean)
     .join('  ');
-  const lines = [header];
-  if (session.replay_of) lines.push(`replay of ${session.replay_of}`);
-  lines.push('', style.bold('Request'), ...section({ query: queryLines(request), headers: request.headers, body: request.body }, style));
-  lines.push('', style.bold('Response'), ...section({ headers: response.headers, body: response.body, error: response.error }, style));
-  lines.push(
-    '',
-    style.bold(events.length ? `Dependency calls (${events.length})` : 'Dependency calls: none'),
-    ...waterfallLines(cassette, style),
+  // Joined, not spread into push: a body can be hundreds of thousands of lines, past what a call takes as arguments.
+  return [header, ...(session.replay_of ? [`replay of ${session.replay_of}`] : []), '', style.bold('Request')].concat(
+    section({ query: queryLines(request), headers: request.headers, body: request.body }, style),
+    ['', style.bold('Response')],
+    section({ headers: response.headers, body: response.body, error: response.error }, style),
+    ['', style.bold(events.length ? `Dependency calls (${events.length})` : 'Dependency calls: none')],
+    waterfallLines(cassette, style),
   );
-  return lines;
 }
 
 interface Section {
