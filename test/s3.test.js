@@ -4,7 +4,7 @@
 // an outage of the gateway in the middle of a run loses nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -104,6 +104,27 @@ for (const layout of ['files', 'segments']) {
     assert.equal(synced.code, 0, synced.stderr);
     const local = await cli('list', '--dir', copy, '--json');
     assert.equal(JSON.parse(local.stdout).filter((s) => s.kind === 'request').length, USERS.length);
+
+    // The dashboard, on the same location.
+    const dashboard = spawn(process.execPath, [BIN, 'serve', '--dir', location, '--port', '0'], {
+      env: { ...process.env, ...awsEnv() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    t.after(() => dashboard.kill());
+    dashboard.stdout.setEncoding('utf8');
+    const [line] = await once(dashboard.stdout, 'data');
+    const url = /timetracer dashboard: (http:\/\/\S+)/.exec(line)?.[1];
+    assert.ok(url, line);
+    const page = await request(new URL('/api/cassettes?limit=10', url).href);
+    assert.equal(page.status, 200, page.text);
+    assert.deepEqual(
+      page
+        .json()
+        .items.filter((item) => item.kind === 'request')
+        .map((item) => item.path)
+        .sort(),
+      USERS.map((u) => `/user/${u}`).sort(),
+    );
   });
 }
 

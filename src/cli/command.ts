@@ -15,6 +15,8 @@ export interface Command {
   options: Options;
   /** Its positionals name cassettes: files, ids, or `s3://` objects (downloaded first). */
   cassetteArguments?: boolean;
+  /** It runs until stopped, following its directory as it changes: an `s3://` one is copied again as it runs. */
+  followsDir?: boolean;
   /** Rewrites the raw arguments before they are parsed (an option whose value may be left out). */
   argv?(args: readonly string[]): string[];
   /** Runs with the parsed options and positionals; resolves to the exit code. */

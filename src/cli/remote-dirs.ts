@@ -47,9 +47,16 @@ export async function onLocalCopies(
     const copy = localFolderFor(remoteDir, 'cache');
     await attempt(remoteDir, () => download(store, copy, { mirror: true }));
     const before = localObjects(copy).map((object) => object.path);
-    const code = await run({ ...values, dir: copy }, local);
+    const following = command.followsDir ? follow(store, copy) : undefined;
+    let code: number;
+    try {
+      code = await run({ ...values, dir: copy }, local);
+    } finally {
+      clearInterval(following);
+    }
     const held = new Set(localObjects(copy).map((object) => object.path));
-    const deleted = before.filter((file) => !held.has(file));
+    // What the command deleted (prune); a command following the location only mirrors it.
+    const deleted = command.followsDir ? [] : before.filter((file) => !held.has(file));
     if (deleted.length) {
       await attempt(remoteDir, () => store.delete(deleted));
       process.stdout.write(`Deleted ${deleted.length} file(s) from ${formatS3Location(remoteDir)} as well\n`);
@@ -58,6 +65,26 @@ export async function onLocalCopies(
   } finally {
     store.close();
   }
+}
+
+/** How often a command that runs until stopped (serve) copies its s3:// directory again. */
+const FOLLOW_MS = 15_000;
+
+/** Copies the location again every FOLLOW_MS: what is recorded meanwhile appears; a failure is said once. */
+function follow(store: S3Store, copy: string): NodeJS.Timeout {
+  let said = false;
+  return setInterval(() => {
+    download(store, copy, { mirror: true }).then(
+      () => {
+        said = false;
+      },
+      (error: unknown) => {
+        if (said) return;
+        said = true;
+        process.stderr.write(`timetracer: could not read ${store} (${describeError(error)}); showing what was copied before\n`);
+      },
+    );
+  }, FOLLOW_MS).unref();
 }
 
 /** One cassette at `s3://bucket/key`, downloaded into the local copy of its folder; its local path. */

@@ -5,6 +5,7 @@ import { openCatalog } from './list.js';
 
 export default defineCommand({
   name: 'serve',
+  followsDir: true,
   summary: 'browse recorded requests in a web dashboard',
   usage: `[--dir D] [--port 3000] [--host 127.0.0.1]
 
