@@ -150,34 +150,45 @@ function decode(json: JsonValue): unknown {
   return out;
 }
 
+/** A tag's payload of the kind it must be: a hand-edited cassette may hold anything there. */
+function payload<T>(tag: string, v: JsonValue, fits: (v: JsonValue) => boolean, kind: string): T {
+  if (!fits(v)) throw new CodecError(`a ${tag} value whose "v" is not ${kind}`);
+  return v as T;
+}
+
+const isText = (v: JsonValue): boolean => typeof v === 'string';
+const isList = (v: JsonValue): boolean => Array.isArray(v);
+const isPairs = (v: JsonValue): boolean => Array.isArray(v) && v.every((pair) => Array.isArray(pair) && pair.length === 2);
+const isRecord = (v: JsonValue): boolean => v !== null && typeof v === 'object' && !Array.isArray(v);
+
 function decodeTag(tag: string, v: JsonValue): unknown {
   switch (tag) {
     case 'Number':
-      return Number(v);
+      return Number(payload<string>(tag, v, isText, 'text'));
     case 'BigInt':
-      return BigInt(v as string);
+      return BigInt(payload<string>(tag, v, isText, 'text'));
     case 'undefined':
       return undefined;
     case 'Date':
-      return new Date(v === null ? Number.NaN : (v as string));
+      return new Date(v === null ? Number.NaN : payload<string>(tag, v, isText, 'text or null'));
     case 'Buffer':
-      return Buffer.from(v as string, 'base64');
+      return Buffer.from(payload<string>(tag, v, isText, 'base64 text'), 'base64');
     case 'ArrayBuffer': {
-      const bytes = Buffer.from(v as string, 'base64');
+      const bytes = Buffer.from(payload<string>(tag, v, isText, 'base64 text'), 'base64');
       return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
     }
     case 'Map':
-      return new Map((v as JsonValue[][]).map(([k, item]) => [decode(k!), decode(item!)]));
+      return new Map(payload<JsonValue[][]>(tag, v, isPairs, 'a list of pairs').map(([k, item]) => [decode(k!), decode(item!)]));
     case 'Set':
-      return new Set((v as JsonValue[]).map(decode));
+      return new Set(payload<JsonValue[]>(tag, v, isList, 'a list').map(decode));
     case 'Object': {
       const out: Record<string, unknown> = {};
-      for (const [key, item] of Object.entries(v as Record<string, JsonValue>)) out[key] = decode(item);
+      for (const [key, item] of Object.entries(payload<Record<string, JsonValue>>(tag, v, isRecord, 'an object'))) out[key] = decode(item);
       return out;
     }
   }
   if (tag in TYPED_ARRAYS) {
-    const bytes = Buffer.from(v as string, 'base64');
+    const bytes = Buffer.from(payload<string>(tag, v, isText, 'base64 text'), 'base64');
     const Ctor = TYPED_ARRAYS[tag as TypedArrayName];
     const copy = new Uint8Array(bytes).buffer;
     return new Ctor(copy, 0, copy.byteLength / Ctor.BYTES_PER_ELEMENT);

@@ -1,5 +1,4 @@
 /** Where two JSON values differ, path by path, and each side shown in one line. */
-import { stableStringify } from './call-key.js';
 import type { JsonValue } from './schema.js';
 
 const MAX_SHOWN = 60;
@@ -32,9 +31,11 @@ export function valueDifferences(
   at: string,
   skip?: (path: string, key: string | number) => boolean,
 ): ValueDifference[] {
-  if (stableStringify(a ?? null) === stableStringify(b ?? null) && (a === undefined) === (b === undefined)) return [];
+  // One walk down both values, each part compared once: comparing whole subtrees at every level
+  // costs their size times their depth, seconds on a large, deep value.
+  if (a === b) return [];
+  const out: ValueDifference[] = [];
   if (Array.isArray(a) && Array.isArray(b)) {
-    const out: ValueDifference[] = [];
     for (let i = 0; i < Math.max(a.length, b.length); i++) {
       const path = join(at, i);
       if (!skip?.(path, i)) for (const difference of valueDifferences(a[i], b[i], path, skip)) out.push(difference);
@@ -42,7 +43,6 @@ export function valueDifferences(
     return out;
   }
   if (isObject(a) && isObject(b)) {
-    const out: ValueDifference[] = [];
     for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
       const path = join(at, key);
       if (!skip?.(path, key)) for (const difference of valueDifferences(a[key], b[key], path, skip)) out.push(difference);
