@@ -23,9 +23,8 @@
 //   (f) I/O-bound: the demo app, its GitHub stand-in answering in 20 ms
 //   (g) replay at scale: the demo app replaying from its own cassettes alone, then with 100,000
 //       more beside them (bench/generate-cassettes.js): spawn to first answer, and resident memory
-//   (h) a store slower than the traffic: (c)'s app recorded with its 256 KB bodies kept and
-//       gzipped, which the writer's thread cannot keep up with; resident memory and the cassettes
-//       written and dropped, at TIMETRACER_MAX_PENDING 2000 (the default) and 100
+//   (h) stores: the demo app recorded at full speed into the local disk, and into S3 that cannot
+//       be reached (every cassette waits in the spool): resident memory over time, cassettes kept
 // Linux only (CPU time and memory are read from /proc).
 //
 // Usage: node bench/run.js [--quick] [--only a,b,c,d,e,f,g,h] [--connections 8] [--json FILE]
@@ -588,8 +587,25 @@ async function benchMemory(bench) {
   };
 }
 
-/** (h): the bounds on what waits to be written, each in a run of its own. */
-const SLOW_STORE_PENDING = [2_000, 100];
+/**
+ * (h): where the cassettes go: the local disk, and S3 that cannot be reached (its endpoint refuses
+ * every connection, as in an outage), so that every cassette waits in the spool.
+ */
+const STORES = [
+  { name: 'disk', env: (dir) => ({ TIMETRACER_DIR: dir }) },
+  {
+    name: 'S3, unreachable',
+    env: (dir) => ({
+      TIMETRACER_DIR: 's3://timetracer-bench/outage',
+      TIMETRACER_SPOOL_DIR: dir,
+      AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:1',
+      AWS_ACCESS_KEY_ID: 'bench',
+      AWS_SECRET_ACCESS_KEY: 'bench',
+      AWS_REGION: 'us-east-1',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    }),
+  },
+];
 
 /** A count from one of the agent's exit warnings (`N cassette(s) were dropped ...`), or 0. */
 function warnedCount(app, pattern) {
@@ -597,46 +613,39 @@ function warnedCount(app, pattern) {
   return line ? Number(pattern.exec(line)[1]) : 0;
 }
 
-/** (h): records faster than the writer can write; RSS sampled every second, cassettes counted. */
-async function benchSlowStore(bench) {
-  const scenario = SCENARIOS.find(({ id }) => id === 'c');
-  const upstream = bench.upstream(scenario);
+/** (h): the demo app recorded at full speed into each store; RSS sampled every second, cassettes counted. */
+async function benchStores(bench) {
+  const upstream = bench.upstream(DEMO);
   await upstream.setRunning(true);
   const runs = [];
-  for (const maxPending of SLOW_STORE_PENDING) {
-    const recordDir = tempDir(bench.teardown, 'timetracer-bench-slow-');
-    const { env } = modeOptions('record', { recordDir });
-    const app = await startApp(bench.teardown, scenario.script, {
-      env: {
-        ...scenario.env({ upstreamUrl: upstream.url }),
-        ...env,
-        TIMETRACER_COMPRESSION: 'gzip',
-        TIMETRACER_MAX_BODY_KB: '1024',
-        TIMETRACER_MAX_PENDING: String(maxPending),
-      },
+  for (const store of STORES) {
+    const dir = tempDir(bench.teardown, 'timetracer-bench-store-');
+    const { env } = modeOptions('record', { recordDir: dir });
+    const app = await startApp(bench.teardown, DEMO.script, {
+      env: { ...DEMO.env({ upstreamUrl: upstream.url }), ...env, ...store.env(dir) },
     });
     const samples = [];
     const result = await drive(app.url, {
-      paths: scenario.paths,
+      paths: DEMO.paths,
       connections: CONNECTIONS,
-      seconds: bench.settings.seconds * 2,
+      seconds: bench.settings.seconds * 6,
       onTick: () => samples.push(rssMb(app.child.pid)),
     });
     await app.stop();
     const run = {
-      max_pending: maxPending,
+      store: store.name,
       answered: result.ok,
       seconds: result.seconds,
-      rss_mb: { first: samples[0], max: Math.max(...samples), end: samples.at(-1) },
+      rss_mb: { first: samples[0], max: Math.max(...samples), end: samples.at(-1), every_second: samples },
       cassettes: {
-        written: cassetteFiles(recordDir).length,
+        on_disk: cassetteFiles(dir).length,
         dropped: droppedCassettes(app),
         unfinished_at_exit: warnedCount(app, /(\d+) cassette\(s\) were still being written when the process ended/),
       },
     };
-    fs.rmSync(recordDir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
     progress(
-      `(h) max pending ${maxPending}: ${run.answered} requests in ${run.seconds.toFixed(0)} s; RSS ${run.rss_mb.first.toFixed(0)} MB after 1 s, at most ${run.rss_mb.max.toFixed(0)} MB; ${run.cassettes.written} cassettes written, ${run.cassettes.dropped} dropped, ${run.cassettes.unfinished_at_exit} unfinished at exit`,
+      `(h) ${store.name}: ${run.answered} requests in ${run.seconds.toFixed(0)} s; RSS ${run.rss_mb.first.toFixed(0)} MB after 1 s, at most ${run.rss_mb.max.toFixed(0)} MB, ${run.rss_mb.end.toFixed(0)} MB at the end; ${run.cassettes.on_disk} cassettes on disk, ${run.cassettes.dropped} dropped`,
     );
     runs.push(run);
   }
@@ -702,7 +711,7 @@ await withTeardown(async (teardown) => {
   if (only.has('d')) result.startup = await benchStartup(bench);
   if (only.has('e')) result.memory = await benchMemory(bench);
   if (only.has('g')) result.scale = await benchScale(bench);
-  if (only.has('h')) result.slow_store = await benchSlowStore(bench);
+  if (only.has('h')) result.stores = await benchStores(bench);
   result.targets = evaluateTargets(result);
   printReport(result);
   if (options.json) fs.writeFileSync(options.json, `${JSON.stringify(result, null, 2)}\n`);

@@ -256,19 +256,19 @@ function loadLines(result) {
   ];
 }
 
-function slowStoreLines(runs) {
+function storeLines(runs) {
   return [
-    '(h) a store slower than the traffic: 256 KB bodies kept and gzipped, recorded as fast as they come; RSS sampled every second',
+    '(h) stores: the demo app recorded at full speed, RSS sampled every second; with S3 unreachable every cassette waits in the spool on disk',
     ...table([
-      ['max pending', 'requests', 'RSS after 1 s', 'RSS at most', 'written', 'dropped', 'unfinished at exit'],
+      ['store', 'requests', 'RSS after 1 s', 'RSS at most', 'RSS at the end', 'cassettes on disk', 'dropped'],
       ...runs.map((run) => [
-        String(run.max_pending),
+        run.store,
         String(run.answered),
         `${run.rss_mb.first.toFixed(0)} MB`,
         `${run.rss_mb.max.toFixed(0)} MB`,
-        String(run.cassettes.written),
+        `${run.rss_mb.end.toFixed(0)} MB`,
+        String(run.cassettes.on_disk),
         String(run.cassettes.dropped),
-        String(run.cassettes.unfinished_at_exit),
       ]),
     ]).map((line) => `  ${line}`),
   ];
@@ -286,7 +286,7 @@ export function printReport(result) {
   if (result.startup) lines.push('', ...startupLines(result.startup, settings.starts));
   if (result.memory) lines.push('', ...memoryLines(result.memory, settings.connections));
   if (result.scale) lines.push('', ...scaleLines(result.scale, settings.starts));
-  if (result.slow_store) lines.push('', ...slowStoreLines(result.slow_store));
+  if (result.stores) lines.push('', ...storeLines(result.stores));
   if (result.targets.length) {
     lines.push('', 'targets, on this run:');
     const rows = result.targets.map(({ target, measured: figure, met }) => [met === null ? 'n/a' : met ? 'met' : 'MISSED', target, figure]);

@@ -77,6 +77,8 @@ export class Uploader {
   private async pass(): Promise<void> {
     this.store ??= S3Store.open(this.location);
     const store = await this.store;
+    // While S3 is out, one small request says whether it is back, before the spool is listed.
+    if (this.failingSince !== undefined) await store.probe();
     // Whether this pass is a last one, fixed for the whole pass: `finish` may come while it runs,
     // and an open segment uploaded before then may have grown since (the last pass uploads it).
     const final = this.final;

@@ -97,6 +97,12 @@ export class S3Store {
     return objects;
   }
 
+  /** Throws unless S3 answers for the location: one small request, to try before much work. */
+  async probe(): Promise<void> {
+    const prefix = this.location.prefix ? `${this.location.prefix}/` : '';
+    await this.client.send(new this.api.ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: prefix, MaxKeys: 1 }));
+  }
+
   async get(path: string): Promise<Buffer> {
     const answer = await this.client.send(new this.api.GetObjectCommand({ Bucket: this.location.bucket, Key: this.key(path) }));
     return Buffer.from(await answer.Body!.transformToByteArray());
