@@ -90,7 +90,10 @@ export class Uploader {
     const due = localObjects(this.spool).filter(({ path: file, size }) => {
       if (!open.has(file)) return true;
       const sent = this.sent.get(file);
-      return sent?.size !== size && (final || !sent || Date.now() - sent.at >= SEGMENT_UPLOAD_MS);
+      if (sent?.size !== size) return final || !sent || Date.now() - sent.at >= SEGMENT_UPLOAD_MS;
+      // At the end, an open segment S3 already holds as it is leaves the spool without another upload.
+      if (final) this.forget(file);
+      return false;
     });
     waiting(due.length);
     let left = due.length;
@@ -99,14 +102,17 @@ export class Uploader {
       await store.put(file, fs.readFileSync(local));
       // At the end an open segment is done with too: nothing more is appended to it.
       if (open.has(file) && !final) this.sent.set(file, { size, at: Date.now() });
-      else {
-        fs.rmSync(local, { force: true });
-        this.sent.delete(file);
-      }
+      else this.forget(file);
       waiting(--left);
     }
     // Segments still open are looked at again when their next upload is due.
     if (!final && open.size) this.retryTimer ??= setTimeout(() => this.kick(), SEGMENT_UPLOAD_MS);
+  }
+
+  /** In S3 as it is: out of the spool. */
+  private forget(file: string): void {
+    fs.rmSync(path.join(this.spool, ...file.split('/')), { force: true });
+    this.sent.delete(file);
   }
 
   private failed(error: unknown): void {
