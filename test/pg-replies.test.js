@@ -17,9 +17,12 @@ const field = (name, dataTypeID = 25) => ({
   format: 'text',
 });
 
-/** One statement's answer: its columns and rows (or none, for a command), its tag. */
+/** One statement's answer: its columns and rows (or none, for a command), its tag. Columns named as secrets (`pwd`, `token`) are redacted, as the next test shows: left out here. */
 const statement = fc.record({
-  columns: fc.uniqueArray(fc.stringMatching(/^[a-z]{1,5}$/), { maxLength: 3 }),
+  columns: fc.uniqueArray(
+    fc.stringMatching(/^[a-z]{1,5}$/).filter((name) => !new Redactor().isSecret(name)),
+    { maxLength: 3 },
+  ),
   rows: fc.nat({ max: 4 }),
   tag: fc.constantFrom('SELECT', 'INSERT 0 1', 'UPDATE 2'),
 });
