@@ -34,6 +34,17 @@ const FRAMEWORKS = [
     unrouted: true,
   },
   {
+    name: 'Fastify 4',
+    script: path.join(APPS, 'fastify4', 'app.cjs'),
+    pkg: 'fastify',
+    major: 4,
+    framework: 'fastify',
+    client: 'http',
+    crash: 'fastify 4 handler rejected',
+    mounted: true,
+    unrouted: true,
+  },
+  {
     name: 'Fastify 5',
     script: path.join(APPS, 'fastify.cjs'),
     pkg: 'fastify',

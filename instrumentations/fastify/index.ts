@@ -1,11 +1,17 @@
 /**
- * Fastify 5: the route template and the error a handler raised, from the diagnostics channel
- * Fastify publishes around each route handler. Its messages are published inside the request,
- * so they land in the request's session. Loading lib/handle-request.js (which publishes them)
- * is the sign that Fastify is in use.
+ * Fastify 4 and 5: the route template and the error a handler raised.
+ *
+ * Fastify 5 publishes a diagnostics channel around each route handler, inside the request, so
+ * its messages land in the request's session; loading lib/handle-request.js (which publishes
+ * them) is the sign that Fastify 5 is in use.
+ *
+ * Fastify 4 has no such channel. Its lib/handleRequest.js exports the function every routed
+ * request goes through once its route is known, and lib/error-handler.js the `handleError` that
+ * every error sent as the reply reaches (a handler's throw or rejection, a hook's or the
+ * validation's error), before the app's error handler runs.
  */
 import diagnostics from 'node:diagnostics_channel';
-import { defineInstrumentation, hook, type InstrumentationContext } from '../../src/plugin.js';
+import { defineInstrumentation, hook, wrapMethod, type InstrumentationContext } from '../../src/plugin.js';
 
 const FRAMEWORK = 'fastify';
 const HANDLER_CHANNEL = 'fastify.request.handler';
@@ -15,12 +21,27 @@ interface HandlerMessage {
   error?: unknown;
 }
 
+/** Fastify 4's request: `routeOptions` (public since 4.10) builds a fresh object at each read. */
+interface FastifyRequest {
+  routeOptions?: { url?: unknown };
+}
+
+type HandleRequest = (this: unknown, err: unknown, request: FastifyRequest, reply: unknown) => unknown;
+
+interface ErrorHandlerModule {
+  handleError(this: unknown, reply: unknown, error: unknown, cb: unknown): unknown;
+}
+
 let subscribed = false;
 
 export default defineInstrumentation({
   name: 'fastify',
   role: 'framework',
-  hooks: [hook<object>({ module: 'fastify', versions: '>=5 <6', file: 'lib/handle-request.js', patch: (_exports, ctx) => subscribe(ctx) })],
+  hooks: [
+    hook<object>({ module: 'fastify', versions: '>=5 <6', file: 'lib/handle-request.js', patch: (_exports, ctx) => subscribe(ctx) }),
+    hook<HandleRequest>({ module: 'fastify', versions: '>=4 <5', file: 'lib/handleRequest.js', patch: noteRoutes }),
+    hook<ErrorHandlerModule>({ module: 'fastify', versions: '>=4 <5', file: 'lib/error-handler.js', patch: noteErrors }),
+  ],
 });
 
 /** Once per process: the channel is global, whatever number of Fastify copies publish on it. */
@@ -36,4 +57,35 @@ function subscribe(ctx: InstrumentationContext): void {
   channel.error.subscribe((message) => {
     ctx.annotate({ framework: FRAMEWORK, error: (message as HandlerMessage | undefined)?.error });
   });
+}
+
+/**
+ * The module's export is the function itself: a wrapper is exported instead, carrying the
+ * original's own properties (Fastify hangs its internals on it). The template is read when the
+ * cassette is written, off the request's path.
+ */
+function noteRoutes(handleRequest: HandleRequest, ctx: InstrumentationContext): HandleRequest {
+  function handleRequestNoted(this: unknown, err: unknown, request: FastifyRequest, reply: unknown) {
+    ctx.annotate({ framework: FRAMEWORK, route: () => routeOf(request) });
+    return handleRequest.call(this, err, request, reply);
+  }
+  return Object.assign(handleRequestNoted, handleRequest);
+}
+
+function routeOf(request: FastifyRequest): string | undefined {
+  const url = request.routeOptions?.url;
+  return typeof url === 'string' ? url : undefined;
+}
+
+/** reply.js takes `handleError` from the exports as it loads, after this patch. */
+function noteErrors(errorHandler: ErrorHandlerModule, ctx: InstrumentationContext): void {
+  wrapMethod(
+    errorHandler,
+    'handleError',
+    (handleError) =>
+      function handleErrorNoted(this: unknown, reply: unknown, error: unknown, cb: unknown) {
+        ctx.annotate({ framework: FRAMEWORK, error });
+        return handleError.call(this, reply, error, cb);
+      },
+  );
 }
