@@ -1,17 +1,23 @@
 /**
- * Prisma ORM 6 and 7 with the client engine (driver adapters, no Rust engine): each operation of
- * a Prisma Client, whether a model query (`findMany`, `create`, `upsert`, ... with `include` and
- * `select`), one of a `$transaction` array, one inside an interactive transaction, or `$queryRaw`
- * and `$executeRaw`, is one `db.query` event with lib `prisma`.
+ * Prisma ORM 5, 6 and 7: each operation of a Prisma Client, whether a model query (`findMany`,
+ * `create`, `upsert`, ... with `include` and `select`), one of a `$transaction` array, one inside an
+ * interactive transaction, or `$queryRaw` and `$executeRaw`, is one `db.query` event with lib
+ * `prisma`.
  *
  * Every operation passes through the client's `_executeRequest`, which returns what the app gets
  * (rows already turned into Dates, BigInts, Decimals, Uint8Arrays) or throws Prisma's error.
- * Record notes the model, action and arguments and that outcome; the SQL the driver adapter
- * runs underneath (through pg) runs outside the request's session, so it is not recorded again.
- * Replay answers `_executeRequest` from the cassette, and the client's engine neither connects
- * nor opens transactions: no adapter, pg or database is used. Both generators' clients are
- * covered: `prisma-client-js` (CommonJS) and `prisma-client` (ES modules or CommonJS), which load
- * `@prisma/client/runtime/client.js`, or with `output` set, prisma-client-js's own copy of it.
+ * Record notes the model, action and arguments and that outcome; what the engine does underneath
+ * (the SQL a driver adapter runs through pg) runs outside the request's session, so it is not
+ * recorded again. Replay answers `_executeRequest` from the cassette, and the client's engine
+ * neither connects nor opens transactions: no adapter, pg or database is used.
+ *
+ * Two runtimes hold the client, each hooked with its copies (prisma-client-js with `output` set
+ * copies it): `runtime/client.js`, the client engine's (driver adapters; Prisma 6.16+ with
+ * `engineType = "client"`, and 7), loaded by `prisma-client-js` and imported by `prisma-client`;
+ * and `runtime/library.js`, the classic engine's (Prisma 5 and 6's default, `engineType =
+ * "library"`), loaded by `prisma-client-js`. The classic engine is a Node-API library that its
+ * constructor starts loading and that opens the database connections itself, out of any socket
+ * guard's sight: in replay each such engine is stopped as its client is made.
  */
 import {
   defineInstrumentation,
@@ -62,8 +68,19 @@ interface PrismaClient {
   _transactionWithCallback(options: unknown): Promise<unknown>;
 }
 
+/**
+ * The classic engine (`LibraryEngine` of `runtime/library.js`): its constructor calls
+ * `instantiateLibrary`, which finds the platform, then `loadEngine` loads the Node-API library
+ * (or, when the client was generated for it, Prisma's WebAssembly build of the same engine).
+ */
+interface LibraryEngine extends Engine {
+  libraryInstantiationPromise?: Promise<void>;
+  instantiateLibrary(): Promise<void>;
+  loadEngine(): Promise<void>;
+}
+
 /** The class `getPrismaClient` makes: the app's PrismaClient. */
-type ClientClass = { prototype: PrismaClient };
+type ClientClass = { prototype: PrismaClient; new (...args: unknown[]): PrismaClient };
 
 type Runtime = PrismaErrorClasses & {
   getPrismaClient(config: unknown): ClientClass;
@@ -123,6 +140,36 @@ function engineWithoutDatabase(engine: Engine): void {
         return action === 'start' ? { id: `timetracer-replay-${++transactionIds}` } : undefined;
       },
   );
+}
+
+/**
+ * Replay, classic engine: nothing loads the engine's library, so nothing can connect. The first
+ * engine began loading in its constructor; it is patched before that gets past its first await,
+ * and the loading it began, which nobody awaits now, may fail unseen.
+ */
+function engineWithoutLibrary(engine: Engine): void {
+  engineWithoutDatabase(engine);
+  // Accelerate's engine (a `prisma://` URL), the other one this runtime makes, loads nothing.
+  if ((engine as { name?: unknown }).name !== 'LibraryEngine') return;
+  const prototype = Object.getPrototypeOf(engine) as LibraryEngine;
+  wrapMethod(prototype, 'instantiateLibrary', () => async function instantiateLibrary() {});
+  wrapMethod(prototype, 'loadEngine', () => async function loadEngine() {});
+  (engine as LibraryEngine).libraryInstantiationPromise?.catch(() => {});
+}
+
+/**
+ * The client class, its engines patched as each client is made: the classic engine starts work in
+ * its constructor, before any client method timetracer could adopt it from. A proxy, so that
+ * `instanceof`, subclasses and static members stay the class's own.
+ */
+function adoptedAtConstruction(Client: ClientClass, patchEngine: (engine: Engine) => void): ClientClass {
+  return new Proxy(Client, {
+    construct(target, args, newTarget) {
+      const client = Reflect.construct(target, args, newTarget) as PrismaClient;
+      adopt(client, patchEngine);
+      return client;
+    },
+  });
 }
 
 function recordOperations(Client: { prototype: PrismaClient }, ctx: InstrumentationContext): void {
@@ -211,22 +258,31 @@ function adopt(client: PrismaClient, patchEngine: (engine: Engine) => void): voi
 }
 
 /**
- * The runtime with `getPrismaClient` making client classes patched by `patchClient`. A client
- * class that is not what timetracer knows is handed over as it is, and said so.
+ * The runtime with `getPrismaClient` making client classes patched by `patchClient`, which
+ * returns the class to hand the app. A client class that is not what timetracer knows is handed
+ * over as it is, and said so.
  */
-function instrumentRuntime(runtime: Runtime, ctx: InstrumentationContext, patchClient: (Client: ClientClass) => void): Runtime {
+function instrumentRuntime(
+  runtime: Runtime,
+  ctx: InstrumentationContext,
+  // biome-ignore lint/suspicious/noConfusingVoidType: a patch that changes the class in place returns nothing.
+  patchClient: (Client: ClientClass) => ClientClass | void,
+): Runtime {
   return wrapExport(runtime, 'getPrismaClient', (getPrismaClient) => (config: unknown) => {
     const Client = getPrismaClient(config);
     try {
-      patchClient(Client);
+      return patchClient(Client) ?? Client;
     } catch (error) {
       ctx.notAttached(`could not patch the client class Prisma made (${describeError(error)})`);
+      return Client;
     }
-    return Client;
   });
 }
 
-const VERSIONS = '>=6.16 <8';
+/** The client engine's runtime: Prisma 6.16 added it, 7 has only it. */
+const CLIENT_ENGINE_VERSIONS = '>=6.16 <8';
+/** The classic engine's runtime: Prisma 5 and 6 (7 has none). */
+const LIBRARY_ENGINE_VERSIONS = '>=5 <7';
 
 export default defineInstrumentation({
   name: 'prisma',
@@ -236,11 +292,25 @@ export default defineInstrumentation({
     // prisma-client's (Node resolves the import to this CommonJS file).
     hook<Runtime>({
       module: '@prisma/client',
-      versions: VERSIONS,
+      versions: CLIENT_ENGINE_VERSIONS,
       file: 'runtime/client.js',
       copiedAs: 'prisma-client-',
       record: (runtime, ctx) => instrumentRuntime(runtime, ctx, (Client) => recordOperations(Client, ctx)),
       replay: (runtime, ctx) => instrumentRuntime(runtime, ctx, (Client) => replayOperations(Client, ctx, runtime)),
+    }),
+    // Required by prisma-client-js's client on the classic engine (or its copy). prisma-client's
+    // ES module client imports runtime/library.mjs instead, which is not hooked.
+    hook<Runtime>({
+      module: '@prisma/client',
+      versions: LIBRARY_ENGINE_VERSIONS,
+      file: 'runtime/library.js',
+      copiedAs: 'prisma-client-',
+      record: (runtime, ctx) => instrumentRuntime(runtime, ctx, (Client) => recordOperations(Client, ctx)),
+      replay: (runtime, ctx) =>
+        instrumentRuntime(runtime, ctx, (Client) => {
+          replayOperations(Client, ctx, runtime);
+          return adoptedAtConstruction(Client, engineWithoutLibrary);
+        }),
     }),
   ],
 });

@@ -42,6 +42,11 @@ export interface PrismaErrorClasses {
   PrismaClientValidationError?: new (message: string, fields: { clientVersion: unknown }) => Error;
   PrismaClientInitializationError?: new (message: string, clientVersion: unknown, errorCode: unknown) => Error;
   PrismaClientRustPanicError?: new (message: string, clientVersion: unknown) => Error;
+  /** Prisma 5's PrismaClientKnownRequestError (P2025) of `findUniqueOrThrow` and `findFirstOrThrow`. */
+  NotFoundError?: new (
+    message: string,
+    clientVersion: unknown,
+  ) => Error;
 }
 
 function isDecimal(value: unknown): boolean {
@@ -163,6 +168,9 @@ export function restoreFailure(record: ErrorRecord, failure: StoredFailure | und
       break;
     case 'PrismaClientRustPanicError':
       if (classes.PrismaClientRustPanicError) return new classes.PrismaClientRustPanicError(message, clientVersion);
+      break;
+    case 'NotFoundError':
+      if (classes.NotFoundError) return new classes.NotFoundError(message, clientVersion);
       break;
   }
   return fromErrorRecord(record);
