@@ -2,6 +2,7 @@
 import type { Instrumentation } from '../src/plugin.js';
 import express from './express/index.js';
 import fastify from './fastify/index.js';
+import graphql from './graphql/index.js';
 import { httpTransports } from './http/index.js';
 import ioredis from './ioredis/index.js';
 import koa from './koa/index.js';
@@ -19,5 +20,6 @@ export const instrumentations: readonly Instrumentation[] = [
   express,
   fastify,
   koa,
+  graphql,
   passwordHashes,
 ];

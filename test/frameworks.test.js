@@ -193,3 +193,95 @@ for (const fw of FRAMEWORKS) {
     }
   });
 }
+
+/** A GraphQL request as a client sends it: POST /graphql with a JSON body. */
+function graphqlRequest(query, { operationName, variables } = {}) {
+  return { method: 'POST', path: '/graphql', body: { query, ...(operationName && { operationName }), ...(variables && { variables }) } };
+}
+
+const GRAPHQL_REQUESTS = [
+  {
+    ...graphqlRequest('query GetUser($name: String!) { user(name: $name) { login followers } }', {
+      operationName: 'GetUser',
+      variables: { name: 'ada' },
+    }),
+    route: 'query GetUser',
+    upstream: { method: 'GET', path: '/users/ada' },
+    data: { user: { login: 'ada', followers: 12 } },
+  },
+  {
+    ...graphqlRequest('mutation AddItem($name: String!, $qty: Int!) { addItem(name: $name, qty: $qty) { id stored { name qty } } }', {
+      variables: ITEM,
+    }),
+    route: 'mutation AddItem',
+    upstream: { method: 'POST', path: '/items', body: ITEM },
+    data: { addItem: { id: 7, stored: ITEM } },
+  },
+  {
+    ...graphqlRequest('{ user(name: "grace") { login } }'),
+    route: 'query',
+    upstream: { method: 'GET', path: '/users/grace' },
+    data: { user: { login: 'grace' } },
+  },
+  { ...graphqlRequest('query Crash { crash }'), route: 'query Crash', crash: 'graphql resolver failed' },
+];
+
+test('GraphQL Yoga: records the operation as the route and the error a resolver raised, then replays offline', async (t) => {
+  const script = path.join(APPS, 'graphql-yoga.mjs');
+  assert.equal(Number(createRequire(script)('graphql/package.json').version.split('.')[0]), 16);
+  const dir = tempDir(t);
+  const upstream = await frameworkUpstream(t);
+  const requests = [...GRAPHQL_REQUESTS, { method: 'GET', path: '/nowhere' }];
+  const recording = await startApp(t, script, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
+  const live = await sendAll(recording, requests);
+  await recording.cassettes(requests.length);
+  await recording.stop();
+
+  const cassettes = cassetteFiles(dir).map(readJson);
+  assert.equal(cassettes.length, requests.length);
+  for (const [i, spec] of GRAPHQL_REQUESTS.entries()) {
+    const cassette = cassettes.find((c) => c.request.path === '/graphql' && c.request.body?.data.query === spec.body.query);
+    assert.ok(cassette, `a cassette for ${spec.route}`);
+    assert.equal(cassette.session.framework, 'graphql', spec.route);
+    assert.equal(cassette.request.route, spec.route);
+    assert.equal(live[i].status, 200, spec.route);
+    if (spec.crash) {
+      // Yoga masks the error in its answer; the cassette keeps the one the resolver threw.
+      assert.deepEqual(live[i].json().data, { crash: null });
+      assert.notEqual(live[i].json().errors[0].message, spec.crash);
+      assert.equal(cassette.response.error?.message, spec.crash);
+      assert.deepEqual(cassette.events, []);
+    } else {
+      assert.deepEqual(live[i].json(), { data: spec.data }, spec.route);
+      assert.equal(cassette.response.error, undefined, spec.route);
+      assert.deepEqual(
+        cassette.events.map((e) => [e.type, e.signature.lib, e.signature.method, e.signature.url]),
+        [['http.client', 'fetch', spec.upstream.method, `${upstream.url}${spec.upstream.path}`]],
+        spec.route,
+      );
+      if (spec.upstream.body) assert.deepEqual(cassette.events[0].request.body.data, spec.upstream.body, spec.route);
+    }
+  }
+  const unrouted = cassettes.find((c) => c.request.path === '/nowhere');
+  assert.deepEqual([unrouted.session.framework, unrouted.request.route, unrouted.response.status], ['node:http', null, 404]);
+  assert.equal(
+    recording.stderr.filter((line) => line.startsWith('timetracer [ERROR] recorded POST /graphql ')).length,
+    1,
+    recording.stderr.join('\n'),
+  );
+  assert.equal(
+    recording.stderr.filter((line) => line.startsWith('timetracer [OK] recorded POST /graphql ')).length,
+    3,
+    recording.stderr.join('\n'),
+  );
+
+  await upstream.close();
+  const replaying = await startApp(t, script, { env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, UPSTREAM_URL: upstream.url } });
+  const replayed = await sendAll(replaying, requests);
+  assert.deepEqual(
+    replayed.map((r) => [r.status, r.text]),
+    live.map((r) => [r.status, r.text]),
+  );
+  await replaying.waitForLine(/^timetracer replay POST \/graphql mocked=1 matched=OK runtime=\d+ms$/, 'stderr', { count: 3 });
+  await replaying.waitForLine(/^timetracer replay POST \/graphql mocked=0 matched=OK runtime=\d+ms$/, 'stderr');
+});
