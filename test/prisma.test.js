@@ -12,35 +12,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
+import { ROUTES, assertCassettes, assertLiveAnswers, assertReplayedAsLive, database, run } from './apps/prisma-app-checks.mjs';
 import { APPS, ROOT, readJson, request, startApp, tempDir } from './support/harness.js';
 
-const POSTGRES = 'postgresql://postgres@127.0.0.1:5432';
 const UNREACHABLE_DATABASE_URL = 'postgresql://postgres@127.0.0.1:1/nowhere';
-
-const TABLES = `
-  CREATE TABLE "User" (id SERIAL PRIMARY KEY, email TEXT NOT NULL, name TEXT, born TIMESTAMP(3), balance DECIMAL(12, 2),
-    visits BIGINT NOT NULL DEFAULT 0, avatar BYTEA, prefs JSONB);
-  CREATE UNIQUE INDEX "User_email_key" ON "User" (email);
-  CREATE TABLE "Post" (id SERIAL PRIMARY KEY, title TEXT NOT NULL, published BOOLEAN NOT NULL DEFAULT false,
-    "authorId" INTEGER NOT NULL REFERENCES "User" (id) ON DELETE RESTRICT ON UPDATE CASCADE);
-`;
-
-const ROUTES = [
-  '/create',
-  '/duplicate',
-  '/read',
-  '/update',
-  '/transaction/array',
-  '/transaction/interactive',
-  '/raw',
-  '/missing',
-  '/delete',
-  '/disconnect',
-];
 
 /**
  * Generates a major's three clients: prisma-client-js into its @prisma/client and into
@@ -90,36 +67,6 @@ function generate(major) {
 generate(6);
 generate(7);
 
-/** A database of the test's own with the two tables; dropped afterwards. */
-async function database(t) {
-  const name = `timetracer_prisma_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: `${POSTGRES}/postgres` });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = `${POSTGRES}/${name}`;
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  await client.query(TABLES);
-  await client.end();
-  t.after(async () => {
-    const cleanup = new pg.Client({ connectionString: `${POSTGRES}/postgres` });
-    await cleanup.connect();
-    await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await cleanup.end();
-  });
-  return url;
-}
-
-async function run(app) {
-  const responses = [];
-  for (const route of ROUTES) {
-    const response = await request(`${app.url}${route}`);
-    responses.push({ status: response.status, body: response.json() });
-  }
-  return responses;
-}
-
 const VARIANTS = [6, 7].flatMap((major) => [
   { major, generator: 'prisma-client-js', script: path.join(APPS, `prisma${major}`, 'js.cjs') },
   { major, generator: 'prisma-client-js with an output of its own', script: path.join(APPS, `prisma${major}`, 'copied.cjs') },
@@ -135,103 +82,16 @@ for (const { major, generator, script } of VARIANTS) {
     const files = await recording.cassettes(ROUTES.length);
     await recording.stop();
 
-    // What Prisma handed the app live, which replay must hand back too.
-    for (const [i, { status }] of live.entries()) assert.equal(status, 200, `${ROUTES[i]}: ${JSON.stringify(live[i].body)}`);
-    const [created, duplicate, read, updated, array, interactive, raw, missing, deleted] = live.map((r) => r.body);
-    assert.deepEqual(created.born, { type: 'Date', value: '1990-05-17T00:00:00.000Z' });
-    assert.deepEqual(created.balance, { type: 'Decimal', value: '1234.56' });
-    assert.deepEqual(created.visits, { type: 'bigint', value: '9007199254740993' });
-    assert.deepEqual(created.avatar.value, Buffer.from('Ann').toString('base64'));
-    assert.deepEqual(created.prefs, { theme: 'dark', tags: ['a', 'b'] });
-    assert.deepEqual(
-      created.posts.map((p) => p.title),
-      ['Earthsea', 'Tehanu'],
-    );
-    assert.deepEqual(
-      [duplicate.class, duplicate.known, duplicate.code, duplicate.modelName],
-      ['PrismaClientKnownRequestError', true, 'P2002', 'User'],
-    );
-    assert.match(duplicate.clientVersion, new RegExp(`^${major}\\.`));
+    assertLiveAnswers(live, { major });
+    const duplicate = live[ROUTES.indexOf('/duplicate')].body;
     assert.deepEqual(duplicate.adapterError, [true, 'UniqueConstraintViolation'], 'meta.driverAdapterError is an Error with its cause');
-    assert.deepEqual(read.unique, {
-      name: 'Ann',
-      balance: { type: 'Decimal', value: '1234.56' },
-      visits: { type: 'bigint', value: '9007199254740993' },
-      posts: [{ title: 'Tehanu' }],
-    });
-    assert.deepEqual(
-      read.many.map((p) => [p.title, p.author.email]),
-      [
-        ['Tehanu', 'ann@example.com'],
-        ['Earthsea', 'ann@example.com'],
-      ],
-    );
-    assert.deepEqual(updated, {
-      updated: { visits: { type: 'bigint', value: '9007199254740994' }, balance: { type: 'Decimal', value: '0.44' } },
-      upsertCreated: { name: 'Bob' },
-      upsertUpdated: { name: 'Bobby' },
-    });
-    assert.deepEqual(array, [2, { count: 1 }, 2]);
-    assert.deepEqual(
-      interactive.posts.map((p) => p.title),
-      ['Bob writes'],
-    );
-    assert.deepEqual(raw.rows, [
-      { email: 'ann@example.com', visits: { type: 'bigint', value: '9007199254740994' }, balance: { type: 'Decimal', value: '0.44' } },
-    ]);
-    assert.equal(raw.changed, 1);
-    assert.deepEqual([missing.class, missing.code], ['PrismaClientKnownRequestError', 'P2025']);
-    assert.deepEqual(deleted, { posts: 1, user: { email: 'bob@example.com' } });
-
-    // The cassettes: Prisma's operations, and not the SQL the adapter ran for them through pg.
-    const cassettes = files.map((f) => readJson(f));
-    const cassette = (route) => cassettes.find((c) => c.request.path === route);
-    const events = cassettes.flatMap((c) => c.events);
-    assert.equal(events.length, 18);
-    assert.deepEqual(
-      [...new Set(events.map((e) => `${e.type} ${e.signature.lib}`))],
-      ['db.query prisma'],
-      'no pg event beside the Prisma ones',
-    );
-    const [create] = cassette('/create').events;
-    assert.deepEqual([create.signature.model, create.signature.action], ['User', 'create']);
-    assert.equal(create.signature.args.data.balance, '1234.56');
-    assert.deepEqual(create.result.decimals, [['balance']]);
-    assert.deepEqual(
-      cassette('/transaction/array').events.map((e) => e.signature.action),
-      ['count', 'updateMany', 'count'],
-      'one event per operation of the batch',
-    );
-    assert.deepEqual(
-      cassette('/transaction/interactive').events.map((e) => e.signature.action),
-      ['findUniqueOrThrow', 'create', 'findUnique'],
-    );
-    const [query, execute] = cassette('/raw').events;
-    assert.deepEqual(
-      [query.signature.action, query.signature.args.text],
-      ['queryRaw', 'SELECT email, visits, balance FROM "User" WHERE visits > $1 ORDER BY email'],
-    );
-    assert.equal(execute.signature.action, 'executeRaw');
-    const [failed] = cassette('/duplicate').events;
-    assert.deepEqual(
-      [failed.error.name, failed.error.code, failed.result.error_class],
-      ['PrismaClientKnownRequestError', 'P2002', 'PrismaClientKnownRequestError'],
-    );
+    assertCassettes(files);
 
     // Replay: PostgreSQL unreachable.
     const replaying = await startApp(t, script, {
       env: { DATABASE_URL: UNREACHABLE_DATABASE_URL, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir },
     });
-    const replayed = await run(replaying);
-    for (const [i, response] of replayed.entries()) assert.deepEqual(response, live[i], ROUTES[i]);
-    await replaying.waitForLine(/^timetracer replay GET \/disconnect /);
-    const lines = replaying.stderr.filter((l) => /^timetracer replay GET /.test(l));
-    assert.equal(lines.length, ROUTES.length);
-    for (const line of lines) assert.match(line, /matched=OK/);
-    assert.ok(
-      !replaying.stderr.some((l) => /MISS|ECONNREFUSED/.test(l)),
-      `no miss, no connection attempted:\n${replaying.stderr.join('\n')}`,
-    );
+    await assertReplayedAsLive(replaying, live);
   });
 }
 
