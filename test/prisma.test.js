@@ -8,7 +8,8 @@
 // (their downloads fail on these machines, and the client engine uses neither), and each test's
 // tables are created with plain SQL in a database of its own (`prisma migrate` cannot run here).
 // Prisma 6 runs with the client engine too (`engineType = "client"`): its classic engine is one
-// of those downloads.
+// of those downloads (test/prisma-library-engine.test.js runs that engine's runtime on Prisma's
+// WebAssembly build of it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
