@@ -3,6 +3,7 @@ import type { Instrumentation } from '../src/plugin.js';
 import express from './express/index.js';
 import fastify from './fastify/index.js';
 import graphql from './graphql/index.js';
+import hono from './hono/index.js';
 import { httpTransports } from './http/index.js';
 import ioredis from './ioredis/index.js';
 import koa from './koa/index.js';
@@ -20,6 +21,7 @@ export const instrumentations: readonly Instrumentation[] = [
   express,
   fastify,
   koa,
+  hono,
   graphql,
   passwordHashes,
 ];

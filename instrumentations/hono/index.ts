@@ -1,0 +1,116 @@
+/**
+ * Hono 4 (CommonJS build): the route of the handler that ran and the error it raised.
+ *
+ * Hono hands every route's handler to its router's `add` as `[handler, route]`, `route.path`
+ * being the template, mount paths included. Each built-in router's `add` is hooked, so each
+ * handler is wrapped once, wherever it is registered (an app, a `basePath` copy of it, a
+ * sub-app mounted with `route`). A request that runs one handler calls it and hands its error to
+ * the app's `onError`; one that runs several, or none, goes through `compose`, which also hands
+ * errors to the `onError` of a mounted sub-app that has its own: `compose` is hooked for those.
+ *
+ * An ES module app imports Hono's ES build, which the loader does not see: its requests are
+ * recorded as plain node:http ones (docs/libraries/frameworks.md).
+ */
+import { defineInstrumentation, hook, type InstrumentationContext, wrapMethod } from '../../src/plugin.js';
+
+const FRAMEWORK = 'hono';
+
+type Handler = (this: unknown, c: unknown, next: unknown) => unknown;
+type ErrorHandler = (this: unknown, err: unknown, c: unknown) => unknown;
+
+/** What Hono registers with a router for each handler: the handler and its route. */
+type RouterEntry = [Handler, { path?: unknown }];
+
+interface RouterClass {
+  prototype: { add(this: unknown, method: string, path: string, entry: unknown): unknown };
+}
+
+interface ComposeModule {
+  compose(this: unknown, middleware: unknown, onError?: ErrorHandler, onNotFound?: unknown): unknown;
+}
+
+/** Each built-in router's file and class. */
+const ROUTERS = [
+  ['reg-exp-router', 'RegExpRouter'],
+  ['trie-router', 'TrieRouter'],
+  ['smart-router', 'SmartRouter'],
+  ['pattern-router', 'PatternRouter'],
+  ['linear-router', 'LinearRouter'],
+] as const;
+
+/** Handlers already wrapped: SmartRouter hands what it was given on to the routers it picks from. */
+const wrappedHandlers = new WeakSet<Handler>();
+
+export default defineInstrumentation({
+  name: 'hono',
+  role: 'framework',
+  hooks: [
+    ...ROUTERS.map(([folder, name]) =>
+      hook<Record<string, RouterClass>>({
+        module: 'hono',
+        versions: '>=4 <5',
+        file: `dist/cjs/router/${folder}/router.js`,
+        patch: (exports, ctx) => wrapAdd(exports[name]!, ctx),
+      }),
+    ),
+    hook<ComposeModule>({ module: 'hono', versions: '>=4 <5', file: 'dist/cjs/compose.js', patch: noteComposedErrors }),
+  ],
+});
+
+function wrapAdd(Router: RouterClass, ctx: InstrumentationContext): void {
+  wrapMethod(
+    Router.prototype,
+    'add',
+    (add) =>
+      function addNoted(this: unknown, method: string, path: string, entry: unknown) {
+        return add.call(this, method, path, isRouterEntry(entry) ? noted(entry, ctx) : entry);
+      },
+  );
+}
+
+function isRouterEntry(entry: unknown): entry is RouterEntry {
+  return Array.isArray(entry) && typeof entry[0] === 'function' && typeof entry[1] === 'object' && entry[1] !== null;
+}
+
+/**
+ * The entry with its handler wrapped: entering it notes its route (the last entered is the one
+ * that answered, as Hono's `routePath` says), and a throw or a rejection notes the error.
+ */
+function noted([handler, route]: RouterEntry, ctx: InstrumentationContext): RouterEntry {
+  if (wrappedHandlers.has(handler)) return [handler, route];
+  const path = route.path;
+  const entered = { framework: FRAMEWORK, ...(typeof path === 'string' && { route: () => path }) };
+  const noteError = (error: unknown): void => ctx.annotate({ framework: FRAMEWORK, error });
+  const wrapped = function honoHandler(this: unknown, c: unknown, next: unknown) {
+    ctx.annotate(entered);
+    try {
+      const result = handler.call(this, c, next);
+      if (result instanceof Promise) result.catch(noteError);
+      return result;
+    } catch (error) {
+      noteError(error);
+      throw error;
+    }
+  };
+  wrappedHandlers.add(wrapped);
+  return [wrapped, route];
+}
+
+/** hono-base calls `compose` through the module's exports, at each request. */
+function noteComposedErrors(exports: ComposeModule, ctx: InstrumentationContext): void {
+  wrapMethod(
+    exports,
+    'compose',
+    (compose) =>
+      function composeNoted(this: unknown, middleware: unknown, onError?: ErrorHandler, onNotFound?: unknown) {
+        ctx.annotate({ framework: FRAMEWORK });
+        const onErrorNoted =
+          onError &&
+          function onErrorNoted(this: unknown, err: unknown, c: unknown) {
+            ctx.annotate({ framework: FRAMEWORK, error: err });
+            return onError.call(this, err, c);
+          };
+        return compose.call(this, middleware, onErrorNoted, onNotFound);
+      },
+  );
+}
