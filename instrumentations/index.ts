@@ -8,6 +8,7 @@ import { httpTransports } from './http/index.js';
 import ioredis from './ioredis/index.js';
 import koa from './koa/index.js';
 import mongodb from './mongodb/index.js';
+import nestjs from './nestjs/index.js';
 import passwordHashes from './password-hashes/index.js';
 import pg from './pg/index.js';
 import prisma from './prisma/index.js';
@@ -22,6 +23,7 @@ export const instrumentations: readonly Instrumentation[] = [
   fastify,
   koa,
   hono,
+  nestjs,
   graphql,
   passwordHashes,
 ];

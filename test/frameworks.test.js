@@ -1,7 +1,7 @@
-// Express 4, Express 5, Fastify 5 and Koa 2 apps, each run as a user runs it: what only the
-// framework knows (its name, the route template, the error a handler raised) reaches the
-// cassettes, the body the framework parsed is recorded, and replay serves the same responses
-// with the upstream stopped.
+// Express 4 and 5, Fastify 4 and 5, Hono 4, NestJS 12 (on Express and on Fastify), Koa 2 and
+// GraphQL Yoga apps, each run as a user runs it: what only the framework knows (its name, the
+// route template or GraphQL operation, the error a handler raised) reaches the cassettes, the body
+// the framework parsed is recorded, and replay serves the same responses with the upstream stopped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -9,8 +9,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { APPS, cassetteFiles, readJson, request, startApp, startUpstream, tempDir } from './support/harness.js';
 
-// unrouted: the framework is named even for a request no route matched (Fastify's channel only
-// covers route handlers, so its 404s stay plain node:http).
+// unrouted: the framework is named even for a request no route matched (Fastify 5's channel only
+// covers route handlers, so its 404s stay plain node:http; Nest's 404s are its adapter's).
 const FRAMEWORKS = [
   {
     name: 'Express 4',
@@ -68,6 +68,28 @@ const FRAMEWORKS = [
     moreCrashes: [{ path: '/reports/crash', message: 'hono sub-app handler crashed' }],
     mounted: true,
     unrouted: true,
+  },
+  {
+    name: 'NestJS 12 on Express',
+    script: path.join(APPS, 'nestjs', 'express.mjs'),
+    pkg: '@nestjs/core',
+    major: 12,
+    framework: 'nestjs',
+    client: 'fetch',
+    crash: 'nestjs handler threw',
+    mounted: true,
+    unrouted: false,
+  },
+  {
+    name: 'NestJS 12 on Fastify',
+    script: path.join(APPS, 'nestjs', 'fastify.mjs'),
+    pkg: '@nestjs/core',
+    major: 12,
+    framework: 'nestjs',
+    client: 'fetch',
+    crash: 'nestjs handler threw',
+    mounted: true,
+    unrouted: false,
   },
   {
     name: 'Koa 2',

@@ -1,0 +1,106 @@
+/**
+ * NestJS 12, on its Express or its Fastify adapter: the framework, and the error a route's handler
+ * (or one of its guards, pipes or interceptors) raised. Nest catches that error in its exceptions
+ * handler and answers with a 500 (or the HttpException's status), so the adapter never sees it.
+ * The route template is the adapter's (the express and fastify plugins note it): Nest hands it
+ * each route's full path.
+ *
+ * `RouterExecutionContext#create` makes, once per route, the function that runs the route for
+ * each request: that function is wrapped. Nest 12 ships ES modules only, which the loader does
+ * not see; the file is reached through Node's module hooks (es-module-hooks.ts), registered at
+ * start-up only when the app resolves @nestjs/core, so that other apps pay nothing for them.
+ */
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import satisfies from 'semver/functions/satisfies.js';
+import { defineInstrumentation, describeError, hook, type InstrumentationContext, wrapMethod } from '../../src/plugin.js';
+import { LOADED, type LoadResult, type NextLoad, type TapData, withTap } from './es-module-hooks.js';
+
+const FRAMEWORK = 'nestjs';
+const CORE = '@nestjs/core';
+const VERSIONS = '>=12 <13';
+const EXECUTION_CONTEXT_FILE = 'router/router-execution-context.js';
+
+/** The part of `node:module` used here: `registerHooks` from Node 22.15, `register` before. */
+interface ModuleHooksApi {
+  registerHooks?(hooks: { load(url: string, context: object, nextLoad: NextLoad): LoadResult }): unknown;
+  register(specifier: URL, options: { data: TapData }): void;
+}
+
+/** Runs one route for one request (Express: req, res, next; Fastify: request, reply). */
+type RouteRunner = (this: unknown, req: unknown, res: unknown, next: unknown) => unknown;
+
+interface ExecutionContextClass {
+  prototype: { create(this: unknown, ...args: unknown[]): unknown };
+}
+
+export default defineInstrumentation({
+  name: 'nestjs',
+  role: 'framework',
+  hooks: [hook<ModuleHooksApi>({ module: 'node:module', patch: tapExecutionContext })],
+});
+
+function tapExecutionContext(nodeModule: ModuleHooksApi, ctx: InstrumentationContext): void {
+  if (!appResolvesNest()) return;
+  (globalThis as Record<symbol, unknown>)[Symbol.for(LOADED)] = (url: string, namespace: { RouterExecutionContext?: unknown }) =>
+    onLoaded(url, namespace, ctx);
+  const suffixes = [`/node_modules/${CORE}/${EXECUTION_CONTEXT_FILE}`];
+  if (nodeModule.registerHooks) {
+    nodeModule.registerHooks({ load: (url, context, nextLoad) => withTap(nextLoad(url, context) as LoadResult, url, suffixes) });
+  } else {
+    nodeModule.register(new URL('./es-module-hooks.js', import.meta.url), { data: { suffixes } });
+  }
+}
+
+/** Whether @nestjs/core resolves from the app's main script (or, without one, the working directory). */
+function appResolvesNest(): boolean {
+  const from = process.argv[1] ? path.resolve(process.argv[1]) : path.join(process.cwd(), 'app.js');
+  try {
+    createRequire(from).resolve(`${CORE}/package.json`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Called by the tapped file as it finishes running: a fault here must not fail the app's import. */
+function onLoaded(url: string, namespace: { RouterExecutionContext?: unknown }, ctx: InstrumentationContext): void {
+  try {
+    const coreDir = path.dirname(path.dirname(fileURLToPath(url)));
+    const { version } = JSON.parse(fs.readFileSync(path.join(coreDir, 'package.json'), 'utf8')) as { version?: unknown };
+    if (typeof version !== 'string' || !satisfies(version, VERSIONS, { includePrerelease: true })) {
+      ctx.notAttached(`${CORE} ${String(version)} at ${coreDir} is not a version it supports (${VERSIONS})`);
+      return;
+    }
+    wrapCreate(namespace.RouterExecutionContext as ExecutionContextClass, ctx);
+  } catch (error) {
+    ctx.notAttached(`could not patch ${CORE}/${EXECUTION_CONTEXT_FILE} (${describeError(error)})`);
+  }
+}
+
+function wrapCreate(RouterExecutionContext: ExecutionContextClass, ctx: InstrumentationContext): void {
+  wrapMethod(
+    RouterExecutionContext.prototype,
+    'create',
+    (create) =>
+      function createNoted(this: unknown, ...args: unknown[]) {
+        const runRoute = create.apply(this, args);
+        return typeof runRoute === 'function' ? noted(runRoute as RouteRunner, ctx) : runRoute;
+      },
+  );
+}
+
+const ROUTED = { framework: FRAMEWORK };
+
+/** Nest's runner is an async function: its rejection is the route's error, before Nest answers it. */
+function noted(runRoute: RouteRunner, ctx: InstrumentationContext): RouteRunner {
+  const noteError = (error: unknown): void => ctx.annotate({ framework: FRAMEWORK, error });
+  return function runRouteNoted(this: unknown, req: unknown, res: unknown, next: unknown) {
+    ctx.annotate(ROUTED);
+    const done = runRoute.call(this, req, res, next);
+    if (done instanceof Promise) done.catch(noteError);
+    return done;
+  };
+}
