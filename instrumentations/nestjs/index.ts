@@ -8,10 +8,9 @@
  * `RouterExecutionContext#create` makes, once per route, the function that runs the route for
  * each request: that function is wrapped. Nest 12 ships ES modules only, which the loader does
  * not see; the file is reached through Node's module hooks (es-module-hooks.ts), registered at
- * start-up only when the app resolves @nestjs/core, so that other apps pay nothing for them.
+ * start-up only when the app depends on @nestjs/core, so that other apps pay nothing for them.
  */
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import satisfies from 'semver/functions/satisfies.js';
@@ -43,7 +42,7 @@ export default defineInstrumentation({
 });
 
 function tapExecutionContext(nodeModule: ModuleHooksApi, ctx: InstrumentationContext): void {
-  if (!appResolvesNest()) return;
+  if (!appDependsOnNest()) return;
   (globalThis as Record<symbol, unknown>)[Symbol.for(LOADED)] = (url: string, namespace: { RouterExecutionContext?: unknown }) =>
     onLoaded(url, namespace, ctx);
   const suffixes = [`/node_modules/${CORE}/${EXECUTION_CONTEXT_FILE}`];
@@ -54,14 +53,37 @@ function tapExecutionContext(nodeModule: ModuleHooksApi, ctx: InstrumentationCon
   }
 }
 
-/** Whether @nestjs/core resolves from the app's main script (or, without one, the working directory). */
-function appResolvesNest(): boolean {
-  const from = process.argv[1] ? path.resolve(process.argv[1]) : path.join(process.cwd(), 'app.js');
+/**
+ * Whether the app depends on @nestjs/core: the dependencies of the package.json nearest its main
+ * script, or the working directory's (a process manager's script may start it). Being installed
+ * is not enough: a repository holding Nest among its development tools runs other apps too.
+ */
+function appDependsOnNest(): boolean {
+  const from = process.argv[1] ? [path.dirname(path.resolve(process.argv[1])), process.cwd()] : [process.cwd()];
+  return from.some((dir) => {
+    const manifest = nearestPackageJson(dir);
+    return manifest !== undefined && Object.hasOwn(manifest.dependencies ?? {}, CORE);
+  });
+}
+
+interface PackageJson {
+  version?: unknown;
+  dependencies?: Record<string, unknown>;
+}
+
+function nearestPackageJson(dir: string): PackageJson | undefined {
+  for (let at = dir; ; at = path.dirname(at)) {
+    const file = path.join(at, 'package.json');
+    if (fs.existsSync(file)) return readPackageJson(file);
+    if (path.dirname(at) === at) return undefined;
+  }
+}
+
+function readPackageJson(file: string): PackageJson | undefined {
   try {
-    createRequire(from).resolve(`${CORE}/package.json`);
-    return true;
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as PackageJson;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -69,7 +91,7 @@ function appResolvesNest(): boolean {
 function onLoaded(url: string, namespace: { RouterExecutionContext?: unknown }, ctx: InstrumentationContext): void {
   try {
     const coreDir = path.dirname(path.dirname(fileURLToPath(url)));
-    const { version } = JSON.parse(fs.readFileSync(path.join(coreDir, 'package.json'), 'utf8')) as { version?: unknown };
+    const version = readPackageJson(path.join(coreDir, 'package.json'))?.version;
     if (typeof version !== 'string' || !satisfies(version, VERSIONS, { includePrerelease: true })) {
       ctx.notAttached(`${CORE} ${String(version)} at ${coreDir} is not a version it supports (${VERSIONS})`);
       return;
