@@ -331,3 +331,46 @@ test('GraphQL Yoga: records the operation as the route and the error a resolver 
   await replaying.waitForLine(/^timetracer replay POST \/graphql mocked=1 matched=OK runtime=\d+ms$/, 'stderr', { count: 3 });
   await replaying.waitForLine(/^timetracer replay POST \/graphql mocked=0 matched=OK runtime=\d+ms$/, 'stderr');
 });
+
+// Hono's ES build, which an ES module app imports, is not hooked (the loader sees CommonJS files):
+// its requests are recorded and replayed as those of any node:http server, without route or error.
+test('Hono 4 as an ES module app: recorded and replayed as a node:http server', async (t) => {
+  const script = path.join(APPS, 'hono.mjs');
+  assert.equal(installedMajor(script, 'hono'), 4);
+  const dir = tempDir(t);
+  const upstream = await frameworkUpstream(t);
+  const requests = [
+    { method: 'GET', path: '/user/ada' },
+    { method: 'GET', path: '/crash' },
+  ];
+  const recording = await startApp(t, script, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
+  const live = await sendAll(recording, requests);
+  await recording.cassettes(requests.length);
+  await recording.stop();
+  assert.deepEqual(
+    live.map((r) => r.status),
+    [200, 500],
+  );
+  assert.deepEqual(live[0].json(), upstreamAnswer({ upstream: { method: 'GET', path: '/users/ada' } }));
+
+  const cassettes = cassetteFiles(dir).map(readJson);
+  assert.deepEqual(
+    requests.map((spec) => {
+      const { session, request, response, events } = cassettes.find((c) => c.request.path === spec.path);
+      return [session.framework, request.route, response.status, response.error, events.map((e) => [e.signature.lib, e.signature.url])];
+    }),
+    [
+      ['node:http', null, 200, undefined, [['fetch', `${upstream.url}/users/ada`]]],
+      ['node:http', null, 500, undefined, []],
+    ],
+  );
+
+  await upstream.close();
+  const replaying = await startApp(t, script, { env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, UPSTREAM_URL: upstream.url } });
+  const replayed = await sendAll(replaying, requests);
+  assert.deepEqual(
+    replayed.map((r) => [r.status, r.text]),
+    live.map((r) => [r.status, r.text]),
+  );
+  await replaying.waitForLine(/^timetracer replay GET \/user\/ada mocked=1 matched=OK runtime=\d+ms$/, 'stderr');
+});
