@@ -69,9 +69,10 @@ const FRAMEWORKS = [
     mounted: true,
     unrouted: true,
   },
-  {
-    name: 'NestJS 12 on Express',
-    script: path.join(APPS, 'nestjs', 'express.mjs'),
+  // One Nest application on each of its HTTP adapters.
+  ...['Express', 'Fastify'].map((adapter) => ({
+    name: `NestJS 12 on ${adapter}`,
+    script: path.join(APPS, 'nestjs', `${adapter.toLowerCase()}.mjs`),
     pkg: '@nestjs/core',
     major: 12,
     framework: 'nestjs',
@@ -79,18 +80,7 @@ const FRAMEWORKS = [
     crash: 'nestjs handler threw',
     mounted: true,
     unrouted: false,
-  },
-  {
-    name: 'NestJS 12 on Fastify',
-    script: path.join(APPS, 'nestjs', 'fastify.mjs'),
-    pkg: '@nestjs/core',
-    major: 12,
-    framework: 'nestjs',
-    client: 'fetch',
-    crash: 'nestjs handler threw',
-    mounted: true,
-    unrouted: false,
-  },
+  })),
   {
     name: 'Koa 2',
     script: path.join(APPS, 'koa.mjs'),
@@ -163,21 +153,42 @@ function upstreamAnswer(spec) {
   return spec.upstream.method === 'POST' ? { id: 7, stored: spec.body } : { login: spec.upstream.path.split('/')[2], followers: 12 };
 }
 
+/**
+ * Runs the app at `script` recording, against `upstream`, sends it `requests` and stops it: its
+ * answers, the cassettes it wrote (one a request), where, and the app (for its lines).
+ */
+async function record(t, script, upstream, requests) {
+  const dir = tempDir(t);
+  const recording = await startApp(t, script, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
+  const live = await sendAll(recording, requests);
+  await recording.cassettes(requests.length);
+  await recording.stop();
+  const cassettes = cassetteFiles(dir).map(readJson);
+  assert.equal(cassettes.length, requests.length);
+  return { dir, live, cassettes, recording };
+}
+
+/** Closes the upstream, replays `dir` and sends `requests` again: the app answers as it did live. */
+async function replayOffline(t, script, upstream, { dir, live }, requests) {
+  await upstream.close();
+  const replaying = await startApp(t, script, { env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, UPSTREAM_URL: upstream.url } });
+  const replayed = await sendAll(replaying, requests);
+  assert.deepEqual(
+    replayed.map((r) => [r.status, r.text]),
+    live.map((r) => [r.status, r.text]),
+  );
+  return replaying;
+}
+
 for (const fw of FRAMEWORKS) {
   test(`${fw.name}: records framework, route template, parsed body and handler error, then replays offline`, async (t) => {
     // The app must load the major version under test (Express 4 comes from its own workspace).
     assert.equal(installedMajor(fw.script, fw.pkg), fw.major);
 
-    const dir = tempDir(t);
     const upstream = await frameworkUpstream(t);
     const requests = requestsFor(fw);
-    const recording = await startApp(t, fw.script, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
-    const live = await sendAll(recording, requests);
-    await recording.cassettes(requests.length);
-    await recording.stop();
-
-    const cassettes = cassetteFiles(dir).map(readJson);
-    assert.equal(cassettes.length, requests.length);
+    const recorded = await record(t, fw.script, upstream, requests);
+    const { live, cassettes, recording } = recorded;
     for (const [i, spec] of requests.entries()) {
       const label = `${spec.method} ${spec.path}`;
       const cassette = cassettes.find((c) => c.request.method === spec.method && c.request.path === spec.path);
@@ -221,15 +232,7 @@ for (const fw of FRAMEWORKS) {
       recording.stderr.join('\n'),
     );
 
-    await upstream.close();
-    const replaying = await startApp(t, fw.script, {
-      env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, UPSTREAM_URL: upstream.url },
-    });
-    const replayed = await sendAll(replaying, requests);
-    assert.deepEqual(
-      replayed.map((r) => [r.status, r.text]),
-      live.map((r) => [r.status, r.text]),
-    );
+    const replaying = await replayOffline(t, fw.script, upstream, recorded, requests);
     for (const spec of requests) {
       const mocked = spec.upstream ? 1 : 0;
       await replaying.waitForLine(
@@ -275,16 +278,10 @@ const GRAPHQL_REQUESTS = [
 test('GraphQL Yoga: records the operation as the route and the error a resolver raised, then replays offline', async (t) => {
   const script = path.join(APPS, 'graphql-yoga.mjs');
   assert.equal(installedMajor(script, 'graphql'), 16);
-  const dir = tempDir(t);
   const upstream = await frameworkUpstream(t);
   const requests = [...GRAPHQL_REQUESTS, { method: 'GET', path: '/nowhere' }];
-  const recording = await startApp(t, script, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
-  const live = await sendAll(recording, requests);
-  await recording.cassettes(requests.length);
-  await recording.stop();
-
-  const cassettes = cassetteFiles(dir).map(readJson);
-  assert.equal(cassettes.length, requests.length);
+  const recorded = await record(t, script, upstream, requests);
+  const { live, cassettes, recording } = recorded;
   for (const [i, spec] of GRAPHQL_REQUESTS.entries()) {
     const cassette = cassettes.find((c) => c.request.path === '/graphql' && c.request.body?.data.query === spec.body.query);
     assert.ok(cassette, `a cassette for ${spec.route}`);
@@ -321,13 +318,7 @@ test('GraphQL Yoga: records the operation as the route and the error a resolver 
     recording.stderr.join('\n'),
   );
 
-  await upstream.close();
-  const replaying = await startApp(t, script, { env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, UPSTREAM_URL: upstream.url } });
-  const replayed = await sendAll(replaying, requests);
-  assert.deepEqual(
-    replayed.map((r) => [r.status, r.text]),
-    live.map((r) => [r.status, r.text]),
-  );
+  const replaying = await replayOffline(t, script, upstream, recorded, requests);
   await replaying.waitForLine(/^timetracer replay POST \/graphql mocked=1 matched=OK runtime=\d+ms$/, 'stderr', { count: 3 });
   await replaying.waitForLine(/^timetracer replay POST \/graphql mocked=0 matched=OK runtime=\d+ms$/, 'stderr');
 });
@@ -337,23 +328,19 @@ test('GraphQL Yoga: records the operation as the route and the error a resolver 
 test('Hono 4 as an ES module app: recorded and replayed as a node:http server', async (t) => {
   const script = path.join(APPS, 'hono.mjs');
   assert.equal(installedMajor(script, 'hono'), 4);
-  const dir = tempDir(t);
   const upstream = await frameworkUpstream(t);
   const requests = [
     { method: 'GET', path: '/user/ada' },
     { method: 'GET', path: '/crash' },
   ];
-  const recording = await startApp(t, script, { env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir, UPSTREAM_URL: upstream.url } });
-  const live = await sendAll(recording, requests);
-  await recording.cassettes(requests.length);
-  await recording.stop();
+  const recorded = await record(t, script, upstream, requests);
+  const { live, cassettes } = recorded;
   assert.deepEqual(
     live.map((r) => r.status),
     [200, 500],
   );
   assert.deepEqual(live[0].json(), upstreamAnswer({ upstream: { method: 'GET', path: '/users/ada' } }));
 
-  const cassettes = cassetteFiles(dir).map(readJson);
   assert.deepEqual(
     requests.map((spec) => {
       const { session, request, response, events } = cassettes.find((c) => c.request.path === spec.path);
@@ -365,12 +352,6 @@ test('Hono 4 as an ES module app: recorded and replayed as a node:http server', 
     ],
   );
 
-  await upstream.close();
-  const replaying = await startApp(t, script, { env: { TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir, UPSTREAM_URL: upstream.url } });
-  const replayed = await sendAll(replaying, requests);
-  assert.deepEqual(
-    replayed.map((r) => [r.status, r.text]),
-    live.map((r) => [r.status, r.text]),
-  );
+  const replaying = await replayOffline(t, script, upstream, recorded, requests);
   await replaying.waitForLine(/^timetracer replay GET \/user\/ada mocked=1 matched=OK runtime=\d+ms$/, 'stderr');
 });
