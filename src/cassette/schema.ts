@@ -73,7 +73,7 @@ export interface SessionInfo {
   recorded_at: string;
   service: string;
   env: string;
-  /** node:http, express, fastify, koa: what handled the inbound request; `process` for a process cassette. */
+  /** node:http, express, fastify, koa, hono, nestjs, graphql: what handled the inbound request; `process` for a process cassette. */
   framework: string;
   node: string;
   timetracer: string;
@@ -88,7 +88,7 @@ export interface SessionInfo {
 export interface RecordedRequest {
   method: string;
   path: string;
-  /** Route template where the framework exposes one (`/user/:name`), else null. */
+  /** Route template where the framework exposes one (`/user/:name`; GraphQL: the operation, `query GetUser`), else null. */
   route: string | null;
   query: Record<string, string | string[]>;
   headers: Headers;
