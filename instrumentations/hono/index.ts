@@ -38,6 +38,8 @@ const ROUTERS = [
   ['linear-router', 'LinearRouter'],
 ] as const;
 
+const COMPOSED = { framework: FRAMEWORK };
+
 /** Handlers already wrapped: SmartRouter hands what it was given on to the routers it picks from. */
 const wrappedHandlers = new WeakSet<Handler>();
 
@@ -103,7 +105,7 @@ function noteComposedErrors(exports: ComposeModule, ctx: InstrumentationContext)
     'compose',
     (compose) =>
       function composeNoted(this: unknown, middleware: unknown, onError?: ErrorHandler, onNotFound?: unknown) {
-        ctx.annotate({ framework: FRAMEWORK });
+        ctx.annotate(COMPOSED);
         const onErrorNoted =
           onError &&
           function onErrorNoted(this: unknown, err: unknown, c: unknown) {

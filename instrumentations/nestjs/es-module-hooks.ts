@@ -36,13 +36,20 @@ export async function load(url: string, context: object, nextLoad: NextLoad): Pr
   return withTap(await nextLoad(url, context), url, tapped);
 }
 
-/** `result` with the tap added when `url` is an ES module ending in one of `suffixes`. */
+/**
+ * `result` with the tap added when `url` is an ES module ending in one of `suffixes`. It runs
+ * inside the app's imports: should it fail, the module loads as it is.
+ */
 export function withTap(result: LoadResult, url: string, suffixes: readonly string[]): LoadResult {
   if (result.format !== 'module' || result.source == null || !suffixes.some((suffix) => url.endsWith(suffix))) return result;
-  const source = typeof result.source === 'string' ? result.source : new TextDecoder().decode(result.source);
-  const href = JSON.stringify(url);
-  return {
-    ...result,
-    source: `${source}\n;import * as timetracerTappedNamespace from ${href};\nglobalThis[Symbol.for(${JSON.stringify(LOADED)})]?.(${href}, timetracerTappedNamespace);\n`,
-  };
+  try {
+    const source = typeof result.source === 'string' ? result.source : new TextDecoder().decode(result.source);
+    const href = JSON.stringify(url);
+    return {
+      ...result,
+      source: `${source}\n;import * as timetracerTappedNamespace from ${href};\nglobalThis[Symbol.for(${JSON.stringify(LOADED)})]?.(${href}, timetracerTappedNamespace);\n`,
+    };
+  } catch {
+    return result;
+  }
 }
