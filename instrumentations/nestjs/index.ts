@@ -11,9 +11,9 @@
  * start-up only when the app depends on @nestjs/core, so that other apps pay nothing for them.
  */
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import satisfies from 'semver/functions/satisfies.js';
 import { defineInstrumentation, describeError, hook, type InstrumentationContext, wrapMethod } from '../../src/plugin.js';
 import { LOADED, type LoadResult, type NextLoad, type TapData, withTap } from './es-module-hooks.js';
 
@@ -27,6 +27,8 @@ interface ModuleHooksApi {
   registerHooks?(hooks: { load(url: string, context: object, nextLoad: NextLoad): LoadResult }): unknown;
   register(specifier: URL, options: { data: TapData }): void;
 }
+
+type Satisfies = (version: string, range: string, options: { includePrerelease: boolean }) => boolean;
 
 /** Runs one route for one request (Express: req, res, next; Fastify: request, reply). */
 type RouteRunner = (this: unknown, req: unknown, res: unknown, next: unknown) => unknown;
@@ -92,6 +94,8 @@ function onLoaded(url: string, namespace: { RouterExecutionContext?: unknown }, 
   try {
     const coreDir = path.dirname(path.dirname(fileURLToPath(url)));
     const version = readPackageJson(path.join(coreDir, 'package.json'))?.version;
+    // semver costs every app's start-up a few milliseconds: loaded only once Nest is.
+    const satisfies = createRequire(import.meta.url)('semver/functions/satisfies') as Satisfies;
     if (typeof version !== 'string' || !satisfies(version, VERSIONS, { includePrerelease: true })) {
       ctx.notAttached(`${CORE} ${String(version)} at ${coreDir} is not a version it supports (${VERSIONS})`);
       return;
