@@ -22,12 +22,25 @@ import { contextFor } from './plugin-context.js';
  * `WebSocket` exports, which loads the bundled undici (about 35 ms of CPU on Node 26), a start-up
  * cost that an app which never uses fetch would pay for the agent.
  */
-const http = createRequire(import.meta.url)('node:http') as typeof import('node:http');
+const require = createRequire(import.meta.url);
+const http = require('node:http') as typeof import('node:http');
+
+/**
+ * How the app loaded the agent. `import` (`--import timetracer/register`): Node waits for the
+ * agent before it loads the app. `require` (`--require`): it does not, so the agent must be in
+ * place when `start` returns, and can wait for nothing.
+ */
+export type Entry = 'import' | 'require';
 
 const STARTED = Symbol.for('timetracer.started');
 
-/** Reads the configuration from the environment and starts, once per process; never throws. */
-export async function start(instrumentations: readonly Instrumentation[]): Promise<void> {
+/**
+ * Reads the configuration from the environment and starts, once per process; never throws. Up to
+ * the hooks it runs synchronously (the mode's modules are required, not imported), so a
+ * `--require` preload has them in place before the app loads anything; only an `s3://` location
+ * makes it wait, for its local folders.
+ */
+export async function start(instrumentations: readonly Instrumentation[], entry: Entry = 'import'): Promise<void> {
   const globals = globalThis as { [STARTED]?: boolean };
   try {
     // Imported twice (NODE_OPTIONS and the command line, or two installed copies): started once.
@@ -39,7 +52,7 @@ export async function start(instrumentations: readonly Instrumentation[]): Promi
       return;
     }
     if (result.config.mode === 'off') return;
-    await startAgent(result.config, instrumentations);
+    await startAgent(result.config, instrumentations, entry);
   } catch (error) {
     warn(`could not start (${describeError(error)}); the app runs without it`);
   }
@@ -70,12 +83,19 @@ function unknownPlugins(config: Config, known: ReadonlySet<string>): string | un
   return undefined;
 }
 
-async function startAgent(configured: Config, instrumentations: readonly Instrumentation[]): Promise<void> {
+async function startAgent(configured: Config, instrumentations: readonly Instrumentation[], entry: Entry): Promise<void> {
   setLogLevel(configured.log);
+  const location = configured.mode === 'record' ? configured.dir : configured.cassette;
+  const remoteLocation = /^s3:/.test(location);
+  if (remoteLocation && entry === 'require') {
+    const variable = configured.mode === 'record' ? 'TIMETRACER_DIR' : 'TIMETRACER_CASSETTE';
+    warn(
+      `${variable}=${JSON.stringify(location)} needs --import timetracer/register: a --require preload cannot wait for S3. timetracer stays off.`,
+    );
+    return;
+  }
   // An s3:// location is loaded only when used: the SDK is an optional dependency.
-  const folders = /^s3:/.test(configured.mode === 'record' ? configured.dir : configured.cassette)
-    ? await (await import('./remote/folders.js')).withLocalFolders(configured)
-    : { config: configured };
+  const folders = remoteLocation ? await (await import('./remote/folders.js')).withLocalFolders(configured) : { config: configured };
   if ('problem' in folders) {
     warn(`${folders.problem}. timetracer stays off.`);
     return;
@@ -106,12 +126,12 @@ async function startAgent(configured: Config, instrumentations: readonly Instrum
   // Each mode's modules are loaded only in that mode: start-up is what a service pays at each deploy.
   const started =
     config.mode === 'record'
-      ? (await import('./agent-record.js')).startRecording(config, policy, remote)
-      : (await import('./agent-replay.js')).startReplaying(config, policy);
+      ? (require('./agent-record.js') as typeof import('./agent-record.js')).startRecording(config, policy, remote)
+      : replayModule().startReplaying(config, policy);
   const lifecycle = config.announceListen ? announcing(started) : started;
   hookServer(http.Server.prototype, lifecycle, config.maxBodyBytes);
   hookServer(https.Server.prototype, lifecycle, config.maxBodyBytes);
-  if (config.mode === 'replay' && config.strictReplay) (await import('./agent-replay.js')).guardReplayConnections(config, instrumentations);
+  if (config.mode === 'replay' && config.strictReplay) replayModule().guardReplayConnections(config, instrumentations);
   installHooks(instrumentations, (instrumentation) => {
     // A library's own names (TIMETRACER_REDACT_FILE "libraries") on top of everyone's, linked alike.
     const names = config.redactFile?.libraries[instrumentation.name]?.names ?? [];
@@ -122,6 +142,10 @@ async function startAgent(configured: Config, instrumentations: readonly Instrum
       warn(`determinism: could not wrap ${problem}; what the app reads there is live in replay`);
     }
   }
+}
+
+function replayModule(): typeof import('./agent-replay.js') {
+  return require('./agent-replay.js') as typeof import('./agent-replay.js');
 }
 
 /** Where this mode writes cassettes, if anywhere, and the variable that said so. */

@@ -30,7 +30,16 @@ export function tempDir(t, prefix = 'timetracer-test-') {
  */
 export async function startApp(t, script, { env = {}, args = [], register = true, preload = [], waitForPort = true, cwd = ROOT } = {}) {
   const imports = [...preload, ...(register ? ['timetracer/register'] : [])].flatMap((module) => ['--import', module]);
-  const child = spawn(process.execPath, [...imports, script, ...args], {
+  return spawnApp(t, process.execPath, [...imports, script, ...args], { env, waitForPort, cwd });
+}
+
+/**
+ * Starts an app the way a command starts it (`npm start`, `tsx app.ts`, `nodemon app.js`, ...),
+ * in a process group of its own that `stop` ends whole. NODE_OPTIONS is empty unless `env` sets it.
+ */
+export async function spawnApp(t, command, args, { env = {}, waitForPort = true, cwd = ROOT } = {}) {
+  const group = command !== process.execPath;
+  const child = spawn(command, args, {
     cwd,
     env: {
       ...process.env,
@@ -38,11 +47,12 @@ export async function startApp(t, script, { env = {}, args = [], register = true
       TIMETRACER_DIR: undefined,
       TIMETRACER_CASSETTE: undefined,
       ...env,
-      NODE_OPTIONS: '',
+      NODE_OPTIONS: env.NODE_OPTIONS ?? '',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: group,
   });
-  const app = new AppProcess(child);
+  const app = new AppProcess(child, { group });
   t?.after(() => app.stop());
   if (waitForPort) {
     const line = await app.waitForLine(/^listening (\d+)$/, 'stdout');
@@ -53,8 +63,9 @@ export async function startApp(t, script, { env = {}, args = [], register = true
 }
 
 class AppProcess {
-  constructor(child) {
+  constructor(child, { group = false } = {}) {
     this.child = child;
+    this.group = group;
     this.stdout = [];
     this.stderr = [];
     this.waiters = [];
@@ -119,7 +130,9 @@ class AppProcess {
 
   async stop() {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return this.exited;
-    this.child.kill('SIGTERM');
+    // A command's group: npm, tsx and nodemon run the app in a child of their own.
+    if (this.group) process.kill(-this.child.pid, 'SIGTERM');
+    else this.child.kill('SIGTERM');
     return this.exited;
   }
 }

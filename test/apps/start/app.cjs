@@ -1,0 +1,2 @@
+// A CommonJS app.
+require('./greeter.cjs').serve();
