@@ -3,8 +3,9 @@
 
 /** The core's layers, lowest first: a module may import its own layer and those below it. */
 const LAYERS = [
-  ['base', '^src/(version|stack|dirs|exit|net-address|config|log|wrap|unattached)\\.ts$'],
+  ['base', '^src/(version|stack|dirs|exit|net-address|config|log|wrap|unattached|launcher-env)\\.ts$'],
   ['cassette', '^src/cassette/'],
+  ['observability agents', '^src/observability-agents\\.ts$'],
   ['remote', '^src/remote/'],
   ['catalog', '^src/catalog/'],
   ['calls', '^src/calls\\.ts$'],

@@ -1,5 +1,5 @@
 // The dashboard page, one view at a time by the address after #: `#/` the list of cassettes
-// (`#/?q=&method=&status=` with those filters), `#/cassette/<file>` one cassette, `#/routes`
+// (`#/?q=&method=&status=&trace=` with those filters), `#/cassette/<file>` one cassette, `#/routes`
 // requests by route, `#/runs` the replay runs, `#/runs/<id>` one run, and
 // `#/runs/<id>/replayed/<file>` a cassette that run replayed.
 import { hideDetail, showCassette, showReplayed } from './detail.js';

@@ -56,6 +56,8 @@ function render(detail) {
         ['Framework', session.framework],
         ['Node', session.node],
         ['Session', session.id],
+        ['Trace', typeof session.trace_id === 'string' ? traceLink(session.trace_id) : undefined],
+        ['Span', session.span_id],
         ['Cassette', file],
       ],
     ),
@@ -138,7 +140,12 @@ function object(value) {
 
 function fact(label, value) {
   if (value === undefined || value === null || value === '') return null;
-  return el('div', { class: 'fact' }, el('dt', {}, label), el('dd', {}, String(value)));
+  return el('div', { class: 'fact' }, el('dt', {}, label), el('dd', {}, value instanceof Node ? value : String(value)));
+}
+
+/** An OpenTelemetry trace id, linking to the list of the requests recorded in that trace. */
+function traceLink(traceId) {
+  return el('a', { class: 'trace-link', href: `#/?${new URLSearchParams({ trace: traceId })}` }, traceId);
 }
 
 function section(title, note, ...content) {

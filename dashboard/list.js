@@ -28,19 +28,21 @@ const previous = document.getElementById('prev-page');
 const next = document.getElementById('next-page');
 const pageInfo = document.getElementById('page-info');
 
-const query = { q: '', method: '', status: '', offset: 0 };
+const query = { q: '', method: '', status: '', trace: '', offset: 0 };
 let page = { total: 0, matched: 0, items: [] };
 /** Answers to older requests than the latest are dropped, so a slow one never overwrites a newer one. */
 let requestCount = 0;
 let lastRendered = '';
 let poller;
 
-/** Shows the list; `filters` (URLSearchParams of q, method, status), when given, replace the current ones. */
+/** Shows the list; `filters` (URLSearchParams of q, method, status, trace), when given, replace the current ones. */
 export function showList(filters) {
   if (filters) {
     query.q = search.value = filters.get('q') ?? '';
     query.method = methodFilter.value = filters.get('method') ?? '';
     query.status = statusFilter.value = filters.get('status') ?? '';
+    // An OpenTelemetry trace's requests (`#/?trace=<id>`, linked from a cassette's trace).
+    query.trace = filters.get('trace') ?? '';
     query.offset = 0;
   }
   view.hidden = false;
@@ -59,7 +61,7 @@ export function hideList() {
 async function load() {
   const mine = ++requestCount;
   const params = new URLSearchParams({ offset: String(query.offset), limit: String(PAGE_SIZE) });
-  for (const name of ['q', 'method', 'status']) if (query[name]) params.set(name, query[name]);
+  for (const name of ['q', 'method', 'status', 'trace']) if (query[name]) params.set(name, query[name]);
   try {
     const answer = await getJson(`/api/cassettes?${params}`);
     if (mine !== requestCount) return;

@@ -13,8 +13,10 @@ import { activeSession } from './context.js';
 import { hookServer, type SessionLifecycle } from './inbound/server.js';
 import { codeLocations, type Instrumentation } from './instrumentation.js';
 import { installReadSources } from './determinism/sources.js';
+import { noticeBundledLibraries } from './loader/bundles.js';
 import { installHooks } from './loader/hooks.js';
 import { describeError, info, setLogLevel, warn } from './log.js';
+import { OBSERVABILITY_AGENT_CODE } from './observability-agents.js';
 import { contextFor } from './plugin-context.js';
 
 /**
@@ -137,6 +139,7 @@ async function startAgent(configured: Config, instrumentations: readonly Instrum
     const names = config.redactFile?.libraries[instrumentation.name]?.names ?? [];
     return contextFor(instrumentation, config, names.length ? { ...policy, redactor: redactor.withNames(names) } : policy);
   });
+  noticeBundledLibraries(instrumentations);
   if (config.determinism) {
     for (const problem of installReadSources({ streamOf: () => activeSession()?.reads, excluded: ownReaders(instrumentations) })) {
       warn(`determinism: could not wrap ${problem}; what the app reads there is live in replay`);
@@ -155,14 +158,14 @@ function outputDir(config: Config): { variable: string; dir: string } | undefine
 }
 
 /**
- * Code whose clock and random reads stay live: timetracer's own, and the instrumented libraries'
+ * Code whose clock and random reads stay live: timetracer's own, the instrumented libraries'
  * (replay answers them without running what reads there, so their reads would not line up; they
- * are never what the app gets).
+ * are never what the app gets), and other observability agents' (span ids).
  */
 function ownReaders(instrumentations: readonly Instrumentation[]): string[] {
   const timetracer = fileURLToPath(new URL('..', import.meta.url));
   const libraries = instrumentations.filter((i) => i.role === 'dependency').flatMap(codeLocations);
-  return [timetracer, ...libraries];
+  return [timetracer, ...libraries, ...OBSERVABILITY_AGENT_CODE];
 }
 
 /** `timetracer replay` learns where the app listens from this line (TIMETRACER_ANNOUNCE_LISTEN). */

@@ -11,6 +11,7 @@ import type { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { ReadStream } from './determinism/streams.js';
 import type { CallSink, CallSource } from './calls.js';
+import type { TraceIds } from './cassette/schema.js';
 
 /** What a framework instrumentation tells about the request it is handling. */
 export interface RequestAnnotations {
@@ -56,6 +57,8 @@ export class Session {
   replay: CallSource | undefined;
   private routeOf: (() => string | undefined) | undefined;
   error: unknown;
+  /** The OpenTelemetry span the request ran in, if one was active. */
+  trace: TraceIds | undefined;
   private ended = false;
 
   /** `process`: the session of everything done outside requests, timed from the process's start. */

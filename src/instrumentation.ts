@@ -10,6 +10,7 @@ import type { DependencyEvent, EventType, ReadKind } from './cassette/schema.js'
 import type { RequestAnnotations, Session } from './context.js';
 import type { Lookup, RecordedCall, ReplayMissError } from './calls.js';
 import type { ConnectionOwner } from './replay/connection-guard.js';
+import type { StackAnchor } from './stack.js';
 
 export type ReplayOutcome =
   /** Serve this recording. */
@@ -63,6 +64,13 @@ export interface InstrumentationContext {
   outsideSession<T>(fn: () => T): T;
   /** Runs the emitter's listeners in the current session (see `bindEmitter`). */
   bind(emitter: EventEmitter): void;
+  /**
+   * Whether the call starting now is another observability agent's own (OpenTelemetry's exporters,
+   * dd-trace's requests to its agent): the plugin leaves it alone, neither recorded nor served.
+   * `record` and `replay` ask it too; a plugin that decides later than the call starts (once a
+   * request is written) asks it at the start, `below` being its own wrapper.
+   */
+  isAnotherAgentsCall(below: StackAnchor): boolean;
   /** For framework instrumentations: what they know of the request being handled. */
   annotate(annotations: RequestAnnotations): void;
   /**

@@ -10,7 +10,9 @@ import type { Config } from './config.js';
 import { activeSession, bindEmitter, currentSession, runInSession, runOutsideSessions } from './context.js';
 import type { Instrumentation, InstrumentationContext, ReplayOutcome } from './instrumentation.js';
 import { info } from './log.js';
+import { isAgentTraffic } from './observability-agents.js';
 import { missOutsideSession } from './replay/source.js';
+import { callerFiles, type StackAnchor } from './stack.js';
 import { reportNotAttached } from './unattached.js';
 
 /** Replay: whether a plugin's calls are served from cassettes (TIMETRACER_MOCK_PLUGINS / TIMETRACER_LIVE_PLUGINS). */
@@ -48,14 +50,26 @@ function missOutcome(config: Config, miss: ReplayMissError, canGoLive: boolean):
   return { kind: 'miss', error: miss };
 }
 
+/** Frames enough to reach, from a plugin's call, the agent's file that made it. */
+const AGENT_STACK_DEPTH = 30;
+
+function isAnotherAgentsCall(below: StackAnchor): boolean {
+  return isAgentTraffic(() => callerFiles(below, AGENT_STACK_DEPTH));
+}
+
 export function contextFor(instrumentation: Instrumentation, config: Config, policy: BodyPolicy): InstrumentationContext {
   return {
     mode: config.mode === 'record' ? 'record' : 'replay',
     replaying: config.mode === 'replay' && isServedFromCassette(config, instrumentation.name),
     bodies: policy,
     session: activeSession,
-    record: (type) => (config.mode === 'record' ? activeSession()?.calls?.start(type) : undefined),
-    replay(lookup, { canGoLive = true } = {}): ReplayOutcome {
+    record: function record(type) {
+      if (config.mode !== 'record' || isAnotherAgentsCall(record)) return undefined;
+      return activeSession()?.calls?.start(type);
+    },
+    replay: function replay(lookup, { canGoLive = true } = {}): ReplayOutcome {
+      // Another agent's own traffic (spans to its collector) is not the app's: it goes as it is.
+      if (isAnotherAgentsCall(replay)) return { kind: 'live' };
       sayOnceIfSalted(lookup.signature);
       const session = activeSession();
       const answer = session?.replay ? session.replay.answer(lookup) : { miss: missOutsideSession(lookup) };
@@ -76,6 +90,7 @@ export function contextFor(instrumentation: Instrumentation, config: Config, pol
       return ((...args: Parameters<typeof fn>) => runInSession(session, () => fn(...args))) as typeof fn;
     },
     outsideSession: runOutsideSessions,
+    isAnotherAgentsCall,
     bind(emitter) {
       const session = activeSession();
       if (session) bindEmitter(emitter, session);

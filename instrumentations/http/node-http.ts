@@ -66,6 +66,8 @@ function patchModule(module: HttpModule, protocol: string, ctx: InstrumentationC
     'request',
     (original) =>
       function request(this: unknown, ...args: unknown[]): ClientRequest {
+        // Replay matches a request once it is written: whose it is, only its start can tell.
+        if (ctx.isAnotherAgentsCall(request)) return original.apply(this, args);
         return handle(original, this, args, protocol, ctx);
       },
   );

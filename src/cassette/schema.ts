@@ -67,6 +67,9 @@ export interface ErrorRecord {
   fields?: Record<string, unknown>;
 }
 
+/** The OpenTelemetry ids a request cassette holds when a span was active (see SessionInfo). */
+export type TraceIds = Required<Pick<SessionInfo, 'trace_id' | 'span_id'>>;
+
 export interface SessionInfo {
   id: string;
   kind: 'request' | 'process';
@@ -83,6 +86,10 @@ export interface SessionInfo {
   replay_of?: string;
   /** Process cassettes: the recording process's id. */
   pid?: number;
+  /** The OpenTelemetry trace the request ran in, where one was active: 32 hex digits, as Jaeger and Tempo show it. */
+  trace_id?: string;
+  /** The request's own span in that trace (the server span): 16 hex digits. */
+  span_id?: string;
 }
 
 export interface RecordedRequest {

@@ -102,6 +102,8 @@ const session = (kind: Check): Check =>
     entry: optional(string),
     replay_of: optional(string),
     pid: optional(number),
+    trace_id: optional(string),
+    span_id: optional(string),
   });
 const events = list(
   shape({

@@ -19,6 +19,8 @@ export interface CatalogQuery {
   status?: string;
   /** Only cassettes recorded at or after this time. */
   since?: Date;
+  /** Only the requests of this OpenTelemetry trace (its id as Jaeger or Tempo shows it). */
+  trace?: string;
   offset?: number;
   limit?: number;
 }
@@ -32,6 +34,14 @@ export interface CatalogPage {
 }
 
 export const CACHE_FILE = '.timetracer-catalog.jsonl';
+
+/**
+ * A trace id as compared: lower case, without leading zeros, since some tools show a 64-bit trace
+ * id in 16 digits where OpenTelemetry writes 32.
+ */
+function traceKey(id: string): string {
+  return id.trim().toLowerCase().replace(/^0+/, '');
+}
 
 /** `5xx` -> 500..599, `404` -> 404, `error` -> failures. */
 export function statusMatcher(spec: string): ((summary: CassetteSummary) => boolean) | undefined {
@@ -117,7 +127,9 @@ export class CassetteCatalog {
     const method = query.method?.trim().toUpperCase();
     const status = query.status ? statusMatcher(query.status) : undefined;
     const since = query.since?.toISOString();
+    const trace = query.trace === undefined ? undefined : traceKey(query.trace);
     const matches = (s: CassetteSummary): boolean =>
+      (trace === undefined || (s.trace_id !== null && traceKey(s.trace_id) === trace)) &&
       (!method || s.method === method) &&
       (!status || status(s)) &&
       (!since || s.recorded_at >= since) &&
@@ -138,7 +150,8 @@ export class CassetteCatalog {
   private searchText(summary: CassetteSummary): string {
     let text = this.searchTexts.get(summary);
     if (text === undefined) {
-      text = `${summary.method} ${summary.path} ${summary.route ?? ''} ${summary.status} ${summary.id} ${summary.file}`.toLowerCase();
+      text =
+        `${summary.method} ${summary.path} ${summary.route ?? ''} ${summary.status} ${summary.id} ${summary.file} ${summary.trace_id ?? ''}`.toLowerCase();
       this.searchTexts.set(summary, text);
     }
     return text;

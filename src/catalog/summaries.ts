@@ -29,6 +29,8 @@ export interface CassetteSummary {
   service: string;
   /** The app's main script, for the replay command. */
   entry: string | null;
+  /** The OpenTelemetry trace the request ran in, if any. */
+  trace_id: string | null;
   /** The digests of the calls' match keys (see callDigest), each once: where replay finds a call to borrow. */
   calls: string[];
 }
@@ -69,6 +71,7 @@ export function isSummary(value: unknown): value is CassetteSummary {
     [s.id, s.file, s.recorded_at, s.method, s.path, s.service].every(isText) &&
     (s.route === null || isText(s.route)) &&
     (s.entry === null || isText(s.entry)) &&
+    (s.trace_id === null || isText(s.trace_id)) &&
     isCount(s.status) &&
     isCount(s.duration_ms) &&
     typeof s.failed === 'boolean' &&
@@ -88,6 +91,7 @@ export function summarise(cassette: AnyCassette, file: string): CassetteSummary 
     events: cassette.stats?.event_counts ?? {},
     service: cassette.session.service,
     entry: cassette.session.entry ?? null,
+    trace_id: cassette.session.trace_id ?? null,
     calls: [...new Set(cassette.events.map((event) => callDigest(eventKey(event))))],
   };
   if (!cassette.request)

@@ -54,6 +54,7 @@ export function buildCassette(
       timetracer: context.versions.timetracer,
       ...(ENTRY && { entry: ENTRY }),
       ...(replayOf && { replay_of: replayOf }),
+      ...session.trace,
     },
     request,
     response,

@@ -4,7 +4,8 @@
  * schedules, runs inside it; the request and response bodies are tapped as they pass.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { bindEmitter, runInSession, runOutsideSessions, type Session } from '../context.js';
+import { activeSession, bindEmitter, runInSession, runOutsideSessions, type Session } from '../context.js';
+import { activeTraceIds } from '../observability-agents.js';
 import { BodyTap, tapReadable, tapWritable } from './capture.js';
 import { isWrapped, markWrapped } from '../wrap.js';
 import { describeError, warn } from '../log.js';
@@ -51,7 +52,10 @@ export function hookServer(prototype: object, lifecycle: SessionLifecycle, keepB
   const emit = serverPrototype.emit;
   if (isWrapped(emit)) return;
   const wrapped = function emitWithSession(this: Server, event: string | symbol, ...args: unknown[]): boolean {
-    if (event === 'listening') lifecycle.listening?.(this);
+    if (event === 'listening') {
+      noteTraces(this);
+      lifecycle.listening?.(this);
+    }
     if (event !== 'request') return emit.call(this, event, ...args);
     const [req, res] = args as [IncomingMessage, ServerResponse];
     let session: Session | undefined;
@@ -73,6 +77,24 @@ export function hookServer(prototype: object, lifecycle: SessionLifecycle, keepB
     }
   };
   serverPrototype.emit = markWrapped(wrapped, emit);
+}
+
+const NOTES_TRACES = Symbol('timetracer.notesTraces');
+
+/**
+ * Notes the OpenTelemetry span of each request a server handles. Read from a 'request' listener
+ * that runs before the app's, not where the session begins: an OpenTelemetry agent's own wrapper
+ * of `emit` (which starts the request's span) may run inside timetracer's or around it, as either
+ * was loaded first, but every listener runs inside both.
+ */
+function noteTraces(server: Server): void {
+  const marked = server as Server & { [NOTES_TRACES]?: true };
+  if (marked[NOTES_TRACES]) return;
+  marked[NOTES_TRACES] = true;
+  server.prependListener('request', function noteTrace() {
+    const session = activeSession();
+    if (session && session.trace === undefined) session.trace = activeTraceIds();
+  });
 }
 
 function track(

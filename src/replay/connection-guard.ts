@@ -10,6 +10,7 @@
  */
 import net from 'node:net';
 import type { Destination } from '../net-address.js';
+import { isAgentTraffic } from '../observability-agents.js';
 import { callerFiles, packageOf } from '../stack.js';
 
 export interface ConnectionOwner {
@@ -49,7 +50,9 @@ export function guardConnections(policy: ConnectionPolicy): void {
       const destination = destinationOf(args);
       if (!isOwn(destination, ownPorts)) {
         const files = callerFiles(guardedConnect, STACK_DEPTH);
-        refusal = policy.refusal({ destination, owner: ownerOf(files, policy.owners), opener: openerOf(files) });
+        // Spans an observability agent sends to its collector are not the app's to refuse.
+        if (!isAgentTraffic(() => files))
+          refusal = policy.refusal({ destination, owner: ownerOf(files, policy.owners), opener: openerOf(files) });
       }
     } catch (fault) {
       policy.fault(fault);

@@ -8,13 +8,14 @@ import { formatCounts } from '../../log.js';
 export default defineCommand({
   name: 'list',
   summary: 'list recorded requests (and process cassettes), newest first',
-  usage: `[--dir D] [--method M] [--status 5xx|404|error] [--path TEXT] [--since 1h|2026-11-01] [--limit N] [--json]
+  usage: `[--dir D] [--method M] [--status 5xx|404|error] [--path TEXT] [--trace ID] [--since 1h|2026-11-01] [--limit N] [--json]
 
 Options:
   --dir D        the cassette directory (default: TIMETRACER_DIR or ./cassettes)
   --method M     only this HTTP method
   --status S     only these statuses: 5xx, 404, 2xx, error (5xx, no response, or a handler error)
   --path TEXT    only requests whose path contains TEXT
+  --trace ID     only requests of this OpenTelemetry trace (the trace id Jaeger or Tempo shows)
   --since T      only requests recorded in the last T (30m, 1h, 7d) or since a date (2026-11-01)
   --limit N      at most N rows (default 50)
   --json         print a JSON array of cassette summaries instead of a table`,
@@ -23,6 +24,7 @@ Options:
     method: { type: 'string' },
     status: { type: 'string' },
     path: { type: 'string' },
+    trace: { type: 'string' },
     since: { type: 'string' },
     limit: { type: 'string' },
     json: { type: 'boolean' },
@@ -31,7 +33,11 @@ Options:
     const catalog = openCatalog(values.dir as string | undefined);
     const status = values.status as string | undefined;
     if (status && !statusMatcher(status)) throw new CliError(`--status must be like 5xx, 404 or error, not ${JSON.stringify(status)}`);
+    const trace = values.trace as string | undefined;
+    if (trace !== undefined && !/^[0-9a-f]{1,32}$/i.test(trace.trim()))
+      throw new CliError(`--trace must be a trace id (up to 32 hex digits), not ${JSON.stringify(trace)}`);
     const page = catalog.query({
+      trace,
       method: values.method as string | undefined,
       status,
       text: values.path as string | undefined,

@@ -71,6 +71,8 @@ function describeRequest(cassette: Cassette, file: string, style: Style): string
     `recorded ${session.recorded_at}`,
     `service ${session.service}`,
     `id ${session.id}`,
+    session.trace_id ? `trace ${session.trace_id}` : '',
+    session.span_id ? `span ${session.span_id}` : '',
     `file ${displayPath(file)}`,
   ]
     .filter(Boolean)

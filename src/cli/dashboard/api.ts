@@ -25,7 +25,10 @@ export function listCassettes(catalog: CassetteCatalog, params: URLSearchParams)
   if (method !== undefined && !/^[A-Za-z]{1,20}$/.test(method)) throw new ApiError(400, 'method must be an HTTP method such as GET');
   const status = params.get('status')?.trim() || undefined;
   if (status !== undefined && !statusMatcher(status)) throw new ApiError(400, 'status must be like 2xx, 404 or error');
+  const trace = params.get('trace')?.trim() || undefined;
+  if (trace !== undefined && !/^[0-9a-f]{1,32}$/i.test(trace)) throw new ApiError(400, 'trace must be a trace id (up to 32 hex digits)');
   const page = catalog.query({
+    trace,
     text: params.get('q') ?? undefined,
     method,
     status,
