@@ -193,6 +193,19 @@ for (const order of ['before', 'after']) {
       assert.equal(shown.code, 0, shown.stderr);
       assert.match(shown.stdout, new RegExp(`trace ${traceId}  span ${spanId}`));
     }
+    // The dashboard finds a trace's requests, by its filter and by its search box.
+    const dashboard = await startApp(t, CLI, { register: false, waitForPort: false, args: ['serve', '--dir', dir, '--port', '0'] });
+    const url = /^timetracer dashboard: (http:\S+) /.exec(await dashboard.waitForLine(/^timetracer dashboard: /, 'stdout'))[1];
+    for (const cassette of cassettes) {
+      for (const query of [{ trace: cassette.session.trace_id }, { q: cassette.session.trace_id }]) {
+        const answer = (await request(`${url}api/cassettes?${new URLSearchParams(query)}`)).json();
+        assert.deepEqual(
+          answer.items.map((s) => [s.id, s.trace_id]),
+          [[cassette.session.id, cassette.session.trace_id]],
+          JSON.stringify(query),
+        );
+      }
+    }
     // Replay's requests are traced too: server spans of traces no recording has.
     const recordedTraces = new Set(cassettes.map((c) => c.session.trace_id));
     await collector.until(
