@@ -82,7 +82,7 @@ async function askAll(app) {
   const responses = [];
   for (const name of NAMES) {
     const response = await request(`${app.url}/users/${name}`);
-    assert.equal(response.status, 200, response.text);
+    assert.equal(response.status, 200, `${response.text}\n${app.stderr.join('\n')}`);
     responses.push(response.json());
   }
   return responses;
