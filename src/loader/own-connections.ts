@@ -1,0 +1,83 @@
+/**
+ * The first connection a script's own code opens, not through a hooked builtin (http, fetch) nor
+ * a package under node_modules: in a bundle, that is a client library bundled in it. Watched from
+ * start-up, since a client may connect while the app loads, before anyone knows which file is a
+ * bundle; told which file later, or stopped. Costs a stack capture per connection while it watches.
+ */
+import net from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { codeLocations, type Instrumentation } from '../instrumentation.js';
+import type { Destination } from '../net-address.js';
+import { destinationOf } from '../replay/connection-guard.js';
+import { callerFiles } from '../stack.js';
+
+/** Enough frames to get from `connect` past a library's own layers to the file that called it. */
+const STACK_DEPTH = 64;
+/** Connections kept until the script is known: a bundle's client connects among the first. */
+const KEPT = 8;
+
+type Connect = (this: net.Socket, ...args: unknown[]) => net.Socket;
+
+export interface OwnConnectionWatch {
+  /** Calls `found` once, at the first connection `script`'s own code opened or opens. */
+  expect(script: string, found: (destination: Destination) => void): void;
+  /** Stops watching: `connect` is Node's again, or, if someone wrapped it since, passed through. */
+  stop(): void;
+}
+
+interface OwnConnection {
+  caller: string;
+  destination: Destination;
+}
+
+export function watchOwnConnections(instrumentations: readonly Instrumentation[], fault: (error: unknown) => void): OwnConnectionWatch {
+  const hooked = instrumentations.flatMap(codeLocations);
+  const prototype = net.Socket.prototype as unknown as { connect: Connect };
+  const connect = prototype.connect;
+  let kept: OwnConnection[] = [];
+  let expected: { files: ReadonlySet<string>; found: (destination: Destination) => void } | undefined;
+  let watching = true;
+
+  const stop = (): void => {
+    watching = false;
+    kept = [];
+    if (prototype.connect === watchedConnect) prototype.connect = connect;
+  };
+  const seen = (connection: OwnConnection): void => {
+    if (!expected) {
+      if (kept.length < KEPT) kept.push(connection);
+    } else if (expected.files.has(connection.caller)) {
+      const { found } = expected;
+      stop();
+      found(connection.destination);
+    }
+  };
+
+  function watchedConnect(this: net.Socket, ...args: unknown[]): net.Socket {
+    if (watching) {
+      try {
+        const files = callerFiles(watchedConnect, STACK_DEPTH);
+        const caller = files.find((name) => name !== '' && !name.startsWith('node:'));
+        if (caller && !files.some((name) => hooked.some((location) => name.includes(location)))) {
+          seen({ caller, destination: destinationOf(args) });
+        }
+      } catch (error) {
+        stop();
+        fault(error);
+      }
+    }
+    return connect.apply(this, args);
+  }
+  prototype.connect = watchedConnect;
+
+  return {
+    expect(script, found) {
+      // A CommonJS script is named by its path on the stack, an ES module by its URL.
+      expected = { files: new Set([script.replaceAll('\\', '/'), pathToFileURL(script).href]), found };
+      const earlier = kept;
+      kept = [];
+      for (const connection of earlier) if (watching) seen(connection);
+    },
+    stop,
+  };
+}
