@@ -94,16 +94,11 @@ export interface BuiltinTarget {
   connectsFrom?: readonly string[];
 }
 
-/**
- * ...or a CommonJS file of a package, patched as it loads (by `require` or by an ES `import`),
- * when the installed version is in range.
- */
-export interface PackageTarget {
+/** ...or a file of a package, patched as it loads when the installed version is in range: */
+interface PackageFile {
   module: string;
   /** semver range of the package. */
   versions: string;
-  /** A file inside the package (`lib/router/layer.js`); the package's main export when absent. */
-  file?: string;
   /**
    * Also patch copies of `file` that a code generator writes outside node_modules:
    * `<dir>/<file>` where `<dir>/package.json` names a package starting with this (Prisma copies
@@ -113,16 +108,51 @@ export interface PackageTarget {
   copiedAs?: string;
 }
 
+/**
+ * ...a CommonJS file, patched where Node compiles it, whether a `require` or an ES `import` loads
+ * it. The patch changes its exports in place, or returns what the file exports instead.
+ */
+export interface CommonJsTarget extends PackageFile {
+  /** A file inside the package (`lib/router/layer.js`); the package's main export when absent. */
+  file?: string;
+  esModule?: false;
+}
+
+/**
+ * ...or an ES module file (`.mjs`, or `.js` in a package of `"type": "module"`), patched as it
+ * finishes running, before any module importing it runs. Node's module hooks reach it; they cost
+ * every module load, so they are registered only for apps that depend on one of the packages such
+ * hooks name (docs/node-lines.md). The patch is handed the module's exports as a plain object: the
+ * values are the module's own, so classes, prototypes and objects are patched in place, as with
+ * CommonJS. An export the patch replaces (`wrapMethod(exports, 'name', ...)`, or a replacement
+ * object returned) is assigned to the module's own binding, which its importers and the module
+ * itself then see; that works for a binding declared with `function`, `class`, `let` or `var`,
+ * and for a `const` the hook fails (one line) and the module's exports stay as they were.
+ */
+export interface EsModuleTarget extends PackageFile {
+  /** The module's file inside the package (`dist/router.js`). */
+  file: string;
+  esModule: true;
+}
+
+export type PackageTarget = CommonJsTarget | EsModuleTarget;
+
 export type HookTarget = BuiltinTarget | PackageTarget;
 
 export type Hook = HookTarget & {
   /**
    * Patches the exports in place, or returns what the module should export instead (a subclass,
-   * say). `packageDir`: the directory of the package the file belongs to (for a package target),
+   * say; for an ES module, see `EsModuleTarget`). `packageDir`: the directory of the package the file belongs to (for a package target),
    * which tells apart two installed copies of one package.
    */
   patch(exports: unknown, ctx: InstrumentationContext, packageDir?: string): unknown;
 };
+
+/** A package and the semver range of it that an instrumentation supports. */
+export interface PackageRange {
+  module: string;
+  versions: string;
+}
 
 export interface Instrumentation {
   /** The plugin name; for dependency instrumentations, the one TIMETRACER_MOCK_PLUGINS / TIMETRACER_LIVE_PLUGINS use. */
@@ -134,6 +164,23 @@ export interface Instrumentation {
    */
   role: 'dependency' | 'framework' | 'outcome';
   hooks: Hook[];
+  /**
+   * Packages it supports that no package hook names, because it reaches their files another way
+   * (ES modules through `node:module`'s hooks), each with its range. Only listed (`packageRanges`):
+   * such a hook checks the version itself.
+   */
+  packages?: readonly PackageRange[];
+}
+
+/**
+ * Each package an instrumentation supports with each range declared for it, once, in the order
+ * declared: the hooks' and `packages`. What the support matrix (test/versions) installs and tests.
+ */
+export function packageRanges({ hooks, packages = [] }: Instrumentation): PackageRange[] {
+  const declared = [...hooks.filter((hook): hook is Hook & PackageTarget => 'versions' in hook), ...packages];
+  const ranges = new Map<string, PackageRange>();
+  for (const { module, versions } of declared) ranges.set(`${module} ${versions}`, { module, versions });
+  return [...ranges.values()];
 }
 
 /**

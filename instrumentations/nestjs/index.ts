@@ -6,29 +6,12 @@
  * each route's full path.
  *
  * `RouterExecutionContext#create` makes, once per route, the function that runs the route for
- * each request: that function is wrapped. Nest 12 ships ES modules only, which the loader does
- * not see; the file is reached through Node's module hooks (es-module-hooks.ts), registered at
- * start-up only when the app depends on @nestjs/core, so that other apps pay nothing for them.
+ * each request: that function is wrapped. Nest 12 ships ES modules only, so the file is hooked as
+ * one (the loader reaches it only in apps that depend on @nestjs/core).
  */
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { defineInstrumentation, describeError, hook, type InstrumentationContext, wrapMethod } from '../../src/plugin.js';
-import { LOADED, type LoadResult, type NextLoad, type TapData, withTap } from './es-module-hooks.js';
+import { defineInstrumentation, hook, type InstrumentationContext, wrapMethod } from '../../src/plugin.js';
 
 const FRAMEWORK = 'nestjs';
-const CORE = '@nestjs/core';
-const VERSIONS = '>=12 <13';
-const EXECUTION_CONTEXT_FILE = 'router/router-execution-context.js';
-
-/** The part of `node:module` used here: `registerHooks` from Node 22.15, `register` before. */
-interface ModuleHooksApi {
-  registerHooks?(hooks: { load(url: string, context: object, nextLoad: NextLoad): LoadResult }): unknown;
-  register(specifier: URL, options: { data: TapData }): void;
-}
-
-type Satisfies = (version: string, range: string, options: { includePrerelease: boolean }) => boolean;
 
 /** Runs one route for one request (Express: req, res, next; Fastify: request, reply). */
 type RouteRunner = (this: unknown, req: unknown, res: unknown, next: unknown) => unknown;
@@ -40,71 +23,16 @@ interface ExecutionContextClass {
 export default defineInstrumentation({
   name: 'nestjs',
   role: 'framework',
-  hooks: [hook<ModuleHooksApi>({ module: 'node:module', patch: tapExecutionContext })],
+  hooks: [
+    hook<{ RouterExecutionContext: ExecutionContextClass }>({
+      module: '@nestjs/core',
+      versions: '>=12 <13',
+      file: 'router/router-execution-context.js',
+      esModule: true,
+      patch: ({ RouterExecutionContext }, ctx) => wrapCreate(RouterExecutionContext, ctx),
+    }),
+  ],
 });
-
-function tapExecutionContext(nodeModule: ModuleHooksApi, ctx: InstrumentationContext): void {
-  if (!appDependsOnNest()) return;
-  (globalThis as Record<symbol, unknown>)[Symbol.for(LOADED)] = (url: string, namespace: { RouterExecutionContext?: unknown }) =>
-    onLoaded(url, namespace, ctx);
-  const suffixes = [`/node_modules/${CORE}/${EXECUTION_CONTEXT_FILE}`];
-  if (nodeModule.registerHooks) {
-    nodeModule.registerHooks({ load: (url, context, nextLoad) => withTap(nextLoad(url, context) as LoadResult, url, suffixes) });
-  } else {
-    nodeModule.register(new URL('./es-module-hooks.js', import.meta.url), { data: { suffixes } });
-  }
-}
-
-/**
- * Whether the app depends on @nestjs/core: the dependencies of the package.json nearest its main
- * script, or the working directory's (a process manager's script may start it). Being installed
- * is not enough: a repository holding Nest among its development tools runs other apps too.
- */
-function appDependsOnNest(): boolean {
-  const from = process.argv[1] ? [path.dirname(path.resolve(process.argv[1])), process.cwd()] : [process.cwd()];
-  return from.some((dir) => {
-    const manifest = nearestPackageJson(dir);
-    return manifest !== undefined && Object.hasOwn(manifest.dependencies ?? {}, CORE);
-  });
-}
-
-interface PackageJson {
-  version?: unknown;
-  dependencies?: Record<string, unknown>;
-}
-
-function nearestPackageJson(dir: string): PackageJson | undefined {
-  for (let at = dir; ; at = path.dirname(at)) {
-    const file = path.join(at, 'package.json');
-    if (fs.existsSync(file)) return readPackageJson(file);
-    if (path.dirname(at) === at) return undefined;
-  }
-}
-
-function readPackageJson(file: string): PackageJson | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as PackageJson;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Called by the tapped file as it finishes running: a fault here must not fail the app's import. */
-function onLoaded(url: string, namespace: { RouterExecutionContext?: unknown }, ctx: InstrumentationContext): void {
-  try {
-    const coreDir = path.dirname(path.dirname(fileURLToPath(url)));
-    const version = readPackageJson(path.join(coreDir, 'package.json'))?.version;
-    // semver costs every app's start-up a few milliseconds: loaded only once Nest is.
-    const satisfies = createRequire(import.meta.url)('semver/functions/satisfies') as Satisfies;
-    if (typeof version !== 'string' || !satisfies(version, VERSIONS, { includePrerelease: true })) {
-      ctx.notAttached(`${CORE} ${String(version)} at ${coreDir} is not a version it supports (${VERSIONS})`);
-      return;
-    }
-    wrapCreate(namespace.RouterExecutionContext as ExecutionContextClass, ctx);
-  } catch (error) {
-    ctx.notAttached(`could not patch ${CORE}/${EXECUTION_CONTEXT_FILE} (${describeError(error)})`);
-  }
-}
 
 function wrapCreate(RouterExecutionContext: ExecutionContextClass, ctx: InstrumentationContext): void {
   wrapMethod(

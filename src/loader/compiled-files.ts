@@ -1,0 +1,40 @@
+/**
+ * CommonJS files of hooked packages, patched where Node compiles them: every CommonJS file,
+ * whether a `require` or an ES `import` loads it, passes once through `Module._extensions['.js']`,
+ * and there its exports are patched once it has run, before whoever loaded it reads them. That
+ * costs a few string tests per file loaded; a hook on `require` itself (require-in-the-middle)
+ * resolves every `require` call again, and a `module.registerHooks` load hook costs about as much
+ * (docs/node-lines.md).
+ */
+import { createRequire } from 'node:module';
+import { describeError } from '../log.js';
+import { hookedPackageDir, inRange, type PackageHook, type VersionCheck } from './hooked-packages.js';
+import { couldNotPatch, patchOnce, type Registered } from './patch-once.js';
+
+const require = createRequire(import.meta.url);
+
+type CompileFn = (module: { exports: unknown }, filename: string) => void;
+
+/** Patches each hooked file's exports as Node compiles it. */
+export function hookCompiledFiles(entries: ReadonlyArray<Registered<PackageHook>>, checkVersion: VersionCheck): void {
+  const extensions = (require('node:module') as { _extensions: Record<string, CompileFn> })._extensions;
+  const compile = extensions['.js']!;
+  extensions['.js'] = function (this: unknown, module, filename) {
+    compile.call(this, module, filename);
+    // The same path with forward slashes (of the same length), to compare with hooks' paths.
+    const file = filename.replaceAll('\\', '/');
+    for (const entry of entries) {
+      try {
+        const packageDir = hookedPackageDir(entry.hook, filename, file);
+        if (!packageDir) continue;
+        checkVersion(entry.hook.module, packageDir);
+        const { exports } = module;
+        if ((typeof exports !== 'object' && typeof exports !== 'function') || exports === null || !inRange(entry.hook, packageDir))
+          continue;
+        module.exports = patchOnce(entry, exports, exports, packageDir) ?? exports;
+      } catch (error) {
+        couldNotPatch(entry, describeError(error));
+      }
+    }
+  };
+}
