@@ -1,4 +1,4 @@
-// Express 4 and 5, Fastify 4 and 5, Hono 4, NestJS 12 (on Express and on Fastify), Koa 2 and
+// Express 4 and 5, Fastify 4 and 5, Hono 4 (CommonJS and ES modules), NestJS 12 (on Express and on Fastify), Koa 2 and
 // GraphQL Yoga apps, each run as a user runs it: what only the framework knows (its name, the
 // route template or GraphQL operation, the error a handler raised) reaches the cassettes, the body
 // the framework parsed is recorded, and replay serves the same responses with the upstream stopped.
@@ -68,6 +68,19 @@ const FRAMEWORKS = [
     moreCrashes: [{ path: '/reports/crash', message: 'hono sub-app handler crashed' }],
     mounted: true,
     unrouted: true,
+  },
+  // Its ES build, patched through Node's module hooks: the app's package.json lists hono. A request
+  // no route matched, and the error a sub-app's own onError answers, go unnoted there (below).
+  {
+    name: 'Hono 4 (ES modules)',
+    script: path.join(APPS, 'hono-esm', 'app.mjs'),
+    pkg: 'hono',
+    major: 4,
+    framework: 'hono',
+    client: 'fetch',
+    crash: 'hono ES module handler rejected',
+    mounted: true,
+    unrouted: false,
   },
   // One Nest application on each of its HTTP adapters.
   ...['Express', 'Fastify'].map((adapter) => ({
@@ -323,9 +336,41 @@ test('GraphQL Yoga: records the operation as the route and the error a resolver 
   await replaying.waitForLine(/^timetracer replay POST \/graphql mocked=0 matched=OK runtime=\d+ms$/, 'stderr');
 });
 
-// Hono's ES build, which an ES module app imports, is not hooked (the loader sees CommonJS files):
-// its requests are recorded and replayed as those of any node:http server, without route or error.
-test('Hono 4 as an ES module app: recorded and replayed as a node:http server', async (t) => {
+// Hono's ES build declares `compose` const, so it cannot be replaced as the CommonJS build's is:
+// what only compose sees goes unnoted in an ES module app.
+test('Hono 4 as an ES module app: what only compose sees goes unnoted (the error a sub-app onError answers, a request no route matched)', async (t) => {
+  const script = path.join(APPS, 'hono-esm', 'app.mjs');
+  const upstream = await frameworkUpstream(t);
+  const requests = [
+    { method: 'GET', path: '/reports/crash' },
+    { method: 'GET', path: '/nowhere' },
+  ];
+  const { live, cassettes, recording } = await record(t, script, upstream, requests);
+  assert.deepEqual(
+    live.map((r) => r.status),
+    [500, 404],
+  );
+  assert.deepEqual(live[0].json(), { failed: true });
+  assert.deepEqual(
+    requests.map((spec) => {
+      const { session, request, response } = cassettes.find((c) => c.request.path === spec.path);
+      return [session.framework, request.route, response.status, response.error];
+    }),
+    [
+      ['hono', '/reports/crash', 500, undefined],
+      ['node:http', null, 404, undefined],
+    ],
+  );
+  assert.deepEqual(
+    recording.stderr.filter((line) => line.startsWith('timetracer [WARN]')),
+    [],
+  );
+});
+
+// Node's module hooks cost every module an app loads: they are registered only for an app whose
+// package.json lists a package hooked as ES modules. hono.mjs's nearest package.json is this
+// repository's, which has Hono among its development tools only.
+test('Hono 4 as an ES module app that does not list hono among its dependencies: recorded and replayed as a node:http server', async (t) => {
   const script = path.join(APPS, 'hono.mjs');
   assert.equal(installedMajor(script, 'hono'), 4);
   const upstream = await frameworkUpstream(t);

@@ -1,5 +1,6 @@
 /**
- * Hono 4 (CommonJS build): the route of the handler that ran and the error it raised.
+ * Hono 4, its CommonJS build (`require('hono')`) and its ES build (`import`): the route of the
+ * handler that ran and the error it raised.
  *
  * Hono hands every route's handler to its router's `add` as `[handler, route]`, `route.path`
  * being the template, mount paths included. Each built-in router's `add` is hooked, so each
@@ -8,12 +9,15 @@
  * the app's `onError`; one that runs several, or none, goes through `compose`, which also hands
  * errors to the `onError` of a mounted sub-app that has its own: `compose` is hooked for those.
  *
- * An ES module app imports Hono's ES build, which the loader does not see: its requests are
- * recorded as plain node:http ones (docs/libraries/frameworks.md).
+ * The routers are classes, patched alike in both builds. `compose` is a function export, which
+ * the ES build declares `const`: it cannot be replaced there, so an ES module app's requests that
+ * run no handler, and the errors a mounted sub-app's own `onError` answers, go unnoted
+ * (docs/libraries/frameworks.md).
  */
 import { defineInstrumentation, hook, type InstrumentationContext, wrapMethod } from '../../src/plugin.js';
 
 const FRAMEWORK = 'hono';
+const VERSIONS = '>=4 <5';
 
 type Handler = (this: unknown, c: unknown, next: unknown) => unknown;
 type ErrorHandler = (this: unknown, err: unknown, c: unknown) => unknown;
@@ -29,13 +33,19 @@ interface ComposeModule {
   compose(this: unknown, middleware: unknown, onError?: ErrorHandler, onNotFound?: unknown): unknown;
 }
 
-/** Each built-in router's file and class. */
+/** Each built-in router's folder and class. */
 const ROUTERS = [
   ['reg-exp-router', 'RegExpRouter'],
   ['trie-router', 'TrieRouter'],
   ['smart-router', 'SmartRouter'],
   ['pattern-router', 'PatternRouter'],
   ['linear-router', 'LinearRouter'],
+] as const;
+
+/** Hono's two builds, the same routers in each. */
+const BUILDS = [
+  { dist: 'dist/cjs', esModule: false },
+  { dist: 'dist', esModule: true },
 ] as const;
 
 const COMPOSED = { framework: FRAMEWORK };
@@ -47,15 +57,18 @@ export default defineInstrumentation({
   name: 'hono',
   role: 'framework',
   hooks: [
-    ...ROUTERS.map(([folder, name]) =>
-      hook<Record<string, RouterClass>>({
-        module: 'hono',
-        versions: '>=4 <5',
-        file: `dist/cjs/router/${folder}/router.js`,
-        patch: (exports, ctx) => wrapAdd(exports[name]!, ctx),
-      }),
+    ...BUILDS.flatMap(({ dist, esModule }) =>
+      ROUTERS.map(([folder, name]) =>
+        hook<Record<string, RouterClass>>({
+          module: 'hono',
+          versions: VERSIONS,
+          file: `${dist}/router/${folder}/router.js`,
+          esModule,
+          patch: (exports, ctx) => wrapAdd(exports[name]!, ctx),
+        }),
+      ),
     ),
-    hook<ComposeModule>({ module: 'hono', versions: '>=4 <5', file: 'dist/cjs/compose.js', patch: noteComposedErrors }),
+    hook<ComposeModule>({ module: 'hono', versions: VERSIONS, file: 'dist/cjs/compose.js', patch: noteComposedErrors }),
   ],
 });
 
