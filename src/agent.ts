@@ -133,13 +133,13 @@ async function startAgent(configured: Config, instrumentations: readonly Instrum
   const lifecycle = config.announceListen ? announcing(started) : started;
   hookServer(http.Server.prototype, lifecycle, config.maxBodyBytes);
   hookServer(https.Server.prototype, lifecycle, config.maxBodyBytes);
+  noticeBundledLibraries(instrumentations);
   if (config.mode === 'replay' && config.strictReplay) replayModule().guardReplayConnections(config, instrumentations);
   installHooks(instrumentations, (instrumentation) => {
     // A library's own names (TIMETRACER_REDACT_FILE "libraries") on top of everyone's, linked alike.
     const names = config.redactFile?.libraries[instrumentation.name]?.names ?? [];
     return contextFor(instrumentation, config, names.length ? { ...policy, redactor: redactor.withNames(names) } : policy);
   });
-  noticeBundledLibraries(instrumentations);
   if (config.determinism) {
     for (const problem of installReadSources({ streamOf: () => activeSession()?.reads, excluded: ownReaders(instrumentations) })) {
       warn(`determinism: could not wrap ${problem}; what the app reads there is live in replay`);

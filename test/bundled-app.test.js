@@ -4,7 +4,8 @@
 // builtin's, hooked as ever) are recorded. Bundled plain, as an ES module, minified with a source
 // map, minified, and minified without license comments (then the line comes at the bundle's
 // first connection of its own); and with --packages=external, where pg and Express load from
-// node_modules and are recorded, with no such line.
+// node_modules and are recorded, with no such line. In strict replay the line, said at start,
+// explains the refused connection of the bundled pg.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -43,7 +44,7 @@ async function recordOne(t, outfile) {
   assert.equal(response.status, 200, response.text);
   assert.deepEqual(response.json(), { user: { id: 1, name: 'ada' }, profile: { path: '/profiles/1' } });
   const [cassette] = (await app.cassettes(1)).map(readJson);
-  return { app, cassette, upstream };
+  return { app, cassette, upstream, dir, env: { DATABASE_URL: db.url, UPSTREAM_URL: upstream.url } };
 }
 
 /** Only fetch's call is recorded, and no framework: pg and Express were not hooked. */
@@ -86,6 +87,23 @@ for (const [variant, options, source] of [
     assertOneBundleLine(app);
   });
 }
+
+test('strict replay of the bundle: the line at start explains why the connection of the pg inside is refused', async (t) => {
+  const outfile = await bundle(t, {});
+  const { app: recording, dir, env } = await recordOne(t, outfile);
+  await recording.stop();
+  const app = await startApp(t, outfile, { env: { ...env, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: dir } });
+  // Said with no request made: at start.
+  const line = await app.waitForLine(BUNDLE_LINE, 'stderr');
+  assert.deepEqual(namedIn(line), HOOKED_INSIDE);
+  const response = await request(`${app.url}/users/1`);
+  assert.equal(response.status, 500);
+  await app.waitForLine(
+    new RegExp(`^timetracer \\[MISS\\] .*${path.basename(outfile)} connection to 127\\.0\\.0\\.1:5432 refused`),
+    'stderr',
+  );
+  assertOneBundleLine(app);
+});
 
 test('minified: the line names what its license comments show, and says it may hold more', async (t) => {
   const outfile = await bundle(t, { minify: true });

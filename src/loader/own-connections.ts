@@ -3,6 +3,10 @@
  * a package under node_modules: in a bundle, that is a client library bundled in it. Watched from
  * start-up, since a client may connect while the app loads, before anyone knows which file is a
  * bundle; told which file later, or stopped. Costs a stack capture per connection while it watches.
+ *
+ * Started before strict replay's guard wraps `connect` on top of it, so that the files the guard
+ * reads on the stack are the app's, not this wrapper's. A connection the guard refuses then never
+ * reaches it: in strict replay, only the guard's line names the bundle.
  */
 import net from 'node:net';
 import { pathToFileURL } from 'node:url';
@@ -13,6 +17,8 @@ import { callerFiles } from '../stack.js';
 
 /** Enough frames to get from `connect` past a library's own layers to the file that called it. */
 const STACK_DEPTH = 64;
+/** timetracer's own code (the guard's wrapper above this one), as ES module stack frames name it. */
+const OWN_CODE = new URL('../..', import.meta.url).href;
 /** Connections kept until the script is known: a bundle's client connects among the first. */
 const KEPT = 8;
 
@@ -56,7 +62,7 @@ export function watchOwnConnections(instrumentations: readonly Instrumentation[]
   function watchedConnect(this: net.Socket, ...args: unknown[]): net.Socket {
     if (watching) {
       try {
-        const files = callerFiles(watchedConnect, STACK_DEPTH);
+        const files = callerFiles(watchedConnect, STACK_DEPTH).filter((name) => !name.startsWith(OWN_CODE));
         const caller = files.find((name) => name !== '' && !name.startsWith('node:'));
         if (caller && !files.some((name) => hooked.some((location) => name.includes(location)))) {
           seen({ caller, destination: destinationOf(args) });
