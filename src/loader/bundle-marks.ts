@@ -100,9 +100,11 @@ function mapFile(script: string, url: string): string {
 
 /**
  * Reads `file` from `start`, at most `limit` bytes, handing each chunk to `take` until it returns
- * true. A chunk is good only during the call: the next is read into the same memory.
+ * true. A chunk is good only during the call: the next is read into the same memory. Only a
+ * regular file is read: from a pipe (`node <(cat app.js)`) it would take what Node reads.
  */
 export async function readChunks(file: string, start: number, limit: number, take: (chunk: Buffer) => boolean): Promise<void> {
+  if (!(await fs.promises.stat(file)).isFile()) return;
   const handle = await fs.promises.open(file, 'r');
   try {
     const buffer = Buffer.allocUnsafe(CHUNK);
