@@ -164,22 +164,17 @@ export interface Instrumentation {
    */
   role: 'dependency' | 'framework' | 'outcome';
   hooks: Hook[];
-  /**
-   * Packages it supports that no package hook names, because it reaches their files another way
-   * (ES modules through `node:module`'s hooks), each with its range. Only listed (`packageRanges`):
-   * such a hook checks the version itself.
-   */
-  packages?: readonly PackageRange[];
 }
 
 /**
- * Each package an instrumentation supports with each range declared for it, once, in the order
- * declared: the hooks' and `packages`. What the support matrix (test/versions) installs and tests.
+ * Each package an instrumentation's hooks support with each range declared for it, once, in the
+ * order declared: what the support matrix (test/versions/run.js) installs and tests.
  */
-export function packageRanges({ hooks, packages = [] }: Instrumentation): PackageRange[] {
-  const declared = [...hooks.filter((hook): hook is Hook & PackageTarget => 'versions' in hook), ...packages];
+export function packageRanges({ hooks }: Instrumentation): PackageRange[] {
   const ranges = new Map<string, PackageRange>();
-  for (const { module, versions } of declared) ranges.set(`${module} ${versions}`, { module, versions });
+  for (const hook of hooks) {
+    if ('versions' in hook) ranges.set(`${hook.module} ${hook.versions}`, { module: hook.module, versions: hook.versions });
+  }
   return [...ranges.values()];
 }
 
