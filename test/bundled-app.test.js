@@ -128,6 +128,18 @@ test('minified without license comments: the line comes at its first connection 
   assertOneBundleLine(app);
 });
 
+test('minified without license comments, connecting while it loads: the line comes at start', async (t) => {
+  const outfile = await bundle(t, { minify: true, legalComments: 'none' });
+  const db = await createDatabase(t);
+  const app = await startApp(t, outfile, {
+    env: { TIMETRACER_MODE: 'record', TIMETRACER_DIR: tempDir(t), DATABASE_URL: db.url, QUERY_AT_START: '1' },
+  });
+  // No request made: the connection the app opened before the bundle was read is the one named.
+  const line = await app.waitForLine(BUNDLE_LINE, 'stderr');
+  assert.ok(line.includes('is a bundle whose own code opened a connection to 127.0.0.1:5432'), line);
+  assertOneBundleLine(app);
+});
+
 test('--packages=external: pg and Express load from node_modules and are recorded; no line about bundles', async (t) => {
   const outfile = await bundle(t, { packages: 'external' });
   const { app, cassette, upstream } = await recordOne(t, outfile);

@@ -19,8 +19,8 @@ import { callerFiles } from '../stack.js';
 const STACK_DEPTH = 64;
 /** timetracer's own code (the guard's wrapper above this one), as ES module stack frames name it. */
 const OWN_CODE = new URL('../..', import.meta.url).href;
-/** Connections kept until the script is known: a bundle's client connects among the first. */
-const KEPT = 8;
+/** Callers whose first connection is kept until the script is known: the script is among the first. */
+const KEPT_CALLERS = 8;
 
 type Connect = (this: net.Socket, ...args: unknown[]) => net.Socket;
 
@@ -31,31 +31,27 @@ export interface OwnConnectionWatch {
   stop(): void;
 }
 
-interface OwnConnection {
-  caller: string;
-  destination: Destination;
-}
-
 export function watchOwnConnections(instrumentations: readonly Instrumentation[], fault: (error: unknown) => void): OwnConnectionWatch {
   const hooked = instrumentations.flatMap(codeLocations);
   const prototype = net.Socket.prototype as unknown as { connect: Connect };
   const connect = prototype.connect;
-  let kept: OwnConnection[] = [];
-  let expected: { files: ReadonlySet<string>; found: (destination: Destination) => void } | undefined;
+  /** Until the script is known: each caller's first connection. */
+  const kept = new Map<string, Destination>();
+  let expected: { files: readonly string[]; found: (destination: Destination) => void } | undefined;
   let watching = true;
 
   const stop = (): void => {
     watching = false;
-    kept = [];
+    kept.clear();
     if (prototype.connect === watchedConnect) prototype.connect = connect;
   };
-  const seen = (connection: OwnConnection): void => {
+  const seen = (caller: string, destination: Destination): void => {
     if (!expected) {
-      if (kept.length < KEPT) kept.push(connection);
-    } else if (expected.files.has(connection.caller)) {
+      if (!kept.has(caller) && kept.size < KEPT_CALLERS) kept.set(caller, destination);
+    } else if (expected.files.includes(caller)) {
       const { found } = expected;
       stop();
-      found(connection.destination);
+      found(destination);
     }
   };
 
@@ -65,7 +61,7 @@ export function watchOwnConnections(instrumentations: readonly Instrumentation[]
         const files = callerFiles(watchedConnect, STACK_DEPTH).filter((name) => !name.startsWith(OWN_CODE));
         const caller = files.find((name) => name !== '' && !name.startsWith('node:'));
         if (caller && !files.some((name) => hooked.some((location) => name.includes(location)))) {
-          seen({ caller, destination: destinationOf(args) });
+          seen(caller, destinationOf(args));
         }
       } catch (error) {
         stop();
@@ -79,10 +75,10 @@ export function watchOwnConnections(instrumentations: readonly Instrumentation[]
   return {
     expect(script, found) {
       // A CommonJS script is named by its path on the stack, an ES module by its URL.
-      expected = { files: new Set([script.replaceAll('\\', '/'), pathToFileURL(script).href]), found };
-      const earlier = kept;
-      kept = [];
-      for (const connection of earlier) if (watching) seen(connection);
+      expected = { files: [script.replaceAll('\\', '/'), pathToFileURL(script).href], found };
+      const earlier = expected.files.map((file) => kept.get(file)).find((destination) => destination !== undefined);
+      kept.clear();
+      if (earlier) seen(expected.files[0]!, earlier);
     },
     stop,
   };

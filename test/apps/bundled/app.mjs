@@ -4,6 +4,9 @@ import express from 'express';
 import pg from 'pg';
 
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 2 });
+// A query as the app loads (not awaited: a CommonJS bundle has no top-level await), whose
+// connection opens before the agent has read the bundle.
+if (process.env.QUERY_AT_START) pool.query('SELECT 1').catch((error) => console.error(error));
 
 const app = express();
 app.get('/users/:id', async (req, res) => {
