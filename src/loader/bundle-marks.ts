@@ -94,8 +94,12 @@ export async function readBundleMarks(file: string): Promise<BundleMarks> {
 
 /** The map file a `sourceMappingURL` names, beside the script unless it says otherwise ('' when not a file). */
 function mapFile(script: string, url: string): string {
-  const resolved = new URL(url, pathToFileURL(script));
-  return resolved.protocol === 'file:' ? fileURLToPath(resolved) : '';
+  try {
+    const resolved = new URL(url, pathToFileURL(script));
+    return resolved.protocol === 'file:' ? fileURLToPath(resolved) : '';
+  } catch {
+    return '';
+  }
 }
 
 /**
