@@ -12,7 +12,7 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { Instrumentation } from '../instrumentation.js';
+import { type Instrumentation, packageRanges } from '../instrumentation.js';
 import { debug, describeError, displayPath, warn } from '../log.js';
 import { describeDestination } from '../net-address.js';
 import { licensedPackages, readBundleMarks } from './bundle-marks.js';
@@ -75,7 +75,7 @@ function mainScript(): string | undefined {
 
 /** The packages the instrumentations hook by file (builtins left out), each once, in declaration order. */
 function hookedPackages(instrumentations: readonly Instrumentation[]): string[] {
-  return [...new Set(instrumentations.flatMap(({ hooks }) => hooks.flatMap((hook) => ('versions' in hook ? [hook.module] : []))))];
+  return [...new Set(instrumentations.flatMap(packageRanges).map(({ module }) => module))];
 }
 
 async function inspectScript(file: string, hooked: readonly string[]): Promise<Finding> {
