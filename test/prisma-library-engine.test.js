@@ -1,6 +1,7 @@
-// Prisma 5 and 6 on the classic query engine (runtime/library.js), prisma-client-js clients, against
-// the real PostgreSQL at 127.0.0.1:5432: an app recorded, then replayed with PostgreSQL unreachable
-// and no connection made.
+// Prisma 5 and 6 on the classic query engine, against the real PostgreSQL at 127.0.0.1:5432: an app
+// recorded, then replayed with PostgreSQL unreachable and no connection made. prisma-client-js
+// clients (runtime/library.js), and Prisma 6's prisma-client client compiled to ES modules (its ES
+// build, runtime/library.mjs).
 //
 // The engine's Node-API library (libquery_engine-debian-openssl-3.0.x.so.node) is a download
 // these machines cannot make, and no npm package ships it. What they have is Prisma's own
@@ -19,10 +20,17 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { POSTGRES, ROUTES, assertCassettes, assertLiveAnswers, assertReplayedAsLive, database, run } from './apps/prisma-app-checks.mjs';
+import { compilePrismaClient } from './apps/prisma-client-compile.mjs';
 import { APPS, startApp, startTripwire, tempDir } from './support/harness.js';
 
 const generated = tempDir(undefined, 'timetracer-prisma-library-');
-after(() => fs.rmSync(generated, { recursive: true, force: true }));
+// prisma-client's clients import @prisma/client, so they are generated inside Prisma 6's workspace.
+fs.mkdirSync(path.join(APPS, 'prisma6', 'generated'), { recursive: true });
+const generatedEsm = fs.mkdtempSync(path.join(APPS, 'prisma6', 'generated', 'library-engine-'));
+after(() => {
+  fs.rmSync(generated, { recursive: true, force: true });
+  fs.rmSync(generatedEsm, { recursive: true, force: true });
+});
 
 /** Stands in for the engine's Node-API library: a file that is not one, so that loading it fails. */
 const NOT_AN_ENGINE = path.join(generated, 'not-a-query-engine.so.node');
@@ -30,16 +38,22 @@ fs.writeFileSync(NOT_AN_ENGINE, 'not a Node-API library\n');
 
 /**
  * Generates a major's clients: on the WebAssembly engine, `copied` (and for Prisma 5, `js` into
- * its @prisma/client) with PRISMA_CLIENT_FORCE_WASM, then `native` without it. Returns their
- * directories.
+ * its @prisma/client; for Prisma 6, `esm`) with PRISMA_CLIENT_FORCE_WASM, then `native` (for
+ * Prisma 6, `esmNative` too) without it. Returns their directories, the ES module clients compiled.
  */
 function generate(major) {
   const dir = path.join(APPS, `prisma${major}`);
-  const outputs = { copied: path.join(generated, `prisma${major}-copied`), native: path.join(generated, `prisma${major}-native`) };
+  const outputs = {
+    copied: path.join(generated, `prisma${major}-copied`),
+    native: path.join(generated, `prisma${major}-native`),
+    ...(major === 6 && { esm: path.join(generatedEsm, 'esm'), esmNative: path.join(generatedEsm, 'esm-native') }),
+  };
+  const typescript = (output) => `${output}-ts`;
   const env = {
     ...process.env,
     PRISMA_COPIED_OUTPUT: outputs.copied,
     PRISMA_NATIVE_OUTPUT: outputs.native,
+    ...(major === 6 && { PRISMA_ESM_OUTPUT: typescript(outputs.esm), PRISMA_ESM_NATIVE_OUTPUT: typescript(outputs.esmNative) }),
     PRISMA_SCHEMA_ENGINE_BINARY: process.execPath,
     PRISMA_QUERY_ENGINE_LIBRARY: NOT_AN_ENGINE,
     CHECKPOINT_DISABLE: '1',
@@ -59,14 +73,18 @@ function generate(major) {
       ],
       { cwd: dir, env: { ...env, ...extraEnv }, stdio: 'pipe' },
     );
-  prisma(major === 5 ? ['js', 'copied'] : ['copied'], { PRISMA_CLIENT_FORCE_WASM: '1' });
-  prisma(['native']);
+  prisma(major === 5 ? ['js', 'copied'] : ['copied', 'esm'], { PRISMA_CLIENT_FORCE_WASM: '1' });
+  prisma(major === 5 ? ['native'] : ['native', 'esmNative']);
+  if (major === 6) for (const output of [outputs.esm, outputs.esmNative]) compilePrismaClient(typescript(output), output);
   return outputs;
 }
 
-/** The app of a major on the client `client`, with the adapter or on its own (`adapter`: 'pg' or 'none'). */
-function startPrismaApp(t, major, { client, adapter, env, waitForPort }) {
-  return startApp(t, path.join(APPS, `prisma${major}`, 'library-engine.cjs'), {
+/**
+ * The app of a major on the client `client`, with the adapter or on its own (`adapter`: 'pg' or
+ * 'none'); `esModules`: the client is a prisma-client one compiled to ES modules.
+ */
+function startPrismaApp(t, major, { client, esModules = false, adapter, env, waitForPort }) {
+  return startApp(t, path.join(APPS, `prisma${major}`, esModules ? 'library-engine.mjs' : 'library-engine.cjs'), {
     env: { ...env, PRISMA_CLIENT: client, PRISMA_ADAPTER: adapter, PRISMA_QUERY_ENGINE_LIBRARY: NOT_AN_ENGINE },
     waitForPort,
   });
@@ -77,15 +95,19 @@ const VARIANTS = [5, 6].flatMap((major) => {
   return [
     ...(major === 5 ? [{ major, generator: 'prisma-client-js in @prisma/client', client: '@prisma/client' }] : []),
     { major, generator: 'prisma-client-js with an output of its own', client: outputs.copied, native: outputs.native },
+    ...(major === 6
+      ? [{ major, generator: 'prisma-client (ES modules)', client: outputs.esm, native: outputs.esmNative, esModules: true }]
+      : []),
   ];
 });
 
-for (const { major, generator, client, native } of VARIANTS) {
+for (const { major, generator, client, native, esModules } of VARIANTS) {
   test(`Prisma ${major} classic engine, ${generator}: each operation is one db.query event, replayed with no connection`, async (t) => {
     const url = await database(t);
     const dir = tempDir(t);
     const recording = await startPrismaApp(t, major, {
       client,
+      esModules,
       adapter: 'pg',
       env: { DATABASE_URL: url, TIMETRACER_MODE: 'record', TIMETRACER_DIR: dir },
     });
@@ -101,6 +123,7 @@ for (const { major, generator, client, native } of VARIANTS) {
       const tripwire = await startTripwire(t);
       const replaying = await startPrismaApp(t, major, {
         client: clientModule,
+        esModules,
         adapter,
         env: {
           DATABASE_URL: `postgresql://postgres@127.0.0.1:${tripwire.port}/nowhere`,
@@ -127,14 +150,15 @@ for (const { major, generator, client, native } of VARIANTS) {
   });
 }
 
-for (const major of [5, 6]) {
-  test(`Prisma ${major} classic engine on its Node-API library: out of replay, the engine loads it as the client is made`, async (t) => {
+for (const { major, generator, native, esModules } of VARIANTS.filter((variant) => variant.native)) {
+  test(`Prisma ${major} classic engine on its Node-API library, ${generator}: out of replay, the engine loads it as the client is made`, async (t) => {
     // What the replay above rules out, seen happening in record mode: the engine loads the file
     // PRISMA_QUERY_ENGINE_LIBRARY names. Here that fails, there being no such library to be had,
     // so this engine cannot be recorded here; how the app then fails is Prisma's (Prisma 5 on
     // Node 26 exits on the rejection nobody awaits), so only the load is asserted.
     const app = await startPrismaApp(t, major, {
-      client: path.join(generated, `prisma${major}-native`),
+      client: native,
+      esModules,
       adapter: 'none',
       env: { DATABASE_URL: await database(t), TIMETRACER_MODE: 'record', TIMETRACER_DIR: tempDir(t) },
       waitForPort: false,

@@ -16,6 +16,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROUTES, assertCassettes, assertLiveAnswers, assertReplayedAsLive, database, run } from './apps/prisma-app-checks.mjs';
+import { compilePrismaClient } from './apps/prisma-client-compile.mjs';
 import { APPS, ROOT, readJson, request, startApp, tempDir } from './support/harness.js';
 
 const UNREACHABLE_DATABASE_URL = 'postgresql://postgres@127.0.0.1:1/nowhere';
@@ -36,33 +37,14 @@ function generate(major) {
     DATABASE_URL: UNREACHABLE_DATABASE_URL,
   };
   const generated = path.join(dir, 'generated');
-  fs.rmSync(generated, { recursive: true, force: true });
+  // Only this test's outputs: test/prisma-library-engine.test.js generates beside them.
+  for (const output of ['copied', 'ts', 'js']) fs.rmSync(path.join(generated, output), { recursive: true, force: true });
   execFileSync(process.execPath, [path.join(packages, 'prisma', 'build', 'index.js'), 'generate', '--schema', 'schema.prisma'], {
     cwd: dir,
     env,
     stdio: 'pipe',
   });
-  fs.writeFileSync(path.join(generated, 'package.json'), '{ "type": "module" }\n');
-  execFileSync(
-    process.execPath,
-    [
-      path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
-      '--outDir',
-      path.join(generated, 'js'),
-      '--rootDir',
-      path.join(generated, 'ts'),
-      '--module',
-      'nodenext',
-      '--moduleResolution',
-      'nodenext',
-      '--target',
-      'es2022',
-      '--skipLibCheck',
-      '--noCheck',
-      path.join(generated, 'ts', 'client.ts'),
-    ],
-    { stdio: 'pipe' },
-  );
+  compilePrismaClient(path.join(generated, 'ts'), path.join(generated, 'js'));
 }
 
 generate(6);

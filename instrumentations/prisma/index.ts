@@ -14,8 +14,9 @@
  * Two runtimes hold the client, each hooked with its copies (prisma-client-js with `output` set
  * copies it): `runtime/client.js`, the client engine's (driver adapters; Prisma 6.16+ with
  * `engineType = "client"`, and 7), loaded by `prisma-client-js` and imported by `prisma-client`;
- * and `runtime/library.js`, the classic engine's (Prisma 5 and 6's default, `engineType =
- * "library"`), loaded by `prisma-client-js`. The classic engine is a Node-API library that its
+ * and the classic engine's (Prisma 5 and 6's default, `engineType = "library"`),
+ * `runtime/library.js` loaded by `prisma-client-js`, and its ES build `runtime/library.mjs`
+ * imported by `prisma-client` (compiled to ES modules). The classic engine is a Node-API library that its
  * constructor starts loading and that opens the database connections itself, out of any socket
  * guard's sight: in replay each such engine is stopped as its client is made.
  */
@@ -284,33 +285,53 @@ const CLIENT_ENGINE_VERSIONS = '>=6.16 <8';
 /** The classic engine's runtime: Prisma 5 and 6 (7 has none). */
 const LIBRARY_ENGINE_VERSIONS = '>=5 <7';
 
+/** Record, either runtime: each operation of each client the runtime makes. */
+function recordRuntime(runtime: Runtime, ctx: InstrumentationContext): Runtime {
+  return instrumentRuntime(runtime, ctx, (Client) => recordOperations(Client, ctx));
+}
+
+/** Replay, classic engine: operations from the cassette, and each client's engine stopped as the client is made. */
+function replayLibraryRuntime(runtime: Runtime, ctx: InstrumentationContext): Runtime {
+  return instrumentRuntime(runtime, ctx, (Client) => {
+    replayOperations(Client, ctx, runtime);
+    return adoptedAtConstruction(Client, engineWithoutLibrary);
+  });
+}
+
 export default defineInstrumentation({
   name: 'prisma',
   role: 'dependency',
   hooks: [
     // Required by prisma-client-js's client (or its copy, with an `output` of its own), imported by
-    // prisma-client's (Node resolves the import to this CommonJS file).
+    // prisma-client's (Node resolves the import to this CommonJS file: the package's exports say
+    // so under the "node" condition).
     hook<Runtime>({
       module: '@prisma/client',
       versions: CLIENT_ENGINE_VERSIONS,
       file: 'runtime/client.js',
       copiedAs: 'prisma-client-',
-      record: (runtime, ctx) => instrumentRuntime(runtime, ctx, (Client) => recordOperations(Client, ctx)),
+      record: recordRuntime,
       replay: (runtime, ctx) => instrumentRuntime(runtime, ctx, (Client) => replayOperations(Client, ctx, runtime)),
     }),
-    // Required by prisma-client-js's client on the classic engine (or its copy). prisma-client's
-    // ES module client imports runtime/library.mjs instead, which is not hooked.
+    // Required by prisma-client-js's client on the classic engine (or its copy).
     hook<Runtime>({
       module: '@prisma/client',
       versions: LIBRARY_ENGINE_VERSIONS,
       file: 'runtime/library.js',
       copiedAs: 'prisma-client-',
-      record: (runtime, ctx) => instrumentRuntime(runtime, ctx, (Client) => recordOperations(Client, ctx)),
-      replay: (runtime, ctx) =>
-        instrumentRuntime(runtime, ctx, (Client) => {
-          replayOperations(Client, ctx, runtime);
-          return adoptedAtConstruction(Client, engineWithoutLibrary);
-        }),
+      record: recordRuntime,
+      replay: replayLibraryRuntime,
+    }),
+    // Imported by prisma-client's client on the classic engine (Prisma 6 only: Prisma 5 has no
+    // prisma-client generator, and its `runtime/library` is library.js alone). `getPrismaClient` is
+    // a function the module declares with `function`, so its binding takes the wrapped one.
+    hook<Runtime>({
+      module: '@prisma/client',
+      versions: LIBRARY_ENGINE_VERSIONS,
+      file: 'runtime/library.mjs',
+      esModule: true,
+      record: recordRuntime,
+      replay: replayLibraryRuntime,
     }),
   ],
 });
