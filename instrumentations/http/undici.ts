@@ -50,24 +50,27 @@ function patchClient(Client: { prototype: Client }, ctx: InstrumentationContext)
   );
 }
 
+/** Where Client and Dispatcher are: lib/dispatcher/ from undici 6.7, lib/ before. */
+const DIRS = ['lib/dispatcher', 'lib'];
+
 export default defineInstrumentation({
   name: 'undici',
   role: 'dependency',
-  hooks: [
+  hooks: DIRS.flatMap((dir) => [
     hook<{ prototype: Client }>({
       module: 'undici',
       versions: VERSIONS,
-      file: 'lib/dispatcher/client.js',
+      file: `${dir}/client.js`,
       record: patchClient,
       replay: patchClient,
     }),
     hook<abstract new (...args: never[]) => object>({
       module: 'undici',
       versions: VERSIONS,
-      file: 'lib/dispatcher/dispatcher.js',
+      file: `${dir}/dispatcher.js`,
       patch(Dispatcher) {
         registerInstalledDispatcherClass(Dispatcher);
       },
     }),
-  ],
+  ]),
 });

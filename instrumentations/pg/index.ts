@@ -119,27 +119,34 @@ interface DatabaseErrorClass {
 
 let DatabaseError: DatabaseErrorClass | undefined;
 
+/**
+ * pg 8.0.0 to 8.0.2 never complete a connection on Node 14 and later, so on no Node timetracer
+ * runs on; from 8.0.3 on, pg 8 installs pg-pool 3.
+ */
+const VERSIONS = '>=8.0.3 <9';
+const POOL_VERSIONS = '>=3 <4';
+
 export default defineInstrumentation({
   name: 'pg',
   role: 'dependency',
   hooks: [
-    hook<QueryClass>({ module: 'pg', versions: '>=8 <9', file: 'lib/query.js', patch: adoptingQueryClass }),
+    hook<QueryClass>({ module: 'pg', versions: VERSIONS, file: 'lib/query.js', patch: adoptingQueryClass }),
     hook<{ prototype: Client }>({
       module: 'pg',
-      versions: '>=8 <9',
+      versions: VERSIONS,
       file: 'lib/client.js',
       patch: (Client, ctx) => patchClient(Client.prototype, ctx),
     }),
     hook<{ prototype: Connection }>({
       module: 'pg',
-      versions: '>=8 <9',
+      versions: VERSIONS,
       file: 'lib/connection.js',
       record: (Connection, ctx) => recordConnection(Connection.prototype, ctx.bodies.redactor),
       replay: (Connection, ctx) => replayConnection(Connection.prototype, ctx),
     }),
     hook<{ prototype: { connect(...args: unknown[]): unknown } }>({
       module: 'pg-pool',
-      versions: '>=2 <4',
+      versions: POOL_VERSIONS,
       patch: (Pool, ctx) => patchPool(Pool.prototype, ctx),
     }),
     hook<{ DatabaseError?: DatabaseErrorClass }>({
@@ -272,7 +279,8 @@ const track = {
 function recordConnection(connection: Connection, redactor: Redactor): void {
   const sending = (self: Connection): void => {
     const statement = track.take(self);
-    const recording = activeQuery(self)?.[RECORDING];
+    // Earlier pg 8 releases let go of a failed query before its error handler sends the sync ending it.
+    const recording = activeQuery(self)?.[RECORDING] ?? self[ANSWERING];
     // Replay answers a flush only once a statement has been sent: count replies the same way.
     if (!recording || recording.replies.finished || (!recording.replies.started && !statement)) return;
     if (!recording.replies.started) keepServerParameters(recording, self);
