@@ -91,9 +91,15 @@ interface ConnectModule {
   makeConnection(options: ClientOptions, socket: net.Socket): Connection;
 }
 
+interface MonitoredServer {
+  s: { state: string };
+  topology: { s: { options: ClientOptions } };
+}
+
 interface Monitor {
   address: string;
-  server: { s: { state: string }; topology: { s: { options: ClientOptions } } };
+  /** From driver 6.13; before, under a symbol of the driver's own (see `serverOf`). */
+  server?: MonitoredServer;
   connect(): void;
   requestCheck(): void;
   emit(event: string, payload: unknown): boolean;
@@ -297,13 +303,21 @@ function connectWithoutSocket(module: ConnectModule): void {
   };
 }
 
+/** The server a monitor watches: its `server`, or (driver 6.8 to 6.12) the symbol described `server`. */
+function serverOf(monitor: Monitor): MonitoredServer {
+  if (monitor.server) return monitor.server;
+  const symbol = Object.getOwnPropertySymbols(monitor).find((s) => s.description === 'server');
+  return (monitor as unknown as Record<symbol, MonitoredServer>)[symbol!]!;
+}
+
 /** Replay: a server's monitor reports the replayed hello instead of polling the server. */
 function monitorWithoutServer(Monitor: { prototype: Monitor }): void {
   const reportHello = () =>
     function (this: Monitor) {
       setImmediate(() => {
-        if (this.server.s.state === 'closing' || this.server.s.state === 'closed') return;
-        const reply = helloOf(this.address, this.server.topology.s.options);
+        const server = serverOf(this);
+        if (server.s.state === 'closing' || server.s.state === 'closed') return;
+        const reply = helloOf(this.address, server.topology.s.options);
         this.emit('serverHeartbeatSucceeded', { connectionId: this.address, duration: 0, reply, awaited: false });
       });
     };
