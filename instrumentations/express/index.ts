@@ -32,17 +32,20 @@ interface RouteClass {
   prototype: { dispatch: Dispatch };
 }
 
+/** Express 4's Layer has had `handle_request`, which runs each handler, from 4.6. */
+const EXPRESS_VERSIONS = '>=4.6 <5';
+
 export default defineInstrumentation({
   name: 'express',
   role: 'framework',
   hooks: [
     hook<LayerClass<'handle_request'>>({
       module: 'express',
-      versions: '>=4 <5',
+      versions: EXPRESS_VERSIONS,
       file: 'lib/router/layer.js',
       patch: (Layer, ctx) => patchLayer(Layer, 'handle_request', ctx),
     }),
-    hook<RouteClass>({ module: 'express', versions: '>=4 <5', file: 'lib/router/route.js', patch: patchRoute }),
+    hook<RouteClass>({ module: 'express', versions: EXPRESS_VERSIONS, file: 'lib/router/route.js', patch: patchRoute }),
     hook<LayerClass<'handleRequest'>>({
       module: 'router',
       versions: '>=2 <3',

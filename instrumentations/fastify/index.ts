@@ -2,8 +2,8 @@
  * Fastify 4 and 5: the route template and the error a handler raised.
  *
  * Fastify 5 publishes a diagnostics channel around each route handler, inside the request, so
- * its messages land in the request's session; loading lib/handle-request.js (which publishes
- * them) is the sign that Fastify 5 is in use.
+ * its messages land in the request's session; loading the file that publishes them is the sign
+ * that Fastify 5 is in use.
  *
  * Fastify 4 has no such channel. Its lib/handleRequest.js exports the function every routed
  * request goes through once its route is known, and lib/error-handler.js the `handleError` that
@@ -24,6 +24,8 @@ interface HandlerMessage {
 /** Fastify 4's request: `routeOptions` (public since 4.10) builds a fresh object at each read. */
 interface FastifyRequest {
   routeOptions?: { url?: unknown };
+  /** The template before 4.10; deprecated since, with a warning at each read. */
+  routerPath?: unknown;
 }
 
 type HandleRequest = (this: unknown, err: unknown, request: FastifyRequest, reply: unknown) => unknown;
@@ -38,7 +40,10 @@ export default defineInstrumentation({
   name: 'fastify',
   role: 'framework',
   hooks: [
-    hook<object>({ module: 'fastify', versions: '>=5 <6', file: 'lib/handle-request.js', patch: (_exports, ctx) => subscribe(ctx) }),
+    // The file that publishes the channel: lib/handleRequest.js in the first 5.x releases.
+    ...['lib/handle-request.js', 'lib/handleRequest.js'].map((file) =>
+      hook<object>({ module: 'fastify', versions: '>=5 <6', file, patch: (_exports, ctx) => subscribe(ctx) }),
+    ),
     hook<HandleRequest>({ module: 'fastify', versions: '>=4 <5', file: 'lib/handleRequest.js', patch: noteRoutes }),
     hook<ErrorHandlerModule>({ module: 'fastify', versions: '>=4 <5', file: 'lib/error-handler.js', patch: noteErrors }),
   ],
@@ -73,7 +78,7 @@ function noteRoutes(handleRequest: HandleRequest, ctx: InstrumentationContext): 
 }
 
 function routeOf(request: FastifyRequest): string | undefined {
-  const url = request.routeOptions?.url;
+  const url = 'routeOptions' in request ? request.routeOptions?.url : request.routerPath;
   return typeof url === 'string' ? url : undefined;
 }
 
