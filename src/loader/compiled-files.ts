@@ -7,9 +7,8 @@
  * (docs/node-lines.md).
  */
 import { createRequire } from 'node:module';
-import { describeError } from '../log.js';
-import { hookedPackageDir, inRange, type PackageHook, type VersionCheck } from './hooked-packages.js';
-import { couldNotPatch, patchOnce, type Registered } from './patch-once.js';
+import { forEachHookOf, type PackageHook, type VersionCheck } from './hooked-packages.js';
+import { patchOnce, type Registered } from './patch-once.js';
 
 const require = createRequire(import.meta.url);
 
@@ -21,20 +20,11 @@ export function hookCompiledFiles(entries: ReadonlyArray<Registered<PackageHook>
   const compile = extensions['.js']!;
   extensions['.js'] = function (this: unknown, module, filename) {
     compile.call(this, module, filename);
-    // The same path with forward slashes (of the same length), to compare with hooks' paths.
-    const file = filename.replaceAll('\\', '/');
-    for (const entry of entries) {
-      try {
-        const packageDir = hookedPackageDir(entry.hook, filename, file);
-        if (!packageDir) continue;
-        checkVersion(entry.hook.module, packageDir);
-        const { exports } = module;
-        if ((typeof exports !== 'object' && typeof exports !== 'function') || exports === null || !inRange(entry.hook, packageDir))
-          continue;
+    forEachHookOf(filename, entries, checkVersion, (entry, packageDir) => {
+      const { exports } = module;
+      if ((typeof exports === 'object' || typeof exports === 'function') && exports !== null) {
         module.exports = patchOnce(entry, exports, exports, packageDir) ?? exports;
-      } catch (error) {
-        couldNotPatch(entry, describeError(error));
       }
-    }
+    });
   };
 }

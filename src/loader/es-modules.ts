@@ -22,7 +22,7 @@ import {
   type TapData,
   withTap,
 } from './es-module-tap.js';
-import { type EsModuleHook, hookedPackageDir, inRange, type VersionCheck } from './hooked-packages.js';
+import { type EsModuleHook, forEachHookOf, type VersionCheck } from './hooked-packages.js';
 import { couldNotPatch, patchOnce, type Registered } from './patch-once.js';
 
 const require = createRequire(import.meta.url);
@@ -42,11 +42,8 @@ export function hookEsModules(entries: ReadonlyArray<Registered<EsModuleHook>>, 
     (globalThis as Record<symbol, unknown>)[Symbol.for(ES_MODULE_LOADED)] = loaded;
     registerTap(entries.map((entry) => tappedSuffix(entry.hook)));
   } catch (error) {
-    for (const instrumentation of new Set(entries.map((entry) => entry.instrumentation))) {
-      entries
-        .find((entry) => entry.instrumentation === instrumentation)!
-        .ctx.notAttached(`could not hook ES modules (${describeError(error)})`);
-    }
+    const plugins = new Map(entries.map((entry) => [entry.instrumentation, entry.ctx]));
+    for (const ctx of plugins.values()) ctx.notAttached(`could not hook ES modules (${describeError(error)})`);
   }
 }
 
@@ -78,17 +75,7 @@ function patchLoaded(
   } catch {
     return;
   }
-  const file = filename.replaceAll('\\', '/');
-  for (const entry of entries) {
-    try {
-      const packageDir = hookedPackageDir(entry.hook, filename, file);
-      if (!packageDir) continue;
-      checkVersion(entry.hook.module, packageDir);
-      if (inRange(entry.hook, packageDir)) patchNamespace(entry, namespace, rebind, packageDir);
-    } catch (error) {
-      couldNotPatch(entry, describeError(error));
-    }
-  }
+  forEachHookOf(filename, entries, checkVersion, (entry, packageDir) => patchNamespace(entry, namespace, rebind, packageDir));
 }
 
 /**

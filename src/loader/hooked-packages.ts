@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { EsModuleTarget, Hook, Instrumentation, PackageTarget } from '../instrumentation.js';
-import type { Registered } from './patch-once.js';
+import { describeError } from '../log.js';
+import { couldNotPatch, type Registered } from './patch-once.js';
 
 const require = createRequire(import.meta.url);
 
@@ -90,11 +91,36 @@ export function versionCheck(entries: ReadonlyArray<Registered<PackageHook>>): V
 }
 
 /**
+ * Hands `patch` each of `entries` whose hooked file `filename` is, with the directory of its
+ * package, once the installed version is checked and when it is in the hook's range. A fault is
+ * one line of the hook's plugin, and the other hooks are still run.
+ */
+export function forEachHookOf<H extends PackageHook>(
+  filename: string,
+  entries: ReadonlyArray<Registered<H>>,
+  checkVersion: VersionCheck,
+  patch: (entry: Registered<H>, packageDir: string) => void,
+): void {
+  // The same path with forward slashes (of the same length), to compare with hooks' paths.
+  const file = filename.replaceAll('\\', '/');
+  for (const entry of entries) {
+    try {
+      const packageDir = hookedPackageDir(entry.hook, filename, file);
+      if (!packageDir) continue;
+      checkVersion(entry.hook.module, packageDir);
+      if (inRange(entry.hook, packageDir)) patch(entry, packageDir);
+    } catch (error) {
+      couldNotPatch(entry, describeError(error));
+    }
+  }
+}
+
+/**
  * The directory of the package (or generated copy) whose hooked file `filename` is, if it is:
  * `<dir>/<file>` with `<dir>` ending in node_modules/<module>, or the package's main file when
  * the hook names no file. `file`: `filename` with forward slashes.
  */
-export function hookedPackageDir(hook: PackageHook, filename: string, file: string): string | undefined {
+function hookedPackageDir(hook: PackageHook, filename: string, file: string): string | undefined {
   if (!hook.file) {
     const marker = `/node_modules/${hook.module}/`;
     const at = file.lastIndexOf(marker);
