@@ -87,17 +87,18 @@ function widest(ranges) {
 
 const published = new Map();
 
-/** The versions of `module` on the registry (the npm cache's copy when it has one). */
+/**
+ * The versions of `module` on the registry, asked once a run (its latest must be the registry's,
+ * not an old copy in the cache; installs then take what they can from the cache).
+ */
 function publishedVersions(module) {
   if (!published.has(module)) {
     published.set(
       module,
-      runCommand('npm', ['view', module, 'versions', '--json', '--prefer-offline'], { cwd: os.tmpdir() }).then(
-        ({ code, stdout, stderr }) => {
-          if (code !== 0) throw new Error(`npm view ${module} failed: ${stderr.trim()}`);
-          return [].concat(JSON.parse(stdout));
-        },
-      ),
+      runCommand('npm', ['view', module, 'versions', '--json'], { cwd: os.tmpdir() }).then(({ code, stdout, stderr }) => {
+        if (code !== 0) throw new Error(`npm view ${module} failed: ${stderr.trim()}`);
+        return [].concat(JSON.parse(stdout));
+      }),
     );
   }
   return published.get(module);
@@ -357,7 +358,8 @@ async function recordThenReplay(probe, folder, node) {
       .filter((file) => file.endsWith('.json') && !path.basename(file).startsWith('PROCESS__'))
       .map((file) => readJson(path.join(cassetteDir, file)));
     result.record = recordingProblems(probe, answers, cassettes, recording);
-    if (result.record.length) return result;
+    // A recording with a fault of its own may still replay: worth knowing, when it has every cassette.
+    if (cassettes.length !== probe.requests.length) return result;
 
     const stopped = await stoppedServices(scope, probe, live);
     const replaying = await start({ ...stopped.env, TIMETRACER_MODE: 'replay', TIMETRACER_CASSETTE: cassetteDir });
@@ -396,17 +398,22 @@ function carriedVersions(module, folder) {
     .map(([name]) => `${name} ${installedVersion(folder, name) ?? 'not installed'}`);
 }
 
-/** Tests one end of a row: { version, carried, record, replay } (record/replay: problems). */
+/**
+ * Tests one end of a row: { version, alongside, record, replay } (record/replay: problems;
+ * alongside: the probe's other packages, those the package carries, and the Node it ran on when
+ * not this one, as `name version`).
+ */
 async function testCell(row, probe, end) {
-  const cell = { end, version: '?', carried: [], record: undefined, replay: undefined };
+  const cell = { end, version: '?', alongside: [], record: undefined, replay: undefined };
   try {
     const { packages, version } = await packagesFor(row, probe, end);
     cell.version = version;
     const folder = path.join(SCRATCH, `${row.module.replace('/', '+')}@${version}`);
     await installFolder(folder, packages);
-    cell.carried = carriedVersions(row.module, folder);
+    const others = Object.entries(packages).filter(([name]) => name !== row.module);
+    cell.alongside = [...others.map(([name, other]) => `${name} ${other}`), ...carriedVersions(row.module, folder)];
     const { node, version: nodeVersion } = await nodeFor(folder, packages);
-    if (node !== process.execPath) cell.carried.push(`on Node ${nodeVersion}`);
+    if (node !== process.execPath) cell.alongside.push(`Node ${nodeVersion}`);
     Object.assign(cell, await recordThenReplay(probe, folder, node));
   } catch (error) {
     cell.record = [error.message];
@@ -445,7 +452,7 @@ async function main() {
     const probe = PROBES[row.module];
     const library = probe?.label ?? row.module;
     if (row.undeclared) {
-      failures.push(`${row.instrumentation}: no range declared (no package hook, nor \`packages\`)`);
+      failures.push(`${row.instrumentation}: no range declared (none of its hooks names a package and its versions)`);
       tableRows.push({ library, range: 'not declared', version: '–', record: '✗', replay: '✗' });
     } else if (!probe) {
       failures.push(`${row.module} ${row.range}: no probe in test/versions/probes.js`);
@@ -466,7 +473,7 @@ async function main() {
         cellTasks.push(async () => {
           const cell = await testCell(row, probe, end);
           Object.assign(entry, {
-            version: [cell.version, ...cell.carried].join(', '),
+            version: cell.alongside.length ? `${cell.version} (${cell.alongside.join(', ')})` : cell.version,
             record: mark(cell.record),
             replay: mark(cell.replay),
           });
@@ -481,6 +488,10 @@ async function main() {
       }
     }
   }
+  // Every package's versions asked at once, rather than one cell after another.
+  const installed = rows.filter((row) => row.module !== 'node' && PROBES[row.module]?.app);
+  const asked = installed.flatMap((row) => [row.module, ...Object.keys(PROBES[row.module].with ?? {})]);
+  await Promise.allSettled(asked.map(publishedVersions));
   await runAll(cellTasks, CONCURRENCY);
   // Two ends with one version between them (a range with one release) are one row.
   const shown = tableRows.filter((entry, i) => !tableRows.slice(0, i).some((e) => JSON.stringify(e) === JSON.stringify(entry)));
@@ -490,7 +501,7 @@ async function main() {
     `${table}\n${[...new Set(notes)].join('\n')}\n\n${failures.length ? `Failed:\n${failures.map((f) => `  ${f}`).join('\n')}\n` : ''}`,
   );
   process.stdout.write(`${shown.length} rows, ${failures.length} failures, ${seconds}s\n`);
-  if (options.markdown) writeMarkdown(options.markdown, table, [...new Set(notes)], seconds);
+  if (options.markdown) writeMarkdown(options.markdown, table, [...new Set(notes)], failures, seconds);
   process.exitCode = failures.length ? 1 : 0;
 }
 
@@ -500,7 +511,7 @@ function markdownTable(entries) {
   return [header, header.map(() => '---'), ...lines].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
 
-function writeMarkdown(file, table, notes, seconds) {
+function writeMarkdown(file, table, notes, failures, seconds) {
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`;
   const text = [
     '# Support matrix',
@@ -509,13 +520,15 @@ function writeMarkdown(file, table, notes, seconds) {
     'the lowest and the highest version published in it, installed into a scratch folder, recorded against',
     'the real service by a probe app (test/versions/apps/) and replayed with every service out of reach',
     "(0 connections). MongoDB ran against test/support/mongo-wire-server.js, the test suite's stand-in for",
-    'mongod, which cannot run on these machines. Versions after a comma came installed with the first.',
+    'mongod, which cannot run on these machines. In brackets: what the probe installed beside the version',
+    'tested, what came with it, and the Node it ran on when its engines ask for a later one than this.',
     '',
     `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${machine}; ${seconds} s.`,
     '',
     table,
     '',
     ...notes,
+    ...(failures.length ? ['', 'What failed:', '', ...failures.map((failure) => `- ${failure.replaceAll('\n', ' ')}`)] : []),
     '',
   ].join('\n');
   fs.writeFileSync(path.resolve(file), text);
