@@ -173,9 +173,11 @@ async function installFolder(folder, packages) {
       if (code !== 0) throw new Error(`npm install ${specs.join(' ')} failed: ${stderr.trim().split('\n').slice(-3).join(' ')}`);
     }
   }
+  // The link may be another checkout's, left by a run from there: this one's is what is tested.
   const link = path.join(folder, 'node_modules', 'timetracer');
   fs.mkdirSync(path.dirname(link), { recursive: true });
-  if (!fs.existsSync(link)) fs.symlinkSync(ROOT, link, 'dir');
+  if (fs.lstatSync(link, { throwIfNoEntry: false }) && fs.readlinkSync(link) !== ROOT) fs.rmSync(link);
+  if (!fs.lstatSync(link, { throwIfNoEntry: false })) fs.symlinkSync(ROOT, link, 'dir');
   for (const [name, version] of Object.entries(packages)) {
     if (installedVersion(folder, name) !== version) throw new Error(`${name}@${version} is not what ${folder} holds`);
     const nested = nestedCopies(folder, name);
@@ -409,16 +411,25 @@ async function testCell(row, probe, end) {
     const { packages, version } = await packagesFor(row, probe, end);
     cell.version = version;
     const folder = path.join(SCRATCH, `${row.module.replace('/', '+')}@${version}`);
-    await installFolder(folder, packages);
-    const others = Object.entries(packages).filter(([name]) => name !== row.module);
-    cell.alongside = [...others.map(([name, other]) => `${name} ${other}`), ...carriedVersions(row.module, folder)];
-    const { node, version: nodeVersion } = await nodeFor(folder, packages);
-    if (node !== process.execPath) cell.alongside.push(`Node ${nodeVersion}`);
-    Object.assign(cell, await recordThenReplay(probe, folder, node));
+    // A range with one release has it at both ends: one folder, tested once.
+    if (!testedFolders.has(folder)) testedFolders.set(folder, testFolder(row, probe, folder, packages));
+    Object.assign(cell, await testedFolders.get(folder));
   } catch (error) {
     cell.record = [error.message];
   }
   return cell;
+}
+
+const testedFolders = new Map();
+
+/** Installs `packages` into `folder` and records then replays the probe there. */
+async function testFolder(row, probe, folder, packages) {
+  await installFolder(folder, packages);
+  const others = Object.entries(packages).filter(([name]) => name !== row.module);
+  const alongside = [...others.map(([name, version]) => `${name} ${version}`), ...carriedVersions(row.module, folder)];
+  const { node, version: nodeVersion } = await nodeFor(folder, packages);
+  if (node !== process.execPath) alongside.push(`Node ${nodeVersion}`);
+  return { alongside, ...(await recordThenReplay(probe, folder, node)) };
 }
 
 /** The versions the test files of a `testedBy` probe run with: those installed where it says. */
@@ -446,16 +457,16 @@ async function main() {
   const rows = (await declaredRows()).filter((row) => !only || only.includes(row.module));
   const tableRows = [];
   const notes = [];
-  const failures = [];
+  const failures = new Set();
   const cellTasks = [];
   for (const row of rows) {
     const probe = PROBES[row.module];
     const library = probe?.label ?? row.module;
     if (row.undeclared) {
-      failures.push(`${row.instrumentation}: no range declared (none of its hooks names a package and its versions)`);
+      failures.add(`${row.instrumentation}: no range declared (none of its hooks names a package and its versions)`);
       tableRows.push({ library, range: 'not declared', version: '–', record: '✗', replay: '✗' });
     } else if (!probe) {
-      failures.push(`${row.module} ${row.range}: no probe in test/versions/probes.js`);
+      failures.add(`${row.module} ${row.range}: no probe in test/versions/probes.js`);
       tableRows.push({ library, range: row.range, version: '–', record: '✗', replay: '✗' });
     } else if (probe.carriedBy) {
       // Shown with the package that installs it.
@@ -481,7 +492,7 @@ async function main() {
             ['record', cell.record],
             ['replay', cell.replay],
           ]) {
-            for (const problem of problems ?? []) failures.push(`${row.module} ${cell.version} ${phase}: ${problem}`);
+            for (const problem of problems ?? []) failures.add(`${row.module} ${cell.version} ${phase}: ${problem}`);
           }
           process.stderr.write(`${row.module} ${cell.version}: record ${entry.record} replay ${entry.replay}\n`);
         });
@@ -497,12 +508,14 @@ async function main() {
   const shown = tableRows.filter((entry, i) => !tableRows.slice(0, i).some((e) => JSON.stringify(e) === JSON.stringify(entry)));
   const seconds = Math.round((Date.now() - started) / 1000);
   const table = markdownTable(shown);
+  const failed = [...failures];
+  const footnotes = [...new Set(notes)];
   process.stdout.write(
-    `${table}\n${[...new Set(notes)].join('\n')}\n\n${failures.length ? `Failed:\n${failures.map((f) => `  ${f}`).join('\n')}\n` : ''}`,
+    `${table}\n${footnotes.join('\n')}\n\n${failed.length ? `Failed:\n${failed.map((f) => `  ${f}`).join('\n')}\n` : ''}`,
   );
-  process.stdout.write(`${shown.length} rows, ${failures.length} failures, ${seconds}s\n`);
-  if (options.markdown) writeMarkdown(options.markdown, table, [...new Set(notes)], failures, seconds);
-  process.exitCode = failures.length ? 1 : 0;
+  process.stdout.write(`${shown.length} rows, ${failed.length} failures, ${seconds}s\n`);
+  if (options.markdown) writeMarkdown(options.markdown, table, footnotes, failed, seconds);
+  process.exitCode = failed.length ? 1 : 0;
 }
 
 function markdownTable(entries) {
