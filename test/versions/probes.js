@@ -61,12 +61,12 @@ function passwordProbe(library, hash) {
 const GRAPHQL_USER = 'query GetUser($name: String!) { user(name: $name) { login followers } }';
 
 /**
- * Probes by package name. `with`: other packages installed beside it, each the lowest or the
- * highest version of its range as the package under test is the lowest or the highest of its
- * (graphql-http has served node:http since 1.16);
- * `services`: what it needs besides the upstream (postgres, redis, mongo); `env`: its settings.
- * Each request: what is sent, the status and JSON answered, the events its cassette must hold
- * (`type lib`, in order), and for frameworks the route and the error noted.
+ * Probes by package name (`node`: Node's own modules). `with`: other packages installed beside
+ * it, each the lowest or the highest version of its range as the package under test is the
+ * lowest or the highest of its (graphql-http has served node:http since 1.16); `services`: what
+ * it needs besides the upstream (postgres, redis, mongo); `env`: its settings. Each request: what
+ * is sent, the status and JSON answered, the events its cassette must hold (`type lib`, in
+ * order), for frameworks the route and the error noted, and the outcomes kept (`reads`).
  */
 export const PROBES = {
   node: {
