@@ -66,8 +66,9 @@ function readManifest(dir: string): Manifest | undefined {
 function installedFor(dir: string, hook: EsModuleHook): boolean {
   for (let at = dir; ; at = path.dirname(at)) {
     const packageDir = path.join(at, 'node_modules', hook.module);
-    if (fs.existsSync(path.join(packageDir, 'package.json')))
+    if (fs.existsSync(path.join(packageDir, 'package.json'))) {
       return fs.existsSync(path.join(packageDir, hook.file)) && inRange(hook, packageDir);
+    }
     if (path.dirname(at) === at) return false;
   }
 }

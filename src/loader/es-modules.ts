@@ -79,8 +79,8 @@ function patchLoaded(
 }
 
 /**
- * Runs the patch on a copy of the module's exports, then assigns each export it replaced to the
- * module's binding. When one cannot be, none stays replaced.
+ * Runs the patch on a copy of the module's exports, then assigns each export it replaced there (or
+ * in the object it returned) to the module's binding. When one cannot be, none stays replaced.
  */
 function patchNamespace(entry: Registered<EsModuleHook>, namespace: object, rebind: Rebind, packageDir: string): void {
   const before = exportsOf(namespace);
@@ -88,7 +88,7 @@ function patchNamespace(entry: Registered<EsModuleHook>, namespace: object, rebi
   const after = (patchOnce(entry, namespace, exports, packageDir) ?? exports) as Record<string, unknown>;
   const rebound: string[] = [];
   for (const [name, value] of Object.entries(before)) {
-    if (after[name] === value) continue;
+    if (!(name in after) || after[name] === value) continue;
     const problem = assign(rebind, name, after[name]);
     if (problem) {
       for (const done of rebound) assign(rebind, done, before[done]);
