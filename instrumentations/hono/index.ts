@@ -14,7 +14,7 @@
  * run no handler, and the errors a mounted sub-app's own `onError` answers, go unnoted
  * (docs/libraries/frameworks.md).
  */
-import { defineInstrumentation, hook, type InstrumentationContext, wrapMethod } from '../../src/plugin.js';
+import { defineInstrumentation, hook, type InstrumentationContext, wrapExport, wrapMethod } from '../../src/plugin.js';
 
 const FRAMEWORK = 'hono';
 const VERSIONS = '>=4 <5';
@@ -111,9 +111,13 @@ function noted([handler, route]: RouterEntry, ctx: InstrumentationContext): Rout
   return [wrapped, route];
 }
 
-/** hono-base calls `compose` through the module's exports, at each request. */
-function noteComposedErrors(exports: ComposeModule, ctx: InstrumentationContext): void {
-  wrapMethod(
+/**
+ * hono-base calls `compose` through the module's exports, at each request. Up to 4.13.9 the
+ * CommonJS build exports it as a getter, which cannot be wrapped in place: the module then
+ * exports a copy holding the wrapped function.
+ */
+function noteComposedErrors(exports: ComposeModule, ctx: InstrumentationContext): ComposeModule {
+  return wrapExport(
     exports,
     'compose',
     (compose) =>
