@@ -7,14 +7,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { once } from 'node:events';
 import {
   APPS,
   ROOT,
   cassetteFiles,
   createDatabase,
+  freePort,
   processCassetteFiles,
   readJson,
   request,
@@ -174,15 +173,6 @@ test('nodemon', async (t) => {
     }),
   );
 });
-
-/** A port free now, for pm2's workers to share. */
-async function freePort() {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 test('pm2 in cluster mode: each worker records its own cassettes and replay serves each worker', async (t) => {
   const dir = project(t);

@@ -18,13 +18,12 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { valueDifferences } from '../../dist/src/index.js';
 import { learnNoise, runReplay } from '../../dist/src/cli/replay-run.js';
-import { ROOT, startTripwire, tempDir } from '../support/harness.js';
+import { freePort, ROOT, startTripwire, tempDir } from '../support/harness.js';
 
 const SPECS = { 'parse-server': './parse-server.js', directus: './directus.js' };
 const INSTALLS = path.join(ROOT, '.real-apps');
@@ -114,14 +113,6 @@ async function prepare(dir) {
 
 function progress(text) {
   process.stderr.write(`${text}\n`);
-}
-
-async function freePort() {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Starts the app as a user does; resolves once it says it is ready. */

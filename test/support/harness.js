@@ -186,6 +186,15 @@ export async function startUpstream(t, handler, { tls } = {}) {
  * A TCP port standing in for a stopped dependency: it counts the connections made to it and
  * drops each at once. `port`: the port the dependency had (0: any free one).
  */
+/** A port free now, for a server the test does not start itself (pm2's workers, a real app). */
+export async function freePort() {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 export async function startTripwire(t, port = 0) {
   const tripwire = { connections: 0 };
   const server = net.createServer((socket) => {
