@@ -187,7 +187,7 @@ test('a command whose arguments differ from the recording misses, naming the nea
   const missed = await request(`${replaying.url}/visit`);
   assert.equal(missed.status, 500);
   const miss = await replaying.waitForLine(/^timetracer \[MISS\] redis set /);
-  assert.match(miss, new RegExp(`not recorded; nearest: eid 1, args\\[1\\] "\\d+" != recorded "${recorded}"$`));
+  assert.match(miss, new RegExp(`not recorded; nearest: eid 1, args\\[1\\] "at \\d+" != recorded "${recorded}"$`));
 });
 
 test('express-session with connect-redis over ioredis: logins and sessions replay without Redis', async (t) => {

@@ -1,12 +1,14 @@
-// Compiles a client of Prisma's prisma-client generator (TypeScript) to ES modules, as an app's
-// build does: `<tsDir>/client.ts` and what it imports, into `jsDir`, beside a package.json saying
-// its .js files are ES modules. Shared by test/prisma.test.js and test/prisma-library-engine.test.js.
+// Compiles a client of Prisma's prisma-client generator (TypeScript) to ES modules, as an ES module
+// app's build does: `<tsDir>/client.ts` and what it imports, into `jsDir`. Both sit beside a
+// package.json saying "type": "module", as in such an app: with `--module nodenext`, tsc emits what
+// that says (without it, CommonJS). Shared by test/prisma.test.js and test/prisma-library-engine.test.js.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../support/harness.js';
 
 export function compilePrismaClient(tsDir, jsDir) {
+  fs.writeFileSync(path.join(tsDir, 'package.json'), '{ "type": "module" }\n');
   execFileSync(
     process.execPath,
     [
