@@ -411,3 +411,20 @@ test('a body tap keeps the first bytes and hashes all of them, whatever the chun
   assert.equal(result.complete, false);
   assert.equal(result.sha256, createHash('sha256').update(whole).digest('hex'));
 });
+
+test("a number written as text (a BigInt, an Extended JSON $numberLong such as a cursor id) is not taken for a card's", () => {
+  const digits = '4111111111111111'; // Luhn-valid
+  const cassette = sampleCassette({
+    events: [
+      {
+        ...sampleCassette().events[0],
+        result: { rows: [{ big: BigInt(digits), reply: { cursor: { id: { $numberLong: digits } } }, typed: digits }] },
+      },
+    ],
+  });
+  const { text } = serialiseCassette(cassette, { redactor: new Redactor() });
+  const [row] = decodeValue(JSON.parse(text)).events[0].result.rows;
+  assert.equal(row.big, BigInt(digits));
+  assert.deepEqual(row.reply, { cursor: { id: { $numberLong: digits } } });
+  assert.equal(row.typed, '[REDACTED]', 'a card number the app handled as text is still redacted');
+});

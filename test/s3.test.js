@@ -133,6 +133,9 @@ function stopGateway() {
   const pid = Number(fs.readFileSync(path.join(CEPH_DIR, 'run', 'client.rgw.s3.pid'), 'utf8'));
   process.kill(pid, 'SIGTERM');
   return async () => {
+    // The old gateway lets go of its port at once but takes a moment more to end; one started
+    // before it has ended does not come up. `tail --pid` returns when it has.
+    spawnSync('tail', [`--pid=${pid}`, '-s', '0.1', '-f', '/dev/null'], { timeout: 130_000 });
     const started = spawnSync('radosgw', ['-c', path.join(CEPH_DIR, 'ceph.conf'), '-n', 'client.rgw.s3'], { encoding: 'utf8' });
     assert.equal(started.status, 0, started.stderr);
   };

@@ -14,6 +14,7 @@
  * follows the links (see `replay/live-secrets.ts`).
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import { TAG_KEY } from './codec.js';
 import type { Headers, JsonValue } from './schema.js';
 
 export const REDACTED = '[REDACTED]';
@@ -370,12 +371,26 @@ export class Redactor {
       if (node === null || typeof node !== 'object') return node;
       if (Array.isArray(node)) return node.map((item) => walk(item, read));
       const out: Record<string, JsonValue> = {};
-      for (const [key, item] of Object.entries(node)) out[key] = walk(item, read || (node === json && key === 'reads'));
+      for (const [key, item] of Object.entries(node)) {
+        out[key] = typeof item === 'string' && isTypedPayload(node, key) ? item : walk(item, read || (node === json && key === 'reads'));
+      }
       return out;
     };
     return walk(json, false);
   }
 }
+
+/**
+ * A string that is a typed value written as text, not text: the payload of a codec tag
+ * (`{"$tt": "bigint", "v": "…"}`) or of an Extended JSON type (`{"$numberLong": "…"}`, a MongoDB
+ * cursor id). Its digits are a number's, which a card pattern would take for a card's now and then.
+ */
+function isTypedPayload(node: { [key: string]: JsonValue }, key: string): boolean {
+  return EXTENDED_JSON_NUMBERS.has(key) || (key === 'v' && TAG_KEY in node);
+}
+
+/** Extended JSON's types whose value is a number (or an ObjectId's hex) written as a string. */
+const EXTENDED_JSON_NUMBERS = new Set(['$numberLong', '$numberInt', '$numberDouble', '$numberDecimal', '$oid']);
 
 function decodeURIComponentSafe(text: string): string {
   try {
