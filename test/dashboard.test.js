@@ -10,43 +10,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { browserPage } from './support/browser.js';
 import { APPS, ROOT, cassetteFiles, readJson, request, startApp, startUpstream, tempDir } from './support/harness.js';
-
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-];
-
-/** The browser: TIMETRACER_TEST_CHROMIUM (Debian's /usr/bin/chromium, say), else the one in @sparticuz/chromium. */
-async function chromiumLaunch() {
-  if (process.env.TIMETRACER_TEST_CHROMIUM) return { executablePath: process.env.TIMETRACER_TEST_CHROMIUM, args: CHROMIUM_FLAGS };
-  const { default: packaged } = await import('@sparticuz/chromium');
-  return { executablePath: await packaged.executablePath(), args: CHROMIUM_FLAGS };
-}
-/** A page in a fresh Chromium profile, closed after the test, with the dialogs it opened and its errors. */
-async function browserPage(t) {
-  const { chromium } = await import('playwright-core');
-  const context = await chromium.launchPersistentContext(tempDir(t, 'timetracer-chromium-'), {
-    ...(await chromiumLaunch()),
-    headless: true,
-    viewport: { width: 1360, height: 860 },
-  });
-  t.after(() => context.close());
-  const page = context.pages()[0] ?? (await context.newPage());
-  const dialogs = [];
-  const pageErrors = [];
-  page.on('dialog', (dialog) => {
-    dialogs.push(dialog.message());
-    dialog.dismiss();
-  });
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  return { context, page, dialogs, pageErrors };
-}
 
 const SCRIPT = '<script>alert(1)</script>';
 const MARKUP = `${SCRIPT}<img src=x onerror=alert(2)>`;

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
 import http from 'node:http';
 import path from 'node:path';
+import { browserPage } from './support/browser.js';
 import {
   APPS,
   ROOT,
@@ -196,6 +197,27 @@ for (const order of ['before', 'after']) {
     // The dashboard finds a trace's requests, by its filter and by its search box.
     const dashboard = await startApp(t, CLI, { register: false, waitForPort: false, args: ['serve', '--dir', dir, '--port', '0'] });
     const url = /^timetracer dashboard: (http:\S+) /.exec(await dashboard.waitForLine(/^timetracer dashboard: /, 'stdout'))[1];
+    // In Chromium: a cassette's page shows its trace and span; the trace lists that trace's requests.
+    const [first] = cassettes;
+    const { page, pageErrors } = await browserPage(t);
+    const key = path.relative(
+      dir,
+      cassetteFiles(dir).find((file) => file.includes(first.session.id)),
+    );
+    await page.goto(`${url}#/cassette/${encodeURIComponent(key)}`);
+    await page.waitForSelector('a.trace-link');
+    const facts = Object.fromEntries(
+      await page.$$eval('.fact', (nodes) =>
+        nodes.map((node) => [node.querySelector('dt').textContent, node.querySelector('dd').textContent]),
+      ),
+    );
+    assert.deepEqual([facts.Trace, facts.Span], [first.session.trace_id, first.session.span_id]);
+    await page.click('a.trace-link');
+    await page.waitForFunction((id) => {
+      const rows = document.querySelectorAll('#rows tr');
+      return rows.length === 1 && rows[0].querySelector('a').getAttribute('href').includes(id);
+    }, first.session.id);
+    assert.deepEqual(pageErrors, []);
     for (const cassette of cassettes) {
       for (const query of [{ trace: cassette.session.trace_id }, { q: cassette.session.trace_id }]) {
         const answer = (await request(`${url}api/cassettes?${new URLSearchParams(query)}`)).json();
